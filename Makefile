@@ -1,0 +1,34 @@
+# Each target sets up what it needs: a virtual environment in .venv with the
+# project and its test tools, and Graphviz's `dot` from Debian when missing.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: verify test lint deps clean
+
+verify: $(STAMP) deps
+	$(PY) -m virtio_notifier_spec verify
+
+test: $(STAMP) deps
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+# Graphviz renders the diagrams; DOT and ASCII output work without it.
+deps:
+	@command -v dot >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && apt-get install -y -qq graphviz >/dev/null) || echo "warning: could not install graphviz"; \
+	  else echo "note: Graphviz's dot is missing; install it with: sudo apt-get install graphviz"; fi; }
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,239 @@
+"""Breadth-first exploration of every reachable state, checking every property.
+
+Because states are visited in breadth-first order, the first violation found
+of each property comes with a shortest trace from a start. Besides the
+table's named properties the exploration checks the table itself:
+
+- ``deterministic``: in every reachable state each event fires at most one
+  row per queue;
+- ``complete``: ... and at least one (an ignored event has an explicit row);
+- ``no_dead_transition``: every row fires somewhere.
+
+>>> from virtio_notifier_spec.spec.load import load_spec
+>>> result = explore(load_spec("resolved"), queues=1)
+>>> result.ok, result.states
+(True, 38)
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from virtio_notifier_spec.spec.concrete import State, compile_expr
+from virtio_notifier_spec.spec.expr import is_local
+from virtio_notifier_spec.spec.schema import Property, PropertyKind, Spec
+
+from .machine import Instance, Machine
+from .trace import Step, Trace
+
+HYGIENE = ("deterministic", "complete", "no_dead_transition")
+
+
+@dataclass(frozen=True, slots=True)
+class Counterexample:
+    """Why a property fails: a shortest trace to the bad state or step.
+
+    ``other`` is a second trace for properties about two runs (history
+    freedom: two histories that agree on the inputs yet end apart).
+    """
+
+    name: str
+    message: str
+    trace: Trace
+    other: Trace | None = None
+
+
+@dataclass(frozen=True)
+class Exploration:
+    spec: Spec
+    queues: int
+    states: int
+    transitions: int
+    depth: int
+    fired: dict[str, int]
+    counterexamples: dict[str, Counterexample]
+    seconds: float
+    partial: str | None = None
+    checks: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return not self.counterexamples and self.partial is None
+
+    @property
+    def dead(self) -> tuple[str, ...]:
+        return tuple(name for name, count in self.fired.items() if count == 0)
+
+    def verdict(self, name: str) -> str:
+        if name in self.counterexamples:
+            return "fails"
+        return "unknown" if self.partial else "holds"
+
+
+class _Stop(Exception):
+    pass
+
+
+class Explorer:
+    """One exploration; use :func:`explore`."""
+
+    def __init__(self, spec: Spec, queues: int, *, max_states: int | None, timeout: float | None,
+                 progress: Callable[[int, int, int], None] | None) -> None:
+        self.spec = spec
+        self.machine = Machine(spec, queues)
+        self.max_states = max_states
+        self.deadline = time.monotonic() + timeout if timeout else None
+        self.progress = progress
+        self.parent: dict[State, tuple[State, Step] | None] = {}
+        self.found: dict[str, Counterexample] = {}
+        self.fired = {row.name: 0 for row in spec.transitions}
+        self.edges = 0
+        layout = self.machine.layout
+        props = spec.properties
+        self.invariants = [(p, compile_expr(p.expr, layout)) for p in props if p.kind is PropertyKind.INVARIANT]
+        self.steps = [(p, compile_expr(p.expr, layout)) for p in props if p.kind is PropertyKind.STEP]
+        self.history = [p for p in props if p.kind is PropertyKind.HISTORY_FREE]
+        self.history_seen: dict[tuple, tuple[State, State, Instance]] = {}
+        self.queue_memo: dict[tuple, tuple[str, ...]] = {}
+        self.local_queue_invariants = [(p, f) for p, f in self.invariants if p.per_queue and is_local(p.expr)]
+        self.other_invariants = [(p, f) for p, f in self.invariants if (p.per_queue, is_local(p.expr)) != (True, True)]
+        names = [p.name for p in props]
+        self.checks = (*names, *HYGIENE)
+
+    # -- traces -------------------------------------------------------------
+    def trace_to(self, state: State, *extra: Step) -> Trace:
+        steps: list[Step] = list(reversed(extra))
+        while (link := self.parent[state]) is not None:
+            state, step = link
+            steps.append(step)
+        return Trace(state, tuple(reversed(steps)))
+
+    def report(self, name: str, message: str, state: State, *extra: Step, other: Trace | None = None) -> None:
+        if name not in self.found:
+            self.found[name] = Counterexample(name, message, self.trace_to(state, *extra), other)
+
+    # -- checks -------------------------------------------------------------
+    def check_state(self, state: State) -> None:
+        for q, queue in enumerate(state.queues):
+            key = (state.device, queue)
+            failing = self.queue_memo.get(key)
+            if failing is None:
+                failing = tuple(p.name for p, f in self.local_queue_invariants if not f(state, None, {}, q))
+                self.queue_memo[key] = failing
+            for name in failing:
+                self.report(name, f"queue {q} breaks {name} in the last state", state)
+        for prop, f in self.other_invariants:
+            queues = range(len(state.queues)) if prop.per_queue else (0,)
+            for q in queues:
+                if not f(state, None, {}, q):
+                    self.report(prop.name, f"{prop.name} is false in the last state", state)
+
+    def check_step(self, state: State, inst: Instance, step: Step) -> None:
+        args = inst.values
+        for prop, f in self.steps:
+            if inst.event.name in prop.events and not f(state, step.post, args, 0):
+                self.report(prop.name, f"{prop.name} is false across the last step", state, step)
+        for prop in self.history:
+            if inst.event.name in prop.events:
+                self.check_history(prop, state, inst, step)
+
+    def check_history(self, prop: Property, state: State, inst: Instance, step: Step) -> None:
+        layout = self.machine.layout
+        inputs = []
+        for name in prop.inputs:
+            if name in layout.device:
+                inputs.append(state.device[layout.device.index(name)])
+            else:
+                slot = layout.queue.index(name)
+                inputs.append(tuple(queue[slot] for queue in state.queues))
+        key = (prop.name, inst.id, tuple(inputs))
+        seen = self.history_seen.setdefault(key, (state, step.post, inst, step))
+        if seen[1] != step.post and prop.name not in self.found:
+            other = self.trace_to(seen[0], seen[3])
+            self.report(
+                prop.name,
+                f"two histories that agree on {', '.join(prop.inputs)} and on the "
+                f"arguments of {inst.event.name} end in different states",
+                state, step, other=other,
+            )
+
+    # -- the search ---------------------------------------------------------
+    def run(self) -> tuple[int, str | None]:
+        machine = self.machine
+        frontier: deque[tuple[State, int]] = deque()
+        for start in machine.initial_states():
+            if start not in self.parent:
+                self.parent[start] = None
+                self.check_state(start)
+                frontier.append((start, 0))
+        depth = 0
+        try:
+            while frontier:
+                state, level = frontier.popleft()
+                depth = max(depth, level)
+                self.expand(state, level, frontier)
+        except _Stop as stop:
+            return depth, str(stop)
+        return depth, None
+
+    def expand(self, state: State, level: int, frontier: deque) -> None:
+        machine = self.machine
+        for inst in machine.instances:
+            if not machine.enabled(state, inst):
+                continue
+            outcome = machine.step(state, inst)
+            if outcome.undefined:
+                q = outcome.undefined[0]
+                self.report("complete", f"no row of the table says what {inst} does to queue {q} "
+                            f"in state {state.queues[q][0]}", state)
+            if outcome.ambiguous:
+                q, rows = outcome.ambiguous[0]
+                names = " and ".join(r.name for r in rows)
+                self.report("deterministic", f"{inst} fires both {names} on queue {q}", state)
+            for choice in outcome.choices:
+                self.edges += 1
+                for _, row in choice.fired:
+                    self.fired[row.name] += 1
+                step = Step(inst, choice.fired, choice.post)
+                self.check_step(state, inst, step)
+                post = choice.post
+                if post not in self.parent:
+                    self.parent[post] = (state, step)
+                    self.check_state(post)
+                    frontier.append((post, level + 1))
+                    self.admit(level + 1)
+
+    def admit(self, level: int) -> None:
+        count = len(self.parent)
+        if self.progress is not None and count % 20000 == 0:
+            self.progress(count, self.edges, level)
+        if self.max_states is not None and count >= self.max_states:
+            raise _Stop(f"stopped at --max-states {self.max_states}")
+        if self.deadline is not None and count % 1000 == 0 and time.monotonic() > self.deadline:
+            raise _Stop("stopped at --timeout")
+
+
+def explore(spec: Spec, queues: int = 2, *, max_states: int | None = None,
+            timeout: float | None = None,
+            progress: Callable[[int, int, int], None] | None = None) -> Exploration:
+    """Explore every reachable state of ``spec`` for ``queues`` queues."""
+    began = time.perf_counter()
+    explorer = Explorer(spec, queues, max_states=max_states, timeout=timeout, progress=progress)
+    depth, partial = explorer.run()
+    if partial is None:
+        dead = [name for name, count in explorer.fired.items() if count == 0]
+        if dead:
+            starts = explorer.machine.initial_states()
+            explorer.found["no_dead_transition"] = Counterexample(
+                "no_dead_transition",
+                "never fires in any reachable state: " + ", ".join(dead),
+                Trace(starts[0], ()),
+            )
+    found = {name: explorer.found[name] for name in explorer.checks if name in explorer.found}
+    return Exploration(
+        spec, queues, len(explorer.parent), explorer.edges, depth, explorer.fired,
+        found, time.perf_counter() - began, partial, explorer.checks,
+    )

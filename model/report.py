@@ -1,0 +1,87 @@
+"""What an exploration says to people (rich tables, traces) and to machines (JSON)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.table import Table
+
+from .explore import Counterexample, Exploration
+
+
+def counterexample_text(result: Exploration, cx: Counterexample) -> str:
+    """The counterexample as replayable text, indented under its headline."""
+    spec = result.spec
+    head = f"{spec.name}, {result.queues} queue(s): {cx.name} FAILS: {cx.message}"
+    lines = [head, cx.trace.format(spec)]
+    if cx.other is not None:
+        lines += ["  ... and the other history:", cx.other.format(spec)]
+    return "\n".join(lines)
+
+
+def exploration_json(result: Exploration) -> dict:
+    spec = result.spec
+    return {
+        "variant": spec.name,
+        "queues": result.queues,
+        "states": result.states,
+        "transitions": result.transitions,
+        "depth": result.depth,
+        "seconds": round(result.seconds, 3),
+        "partial": result.partial,
+        "ok": result.ok,
+        "coverage": result.fired,
+        "dead": list(result.dead),
+        "verdicts": {name: result.verdict(name) for name in result.checks},
+        "counterexamples": {
+            name: {
+                "message": cx.message,
+                "trace": cx.trace.to_json(spec),
+                **({"other": cx.other.to_json(spec)} if cx.other else {}),
+            }
+            for name, cx in result.counterexamples.items()
+        },
+    }
+
+
+def runs_table(results: Iterable[Exploration]) -> Table:
+    table = Table(title="Exploration")
+    for column in ("variant", "queues", "states", "transitions", "depth", "seconds", "result"):
+        table.add_column(column, justify="left" if column in ("variant", "result") else "right")
+    for r in results:
+        outcome = "partial: " + r.partial if r.partial else ("ok" if r.ok else f"{len(r.counterexamples)} fail")
+        table.add_row(
+            r.spec.name, str(r.queues), f"{r.states:,}", f"{r.transitions:,}", str(r.depth),
+            f"{r.seconds:.2f}", outcome,
+        )
+    return table
+
+
+def verdict_cell(runs: list[Exploration], name: str) -> str:
+    """``holds (1-6)`` or ``FAILS (1 q, 2 steps)`` for one property over runs."""
+    failing = [r for r in runs if name in r.counterexamples]
+    if failing:
+        first = failing[0]
+        steps = len(first.counterexamples[name].trace)
+        plural = "" if steps == 1 else "s"
+        return f"[red]FAILS[/red] ({first.queues} q, {steps} step{plural})"
+    if any(r.partial for r in runs):
+        return "[yellow]unknown[/yellow] (partial)"
+    sizes = sorted(r.queues for r in runs)
+    span = f"{sizes[0]}-{sizes[-1]}" if len(sizes) > 1 else str(sizes[0])
+    return f"[green]holds[/green] ({span} q)"
+
+
+def verdicts_table(by_variant: dict[str, list[Exploration]]) -> Table:
+    """Properties down, variants across."""
+    table = Table(title="Properties")
+    table.add_column("property")
+    table.add_column("kind")
+    for variant in by_variant:
+        table.add_column(variant)
+    first = next(iter(by_variant.values()))[0]
+    kinds = {p.name: p.kind.value for p in first.spec.properties}
+    for name in first.checks:
+        cells = [verdict_cell(runs, name) for runs in by_variant.values()]
+        table.add_row(name, kinds.get(name, "hygiene"), *cells)
+    return table

@@ -1,0 +1,487 @@
+"""Read a variant's TOML (and the file it includes) into a validated :class:`Spec`.
+
+The whole table is checked before anything runs: unknown fields, names that
+name nothing, expressions that do not parse or type-check, and two rows that
+can fire together. Each problem raises a :class:`SpecError` that names the
+file, the line and the field.
+
+>>> spec = load_spec("resolved")
+>>> spec.name, [t.letter for t in spec.transitions if t.letter][:3]
+('resolved', ['b', 'g', 'g'])
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .concrete import Layout, State, compile_expr
+from .errors import ExpressionError, SchemaError, SpecError, TableError, TomlSyntaxError
+from .expr import BOOL, QUEUE, Kind, Param, Type, Var, is_local, walk
+from .lines import LineIndex
+from .parse import KEYWORDS, parse_expr
+from .resolve import Context, resolve_bool, resolve_effect
+from .schema import Event, Parameter, Property, PropertyKind, Scope, Source, Spec, Transition, Variable
+
+SPEC_DIR = Path(__file__).resolve().parent
+VARIANTS = ("proposal", "resolved")
+STATE_TYPE = "notifier_state"
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TOP_KEYS = {"include", "variant", "machine", "types", "variables", "events", "transitions", "properties"}
+
+
+def spec_path(name_or_path: str | Path) -> Path:
+    """A variant's name (``resolved``) or a path to a TOML file."""
+    text = str(name_or_path)
+    if text in VARIANTS:
+        return SPEC_DIR / f"{text}.toml"
+    return Path(text)
+
+
+@dataclass(frozen=True)
+class _Doc:
+    path: str
+    data: dict
+    lines: LineIndex
+
+
+@dataclass(frozen=True)
+class _At:
+    """Where an entry was written: turns problems into located errors."""
+
+    doc: _Doc
+    section: str | None
+    index: int = 0
+
+    def line(self, key: str | None = None) -> int:
+        return self.doc.lines.line(self.section, self.index, key)
+
+    def error(self, kind: type[SpecError], message: str, key: str | None = None) -> SpecError:
+        field = self.section if key is None else (f"{self.section}.{key}" if self.section else key)
+        return kind(message, file=self.doc.path, line=self.line(key), field=field)
+
+    def source(self) -> Source:
+        return Source(self.doc.path, self.line())
+
+
+def _read(path: Path) -> _Doc:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SchemaError("no such file", file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SchemaError(f"cannot read the file: {exc}", file=str(path)) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"at line (\d+)", str(exc))
+        line = int(match.group(1)) if match else None
+        raise TomlSyntaxError(f"not valid TOML: {exc}", file=str(path), line=line) from None
+    doc = _Doc(str(path), data, LineIndex(text))
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        key = sorted(unknown)[0]
+        raise _At(doc, None).error(
+            SchemaError, f"unknown section; expected one of {sorted(_TOP_KEYS)}", key
+        )
+    return doc
+
+
+# -- small typed readers ----------------------------------------------------
+
+
+def _keys(entry: Any, at: _At, required: set[str], optional: set[str]) -> dict:
+    if not isinstance(entry, dict):
+        raise at.error(SchemaError, f"expected a table, found {type(entry).__name__}")
+    for key in entry:
+        if key not in required | optional:
+            raise at.error(
+                SchemaError, f"unknown field; expected one of {sorted(required | optional)}", key
+            )
+    for key in sorted(required):
+        if key not in entry:
+            raise at.error(SchemaError, f"missing required field {key!r}")
+    return entry
+
+
+def _text(entry: dict, key: str, at: _At, default: str | None = None) -> str:
+    value = entry.get(key, default)
+    if not isinstance(value, str) or not value.strip():
+        raise at.error(SchemaError, f"expected a non-empty string, found {value!r}", key)
+    return value
+
+
+def _ident(entry: dict, key: str, at: _At) -> str:
+    value = _text(entry, key, at)
+    if not _IDENT.match(value) or value in KEYWORDS:
+        raise at.error(SchemaError, f"expected a name (letters, digits, _), found {value!r}", key)
+    return value
+
+
+def _names(entry: dict, key: str, at: _At, default: list | None = None) -> tuple[str, ...]:
+    value = entry.get(key, default)
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise at.error(SchemaError, f"expected a name or a list of names, found {value!r}", key)
+    return tuple(value)
+
+
+def _located(exc: ExpressionError, at: _At, key: str) -> SpecError:
+    return at.error(ExpressionError, exc.message, key)
+
+
+# -- the loader ---------------------------------------------------------------
+
+
+class _Loader:
+    def __init__(self, path: Path) -> None:
+        self.main = _read(path)
+        include = self.main.data.get("include")
+        self.docs = [self.main]
+        if include is not None:
+            at = _At(self.main, None)
+            if not isinstance(include, str):
+                raise at.error(SchemaError, "expected the path of a TOML file", "include")
+            included = path.parent / include
+            if not included.is_file():
+                raise at.error(SchemaError, f"included file {str(included)!r} does not exist", "include")
+            self.docs.insert(0, _read(included))
+
+    def entries(self, section: str):
+        """(entry, where) for every entry of an array of tables, in file order."""
+        for doc in self.docs:
+            items = doc.data.get(section, [])
+            if not isinstance(items, list):
+                raise _At(doc, section).error(SchemaError, f"expected [[{section}]] entries")
+            for index, entry in enumerate(items):
+                yield entry, _At(doc, section, index)
+
+    def table(self, section: str) -> list[tuple[dict, _At]]:
+        found = []
+        for doc in self.docs:
+            if section in doc.data:
+                value = doc.data[section]
+                at = _At(doc, section)
+                if not isinstance(value, dict):
+                    raise at.error(SchemaError, f"expected a [{section}] table")
+                found.append((value, at))
+        return found
+
+    # -- sections -------------------------------------------------------------
+    def load(self) -> Spec:
+        at_main = _At(self.main, "variant")
+        variant = _keys(self.main.data.get("variant"), at_main, {"name", "summary"}, set())
+        machines = self.table("machine")
+        if len(machines) != 1:
+            raise _At(self.main, None).error(
+                SchemaError, f"expected exactly one [machine] table, found {len(machines)}"
+            )
+        states, start = self.machine(*machines[0])
+        types = self.types(states)
+        variables = self.variables(types, start)
+        literals = {value: t for t in types.values() for value in t.values}
+        events = self.events(types, variables, literals)
+        transitions = self.transitions(states, events, variables, literals)
+        properties = self.properties(events, variables, literals)
+        spec = Spec(
+            name=_ident(variant, "name", at_main),
+            summary=_text(variant, "summary", at_main),
+            files=tuple(doc.path for doc in self.docs),
+            states=states,
+            start=start,
+            types=tuple(types.values()),
+            variables=tuple(variables.values()),
+            events=tuple(events.values()),
+            transitions=transitions,
+            properties=properties,
+        )
+        _check_determinism(spec)
+        return spec
+
+    def machine(self, entry: dict, at: _At) -> tuple[Type, str]:
+        _keys(entry, at, {"states", "start"}, set())
+        names = _names(entry, "states", at)
+        for name in names:
+            if not _IDENT.match(name):
+                raise at.error(SchemaError, f"a state must be a name, found {name!r}", "states")
+        if len(set(names)) != len(names) or not names:
+            raise at.error(SchemaError, "expected distinct state names", "states")
+        start = _text(entry, "start", at)
+        if start not in names:
+            raise at.error(SchemaError, f"unknown start state {start!r}; expected one of {list(names)}", "start")
+        return Type(Kind.ENUM, STATE_TYPE, names), start
+
+    def types(self, states: Type) -> dict[str, Type]:
+        types: dict[str, Type] = {"bool": BOOL, STATE_TYPE: states}
+        seen = {value: STATE_TYPE for value in states.values}
+        for entry, at in self.table("types"):
+            for name, values in entry.items():
+                if not _IDENT.match(name) or name in types or name == "queue":
+                    raise at.error(SchemaError, "expected a new type name", name)
+                if not isinstance(values, list) or not values or not all(
+                    isinstance(v, str) and _IDENT.match(v) for v in values
+                ):
+                    raise at.error(SchemaError, "expected a non-empty list of value names", name)
+                for value in values:
+                    if value in seen or value in KEYWORDS:
+                        raise at.error(
+                            SchemaError, f"value {value!r} is already a value of {seen.get(value, 'the language')}", name
+                        )
+                    seen[value] = name
+                types[name] = Type(Kind.ENUM, name, tuple(values))
+        return types
+
+    def variables(self, types: dict[str, Type], start: str) -> dict[str, Variable]:
+        literals = {v for t in types.values() for v in t.values}
+        state = Variable(
+            "state", types[STATE_TYPE], Scope.QUEUE, (start,), "The queue's notifier state (transition a: it starts here)."
+        )
+        variables: dict[str, Variable] = {"state": state}
+        for entry, at in self.entries("variables"):
+            _keys(entry, at, {"name", "scope", "type", "init", "doc"}, {"host"})
+            name = _ident(entry, "name", at)
+            if name in variables or name in literals:
+                raise at.error(SchemaError, f"{name!r} is already declared", "name")
+            scope_name = _text(entry, "scope", at)
+            if scope_name not in ("device", "queue"):
+                raise at.error(SchemaError, f"expected 'device' or 'queue', found {scope_name!r}", "scope")
+            type_name = _text(entry, "type", at)
+            if type_name not in types:
+                raise at.error(SchemaError, f"unknown type {type_name!r}; expected one of {sorted(types)}", "type")
+            vtype = types[type_name]
+            init = entry["init"]
+            if init == "any":
+                values = vtype.values
+            else:
+                values = tuple(init) if isinstance(init, list) else (init,)
+                for value in values:
+                    if value not in vtype.values or type(value) is not type(vtype.values[0]):
+                        raise at.error(
+                            SchemaError, f"initial value {value!r} is not a {type_name}; expected one of {list(vtype.values)} or 'any'", "init"
+                        )
+            host = entry.get("host", False)
+            if not isinstance(host, bool):
+                raise at.error(SchemaError, f"expected true or false, found {host!r}", "host")
+            variables[name] = Variable(
+                name, vtype, Scope(scope_name), values, _text(entry, "doc", at), host, at.source()
+            )
+        return variables
+
+    def events(self, types, variables, literals) -> dict[str, Event]:
+        events: dict[str, Event] = {}
+        for entry, at in self.entries("events"):
+            _keys(entry, at, {"name", "doc"}, {"params", "target", "when", "effects"})
+            name = _ident(entry, "name", at)
+            if name in events:
+                raise at.error(SchemaError, f"event {name!r} is declared twice", "name")
+            raw = entry.get("params", {})
+            if not isinstance(raw, dict):
+                raise at.error(SchemaError, "expected a table of parameter = type", "params")
+            params = []
+            for pname, tname in raw.items():
+                if not _IDENT.match(pname) or pname in variables or pname in literals or pname in KEYWORDS:
+                    raise at.error(SchemaError, f"parameter {pname!r} must be a new name", "params")
+                ptype = QUEUE if tname == "queue" else types.get(tname) if isinstance(tname, str) else None
+                if ptype is None:
+                    raise at.error(
+                        SchemaError, f"parameter {pname!r} has unknown type {tname!r}; expected queue or one of {sorted(types)}", "params"
+                    )
+                params.append(Parameter(pname, ptype))
+            queue_params = [p.name for p in params if p.type == QUEUE]
+            target = entry.get("target")
+            if target is not None and target not in queue_params:
+                raise at.error(SchemaError, f"target must name a queue parameter, one of {queue_params}", "target")
+            if queue_params and target != queue_params[0] or len(queue_params) > 1:
+                raise at.error(SchemaError, "an event may have one queue parameter, named as its target", "target")
+            ptypes = {p.name: p.type for p in params}
+            ctx = Context(variables, literals, ptypes)
+            when = None
+            if "when" in entry:
+                try:
+                    when = resolve_bool(parse_expr(entry["when"]), ctx)
+                except ExpressionError as exc:
+                    raise _located(exc, at, "when") from None
+            effects = []
+            for text in _names(entry, "effects", at, default=[]) if "effects" in entry else ():
+                try:
+                    effects.append(resolve_effect(text, ctx, per_queue=False))
+                except ExpressionError as exc:
+                    raise _located(exc, at, "effects") from None
+            events[name] = Event(
+                name, tuple(params), target, when, tuple(effects), _text(entry, "doc", at), at.source()
+            )
+        if not events:
+            raise _At(self.main, None).error(SchemaError, "the table declares no [[events]]")
+        return events
+
+    def transitions(self, states: Type, events, variables, literals) -> tuple[Transition, ...]:
+        rows: list[Transition] = []
+        names: set[str] = set()
+        for entry, at in self.entries("transitions"):
+            _keys(entry, at, {"name", "event", "from", "why"}, {"letter", "to", "guard", "otherwise", "effects"})
+            name = _ident(entry, "name", at)
+            if name in names:
+                raise at.error(SchemaError, f"transition {name!r} is declared twice", "name")
+            names.add(name)
+            letter = entry.get("letter")
+            if letter is not None and (not isinstance(letter, str) or not re.fullmatch(r"[a-z]", letter)):
+                raise at.error(SchemaError, f"expected one lower-case letter, found {letter!r}", "letter")
+            event_name = _text(entry, "event", at)
+            if event_name not in events:
+                raise at.error(SchemaError, f"unknown event {event_name!r}; expected one of {sorted(events)}", "event")
+            event = events[event_name]
+            sources = _names(entry, "from", at)
+            for state in sources:
+                if state not in states.values:
+                    raise at.error(SchemaError, f"unknown state {state!r}; expected one of {list(states.values)}", "from")
+            target = entry.get("to")
+            if target is not None and target not in states.values:
+                raise at.error(SchemaError, f"transition to nowhere: unknown state {target!r}; expected one of {list(states.values)}", "to")
+            otherwise = entry.get("otherwise", False)
+            if not isinstance(otherwise, bool):
+                raise at.error(SchemaError, f"expected true or false, found {otherwise!r}", "otherwise")
+            if otherwise and "guard" in entry:
+                raise at.error(SchemaError, "a row is either 'otherwise' or guarded, not both", "guard")
+            ctx = Context(variables, literals, {p.name: p.type for p in event.params}, in_queue=True)
+            guard = None
+            if "guard" in entry:
+                try:
+                    guard = resolve_bool(parse_expr(entry["guard"]), ctx)
+                except ExpressionError as exc:
+                    raise _located(exc, at, "guard") from None
+            effects = []
+            for text in _names(entry, "effects", at, default=[]):
+                try:
+                    effect = resolve_effect(text, ctx, per_queue=True)
+                except ExpressionError as exc:
+                    raise _located(exc, at, "effects") from None
+                if effect.target.name == "state":
+                    raise at.error(SchemaError, "write the new state in 'to', not as an effect", "effects")
+                effects.append(effect)
+            rows.append(
+                Transition(
+                    name, letter, event_name, sources, target, guard, otherwise,
+                    tuple(effects), _text(entry, "why", at), at.source(),
+                )
+            )
+        return tuple(rows)
+
+    def properties(self, events, variables, literals) -> tuple[Property, ...]:
+        props: list[Property] = []
+        for entry, at in self.entries("properties"):
+            _keys(entry, at, {"name", "kind", "rationale"}, {"expr", "events", "inputs", "lemma"})
+            name = _ident(entry, "name", at)
+            if any(p.name == name for p in props):
+                raise at.error(SchemaError, f"property {name!r} is declared twice", "name")
+            kind_name = _text(entry, "kind", at)
+            try:
+                kind = PropertyKind(kind_name)
+            except ValueError:
+                raise at.error(
+                    SchemaError, f"unknown kind {kind_name!r}; expected one of {[k.value for k in PropertyKind]}", "kind"
+                ) from None
+            lemma = entry.get("lemma", False)
+            if not isinstance(lemma, bool) or (lemma and kind is not PropertyKind.INVARIANT):
+                raise at.error(SchemaError, "lemma is true or false, and only invariants are lemmas", "lemma")
+            event_names = _names(entry, "events", at, default=[])
+            for event_name in event_names:
+                if event_name not in events:
+                    raise at.error(SchemaError, f"unknown event {event_name!r}; expected one of {sorted(events)}", "events")
+            inputs = _names(entry, "inputs", at, default=[])
+            for var_name in inputs:
+                if var_name not in variables:
+                    raise at.error(SchemaError, f"unknown variable {var_name!r}", "inputs")
+            expr, per_queue = None, False
+            if kind is PropertyKind.HISTORY_FREE:
+                if not event_names or "expr" in entry:
+                    raise at.error(SchemaError, "a history_free property names its events and inputs, no expr", "events")
+            else:
+                if "expr" not in entry:
+                    raise at.error(SchemaError, "missing required field 'expr'")
+                if kind is PropertyKind.STEP and not event_names:
+                    raise at.error(SchemaError, "a step property names the events it is about", "events")
+                params = _common_params(events, event_names, at)
+                ctx = Context(variables, literals, params, in_queue=kind is PropertyKind.INVARIANT,
+                              primes=kind is PropertyKind.STEP)
+                try:
+                    expr = resolve_bool(parse_expr(entry["expr"]), ctx)
+                except ExpressionError as exc:
+                    raise _located(exc, at, "expr") from None
+                per_queue = any(isinstance(n, Var) and n.per_queue and n.index is None for n in walk(expr))
+            props.append(
+                Property(name, kind, expr, per_queue, event_names, inputs,
+                         _text(entry, "rationale", at), lemma, at.source())
+            )
+        return tuple(props)
+
+
+def _common_params(events, names, at: _At) -> dict[str, Type]:
+    """The parameters a step property may read: those all its events share."""
+    if not names:
+        return {}
+    shared = {p.name: p.type for p in events[names[0]].params}
+    for name in names[1:]:
+        theirs = {p.name: p.type for p in events[name].params}
+        shared = {k: t for k, t in shared.items() if theirs.get(k) == t}
+    return shared
+
+
+# -- rows that can fire together ------------------------------------------------
+
+
+def _check_determinism(spec: Spec) -> None:
+    """Refuse two rows of one event and source whose guards can both hold.
+
+    Guards that read only their own queue and the device are checked over
+    every valuation of what they read (not only reachable ones); guards with
+    quantifiers are left to the explorer and the proofs.
+    """
+    layout = Layout.of(spec)
+    for event in spec.events:
+        for state in spec.states.values:
+            rows = spec.rows(event.name, state)
+            fallbacks = [r for r in rows if r.otherwise]
+            if len(fallbacks) > 1:
+                raise TableError(
+                    f"event {event.name!r} from {state!r} has two 'otherwise' rows: "
+                    f"{fallbacks[0].name} and {fallbacks[1].name}",
+                    file=fallbacks[1].source.file, line=fallbacks[1].source.line, field="otherwise",
+                )
+            guarded = [r for r in rows if not r.otherwise]
+            for first, second in itertools.combinations(guarded, 2):
+                witness = _overlap(spec, layout, event, state, first, second)
+                if witness is not None:
+                    raise TableError(
+                        f"two transitions enabled for one event in one state: {first.name} "
+                        f"(line {first.source.line}) and {second.name} both fire on {event.name} "
+                        f"from {state} when {witness}",
+                        file=second.source.file, line=second.source.line, field="guard",
+                    )
+
+
+def _overlap(spec, layout, event, state, first, second) -> str | None:
+    guards = [g for g in (first.guard, second.guard) if g is not None]
+    if not all(is_local(g) for g in guards):
+        return None
+    read = sorted({n.name for g in guards for n in walk(g) if isinstance(n, Var | Param)} - {"state"})
+    types = {v.name: v.type for v in spec.variables} | {p.name: p.type for p in event.params}
+    domains = [types[name].values or (0, 1) for name in read]
+    compiled = [compile_expr(g, layout) for g in guards]
+    for values in itertools.product(*domains):
+        env = dict(zip(read, values, strict=True))
+        device = tuple(env.get(v.name, v.init[0]) for v in spec.device_variables)
+        queue = tuple(state if v.name == "state" else env.get(v.name, v.init[0]) for v in spec.queue_variables)
+        pre = State(device, (queue,))
+        if all(f(pre, None, env, 0) for f in compiled):
+            return ", ".join(f"{k} = {str(v).lower()}" for k, v in env.items()) or "always"
+    return None
+
+
+def load_spec(name_or_path: str | Path) -> Spec:
+    """Load and validate a variant by name (``proposal``, ``resolved``) or path."""
+    return _Loader(spec_path(name_or_path)).load()

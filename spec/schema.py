@@ -1,0 +1,165 @@
+"""The data model of a loaded table: frozen records, validated on load.
+
+Nothing here reads TOML (that is :mod:`.load`); everything downstream (the
+explorer, the proofs, the diagrams, the oracle) reads these records only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from .expr import Effect, Expr, Type
+
+
+class Scope(Enum):
+    """Where a variable lives: once per device, or once per virtqueue."""
+
+    DEVICE = "device"
+    QUEUE = "queue"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a record was written, for error messages."""
+
+    file: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    """A state variable, of the device or of every queue.
+
+    ``init`` lists the values a run may start with (several: every one is
+    explored); ``host`` marks facts of the host rather than of the device
+    (the limit flag, vhost's holdings), which migration does not carry.
+    """
+
+    name: str
+    type: Type
+    scope: Scope
+    init: tuple
+    doc: str
+    host: bool = False
+    source: Source | None = field(default=None, compare=False)
+
+    @property
+    def per_queue(self) -> bool:
+        return self.scope is Scope.QUEUE
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    name: str
+    type: Type
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """An entry point. ``target`` names the queue parameter when the event
+    concerns one queue; None when it concerns every queue of the device.
+    ``when`` says when the environment can issue it at all (not a guard of
+    the machine: an event outside ``when`` is not offered, not ignored)."""
+
+    name: str
+    params: tuple[Parameter, ...]
+    target: str | None
+    when: Expr | None
+    effects: tuple[Effect, ...]
+    doc: str
+    source: Source | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One row of the table: on ``event``, a queue in one of ``sources``
+    whose ``guard`` holds moves to ``target`` (None: stays) and applies
+    ``effects``. ``otherwise`` rows fire when no other row of the same
+    event and source does; ``letter`` is the seed message's, if any."""
+
+    name: str
+    letter: str | None
+    event: str
+    sources: tuple[str, ...]
+    target: str | None
+    guard: Expr | None
+    otherwise: bool
+    effects: tuple[Effect, ...]
+    why: str
+    source: Source | None = field(default=None, compare=False)
+
+    @property
+    def label(self) -> str:
+        """The letter, or the name for rows the message did not letter."""
+        return self.letter or self.name
+
+    @property
+    def quiet(self) -> bool:
+        """True for a row that changes nothing: an ignored event."""
+        return not self.effects and (self.target is None or self.sources == (self.target,))
+
+
+class PropertyKind(Enum):
+    INVARIANT = "invariant"
+    STEP = "step"
+    HISTORY_FREE = "history_free"
+
+
+@dataclass(frozen=True, slots=True)
+class Property:
+    """A named property with its rationale.
+
+    - ``invariant``: ``expr`` holds in every reachable state; when
+      ``per_queue`` it is read once for each queue (bare per-queue names).
+    - ``step``: ``expr`` holds across every step of ``events`` (primed
+      names are the state after the step; the event's parameters are in
+      scope).
+    - ``history_free``: after every step of ``events`` the state is a
+      function of the event's arguments and the ``inputs`` variables of the
+      state before: two histories that agree on those end in one state.
+    """
+
+    name: str
+    kind: PropertyKind
+    expr: Expr | None
+    per_queue: bool
+    events: tuple[str, ...]
+    inputs: tuple[str, ...]
+    rationale: str
+    lemma: bool = False
+    source: Source | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """A whole table: one variant of the machine and its environment."""
+
+    name: str
+    summary: str
+    files: tuple[str, ...]
+    states: Type
+    start: str
+    types: tuple[Type, ...]
+    variables: tuple[Variable, ...]
+    events: tuple[Event, ...]
+    transitions: tuple[Transition, ...]
+    properties: tuple[Property, ...]
+
+    def variable(self, name: str) -> Variable:
+        return next(v for v in self.variables if v.name == name)
+
+    def event(self, name: str) -> Event:
+        return next(e for e in self.events if e.name == name)
+
+    @property
+    def device_variables(self) -> tuple[Variable, ...]:
+        return tuple(v for v in self.variables if v.scope is Scope.DEVICE)
+
+    @property
+    def queue_variables(self) -> tuple[Variable, ...]:
+        return tuple(v for v in self.variables if v.scope is Scope.QUEUE)
+
+    def rows(self, event: str, state: str) -> tuple[Transition, ...]:
+        """The transitions of ``event`` out of ``state``, in table order."""
+        return tuple(t for t in self.transitions if t.event == event and state in t.sources)
