@@ -51,8 +51,13 @@ def runs_table(results: Iterable[Exploration]) -> Table:
     for r in results:
         outcome = "partial: " + r.partial if r.partial else ("ok" if r.ok else f"{len(r.counterexamples)} fail")
         table.add_row(
-            r.spec.name, str(r.queues), f"{r.states:,}", f"{r.transitions:,}", str(r.depth),
-            f"{r.seconds:.2f}", outcome,
+            r.spec.name,
+            str(r.queues),
+            f"{r.states:,}",
+            f"{r.transitions:,}",
+            str(r.depth),
+            f"{r.seconds:.2f}",
+            outcome,
         )
     return table
 

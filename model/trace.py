@@ -77,9 +77,7 @@ def format_state(spec: Spec, state: State) -> str:
 
     e.g. ``limited=false running=true status=driver_ok | q0 assigned our_fd handler=ours``
     """
-    device = " ".join(
-        f"{v.name}={_value(x)}" for v, x in zip(spec.device_variables, state.device, strict=True)
-    )
+    device = " ".join(f"{v.name}={_value(x)}" for v, x in zip(spec.device_variables, state.device, strict=True))
     parts = [device]
     for q, queue in enumerate(state.queues):
         words = [f"q{q} {queue[0]}"]
@@ -94,8 +92,5 @@ def format_state(spec: Spec, state: State) -> str:
 def state_json(spec: Spec, state: State) -> dict:
     return {
         "device": {v.name: x for v, x in zip(spec.device_variables, state.device, strict=True)},
-        "queues": [
-            {v.name: x for v, x in zip(spec.queue_variables, queue, strict=True)}
-            for queue in state.queues
-        ],
+        "queues": [{v.name: x for v, x in zip(spec.queue_variables, queue, strict=True)} for queue in state.queues],
     }

@@ -1,0 +1,1 @@
+"""Z3 encodings of the table: unbounded proofs and the table's hygiene."""

@@ -1,0 +1,1 @@
+"""The table as data, its loader and validator, and the expression language."""

@@ -80,9 +80,7 @@ def compile_expr(node: Expr, layout: Layout) -> Closure:
             return _quantifier(node, layout)
         case IfThenElse(cond=cond, then=then, orelse=orelse):
             c, t, e = (compile_expr(x, layout) for x in (cond, then, orelse))
-            return lambda pre, post, args, q: (
-                t(pre, post, args, q) if c(pre, post, args, q) else e(pre, post, args, q)
-            )
+            return lambda pre, post, args, q: t(pre, post, args, q) if c(pre, post, args, q) else e(pre, post, args, q)
     raise TypeError(f"not a resolved expression: {node!r}")  # pragma: no cover
 
 

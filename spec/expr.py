@@ -181,7 +181,4 @@ def is_local(node: Expr) -> bool:
     Local expressions can be evaluated on one queue at a time, which is what
     lets the explorer memoize per-queue transitions.
     """
-    return not any(
-        isinstance(n, Quantifier) or (isinstance(n, Var) and n.index is not None)
-        for n in walk(node)
-    )
+    return not any(isinstance(n, Quantifier) or (isinstance(n, Var) and n.index is not None) for n in walk(node))

@@ -64,8 +64,9 @@ class _At:
         field = self.section if key is None else (f"{self.section}.{key}" if self.section else key)
         return kind(message, file=self.doc.path, line=self.line(key), field=field)
 
-    def source(self) -> Source:
-        return Source(self.doc.path, self.line())
+    def source(self, entry: dict | None = None) -> Source:
+        keys = tuple((key, self.line(key)) for key in (entry or {}))
+        return Source(self.doc.path, self.line(), keys)
 
 
 def _read(path: Path) -> _Doc:
@@ -85,9 +86,7 @@ def _read(path: Path) -> _Doc:
     unknown = set(data) - _TOP_KEYS
     if unknown:
         key = sorted(unknown)[0]
-        raise _At(doc, None).error(
-            SchemaError, f"unknown section; expected one of {sorted(_TOP_KEYS)}", key
-        )
+        raise _At(doc, None).error(SchemaError, f"unknown section; expected one of {sorted(_TOP_KEYS)}", key)
     return doc
 
 
@@ -99,12 +98,12 @@ def _keys(entry: Any, at: _At, required: set[str], optional: set[str]) -> dict:
         raise at.error(SchemaError, f"expected a table, found {type(entry).__name__}")
     for key in entry:
         if key not in required | optional:
-            raise at.error(
-                SchemaError, f"unknown field; expected one of {sorted(required | optional)}", key
-            )
+            raise at.error(SchemaError, f"unknown field; expected one of {sorted(required | optional)}", key)
     for key in sorted(required):
         if key not in entry:
-            raise at.error(SchemaError, f"missing required field {key!r}")
+            error = at.error(SchemaError, f"missing required field {key!r}", "name" if "name" in entry else None)
+            error.field = at.section
+            raise error
     return entry
 
 
@@ -184,7 +183,7 @@ class _Loader:
         states, start = self.machine(*machines[0])
         types = self.types(states)
         variables = self.variables(types, start)
-        literals = {value: t for t in types.values() for value in t.values}
+        literals = {value: t for t in types.values() if t.kind is Kind.ENUM for value in t.values}
         events = self.events(types, variables, literals)
         transitions = self.transitions(states, events, variables, literals)
         properties = self.properties(events, variables, literals)
@@ -223,14 +222,18 @@ class _Loader:
             for name, values in entry.items():
                 if not _IDENT.match(name) or name in types or name == "queue":
                     raise at.error(SchemaError, "expected a new type name", name)
-                if not isinstance(values, list) or not values or not all(
-                    isinstance(v, str) and _IDENT.match(v) for v in values
+                if (
+                    not isinstance(values, list)
+                    or not values
+                    or not all(isinstance(v, str) and _IDENT.match(v) for v in values)
                 ):
                     raise at.error(SchemaError, "expected a non-empty list of value names", name)
                 for value in values:
                     if value in seen or value in KEYWORDS:
                         raise at.error(
-                            SchemaError, f"value {value!r} is already a value of {seen.get(value, 'the language')}", name
+                            SchemaError,
+                            f"value {value!r} is already a value of {seen.get(value, 'the language')}",
+                            name,
                         )
                     seen[value] = name
                 types[name] = Type(Kind.ENUM, name, tuple(values))
@@ -239,7 +242,11 @@ class _Loader:
     def variables(self, types: dict[str, Type], start: str) -> dict[str, Variable]:
         literals = {v for t in types.values() for v in t.values}
         state = Variable(
-            "state", types[STATE_TYPE], Scope.QUEUE, (start,), "The queue's notifier state (transition a: it starts here)."
+            "state",
+            types[STATE_TYPE],
+            Scope.QUEUE,
+            (start,),
+            "The queue's notifier state (transition a: it starts here).",
         )
         variables: dict[str, Variable] = {"state": state}
         for entry, at in self.entries("variables"):
@@ -262,7 +269,10 @@ class _Loader:
                 for value in values:
                     if value not in vtype.values or type(value) is not type(vtype.values[0]):
                         raise at.error(
-                            SchemaError, f"initial value {value!r} is not a {type_name}; expected one of {list(vtype.values)} or 'any'", "init"
+                            SchemaError,
+                            f"initial value {value!r} is not a {type_name}; "
+                            f"expected one of {list(vtype.values)} or 'any'",
+                            "init",
                         )
             host = entry.get("host", False)
             if not isinstance(host, bool):
@@ -289,14 +299,16 @@ class _Loader:
                 ptype = QUEUE if tname == "queue" else types.get(tname) if isinstance(tname, str) else None
                 if ptype is None:
                     raise at.error(
-                        SchemaError, f"parameter {pname!r} has unknown type {tname!r}; expected queue or one of {sorted(types)}", "params"
+                        SchemaError,
+                        f"parameter {pname!r} has unknown type {tname!r}; expected queue or one of {sorted(types)}",
+                        "params",
                     )
                 params.append(Parameter(pname, ptype))
             queue_params = [p.name for p in params if p.type == QUEUE]
             target = entry.get("target")
             if target is not None and target not in queue_params:
                 raise at.error(SchemaError, f"target must name a queue parameter, one of {queue_params}", "target")
-            if queue_params and target != queue_params[0] or len(queue_params) > 1:
+            if (queue_params and target != queue_params[0]) or len(queue_params) > 1:
                 raise at.error(SchemaError, "an event may have one queue parameter, named as its target", "target")
             ptypes = {p.name: p.type for p in params}
             ctx = Context(variables, literals, ptypes)
@@ -338,10 +350,16 @@ class _Loader:
             sources = _names(entry, "from", at)
             for state in sources:
                 if state not in states.values:
-                    raise at.error(SchemaError, f"unknown state {state!r}; expected one of {list(states.values)}", "from")
+                    raise at.error(
+                        SchemaError, f"unknown state {state!r}; expected one of {list(states.values)}", "from"
+                    )
             target = entry.get("to")
             if target is not None and target not in states.values:
-                raise at.error(SchemaError, f"transition to nowhere: unknown state {target!r}; expected one of {list(states.values)}", "to")
+                raise at.error(
+                    SchemaError,
+                    f"transition to nowhere: unknown state {target!r}; expected one of {list(states.values)}",
+                    "to",
+                )
             otherwise = entry.get("otherwise", False)
             if not isinstance(otherwise, bool):
                 raise at.error(SchemaError, f"expected true or false, found {otherwise!r}", "otherwise")
@@ -365,8 +383,16 @@ class _Loader:
                 effects.append(effect)
             rows.append(
                 Transition(
-                    name, letter, event_name, sources, target, guard, otherwise,
-                    tuple(effects), _text(entry, "why", at), at.source(),
+                    name,
+                    letter,
+                    event_name,
+                    sources,
+                    target,
+                    guard,
+                    otherwise,
+                    tuple(effects),
+                    _text(entry, "why", at),
+                    at.source(entry),
                 )
             )
         return tuple(rows)
@@ -383,7 +409,9 @@ class _Loader:
                 kind = PropertyKind(kind_name)
             except ValueError:
                 raise at.error(
-                    SchemaError, f"unknown kind {kind_name!r}; expected one of {[k.value for k in PropertyKind]}", "kind"
+                    SchemaError,
+                    f"unknown kind {kind_name!r}; expected one of {[k.value for k in PropertyKind]}",
+                    "kind",
                 ) from None
             lemma = entry.get("lemma", False)
             if not isinstance(lemma, bool) or (lemma and kind is not PropertyKind.INVARIANT):
@@ -391,7 +419,9 @@ class _Loader:
             event_names = _names(entry, "events", at, default=[])
             for event_name in event_names:
                 if event_name not in events:
-                    raise at.error(SchemaError, f"unknown event {event_name!r}; expected one of {sorted(events)}", "events")
+                    raise at.error(
+                        SchemaError, f"unknown event {event_name!r}; expected one of {sorted(events)}", "events"
+                    )
             inputs = _names(entry, "inputs", at, default=[])
             for var_name in inputs:
                 if var_name not in variables:
@@ -399,23 +429,31 @@ class _Loader:
             expr, per_queue = None, False
             if kind is PropertyKind.HISTORY_FREE:
                 if not event_names or "expr" in entry:
-                    raise at.error(SchemaError, "a history_free property names its events and inputs, no expr", "events")
+                    raise at.error(
+                        SchemaError, "a history_free property names its events and inputs, no expr", "events"
+                    )
             else:
                 if "expr" not in entry:
                     raise at.error(SchemaError, "missing required field 'expr'")
                 if kind is PropertyKind.STEP and not event_names:
                     raise at.error(SchemaError, "a step property names the events it is about", "events")
                 params = _common_params(events, event_names, at)
-                ctx = Context(variables, literals, params, in_queue=kind is PropertyKind.INVARIANT,
-                              primes=kind is PropertyKind.STEP)
+                ctx = Context(
+                    variables,
+                    literals,
+                    params,
+                    in_queue=kind is PropertyKind.INVARIANT,
+                    primes=kind is PropertyKind.STEP,
+                )
                 try:
                     expr = resolve_bool(parse_expr(entry["expr"]), ctx)
                 except ExpressionError as exc:
                     raise _located(exc, at, "expr") from None
                 per_queue = any(isinstance(n, Var) and n.per_queue and n.index is None for n in walk(expr))
             props.append(
-                Property(name, kind, expr, per_queue, event_names, inputs,
-                         _text(entry, "rationale", at), lemma, at.source())
+                Property(
+                    name, kind, expr, per_queue, event_names, inputs, _text(entry, "rationale", at), lemma, at.source()
+                )
             )
         return tuple(props)
 
@@ -450,7 +488,9 @@ def _check_determinism(spec: Spec) -> None:
                 raise TableError(
                     f"event {event.name!r} from {state!r} has two 'otherwise' rows: "
                     f"{fallbacks[0].name} and {fallbacks[1].name}",
-                    file=fallbacks[1].source.file, line=fallbacks[1].source.line, field="otherwise",
+                    file=fallbacks[1].source.file,
+                    line=fallbacks[1].source.line_of("otherwise"),
+                    field="transitions.otherwise",
                 )
             guarded = [r for r in rows if not r.otherwise]
             for first, second in itertools.combinations(guarded, 2):
@@ -458,9 +498,11 @@ def _check_determinism(spec: Spec) -> None:
                 if witness is not None:
                     raise TableError(
                         f"two transitions enabled for one event in one state: {first.name} "
-                        f"(line {first.source.line}) and {second.name} both fire on {event.name} "
-                        f"from {state} when {witness}",
-                        file=second.source.file, line=second.source.line, field="guard",
+                        f"(line {first.source.line_of('guard')}) and {second.name} both fire on "
+                        f"{event.name} from {state} when {witness}",
+                        file=second.source.file,
+                        line=second.source.line_of("guard"),
+                        field="transitions.guard",
                     )
 
 

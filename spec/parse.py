@@ -18,13 +18,9 @@ from dataclasses import dataclass
 from .errors import ExpressionError
 from .expr import BOOL, BoolOp, Compare, Expr, IfThenElse, Literal, Name, Not, Quantifier
 
-KEYWORDS = frozenset(
-    {"and", "or", "not", "forall", "exists", "if", "then", "else", "true", "false"}
-)
+KEYWORDS = frozenset({"and", "or", "not", "forall", "exists", "if", "then", "else", "true", "false"})
 
-_TOKEN = re.compile(
-    r"\s*(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>:=|==|!=|=>|[()\[\]:'])|(?P<bad>\S))"
-)
+_TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>:=|==|!=|=>|[()\[\]:'])|(?P<bad>\S))")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +42,8 @@ def tokenize(source: str) -> list[Token]:
         text = match.group(kind)
         start = match.start(kind)
         if kind == "bad":
-            raise ExpressionError(
-                f"unexpected character {text!r} at column {start + 1} in {source!r}"
-            )
+            hint = " (comparison is '==', assignment ':=')" if text == "=" else ""
+            raise ExpressionError(f"unexpected character {text!r} at column {start + 1} in {source!r}{hint}")
         tokens.append(Token(kind, text, start))
         pos = match.end()
     tokens.append(Token("end", "", len(source)))
@@ -69,9 +64,7 @@ class _Parser:
     def error(self, expected: str) -> ExpressionError:
         tok = self.token
         found = "end of text" if tok.kind == "end" else repr(tok.text)
-        return ExpressionError(
-            f"expected {expected} at column {tok.pos + 1}, found {found} in {self.source!r}"
-        )
+        return ExpressionError(f"expected {expected} at column {tok.pos + 1}, found {found} in {self.source!r}")
 
     def accept(self, text: str) -> Token | None:
         tok = self.token

@@ -89,8 +89,7 @@ def _name(node: Name, ctx: Context) -> tuple[Expr, Type]:
         if var.per_queue:
             if node.index is None and not ctx.in_queue:
                 raise _error(
-                    f"{node.name!r} is a per-queue variable: say which queue, "
-                    f"e.g. forall q: {node.name}[q]",
+                    f"{node.name!r} is a per-queue variable: say which queue, e.g. forall q: {node.name}[q]",
                     node,
                 )
             if node.index is not None:
@@ -172,8 +171,7 @@ def resolve_effect(source: str, ctx: Context, *, per_queue: bool) -> Effect:
     var = ctx.variables.get(target_name.name)
     if var is None:
         raise _error(
-            f"unknown variable {target_name.name!r}; expected one of: "
-            + ", ".join(sorted(ctx.variables)),
+            f"unknown variable {target_name.name!r}; expected one of: " + ", ".join(sorted(ctx.variables)),
             target_name,
         )
     if target_name.index is not None:

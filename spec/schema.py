@@ -25,6 +25,11 @@ class Source:
 
     file: str
     line: int
+    keys: tuple[tuple[str, int], ...] = ()
+
+    def line_of(self, key: str) -> int:
+        """The line of one of the entry's keys; the entry's line without it."""
+        return dict(self.keys).get(key, self.line)
 
 
 @dataclass(frozen=True, slots=True)
