@@ -46,18 +46,38 @@ def exploration_json(result: Exploration) -> dict:
 
 def runs_table(results: Iterable[Exploration]) -> Table:
     table = Table(title="Exploration")
-    for column in ("variant", "queues", "states", "transitions", "depth", "seconds", "result"):
+    for column in ("variant", "queues", "states", "transitions", "depth", "rows fired", "seconds", "result"):
         table.add_column(column, justify="left" if column in ("variant", "result") else "right")
     for r in results:
         outcome = "partial: " + r.partial if r.partial else ("ok" if r.ok else f"{len(r.counterexamples)} fail")
+        fired = sum(1 for count in r.fired.values() if count)
         table.add_row(
             r.spec.name,
             str(r.queues),
             f"{r.states:,}",
             f"{r.transitions:,}",
             str(r.depth),
+            f"{fired}/{len(r.fired)}",
             f"{r.seconds:.2f}",
             outcome,
+        )
+    return table
+
+
+def coverage_table(result: Exploration) -> Table:
+    """How often each row of the table fired in one exploration; a row that
+    never fires is dead."""
+    table = Table(title=f"Coverage: {result.spec.name}, {result.queues} queue(s)")
+    for column in ("row", "letter", "event", "from -> to", "fired"):
+        table.add_column(column, justify="right" if column == "fired" else "left")
+    for row in result.spec.transitions:
+        count = result.fired[row.name]
+        table.add_row(
+            row.name,
+            row.letter or "",
+            row.event,
+            f"{'|'.join(row.sources)} -> {row.target or '(stays)'}",
+            f"{count:,}" if count else "[red]dead[/red]",
         )
     return table
 

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .model.explore import Exploration, explore
-from .model.report import counterexample_text, exploration_json, runs_table, verdicts_table
+from .model.report import counterexample_text, coverage_table, exploration_json, runs_table, verdicts_table
 from .spec.errors import SpecError
 from .spec.load import load_spec
 from .spec.schema import Spec
@@ -119,6 +119,8 @@ def check(spec_name: str, queues: range, max_states, timeout, as_json: bool, qui
         spec = _load(spec_name)
         results = [_run(spec, n, quiet or as_json, max_states=max_states, timeout=timeout) for n in queues]
         _print_results({spec.name: results}, as_json)
+        if not as_json:
+            _console().print(coverage_table(results[-1]))
         return HOLDS if all(r.ok for r in results) else FAILS
     sys.exit(_guarded(body))
 
@@ -145,12 +147,16 @@ def verify(resolved_queues: range, proposal_queues: range, as_json: bool, quiet:
     sys.exit(_guarded(body))
 
 
+def _console() -> Console:
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+
+
 def _print_results(by_variant: dict[str, list[Exploration]], as_json: bool) -> None:
     if as_json:
         document = {name: [exploration_json(r) for r in runs] for name, runs in by_variant.items()}
         click.echo(json.dumps(document, indent=2, sort_keys=False))
         return
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    console = _console()
     console.print(runs_table(r for runs in by_variant.values() for r in runs))
     console.print(verdicts_table(by_variant))
     for runs in by_variant.values():
