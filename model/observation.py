@@ -1,0 +1,234 @@
+"""What an implementation says it observed, and how it is judged against the spec.
+
+An observation is the JSON object a trace record (or a protocol reply)
+carries under ``observed``: some of the table's variables, named as in
+``spec/common.toml``, plus one derived per-queue fact, ``handled``::
+
+    {"device": {"status": "driver_ok"},
+     "queues": [{"state": "assigned", "our_fd": true, "handled": false}, {}]}
+
+Every field is optional: the oracle checks what is given. ``handled`` says
+that during this step the queue's handler ran for a kick: a pending kick was
+consumed (by ``handle`` or by a drain), or a kick took the synchronous pio
+path. In the table's terms: ``(pending or the step is a kick of this queue)
+and not pending'``. It is what tells a drain from a dropped kick, which
+``pending`` alone cannot.
+
+>>> from virtio_notifier_spec.spec.load import load_spec
+>>> spec = load_spec("resolved")
+>>> obs = parse_observation(spec, 1, {"queues": [{"state": "assigned"}]}, "observed")
+>>> from virtio_notifier_spec.model.machine import Machine
+>>> m = Machine(spec, 1)
+>>> start = m.initial_states()[0]
+>>> [str(x) for x in obs.mismatches(start, start, None)]
+['q0.state: expected deassigned, observed assigned']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from virtio_notifier_spec.spec.concrete import State
+from virtio_notifier_spec.spec.expr import BOOL
+from virtio_notifier_spec.spec.schema import Spec
+
+HANDLED = "handled"
+KICK_EVENT = "kick"
+PENDING = "pending"
+
+
+class ObservationError(ValueError):
+    """An observation that does not fit the table: ``field`` names where."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Mismatch:
+    """One observed field that differs from what the spec expected."""
+
+    field: str
+    expected: object
+    observed: object
+
+    def __str__(self) -> str:
+        return f"{self.field}: expected {show(self.expected)}, observed {show(self.observed)}"
+
+    def to_json(self) -> dict:
+        return {"field": self.field, "expected": self.expected, "observed": self.observed}
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """The checks one observation asks for, by slot.
+
+    ``device``: (slot, name, value); ``queues``: (queue, slot, name, value);
+    ``handled``: (queue, value). ``handled`` needs the step (pre, post, event).
+    """
+
+    device: tuple[tuple[int, str, object], ...] = ()
+    queues: tuple[tuple[int, int, str, object], ...] = ()
+    handled: tuple[tuple[int, bool], ...] = ()
+    pending_slot: int = -1
+
+    @property
+    def empty(self) -> bool:
+        return not (self.device or self.queues or self.handled)
+
+    def mismatches(self, pre: State, post: State, kicked: int | None) -> list[Mismatch]:
+        """What differs in ``post`` (reached from ``pre``; ``kicked`` is the
+        queue a kick event targets, else None)."""
+        found = []
+        for slot, name, value in self.device:
+            if post.device[slot] != value:
+                found.append(Mismatch(name, post.device[slot], value))
+        for q, slot, name, value in self.queues:
+            if post.queues[q][slot] != value:
+                found.append(Mismatch(f"q{q}.{name}", post.queues[q][slot], value))
+        for q, value in self.handled:
+            expected = expected_handled(pre, post, kicked, q, self.pending_slot)
+            if expected != value:
+                found.append(Mismatch(f"q{q}.{HANDLED}", expected, value))
+        return found
+
+    def patch(self, state: State) -> State:
+        """``state`` with the observed values written in (resynchronising
+        after a divergence, so that later steps are judged from what the
+        implementation says it has)."""
+        device = list(state.device)
+        for slot, _, value in self.device:
+            device[slot] = value
+        queues = [list(q) for q in state.queues]
+        for q, slot, _, value in self.queues:
+            queues[q][slot] = value
+        return State(tuple(device), tuple(tuple(q) for q in queues))
+
+
+def expected_handled(pre: State, post: State, kicked: int | None, q: int, pending_slot: int) -> bool:
+    """Whether the queue's handler ran for a kick during the step."""
+    if pending_slot < 0:
+        return False
+    had = pre.queues[q][pending_slot] or kicked == q
+    return bool(had and not post.queues[q][pending_slot])
+
+
+def show(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _value(spec: Spec, var, raw: object, where: str) -> object:
+    vtype = var.type
+    if vtype == BOOL:
+        if not isinstance(raw, bool):
+            raise ObservationError(where, f"expected true or false, found {_shown(raw)}")
+        return raw
+    if not isinstance(raw, str) or raw not in vtype.values:
+        expected = " | ".join(str(v) for v in vtype.values)
+        raise ObservationError(where, f"expected one of {expected}, found {_shown(raw)}")
+    return raw
+
+
+def _shown(raw: object) -> str:
+    if raw is None:
+        return "null"
+    if isinstance(raw, bool):
+        return show(raw)
+    if isinstance(raw, str):
+        return repr(raw)
+    if isinstance(raw, dict):
+        return "an object"
+    if isinstance(raw, list):
+        return "a list"
+    return str(raw)
+
+
+def parse_observation(spec: Spec, queues: int, raw: object, where: str) -> Observation:
+    """Check ``raw`` (parsed JSON) against the table and compile its checks.
+
+    Raises :class:`ObservationError` naming the field (e.g.
+    ``observed.queues[1].handler``) on anything that does not fit.
+    """
+    if raw is None:
+        return Observation()
+    if not isinstance(raw, dict):
+        raise ObservationError(where, f"expected an object, found {_shown(raw)}")
+    unknown = sorted(set(raw) - {"device", "queues"})
+    if unknown:
+        raise ObservationError(f"{where}.{unknown[0]}", "unknown field (expected device or queues)")
+    device_vars = {v.name: (i, v) for i, v in enumerate(spec.device_variables)}
+    queue_vars = {v.name: (i, v) for i, v in enumerate(spec.queue_variables)}
+    pending_slot = queue_vars[PENDING][0] if PENDING in queue_vars else -1
+    device = []
+    raw_device = raw.get("device")
+    if raw_device is not None:
+        if not isinstance(raw_device, dict):
+            raise ObservationError(f"{where}.device", f"expected an object, found {_shown(raw_device)}")
+        for name in sorted(raw_device):
+            if name not in device_vars:
+                known = ", ".join(device_vars)
+                raise ObservationError(f"{where}.device.{name}", f"unknown device variable (known: {known})")
+            slot, var = device_vars[name]
+            device.append((slot, name, _value(spec, var, raw_device[name], f"{where}.device.{name}")))
+    checks, handled = [], []
+    for q, entry, at in _queue_entries(raw.get("queues"), queues, f"{where}.queues"):
+        for name in sorted(entry):
+            field = f"{at}.{name}"
+            if name == HANDLED and pending_slot >= 0:
+                if not isinstance(entry[name], bool):
+                    raise ObservationError(field, f"expected true or false, found {_shown(entry[name])}")
+                handled.append((q, entry[name]))
+                continue
+            if name not in queue_vars:
+                known = ", ".join([*queue_vars, HANDLED])
+                raise ObservationError(field, f"unknown queue variable (known: {known})")
+            slot, var = queue_vars[name]
+            checks.append((q, slot, name, _value(spec, var, entry[name], field)))
+    return Observation(tuple(device), tuple(checks), tuple(handled), pending_slot)
+
+
+def _queue_entries(raw: object, queues: int, where: str):
+    """(queue, entry, field) for a list of ``queues`` entries (null or {}
+    for an unobserved queue) or an object keyed by queue index."""
+    if raw is None:
+        return []
+    if isinstance(raw, list):
+        if len(raw) != queues:
+            raise ObservationError(where, f"expected {queues} entries (one per queue), found {len(raw)}")
+        items = [(q, entry, f"{where}[{q}]") for q, entry in enumerate(raw)]
+    elif isinstance(raw, dict):
+        items = []
+        for key in sorted(raw):
+            if not key.isdigit() or int(key) >= queues:
+                raise ObservationError(f"{where}.{key}", f"expected a queue index 0-{queues - 1}")
+            items.append((int(key), raw[key], f"{where}.{key}"))
+    else:
+        raise ObservationError(where, f"expected a list or an object, found {_shown(raw)}")
+    entries = []
+    for q, entry, at in items:
+        if entry is None:
+            continue
+        if not isinstance(entry, dict):
+            raise ObservationError(at, f"expected an object, found {_shown(entry)}")
+        entries.append((q, entry, at))
+    return entries
+
+
+def full_observation(spec: Spec, pre: State | None, post: State, kicked: int | None) -> dict:
+    """Everything about ``post`` as an observation (what a model-backed or
+    perfectly instrumented implementation reports), with ``handled`` when
+    the step is known (``pre`` not None)."""
+    names = [v.name for v in spec.queue_variables]
+    pending_slot = names.index(PENDING) if PENDING in names else -1
+    queues = []
+    for q, queue in enumerate(post.queues):
+        entry = dict(zip(names, queue, strict=True))
+        if pre is not None and pending_slot >= 0:
+            entry[HANDLED] = expected_handled(pre, post, kicked, q, pending_slot)
+        queues.append(entry)
+    device = {v.name: x for v, x in zip(spec.device_variables, post.device, strict=True)}
+    return {"device": device, "queues": queues}
