@@ -137,3 +137,18 @@ def state_observer(spec: Spec, abstract: Callable[[object, Spec], State]) -> Cal
         return full_observation(spec, None, abstract(device, spec), None)
 
     return observe
+
+
+def reference_implementation(spec: Spec, device_class: type | None = None,
+                             name: str | None = None) -> CallbackImplementation:
+    """The reference device (``model/reference.py``), or a subclass such as
+    a mutant, driven in-process through ``model/abstraction.py``."""
+    from .abstraction import abstract, new_device, perform
+
+    def new(queues: int, limited: bool) -> object:
+        if device_class is None:
+            return new_device(queues, limited)
+        return new_device(queues, limited, device_class)
+
+    label = name or (f"reference:{device_class.__name__}" if device_class else "reference")
+    return CallbackImplementation(new, perform, state_observer(spec, abstract), label)

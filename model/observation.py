@@ -168,7 +168,7 @@ def parse_observation(spec: Spec, queues: int, raw: object, where: str) -> Obser
     if raw_device is not None:
         if not isinstance(raw_device, dict):
             raise ObservationError(f"{where}.device", f"expected an object, found {_shown(raw_device)}")
-        for name in sorted(raw_device):
+        for name in sorted(raw_device, key=lambda n: (device_vars[n][0] if n in device_vars else 99, n)):
             if name not in device_vars:
                 known = ", ".join(device_vars)
                 raise ObservationError(f"{where}.device.{name}", f"unknown device variable (known: {known})")
@@ -176,7 +176,7 @@ def parse_observation(spec: Spec, queues: int, raw: object, where: str) -> Obser
             device.append((slot, name, _value(spec, var, raw_device[name], f"{where}.device.{name}")))
     checks, handled = [], []
     for q, entry, at in _queue_entries(raw.get("queues"), queues, f"{where}.queues"):
-        for name in sorted(entry):
+        for name in sorted(entry, key=lambda n: (queue_vars[n][0] if n in queue_vars else 99, n)):
             field = f"{at}.{name}"
             if name == HANDLED and pending_slot >= 0:
                 if not isinstance(entry[name], bool):

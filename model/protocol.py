@@ -15,10 +15,10 @@ raises anything else, whatever the bytes.
 
 >>> decode_reply(b'{"ok":true}\\n').ok
 True
->>> decode_reply(b'hello')
+>>> decode_reply(b'[1]')
 Traceback (most recent call last):
 ...
-virtio_notifier_spec.model.protocol.ProtocolError: the reply is not valid JSON: unexpected character: line 1 column 1 (char 0)
+virtio_notifier_spec.model.protocol.ProtocolError: the reply must be a JSON object, found a list
 """
 
 from __future__ import annotations

@@ -144,7 +144,7 @@ def generate(spec: Spec, queues: int, *, walks: int = 20, walk_length: int = 50,
                                     pair_runs.append((limited, (*_path(parent, s0), inst1, inst2)))
     cases: list[TestCase] = []
     if tour:
-        tour_kept = _drop_prefixes(sorted(tour_runs, key=lambda r: (r[0], len(r[1]), [i.id for i in r[1]])))
+        tour_kept = _drop_prefixes(sorted(tour_runs, key=lambda r: (len(r[1]), r[0], [i.id for i in r[1]])))
         cases += [TestCase(f"tour-{n:05d}", "tour", lim, ev) for n, (lim, ev) in enumerate(tour_kept)]
     if pairs:
         cases += [TestCase(f"pair-{n:05d}", "pair", lim, ev) for n, (lim, ev) in enumerate(pair_runs)]
