@@ -207,3 +207,9 @@ def validate(specs: tuple[str, ...]) -> None:
 
 def main() -> None:
     cli(prog_name="virtio-notifier-spec")
+
+
+# The oracle (issue 6): `oracle check TRACE` and `oracle drive -- COMMAND`; see oracle_cli.py.
+from .oracle_cli import oracle  # noqa: E402
+
+cli.add_command(oracle)
