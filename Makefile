@@ -32,3 +32,9 @@ deps:
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis
+
+# Throughput of `oracle check` on long traces (10 million events, in constant
+# memory); writes bench/oracle.md. Not part of `make test`: it takes a minute.
+.PHONY: bench-oracle
+bench-oracle: $(STAMP)
+	$(PY) bench/oracle.py

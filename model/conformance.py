@@ -180,7 +180,7 @@ class TraceChecker:
         number = 1
         complete = True
         try:
-            for number, line in enumerate(lines, 2):  # noqa: B007 - number is read after the loop
+            for number, line in enumerate(lines, 2):
                 nxt = tables[sid].get(line)
                 if nxt is None:
                     nxt = self._judge(sid, line, number)
@@ -301,7 +301,7 @@ def open_trace(path: str) -> IO[bytes]:
     if path == "-":
         return sys.stdin.buffer
     try:
-        return open(path, "rb")  # noqa: SIM115 - the caller closes it
+        return open(path, "rb")
     except OSError as exc:
         raise TraceError(f"cannot read the trace: {exc.strerror}", file=path) from None
 

@@ -205,7 +205,8 @@ class Driver:
         starts = self.starts[limited]
         states = {s for s in starts if not obs.mismatches(s, s, None)}
         if not states:
-            return Failure(limited, (), "divergence", "the fresh device", tuple(obs.mismatches(starts[0], starts[0], None)))
+            mismatches = tuple(obs.mismatches(starts[0], starts[0], None))
+            return Failure(limited, (), "divergence", "the fresh device", mismatches)
         last: dict[int, str] = {}
         for k, inst in enumerate(events):
             done = events[: k + 1]

@@ -10,6 +10,7 @@ pid) and started again for the next test.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
 import subprocess
@@ -76,15 +77,11 @@ class ProcessImplementation:
         if proc is not None:
             if proc.poll() is None:
                 proc.kill()
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:  # pragma: no cover - a kill does not fail
-                pass
             for stream in (proc.stdin, proc.stdout):
-                try:
+                with contextlib.suppress(OSError):
                     stream.close()
-                except OSError:
-                    pass
         if self.selector is not None:
             self.selector.close()
             self.selector = None

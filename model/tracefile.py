@@ -14,7 +14,8 @@ present and of its type, queue index in range, observation fields known)
 and raises :class:`TraceError` naming the line and the field.
 
 >>> from virtio_notifier_spec.spec.load import load_spec
->>> header = parse_header(b'{"format":"virtio-notifier-trace","version":1,"variant":"resolved","queues":1,"limited":false}')
+>>> header = parse_header(b'{"format":"virtio-notifier-trace","version":1,'
+...                       b'"variant":"resolved","queues":1,"limited":false}')
 >>> reader = RecordReader(load_spec("resolved"), header, "t.jsonl")
 >>> str(reader.parse(b'{"event":"reset"}', 2).instance)
 'reset()'
