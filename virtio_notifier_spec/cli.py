@@ -109,7 +109,9 @@ SPEC_HELP = "A variant (proposal, resolved) or the path of a table's TOML file."
 @click.option("--timeout", type=click.FloatRange(min=0.1), help="Stop after this many seconds (partial).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
 @click.option("--quiet", is_flag=True, help="No progress display.")
-def check(spec_name: str, queues: range, max_states, timeout, as_json: bool, quiet: bool) -> None:
+@click.option("--symmetry/--no-symmetry", default=False, show_default=True,
+              help="Explore one state per orbit of the queue permutations (model/reduced.py).")
+def check(spec_name: str, queues: range, max_states, timeout, as_json: bool, quiet: bool, symmetry: bool) -> None:
     """Explore every reachable state and check every property of one table.
 
     Both values of the host's limit flag are explored. A failing property
@@ -117,7 +119,8 @@ def check(spec_name: str, queues: range, max_states, timeout, as_json: bool, qui
     """
     def body() -> int:
         spec = _load(spec_name)
-        results = [_run(spec, n, quiet or as_json, max_states=max_states, timeout=timeout) for n in queues]
+        results = [_run(spec, n, quiet or as_json, max_states=max_states, timeout=timeout, symmetry=symmetry)
+                   for n in queues]
         _print_results({spec.name: results}, as_json)
         if not as_json:
             _console().print(coverage_table(results[-1]))
@@ -207,6 +210,11 @@ def validate(specs: tuple[str, ...]) -> None:
 
 def main() -> None:
     cli(prog_name="virtio-notifier-spec")
+
+
+from .draw_cli import draw  # noqa: E402  (the drawings: issue 5)
+
+cli.add_command(draw)
 
 
 # The oracle (issue 6): `oracle check TRACE` and `oracle drive -- COMMAND`; see oracle_cli.py.
