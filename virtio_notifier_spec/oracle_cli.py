@@ -26,6 +26,7 @@ from .model.implementation import Implementation, ModelImplementation, reference
 from .model.junit import junit_xml
 from .model.process import ProcessImplementation
 from .model.testgen import generate
+from .model.traceschema import schema_text
 from .spec.errors import SpecError
 from .spec.load import load_spec
 from .spec.schema import Spec
@@ -103,7 +104,7 @@ def _print_verdict(verdict: Verdict, as_json: bool) -> None:
         return
     for d in verdict.divergences:
         click.echo(divergence_text(verdict, d))
-    more = "" if verdict.complete else " (stopped there)"
+    more = "" if verdict.complete else f" (checked up to line {verdict.divergences[-1].line})"
     click.echo(f"{where}: {len(verdict.divergences)} divergence(s) from {verdict.variant}{more}")
 
 
@@ -177,4 +178,17 @@ def drive_command(command: tuple[str, ...], builtin: str | None, spec_name: str,
         else:
             click.echo(report.text())
         return CONFORMS if report.ok else DIVERGES
+    sys.exit(_guarded(body))
+
+
+# -- schema ---------------------------------------------------------------------
+
+@oracle.command("schema")
+@click.option("--spec", "spec_name", default="resolved", show_default=True, help=SPEC_HELP)
+def schema_command(spec_name: str) -> None:
+    """Print the JSON Schema of a trace line, made from the table
+    (spec/trace.schema.json is this command's output)."""
+    def body() -> int:
+        click.echo(schema_text(load_spec(spec_name)), nl=False)
+        return CONFORMS
     sys.exit(_guarded(body))
