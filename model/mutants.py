@@ -143,6 +143,19 @@ class DrainWithoutClear(Device):
         self.ioeventfd_handled += vq.notifier.counter  # read, not cleared
 
 
+class DeassignHandlesTwice(Device):
+    def _deassign_ioeventfd(self, vq: VirtQueue) -> None:
+        self.ioeventfd_handled += vq.notifier.counter  # the pending kick handled here...
+        super()._deassign_ioeventfd(vq)  # ...and again by the drain
+
+
+class PioDropsEarlyKicks(Device):
+    def _pio_exit(self, n: int) -> None:
+        if not self.status & DRIVER_OK:
+            return  # "the driver is not ready": the kick is dropped, not handled
+        super()._pio_exit(n)
+
+
 class ResetTakesOfflimits(Device):
     def reset(self) -> None:
         super().reset()
@@ -225,6 +238,12 @@ MUTANTS: tuple[Mutant, ...] = (
         "the handler reads the notifier without clearing it: kicks handled twice",
         DrainWithoutClear,
     ),
+    Mutant(
+        "deassign_handles_twice",
+        "deassigning handles a pending kick, then drains and handles it again",
+        DeassignHandlesTwice,
+    ),
+    Mutant("pio_drops_early_kicks", "a pio kick before DRIVER_OK is dropped, not handled", PioDropsEarlyKicks),
     Mutant("reset_takes_offlimits", "reset forgets that vhost holds its queues", ResetTakesOfflimits),
     Mutant("status_zero_not_reset", "writing status 0 stores it without resetting", StatusZeroNotReset),
     Mutant(

@@ -16,6 +16,7 @@ fire at least once (`test_generated_runs_fire_every_row`).
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from functools import cache
 from typing import ClassVar
@@ -42,9 +43,9 @@ JUDGE = Judge(SPEC)
 MAX_QUEUES = 8
 
 # Enough generated runs, derandomized, to fire every row (measured: see the
-# coverage test); a profile may raise it for a longer hunt.
+# coverage test); `make reference REFERENCE_EXAMPLES=5000` hunts longer.
 CONFORMANCE = settings(
-    max_examples=400,
+    max_examples=int(os.environ.get("REFERENCE_EXAMPLES", "400")),
     stateful_step_count=50,
     derandomize=True,
     database=None,

@@ -221,3 +221,9 @@ cli.add_command(draw)
 from .oracle_cli import oracle  # noqa: E402
 
 cli.add_command(oracle)
+
+
+# The reference implementation's mutants (issue 4): `mutants`; see mutants_cli.py.
+from .mutants_cli import mutants  # noqa: E402
+
+cli.add_command(mutants)
