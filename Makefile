@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: verify test lint deps clean
+.PHONY: verify test lint deps clean diagrams
 
 verify: $(STAMP) deps
 	$(PY) -m virtio_notifier_spec verify
@@ -32,6 +32,11 @@ deps:
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis
+
+# Every drawing under diagrams/ (DOT, SVG, PNG, ASCII), from the tables;
+# tests/test_diagrams*.py fail when a checked-in drawing is stale.
+diagrams: $(STAMP) deps
+	$(PY) -m virtio_notifier_spec draw --out diagrams --clean
 
 # Throughput of `oracle check` on long traces (10 million events, in constant
 # memory); writes bench/oracle.md. Not part of `make test`: it takes a minute.

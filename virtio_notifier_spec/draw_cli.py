@@ -1,0 +1,110 @@
+"""``virtio-notifier-spec draw``: regenerate the drawings of diagrams/.
+
+Without ``--spec`` or ``--diff`` it draws both variants and the difference
+``proposal`` -> ``resolved`` (what ``make diagrams`` runs). DOT and ASCII
+need nothing; SVG and PNG need Graphviz's ``dot`` (exit 2 with how to
+install it when it is missing). ``--out -`` prints the machines (and
+differences) in one text format instead of writing files, e.g. for a
+commit message::
+
+    virtio-notifier-spec draw --spec resolved --format ascii --out -
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .draw.generate import FORMATS, Drawing, plan, stale, write
+from .draw.render import DotMissing, RenderError, dot_program
+from .spec.errors import SpecError
+from .spec.load import load_spec
+
+OK, BAD_INPUT = 0, 2
+
+
+def _sizes(text: str) -> range:
+    low, _, high = text.partition("-")
+    try:
+        first, last = int(low), int(high or low)
+    except ValueError:
+        raise click.BadParameter(f"expected a number of queues or a range like 1-2, found {text!r}") from None
+    if not 1 <= first <= last:
+        raise click.BadParameter(f"queue counts start at 1 and go up, found {text!r}")
+    return range(first, last + 1)
+
+
+@click.command()
+@click.option(
+    "--spec",
+    "specs",
+    multiple=True,
+    metavar="SPEC",
+    help="A variant (proposal, resolved) or a table's TOML file; repeatable.",
+)
+@click.option(
+    "--diff",
+    "diffs",
+    nargs=2,
+    multiple=True,
+    metavar="A B",
+    help="Draw what changed from table A to table B; repeatable.",
+)
+@click.option(
+    "--format",
+    "formats",
+    type=click.Choice(FORMATS),
+    multiple=True,
+    help="Formats to write (repeatable); default all four. ascii writes .txt files.",
+)
+@click.option(
+    "--out",
+    default="diagrams",
+    show_default=True,
+    help="Folder to write into; '-' prints the machines (and diffs) to stdout.",
+)
+@click.option("--queues", default="1-2", show_default=True, help="Queue counts for the reachable graphs.")
+@click.option("--clean", is_flag=True, help="Remove drawings in --out that are no longer produced.")
+def draw(
+    specs: tuple[str, ...],
+    diffs: tuple[tuple[str, str], ...],
+    formats: tuple[str, ...],
+    out: str,
+    queues: str,
+    clean: bool,
+) -> None:
+    """Draw each table's machine, reachable graphs and counterexamples, and diffs."""
+    sizes = _sizes(queues)
+    chosen = formats or FORMATS
+    try:
+        if not specs and not diffs:
+            specs, diffs = ("proposal", "resolved"), (("proposal", "resolved"),)
+        if out != "-" and any(f in ("svg", "png") for f in chosen):
+            dot_program()  # fail before any work when dot is missing
+        loaded = {name: load_spec(name) for name in dict.fromkeys([*specs, *(n for d in diffs for n in d)])}
+        drawings = plan([loaded[s] for s in specs], [(loaded[a], loaded[b]) for a, b in diffs], sizes)
+        if out == "-":
+            sys.exit(_print(drawings, chosen))
+        folder = Path(out)
+        written = write(drawings, folder, chosen)
+        if clean:
+            for path in stale(folder, written):
+                path.unlink()
+                click.echo(f"removed {path}")
+        click.echo(f"{len(written)} files in {folder}")
+    except (SpecError, DotMissing, RenderError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(BAD_INPUT)
+    sys.exit(OK)
+
+
+def _print(drawings: list[Drawing], formats: tuple[str, ...]) -> int:
+    if len(formats) != 1 or formats[0] not in ("dot", "ascii"):
+        click.echo("error: --out - prints one text format: give --format dot or --format ascii", err=True)
+        return BAD_INPUT
+    for drawing in drawings:
+        if drawing.stem.startswith(("machine-", "diff-")):
+            click.echo(drawing.dot if formats[0] == "dot" else drawing.text, nl=False)
+    return OK
