@@ -35,7 +35,7 @@ from virtio_notifier_spec.spec.concrete import State, compile_expr
 from virtio_notifier_spec.spec.schema import PropertyKind, Spec, Transition
 
 from .dot import Graph, Html, html_escape
-from .labels import fired_label, queue_words, state_label
+from .labels import fired_label, queue_words, state_label, wrap
 from .layout import FONT
 
 LIMIT = 24
@@ -128,10 +128,11 @@ def _title(graph: ReachableGraph, what: str) -> str:
 
 def _legend(graph: ReachableGraph) -> Html:
     bad = sorted({n for names in graph.broken.values() for n in names} | {n for e in graph.edges for n in e.broken})
+    names = wrap(", ".join(bad) + ")", 60) if bad else ["none here)"]
     rows = [
-        f'<TR><TD ALIGN="LEFT"><FONT COLOR="{BAD}">red: breaks a property</FONT>'
-        + (f" ({html_escape(', '.join(bad))})" if bad else " (none here)")
-        + "</TD></TR>"
+        f'<TR><TD ALIGN="LEFT"><FONT COLOR="{BAD}">red: breaks a property</FONT> ('
+        + '<BR ALIGN="LEFT"/>'.join(html_escape(line) for line in names)
+        + '<BR ALIGN="LEFT"/></TD></TR>'
     ]
     rows.append('<TR><TD ALIGN="LEFT">edge labels: event, then the rows that fired (letter or name)</TD></TR>')
     return Html(
