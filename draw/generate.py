@@ -59,9 +59,13 @@ class Runs:
         return runs
 
 
+def machine_drawing(spec: Spec) -> Drawing:
+    return Drawing(f"machine-{spec.name}", machine_dot(spec), machine_ascii(spec))
+
+
 def spec_drawings(spec: Spec, runs: Runs) -> list[Drawing]:
     """The machine, the reachable graphs and the counterexamples of one table."""
-    found = [Drawing(f"machine-{spec.name}", machine_dot(spec), machine_ascii(spec))]
+    found = [machine_drawing(spec)]
     for n in runs.sizes:
         graph = collect(spec, n)
         found.append(Drawing(f"reachable-{spec.name}-{n}q", reachable_dot(graph), listing(graph)))
@@ -80,6 +84,12 @@ def diff_drawing(old: Spec, new: Spec, runs: Runs) -> Drawing:
     diff = spec_diff(old, new, runs.of(old), runs.of(new))
     sizes = f"{runs.sizes[0]}-{runs.sizes[-1]}" if len(runs.sizes) > 1 else str(runs.sizes[0])
     return Drawing(f"diff-{old.name}-{new.name}", diff_dot(diff, sizes), diff_text(diff, sizes))
+
+
+def text_plan(specs: list[Spec], diffs: list[tuple[Spec, Spec]], sizes: Iterable[int] = (1, 2)) -> list[Drawing]:
+    """Only the machines and the differences: what ``--out -`` prints."""
+    runs = Runs(sizes)
+    return [*map(machine_drawing, specs), *(diff_drawing(old, new, runs) for old, new in diffs)]
 
 
 def plan(specs: list[Spec], diffs: list[tuple[Spec, Spec]], sizes: Iterable[int] = (1, 2)) -> list[Drawing]:

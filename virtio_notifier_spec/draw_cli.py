@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from .draw.generate import FORMATS, Drawing, plan, stale, write
+from .draw.generate import FORMATS, plan, stale, text_plan, write
 from .draw.render import DotMissing, RenderError, dot_program
 from .spec.errors import SpecError
 from .spec.load import load_spec
@@ -83,10 +83,17 @@ def draw(
             specs, diffs = ("proposal", "resolved"), (("proposal", "resolved"),)
         if out != "-" and any(f in ("svg", "png") for f in chosen):
             dot_program()  # fail before any work when dot is missing
+        if out == "-" and (len(chosen) != 1 or chosen[0] not in ("dot", "ascii")):
+            click.echo("error: --out - prints one text format: give --format dot or --format ascii", err=True)
+            sys.exit(BAD_INPUT)
         loaded = {name: load_spec(name) for name in dict.fromkeys([*specs, *(n for d in diffs for n in d)])}
-        drawings = plan([loaded[s] for s in specs], [(loaded[a], loaded[b]) for a, b in diffs], sizes)
+        chosen_specs = [loaded[s] for s in specs]
+        pairs = [(loaded[a], loaded[b]) for a, b in diffs]
         if out == "-":
-            sys.exit(_print(drawings, chosen))
+            for drawing in text_plan(chosen_specs, pairs, sizes):
+                click.echo(drawing.dot if chosen[0] == "dot" else drawing.text, nl=False)
+            sys.exit(OK)
+        drawings = plan(chosen_specs, pairs, sizes)
         folder = Path(out)
         written = write(drawings, folder, chosen)
         if clean:
@@ -98,13 +105,3 @@ def draw(
         click.echo(f"error: {exc}", err=True)
         sys.exit(BAD_INPUT)
     sys.exit(OK)
-
-
-def _print(drawings: list[Drawing], formats: tuple[str, ...]) -> int:
-    if len(formats) != 1 or formats[0] not in ("dot", "ascii"):
-        click.echo("error: --out - prints one text format: give --format dot or --format ascii", err=True)
-        return BAD_INPUT
-    for drawing in drawings:
-        if drawing.stem.startswith(("machine-", "diff-")):
-            click.echo(drawing.dot if formats[0] == "dot" else drawing.text, nl=False)
-    return OK
