@@ -19,6 +19,7 @@ events one at a time while the test still fails.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from virtio_notifier_spec.spec.concrete import State
@@ -31,6 +32,7 @@ from .observation import KICK_EVENT, Mismatch, ObservationError, parse_observati
 from .testgen import Suite, TestCase, starts_by_limited
 
 SHRINK_TRIES = 400
+SHRINK_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,11 +261,14 @@ class Driver:
                       for c in self.machine.step(s, inst).choices}
         return frozenset(states)
 
-    def shrink(self, failure: Failure, budget: int = SHRINK_TRIES) -> tuple[Failure, int]:
+    def shrink(self, failure: Failure, budget: int = SHRINK_TRIES,
+               seconds: float = SHRINK_SECONDS) -> tuple[Failure, int]:
         """A shorter failing run, found by (1) jumping by the shortest path
         to the state before the failing event, (2) deleting events one at a
-        time; ``(failure, tries)``."""
+        time; at most ``budget`` runs and about ``seconds`` (an implementation
+        that times out costs a timeout per run); ``(failure, tries)``."""
         best, tries = failure, 0
+        deadline = time.monotonic() + seconds
         if not best.events:
             return best, 0
         before = self.spec_states(best.limited, best.events[:-1])
@@ -274,7 +279,7 @@ class Driver:
             if found is not None:
                 best = found
         improved = True
-        while improved and tries < budget:
+        while improved and tries < budget and time.monotonic() < deadline:
             improved = False
             for i in range(len(best.events)):
                 candidate = best.events[:i] + best.events[i + 1:]
@@ -285,7 +290,7 @@ class Driver:
                 if found is not None and len(found.events) < len(best.events):
                     best, improved = found, True
                     break
-                if tries >= budget:
+                if tries >= budget or time.monotonic() > deadline:
                     break
         return best, tries
 
