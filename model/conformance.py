@@ -329,8 +329,9 @@ def divergence_text(verdict: Verdict, d: Divergence) -> str:
         lines.append("  the spec fires: " + ", ".join(str(e) for e in d.expected))
     lines += [f"  {m}" for m in d.mismatches]
     if d.example is not None:
-        lines.append(f"  shortest replayable example ({len(d.example) - 1} event(s)):")
+        lines.append(f"  shortest replayable example ({len(d.example) - 1} event(s); the table's shortest run "
+                     f"to the same state, then line {d.line}):")
         lines += [f"    {x}" for x in d.example]
-    else:
-        lines.append(f"  replay: lines 1-{d.line} of the trace")
+    lines.append(f"  lines 1-{d.line} of the trace replay it too (the example may not, if the implementation "
+                 "keeps state the table does not)")
     return "\n".join(lines)
