@@ -203,7 +203,7 @@ def _queue_entries(raw: object, queues: int, where: str):
     elif isinstance(raw, dict):
         items = []
         for key in sorted(raw):
-            if not key.isdigit() or int(key) >= queues:
+            if not (key.isascii() and key.isdigit()) or int(key) >= queues:
                 raise ObservationError(f"{where}.{key}", f"expected a queue index 0-{queues - 1}")
             items.append((int(key), raw[key], f"{where}.{key}"))
     else:
