@@ -29,6 +29,10 @@ deps:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    (apt-get update -qq && apt-get install -y -qq graphviz >/dev/null) || echo "warning: could not install graphviz"; \
 	  else echo "note: Graphviz's dot is missing; install it with: sudo apt-get install graphviz"; fi; }
+	@command -v spin >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && apt-get install -y -qq spin >/dev/null) || echo "warning: could not install spin"; \
+	  else echo "note: SPIN is missing (tests/test_promela.py skips); install it with: sudo apt-get install spin"; fi; }
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis
