@@ -26,7 +26,7 @@ from .ascii import machine_ascii
 from .counterexample import counterexample_dot, trace_text
 from .diff import diff_dot, diff_text, spec_diff
 from .machine import machine_dot
-from .reachable import collect, listing, reachable_dot
+from .reachable import LIMIT, collect, listing, reachable_dot
 from .render import render
 
 FORMATS = ("dot", "svg", "png", "ascii")
@@ -63,12 +63,12 @@ def machine_drawing(spec: Spec) -> Drawing:
     return Drawing(f"machine-{spec.name}", machine_dot(spec), machine_ascii(spec))
 
 
-def spec_drawings(spec: Spec, runs: Runs) -> list[Drawing]:
+def spec_drawings(spec: Spec, runs: Runs, limit: int = LIMIT) -> list[Drawing]:
     """The machine, the reachable graphs and the counterexamples of one table."""
     found = [machine_drawing(spec)]
     for n in runs.sizes:
         graph = collect(spec, n)
-        found.append(Drawing(f"reachable-{spec.name}-{n}q", reachable_dot(graph), listing(graph)))
+        found.append(Drawing(f"reachable-{spec.name}-{n}q", reachable_dot(graph, limit), listing(graph)))
     shown: set[str] = set()
     for run in runs.of(spec):
         for name, cx in run.counterexamples.items():
@@ -92,12 +92,14 @@ def text_plan(specs: list[Spec], diffs: list[tuple[Spec, Spec]], sizes: Iterable
     return [*map(machine_drawing, specs), *(diff_drawing(old, new, runs) for old, new in diffs)]
 
 
-def plan(specs: list[Spec], diffs: list[tuple[Spec, Spec]], sizes: Iterable[int] = (1, 2)) -> list[Drawing]:
+def plan(
+    specs: list[Spec], diffs: list[tuple[Spec, Spec]], sizes: Iterable[int] = (1, 2), limit: int = LIMIT
+) -> list[Drawing]:
     """Every drawing for ``specs`` and the pairs ``diffs``."""
     runs = Runs(sizes)
     found: list[Drawing] = []
     for spec in specs:
-        found += spec_drawings(spec, runs)
+        found += spec_drawings(spec, runs, limit)
     for old, new in diffs:
         found.append(diff_drawing(old, new, runs))
     return found

@@ -93,3 +93,10 @@ def test_clean_removes_drawings_no_longer_made(tmp_path):
     assert result.exit_code == 0, result.output
     assert not (tmp_path / "machine-gone.dot").exists()
     assert (tmp_path / "notes.md").exists()
+
+
+def test_max_full_draws_every_state_of_a_graph_that_small(tmp_path):
+    result = run("--spec", "resolved", "--queues", "1", "--format", "dot", "--max-full", "100", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    dot = (tmp_path / "reachable-resolved-1q.dot").read_text()
+    assert '"s37" [' in dot and "every reachable state" in dot

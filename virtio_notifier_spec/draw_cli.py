@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 from .draw.generate import FORMATS, plan, stale, text_plan, write
+from .draw.reachable import LIMIT
 from .draw.render import DotMissing, RenderError, dot_program
 from .spec.errors import SpecError
 from .spec.load import load_spec
@@ -66,6 +67,13 @@ def _sizes(text: str) -> range:
     help="Folder to write into; '-' prints the machines (and diffs) to stdout.",
 )
 @click.option("--queues", default="1-2", show_default=True, help="Queue counts for the reachable graphs.")
+@click.option(
+    "--max-full",
+    type=click.IntRange(min=0),
+    default=LIMIT,
+    show_default=True,
+    help="Draw a reachable graph state by state up to this many states; larger ones as a summary.",
+)
 @click.option("--clean", is_flag=True, help="Remove drawings in --out that are no longer produced.")
 def draw(
     specs: tuple[str, ...],
@@ -73,6 +81,7 @@ def draw(
     formats: tuple[str, ...],
     out: str,
     queues: str,
+    max_full: int,
     clean: bool,
 ) -> None:
     """Draw each table's machine, reachable graphs and counterexamples, and diffs."""
@@ -93,7 +102,7 @@ def draw(
             for drawing in text_plan(chosen_specs, pairs, sizes):
                 click.echo(drawing.dot if chosen[0] == "dot" else drawing.text, nl=False)
             sys.exit(OK)
-        drawings = plan(chosen_specs, pairs, sizes)
+        drawings = plan(chosen_specs, pairs, sizes, max_full)
         folder = Path(out)
         written = write(drawings, folder, chosen)
         if clean:
