@@ -22,7 +22,7 @@ from virtio_notifier_spec.model.machine import Machine
 from virtio_notifier_spec.model.trace import Step, Trace
 from virtio_notifier_spec.spec.schema import Event, Spec
 
-from .symbolic import Encoding, SymState
+from .symbolic import Encoding, SymState, decide
 
 Goal = Callable[[SymState], z3.BoolRef]
 StepGoal = Callable[[SymState, SymState, dict], z3.BoolRef]
@@ -51,11 +51,14 @@ class Bmc:
 
     def find(self, goal: Goal, depth: int) -> Trace | None:
         """A shortest path (at most ``depth`` steps) to a state satisfying ``goal``."""
+        self._unroll(depth)
+        if not self._any([goal(s) for s in self.states[: depth + 1]]):
+            return None
         for length in range(depth + 1):
             self._unroll(length)
             self.solver.push()
             self.solver.add(goal(self.states[length]))
-            found = self.solver.check() == z3.sat
+            found = decide(self.solver)
             trace = self._trace(self.solver.model(), length) if found else None
             self.solver.pop()
             if found:
@@ -65,12 +68,14 @@ class Bmc:
     def find_step(self, event: Event, goal: StepGoal, depth: int) -> Trace | None:
         """A shortest path whose last step is ``event`` with ``goal(pre, post, args)``."""
         enc = self.encoding
+        self._unroll(depth)
+        if not self._any([self._last(event, goal, s) for s in self.states[:depth]]):
+            return None
         for length in range(depth):
-            self._unroll(length)
             self.solver.push()
             pre, post, args = self.states[length], enc.state("last"), enc.args(event, "last")
             self.solver.add(enc.step(event, pre, post, args), goal(pre, post, args))
-            found = self.solver.check() == z3.sat
+            found = decide(self.solver)
             trace = None
             if found:
                 model = self.solver.model()
@@ -81,6 +86,20 @@ class Bmc:
             if found:
                 return trace
         return None
+
+    def _any(self, goals: list[z3.BoolRef]) -> bool:
+        """Whether some goal holds on some path: one query before the
+        shortest path is searched for, so that a miss costs one check."""
+        self.solver.push()
+        self.solver.add(z3.Or(goals))
+        found = decide(self.solver)
+        self.solver.pop()
+        return found
+
+    def _last(self, event: Event, goal: StepGoal, pre: SymState) -> z3.BoolRef:
+        enc = self.encoding
+        post, args = enc.state("last"), enc.args(event, "last")
+        return z3.And(enc.step(event, pre, post, args), goal(pre, post, args))
 
     # -- reading a path back ------------------------------------------------
     def _trace(self, model: z3.ModelRef, length: int) -> Trace:

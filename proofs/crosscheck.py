@@ -26,7 +26,7 @@ from virtio_notifier_spec.spec.concrete import State
 from virtio_notifier_spec.spec.schema import PropertyKind, Spec
 
 from .induction import _agree
-from .symbolic import Encoding, SymState
+from .symbolic import Encoding, SolverGaveUp, SymState, decide
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,50 +47,39 @@ class CrossCheck:
         return not self.disagreements
 
 
-class SolverGaveUp(RuntimeError):
-    """Z3 answered unknown where the cross-check needs sat or unsat."""
+def _enumerate(enc: Encoding, s: SymState, *formulas: z3.BoolRef) -> set[State]:
+    """Every value of ``s`` that ``formulas`` allow, by blocking each one found.
 
-
-def _check(solver: z3.Solver) -> bool:
-    """True for sat, False for unsat; never a silent unknown."""
-    outcome = solver.check()
-    if outcome == z3.unknown:
-        raise SolverGaveUp(solver.reason_unknown())
-    return outcome == z3.sat
-
-
-def _finite_solver() -> z3.Solver:
-    # Every term of a bounded encoding is a boolean or an enumeration: the
-    # finite-domain (SAT) solver enumerates states several times faster.
-    return z3.SolverFor("QF_FD")
-
-
-def _enumerate(enc: Encoding, solver: z3.Solver, s: SymState) -> set[State]:
-    """Every value of ``s`` the solver allows, by blocking each one found."""
-    found: set[State] = set()
-    while _check(solver):
-        state = enc.concrete(solver.model(), s, enc.queue_values)
-        found.add(state)
-        solver.add(z3.Not(enc.equals(s, state)))
-    return found
+    Every term of a bounded encoding is a boolean or an enumeration, so the
+    finite-domain (SAT) solver enumerates several times faster than the
+    default one; where it gives up, the default solver does the layer again.
+    """
+    for solver in (z3.SolverFor("QF_FD"), z3.Solver()):
+        solver.add(*formulas)
+        found: set[State] = set()
+        try:
+            while decide(solver):
+                state = enc.concrete(solver.model(), s, enc.queue_values)
+                found.add(state)
+                solver.add(z3.Not(enc.equals(s, state)))
+        except SolverGaveUp:
+            continue
+        return found
+    raise SolverGaveUp(f"no solver could enumerate the states of {enc.spec.name}")
 
 
 def reachable(enc: Encoding, depth: int) -> tuple[set[State], int]:
     """The states Z3 reaches in at most ``depth`` steps, and the number of
     the first layer found empty (``depth + 1`` when the search is complete)."""
-    solver = _finite_solver()
     start = enc.state("start")
-    solver.add(enc.init(start))
-    known = _enumerate(enc, solver, start)
+    known = _enumerate(enc, start, enc.init(start))
     frontier = set(known)
     for layer in range(1, depth + 2):
         if not frontier:
             return known, layer - 1
-        solver = _finite_solver()
         pre, post = enc.state("pre"), enc.state("post")
-        solver.add(enc.member(pre, sorted(frontier)), enc.transition(pre, post)[0])
-        solver.add([z3.Not(enc.equals(post, s)) for s in sorted(known)])
-        frontier = _enumerate(enc, solver, post)
+        blocked = [z3.Not(enc.equals(post, s)) for s in sorted(known)]
+        frontier = _enumerate(enc, post, enc.member(pre, sorted(frontier)), enc.transition(pre, post)[0], *blocked)
         known |= frontier
     return known, depth + 1 if not frontier else depth + 2
 
@@ -106,7 +95,7 @@ def _z3_verdicts(enc: Encoding, states: list[State]) -> dict[str, str]:
     def fails(*formulas) -> str:
         solver.push()
         solver.add(*formulas)
-        sat = _check(solver)
+        sat = decide(solver)
         solver.pop()
         return "fails" if sat else "holds"
 
@@ -160,7 +149,7 @@ def _history(enc: Encoding, prop, states: list[State]) -> str:
         args = enc.args(event, "arg")
         solver.push()
         solver.add(enc.step(event, pre1, post1, args), enc.step(event, pre2, post2, args))
-        sat = _check(solver)
+        sat = decide(solver)
         solver.pop()
         if sat:
             return "fails"
@@ -183,7 +172,7 @@ def crosscheck(spec: Spec, queues: int) -> CrossCheck:
             f"({extra} only in Z3, {missing} only in the explorer)"
         )
     if empty_layer != depth + 1:
-        problems.append(f"Z3 finds new states after the explorer's depth {depth}")
+        problems.append(f"Z3's breadth-first layers end at {empty_layer}, the explorer's at {depth + 1}")
     ours = _z3_verdicts(enc, sorted(explored))
     rows = []
     for name in explorer.checks:

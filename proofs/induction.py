@@ -73,6 +73,13 @@ class Prover:
         self.classify = classify
         self.invariants = tuple(p for p in spec.properties if p.kind is PropertyKind.INVARIANT)
         self.assumed: tuple[Property, ...] = self.invariants
+        self._bmc: dict[int, Bmc] = {}
+
+    def bmc(self, queues: int) -> Bmc:
+        """One unrolling per number of queues, shared by every classification."""
+        if queues not in self._bmc:
+            self._bmc[queues] = Bmc(self.spec, queues)
+        return self._bmc[queues]
 
     # -- invariants ---------------------------------------------------------
     def prove_invariants(self) -> list[Proof]:
@@ -139,7 +146,7 @@ class Prover:
     def _classify_invariant(self, prop: Property, verdict: Verdict, cti: Induction | None, message: str) -> Proof:
         if self.classify:
             for n in CLASSIFY_QUEUES:
-                bmc = Bmc(self.spec, n)
+                bmc = self.bmc(n)
                 trace = bmc.find(lambda s, b=bmc: z3.Not(b.encoding.invariant(prop, s)), explorer_depth(self.spec, n))
                 if trace is not None:
                     return Proof(
@@ -185,7 +192,7 @@ class Prover:
     def _classify_step(self, prop: Property, event: Event, cti: Induction) -> Proof:
         if self.classify:
             for n in CLASSIFY_QUEUES:
-                bmc = Bmc(self.spec, n)
+                bmc = self.bmc(n)
                 trace = bmc.find_step(
                     event,
                     lambda pre, post, args, b=bmc: z3.Not(b.encoding.expr(prop.expr, pre, post, args, None)),

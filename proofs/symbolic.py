@@ -61,6 +61,18 @@ def _enum(name: str, values: tuple[str, ...]) -> tuple[z3.SortRef, dict[str, z3.
     return _ENUMS[key]
 
 
+class SolverGaveUp(RuntimeError):
+    """Z3 answered unknown where a yes or no is needed."""
+
+
+def decide(solver: z3.Solver) -> bool:
+    """True for sat, False for unsat; never a silent unknown."""
+    outcome = solver.check()
+    if outcome == z3.unknown:
+        raise SolverGaveUp(solver.reason_unknown())
+    return outcome == z3.sat
+
+
 def conjunction(parts: list[z3.BoolRef]) -> z3.BoolRef:
     """``And(parts)`` without z3's per-argument coercion (hot in cross-checks)."""
     return _nary(z3.Z3_mk_and, parts, True)
