@@ -97,16 +97,24 @@ def verdict_cell(runs: list[Exploration], name: str) -> str:
     return f"[green]holds[/green] ({span} q)"
 
 
-def verdicts_table(by_variant: dict[str, list[Exploration]]) -> Table:
-    """Properties down, variants across."""
+def verdicts_table(by_variant: dict[str, list[Exploration]], proved: dict[str, str] | None = None) -> Table:
+    """Properties down, variants across; with ``proved`` (check name -> cell,
+    from the Z3 proofs of `resolved`) a last column "proved for all N"."""
     table = Table(title="Properties")
     table.add_column("property")
     table.add_column("kind")
     for variant in by_variant:
         table.add_column(variant)
+    if proved is not None:
+        table.add_column("proved for all N")
     first = next(iter(by_variant.values()))[0]
     kinds = {p.name: p.kind.value for p in first.spec.properties}
-    for name in first.checks:
-        cells = [verdict_cell(runs, name) for runs in by_variant.values()]
+    names = list(first.checks)
+    names += [name for name in proved or () if name not in first.checks]  # proof-only checks
+    for name in names:
+        explored = name in first.checks
+        cells = [verdict_cell(runs, name) if explored else "-" for runs in by_variant.values()]
+        if proved is not None:
+            cells.append(proved.get(name, "-"))
         table.add_row(name, kinds.get(name, "hygiene"), *cells)
     return table

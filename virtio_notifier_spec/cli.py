@@ -145,8 +145,13 @@ def verify(resolved_queues: range, proposal_queues: range, as_json: bool, quiet:
         for name, sizes in plan.items():
             spec = _load(name)
             by_variant[name] = [_run(spec, n, quiet or as_json) for n in sizes]
-        _print_results(by_variant, as_json)
-        return HOLDS if all(r.ok for r in by_variant["resolved"]) else FAILS
+        # Then the Z3 proofs of `resolved` for every number of queues (issue 3).
+        from .proofs.prove import prove as prove_table
+
+        proofs = prove_table(_load("resolved"))
+        _print_results(by_variant, as_json, proofs)
+        explored = all(r.ok for r in by_variant["resolved"])
+        return HOLDS if explored and proofs.ok else FAILS
     sys.exit(_guarded(body))
 
 
@@ -154,14 +159,25 @@ def _console() -> Console:
     return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
-def _print_results(by_variant: dict[str, list[Exploration]], as_json: bool) -> None:
+def _print_results(by_variant: dict[str, list[Exploration]], as_json: bool, proofs=None) -> None:
+    """``proofs``: a ProofReport (verify) shown as the "proved for all N" column."""
     if as_json:
         document = {name: [exploration_json(r) for r in runs] for name, runs in by_variant.items()}
+        if proofs is not None:
+            from .prove_cli import report_json
+
+            document["proofs"] = report_json(proofs)
         click.echo(json.dumps(document, indent=2, sort_keys=False))
         return
     console = _console()
     console.print(runs_table(r for runs in by_variant.values() for r in runs))
-    console.print(verdicts_table(by_variant))
+    if proofs is None:
+        console.print(verdicts_table(by_variant))
+    else:
+        from .prove_cli import print_failures, proof_cell
+
+        console.print(verdicts_table(by_variant, {p.name: proof_cell(proofs, p.name) for p in proofs.proofs}))
+        print_failures(console, proofs)
     for runs in by_variant.values():
         shown: set[str] = set()
         for r in runs:
@@ -227,3 +243,9 @@ cli.add_command(oracle)
 from .mutants_cli import mutants  # noqa: E402
 
 cli.add_command(mutants)
+
+
+# The Z3 proofs (issue 3): `prove`; see prove_cli.py and proofs/README.md.
+from .prove_cli import prove  # noqa: E402
+
+cli.add_command(prove)
