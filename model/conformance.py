@@ -37,9 +37,20 @@ from virtio_notifier_spec.spec.text import to_text
 
 from .machine import Instance, Machine
 from .observation import KICK_EVENT, Mismatch, Observation, ObservationError, parse_observation
-from .tracefile import Header, Record, RecordReader, TraceError, parse_header, record_json, trace_lines
+from .tracefile import (
+    Header,
+    Record,
+    RecordReader,
+    TraceError,
+    decode_line,
+    dumps,
+    parse_header,
+    record_json,
+    trace_lines,
+)
 
 EXAMPLE_SEARCH_LIMIT = 200_000
+MEMO_LIMIT = 100_000  # remembered (state set, line) pairs: bounds memory, about 50 MiB at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +131,7 @@ class TraceChecker:
     """Checks the lines of one trace against one table."""
 
     def __init__(self, spec: Spec, header: Header, *, file: str | None = None,
-                 max_divergences: int = 1, memo_limit: int = 1_000_000) -> None:
+                 max_divergences: int = 1, memo_limit: int = MEMO_LIMIT) -> None:
         self.spec = spec
         self.header = header
         self.file = file
@@ -194,12 +205,22 @@ class TraceChecker:
         return Verdict(self.file, self.spec.name, h.queues, h.limited, events, tuple(self.divergences),
                        complete, {"state_sets": len(self.sets), "entries": self.entries})
 
-    # -- the first time a (state set, line) pair is seen ---------------------
+    # -- a line not seen before in this state set ----------------------------
     def _judge(self, sid: int, line: bytes, number: int) -> int:
-        record = self.parsed.get(line)
+        """Parse the line; judge it unless its canonical form (without
+        ``meta``, which makes every line unique) was judged already."""
+        doc = decode_line(line, file=self.file, number=number)
+        key = line
+        if isinstance(doc, dict) and "meta" in doc:
+            del doc["meta"]
+            key = dumps(doc)
+            known = self.tables[sid].get(key)
+            if known is not None:
+                return known
+        record = self.parsed.get(key)
         if record is None:
-            record = self.reader.parse(line, number)
-            self.parsed[line] = record
+            record = self.reader.record(doc, number)
+            self.parsed[key] = record
         inst, obs = record.instance, record.observation
         posts: set[State] = set()
         enabled = [pre for pre in sorted(self.sets[sid]) if self.machine.enabled(pre, inst)]
@@ -210,18 +231,18 @@ class TraceChecker:
                     posts.add(choice.post)
         if posts:
             nid = self._intern(frozenset(posts))
-            self._remember(sid, line, nid)
+            self._remember(sid, key, nid)
             return nid
         return self._diverge(sid, enabled, record, number, kicked)
 
-    def _remember(self, sid: int, line: bytes, nid: int) -> None:
+    def _remember(self, sid: int, key: bytes, nid: int) -> None:
         self.entries += 1
         if self.entries > self.memo_limit:
             for table in self.tables:
                 table.clear()
             self.parsed.clear()
             self.entries = 1
-        self.tables[sid][line] = nid
+        self.tables[sid][key] = nid
 
     def _diverge(self, sid: int, enabled: list[State], record: Record, number: int,
                  kicked: int | None) -> int:
@@ -307,7 +328,7 @@ def open_trace(path: str) -> IO[bytes]:
 
 
 def check_trace(stream: IO[bytes], *, file: str | None = None, spec: Spec | str | None = None,
-                max_divergences: int = 1, memo_limit: int = 1_000_000) -> Verdict:
+                max_divergences: int = 1, memo_limit: int = MEMO_LIMIT) -> Verdict:
     """Check a whole trace read from ``stream``; ``spec`` (a Spec, a
     variant's name or a TOML path) overrides the header's variant."""
     first = stream.readline()

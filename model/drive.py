@@ -28,7 +28,7 @@ from virtio_notifier_spec.spec.schema import Spec
 from .conformance import Expected, expected_rows, shortest_path
 from .implementation import Implementation, ImplementationFailure
 from .machine import Instance, Machine
-from .observation import KICK_EVENT, Mismatch, ObservationError, parse_observation
+from .observation import KICK_EVENT, Mismatch, ObservationError, ObservationReader
 from .testgen import Suite, TestCase, starts_by_limited
 
 SHRINK_TRIES = 400
@@ -180,13 +180,14 @@ class Driver:
         self.impl = impl
         self.machine = Machine(spec, queues)
         self.starts = starts_by_limited(self.machine)
+        self.observations = ObservationReader(spec, queues)
         self.pairs: set[tuple[State, int]] = set()
         self.row_pairs: set[tuple[str, str]] = set()
         self.rows: set[str] = set()
 
     def _observe(self, raw: object, events: tuple[Instance, ...], limited: bool):
         try:
-            return parse_observation(self.spec, self.queues, raw, "observed")
+            return self.observations.read(raw, "observed")
         except ObservationError as exc:
             raise _Failed(Failure(limited, events, "observation", f"{exc.field}: {exc.message}")) from None
 

@@ -121,18 +121,6 @@ def show(value: object) -> str:
     return str(value)
 
 
-def _value(spec: Spec, var, raw: object, where: str) -> object:
-    vtype = var.type
-    if vtype == BOOL:
-        if not isinstance(raw, bool):
-            raise ObservationError(where, f"expected true or false, found {_shown(raw)}")
-        return raw
-    if not isinstance(raw, str) or raw not in vtype.values:
-        expected = " | ".join(str(v) for v in vtype.values)
-        raise ObservationError(where, f"expected one of {expected}, found {_shown(raw)}")
-    return raw
-
-
 def _shown(raw: object) -> str:
     if raw is None:
         return "null"
@@ -147,48 +135,78 @@ def _shown(raw: object) -> str:
     return str(raw)
 
 
-def parse_observation(spec: Spec, queues: int, raw: object, where: str) -> Observation:
-    """Check ``raw`` (parsed JSON) against the table and compile its checks.
+def _checker(var) -> tuple[str, int, object, str]:
+    """(name, slot placeholder, allowed values or None for bool, expected text)."""
+    if var.type == BOOL:
+        return (var.name, 0, None, "true or false")
+    return (var.name, 0, frozenset(var.type.values), "one of " + " | ".join(str(v) for v in var.type.values))
 
-    Raises :class:`ObservationError` naming the field (e.g.
-    ``observed.queues[1].handler``) on anything that does not fit.
-    """
-    if raw is None:
-        return Observation()
-    if not isinstance(raw, dict):
-        raise ObservationError(where, f"expected an object, found {_shown(raw)}")
-    unknown = sorted(set(raw) - {"device", "queues"})
-    if unknown:
-        raise ObservationError(f"{where}.{unknown[0]}", "unknown field (expected device or queues)")
-    device_vars = {v.name: (i, v) for i, v in enumerate(spec.device_variables)}
-    queue_vars = {v.name: (i, v) for i, v in enumerate(spec.queue_variables)}
-    pending_slot = queue_vars[PENDING][0] if PENDING in queue_vars else -1
-    device = []
-    raw_device = raw.get("device")
-    if raw_device is not None:
-        if not isinstance(raw_device, dict):
-            raise ObservationError(f"{where}.device", f"expected an object, found {_shown(raw_device)}")
-        for name in sorted(raw_device, key=lambda n: (device_vars[n][0] if n in device_vars else 99, n)):
-            if name not in device_vars:
-                known = ", ".join(device_vars)
-                raise ObservationError(f"{where}.device.{name}", f"unknown device variable (known: {known})")
-            slot, var = device_vars[name]
-            device.append((slot, name, _value(spec, var, raw_device[name], f"{where}.device.{name}")))
-    checks, handled = [], []
-    for q, entry, at in _queue_entries(raw.get("queues"), queues, f"{where}.queues"):
-        for name in sorted(entry, key=lambda n: (queue_vars[n][0] if n in queue_vars else 99, n)):
-            field = f"{at}.{name}"
-            if name == HANDLED and pending_slot >= 0:
-                if not isinstance(entry[name], bool):
-                    raise ObservationError(field, f"expected true or false, found {_shown(entry[name])}")
-                handled.append((q, entry[name]))
+
+class ObservationReader:
+    """Checks observations against one table for ``queues`` queues; built
+    once, so that reading a long trace does not redo the look-ups."""
+
+    def __init__(self, spec: Spec, queues: int) -> None:
+        self.queues = queues
+        self.device_vars = [(slot, *_checker(v)) for slot, v in enumerate(spec.device_variables)]
+        self.queue_vars = [(slot, *_checker(v)) for slot, v in enumerate(spec.queue_variables)]
+        names = [v.name for v in spec.queue_variables]
+        self.pending_slot = names.index(PENDING) if PENDING in names else -1
+        self.device_known = ", ".join(v.name for v in spec.device_variables)
+        self.queue_known = ", ".join([*names, HANDLED] if self.pending_slot >= 0 else names)
+
+    def read(self, raw: object, where: str) -> Observation:
+        """Check ``raw`` (parsed JSON) and compile its checks; raises
+        :class:`ObservationError` naming the field (e.g.
+        ``observed.queues[1].handler``) on anything that does not fit."""
+        if raw is None:
+            return Observation()
+        if not isinstance(raw, dict):
+            raise ObservationError(where, f"expected an object, found {_shown(raw)}")
+        if len(raw) > ("device" in raw) + ("queues" in raw):
+            unknown = sorted(set(raw) - {"device", "queues"})[0]
+            raise ObservationError(f"{where}.{unknown}", "unknown field (expected device or queues)")
+        device = []
+        raw_device = raw.get("device")
+        if raw_device is not None:
+            if not isinstance(raw_device, dict):
+                raise ObservationError(f"{where}.device", f"expected an object, found {_shown(raw_device)}")
+            device = [(slot, name, value) for slot, name, value in
+                      self._entry(raw_device, self.device_vars, f"{where}.device", self.device_known,
+                                  "unknown device variable")]
+        checks, handled = [], []
+        for q, entry, at in _queue_entries(raw.get("queues"), self.queues, f"{where}.queues"):
+            if self.pending_slot >= 0 and HANDLED in entry:
+                value = entry[HANDLED]
+                if type(value) is not bool:
+                    raise ObservationError(f"{at}.{HANDLED}", f"expected true or false, found {_shown(value)}")
+                handled.append((q, value))
+            checks += [(q, slot, name, value) for slot, name, value in
+                       self._entry(entry, self.queue_vars, at, self.queue_known, "unknown queue variable",
+                                   extra=int(self.pending_slot >= 0 and HANDLED in entry))]
+        return Observation(tuple(device), tuple(checks), tuple(handled), self.pending_slot)
+
+    @staticmethod
+    def _entry(entry: dict, variables, at: str, known: str, unknown_text: str, extra: int = 0):
+        found = []
+        for slot, name, _, allowed, expected in variables:
+            if name not in entry:
                 continue
-            if name not in queue_vars:
-                known = ", ".join([*queue_vars, HANDLED])
-                raise ObservationError(field, f"unknown queue variable (known: {known})")
-            slot, var = queue_vars[name]
-            checks.append((q, slot, name, _value(spec, var, entry[name], field)))
-    return Observation(tuple(device), tuple(checks), tuple(handled), pending_slot)
+            value = entry[name]
+            if (type(value) is not bool) if allowed is None else (type(value) is not str or value not in allowed):
+                raise ObservationError(f"{at}.{name}", f"expected {expected}, found {_shown(value)}")
+            found.append((slot, name, value))
+        if len(entry) > len(found) + extra:
+            names = {v[1] for v in variables} | ({HANDLED} if extra else set())
+            unknown = sorted(set(entry) - names)[0]
+            raise ObservationError(f"{at}.{unknown}", f"{unknown_text} (known: {known})")
+        return found
+
+
+def parse_observation(spec: Spec, queues: int, raw: object, where: str) -> Observation:
+    """Check ``raw`` (parsed JSON) against the table and compile its checks
+    (see :class:`ObservationReader`, which a long reader should keep)."""
+    return ObservationReader(spec, queues).read(raw, where)
 
 
 def _queue_entries(raw: object, queues: int, where: str):

@@ -33,7 +33,7 @@ from virtio_notifier_spec.spec.expr import BOOL, QUEUE
 from virtio_notifier_spec.spec.schema import Spec
 
 from .machine import Instance, Machine
-from .observation import Observation, ObservationError, parse_observation
+from .observation import Observation, ObservationError, ObservationReader
 
 try:  # orjson parses a line about five times faster than json
     import orjson
@@ -161,15 +161,18 @@ def parse_header(line: bytes | str, *, file: str | None = None) -> Header:
     return Header(variant, queues, limited, version, implementation, doc.get("observed"))
 
 
-def parse_args(spec: Spec, queues: int, name: object, raw_args: object) -> tuple[str, dict]:
-    """Check an event's name and arguments against the table.
+def parse_args(spec: Spec, queues: int, name: object, raw_args: object,
+               events: dict | None = None) -> tuple[str, dict]:
+    """Check an event's name and arguments against the table (``events``:
+    the table's events by name, when the caller keeps them).
 
     Returns (event name, arguments); raises :class:`ObservationError` with
     the field at fault.
     """
     if not isinstance(name, str):
         raise ObservationError("event", f"expected an event name, found {describe(name)}")
-    events = {e.name: e for e in spec.events}
+    if events is None:
+        events = {e.name: e for e in spec.events}
     event = events.get(name)
     if event is None:
         raise ObservationError("event", f"unknown event {name!r} (known: {', '.join(events)})")
@@ -214,6 +217,8 @@ class RecordReader:
         self.file = file
         self.machine = machine or Machine(spec, header.queues)
         self.index = {(i.event.name, tuple(sorted(i.args))): i for i in self.machine.instances}
+        self.events = {e.name: e for e in spec.events}
+        self.observations = ObservationReader(spec, header.queues)
 
     def instance(self, name: str, args: dict) -> Instance:
         return self.index[(name, tuple(sorted(args.items())))]
@@ -231,8 +236,8 @@ class RecordReader:
                 raise ObservationError(unknown[0], "unknown field (expected event, args, observed, meta)")
             if "event" not in doc:
                 raise ObservationError("event", "missing: every line after the header names an event")
-            name, args = parse_args(self.spec, self.header.queues, doc["event"], doc.get("args"))
-            observation = parse_observation(self.spec, self.header.queues, doc.get("observed"), "observed")
+            name, args = parse_args(self.spec, self.header.queues, doc["event"], doc.get("args"), self.events)
+            observation = self.observations.read(doc.get("observed"), "observed")
         except ObservationError as exc:
             raise TraceError(exc.message, file=self.file, line=number, field=exc.field) from None
         raw = {"event": name, "args": args}
