@@ -73,6 +73,19 @@ def write_walk(path: Path, events: int, queues: int, observed: bool, seed: int, 
         out.write(b"".join(chunk))
 
 
+BASELINE = r"""
+import json, resource
+from virtio_notifier_spec.model.conformance import check_trace  # noqa: F401
+print(json.dumps({"maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"""
+
+
+def baseline_kib() -> int:
+    """Peak memory of a process that only imports the checker."""
+    done = subprocess.run([sys.executable, "-c", BASELINE], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)["maxrss_kib"]
+
+
 def measure(path: Path) -> dict:
     done = subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True, text=True, check=True)
     return json.loads(done.stdout)
@@ -103,8 +116,11 @@ def main() -> None:
             result = measure(path)
             assert result["ok"] and result["events"] == count, result
             rows.append((label, count, path.stat().st_size, result, wrote))
-            print(f"{label}: {count:,} events, {result['events'] / result['seconds']:,.0f} events/s, "
-                  f"max RSS {result['maxrss_kib'] / 1024:.0f} MiB", file=sys.stderr)
+            print(
+                f"{label}: {count:,} events, {result['events'] / result['seconds']:,.0f} events/s, "
+                f"max RSS {result['maxrss_kib'] / 1024:.0f} MiB",
+                file=sys.stderr,
+            )
             path.unlink()
     try:
         import orjson  # noqa: F401
@@ -119,13 +135,17 @@ def main() -> None:
         f"{args.queues} queues, seed 1, each checked in a fresh process. "
         f"Python {platform.python_version()}, {parser_name}, {platform.machine()}.",
         "",
+        f"Peak RSS of a process that only imports the checker: {baseline_kib() / 1024:.0f} MiB.",
+        "",
         "| trace | events | size (MB) | seconds | events/s | peak RSS (MiB) |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for label, count, size, result, _ in rows:
         rate = result["events"] / result["seconds"]
-        lines.append(f"| {label} | {count:,} | {size / 1e6:,.0f} | {result['seconds']:.2f} | "
-                     f"{rate:,.0f} | {result['maxrss_kib'] / 1024:.0f} |")
+        lines.append(
+            f"| {label} | {count:,} | {size / 1e6:,.0f} | {result['seconds']:.2f} | "
+            f"{rate:,.0f} | {result['maxrss_kib'] / 1024:.0f} |"
+        )
     lines += [
         "",
         "The goal is 500,000 events per second. Each (state set, line) pair is judged once and",

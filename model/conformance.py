@@ -130,8 +130,15 @@ class _Done(Exception):
 class TraceChecker:
     """Checks the lines of one trace against one table."""
 
-    def __init__(self, spec: Spec, header: Header, *, file: str | None = None,
-                 max_divergences: int = 1, memo_limit: int = MEMO_LIMIT) -> None:
+    def __init__(
+        self,
+        spec: Spec,
+        header: Header,
+        *,
+        file: str | None = None,
+        max_divergences: int = 1,
+        memo_limit: int = MEMO_LIMIT,
+    ) -> None:
         self.spec = spec
         self.header = header
         self.file = file
@@ -202,8 +209,16 @@ class TraceChecker:
 
     def _verdict(self, events: int, complete: bool) -> Verdict:
         h = self.header
-        return Verdict(self.file, self.spec.name, h.queues, h.limited, events, tuple(self.divergences),
-                       complete, {"state_sets": len(self.sets), "entries": self.entries})
+        return Verdict(
+            self.file,
+            self.spec.name,
+            h.queues,
+            h.limited,
+            events,
+            tuple(self.divergences),
+            complete,
+            {"state_sets": len(self.sets), "entries": self.entries},
+        )
 
     # -- a line not seen before in this state set ----------------------------
     def _judge(self, sid: int, line: bytes, number: int) -> int:
@@ -244,15 +259,18 @@ class TraceChecker:
             self.entries = 1
         self.tables[sid][key] = nid
 
-    def _diverge(self, sid: int, enabled: list[State], record: Record, number: int,
-                 kicked: int | None) -> int:
+    def _diverge(self, sid: int, enabled: list[State], record: Record, number: int, kicked: int | None) -> int:
         inst: Instance = record.instance
         obs: Observation = record.observation
         example = self._example(self.sets[sid], record)
         if not enabled:
             when = to_text(inst.event.when) if inst.event.when is not None else "never"
             divergence = Divergence(
-                number, str(inst), dict(inst.args), (), (),
+                number,
+                str(inst),
+                dict(inst.args),
+                (),
+                (),
                 not_enabled=f"the spec's environment cannot issue {inst.event.name} here: it needs {when}",
                 example=example,
             )
@@ -261,9 +279,14 @@ class TraceChecker:
             pre = enabled[0]
             choice = self.machine.step(pre, inst).choices[0]
             mismatches = tuple(obs.mismatches(pre, choice.post, kicked))
-            divergence = Divergence(number, str(inst), dict(inst.args),
-                                    expected_rows(inst, choice.fired, mismatches), mismatches,
-                                    example=example)
+            divergence = Divergence(
+                number,
+                str(inst),
+                dict(inst.args),
+                expected_rows(inst, choice.fired, mismatches),
+                mismatches,
+                example=example,
+            )
             resync = [obs.patch(c.post) for p in enabled for c in self.machine.step(p, inst).choices]
         self.divergences.append(divergence)
         if len(self.divergences) >= self.max_divergences:
@@ -288,8 +311,9 @@ def expected_rows(inst: Instance, fired, mismatches) -> tuple[Expected, ...]:
     return tuple(Expected(q, r.letter, r.name) for q, r in fired)
 
 
-def shortest_path(machine: Machine, starts: Iterable[State], targets: frozenset[State],
-                  limit: int = EXAMPLE_SEARCH_LIMIT) -> list[Instance] | None:
+def shortest_path(
+    machine: Machine, starts: Iterable[State], targets: frozenset[State], limit: int = EXAMPLE_SEARCH_LIMIT
+) -> list[Instance] | None:
     """The shortest list of events from one of ``starts`` to one of
     ``targets`` (breadth first, events in table order), or None."""
     parent: dict[State, tuple[State, Instance] | None] = {}
@@ -327,8 +351,14 @@ def open_trace(path: str) -> IO[bytes]:
         raise TraceError(f"cannot read the trace: {exc.strerror}", file=path) from None
 
 
-def check_trace(stream: IO[bytes], *, file: str | None = None, spec: Spec | str | None = None,
-                max_divergences: int = 1, memo_limit: int = MEMO_LIMIT) -> Verdict:
+def check_trace(
+    stream: IO[bytes],
+    *,
+    file: str | None = None,
+    spec: Spec | str | None = None,
+    max_divergences: int = 1,
+    memo_limit: int = MEMO_LIMIT,
+) -> Verdict:
     """Check a whole trace read from ``stream``; ``spec`` (a Spec, a
     variant's name or a TOML path) overrides the header's variant."""
     first = stream.readline()
@@ -336,8 +366,7 @@ def check_trace(stream: IO[bytes], *, file: str | None = None, spec: Spec | str 
         raise TraceError("empty trace: line 1 must be the header", file=file, line=1)
     header = parse_header(first, file=file)
     table = spec if isinstance(spec, Spec) else load_spec(spec or header.variant)
-    checker = TraceChecker(table, header, file=file, max_divergences=max_divergences,
-                           memo_limit=memo_limit)
+    checker = TraceChecker(table, header, file=file, max_divergences=max_divergences, memo_limit=memo_limit)
     return checker.run(stream)
 
 
@@ -350,9 +379,13 @@ def divergence_text(verdict: Verdict, d: Divergence) -> str:
         lines.append("  the spec fires: " + ", ".join(str(e) for e in d.expected))
     lines += [f"  {m}" for m in d.mismatches]
     if d.example is not None:
-        lines.append(f"  shortest replayable example ({len(d.example) - 1} event(s); the table's shortest run "
-                     f"to the same state, then line {d.line}):")
+        lines.append(
+            f"  shortest replayable example ({len(d.example) - 1} event(s); the table's shortest run "
+            f"to the same state, then line {d.line}):"
+        )
         lines += [f"    {x}" for x in d.example]
-    lines.append(f"  lines 1-{d.line} of the trace replay it too (the example may not, if the implementation "
-                 "keeps state the table does not)")
+    lines.append(
+        f"  lines 1-{d.line} of the trace replay it too (the example may not, if the implementation "
+        "keeps state the table does not)"
+    )
     return "\n".join(lines)

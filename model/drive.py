@@ -107,9 +107,11 @@ class Coverage:
         def pct(a: int, b: int) -> str:
             return f"{a}/{b} ({100 * a / b:.1f}%)" if b else "0/0"
 
-        return (f"coverage: (state, event) pairs {pct(self.pairs, self.reachable_pairs)}, "
-                f"consecutive row pairs {pct(self.row_pairs, self.reachable_row_pairs)}, "
-                f"rows {pct(self.rows, self.all_rows)}")
+        return (
+            f"coverage: (state, event) pairs {pct(self.pairs, self.reachable_pairs)}, "
+            f"consecutive row pairs {pct(self.row_pairs, self.reachable_row_pairs)}, "
+            f"rows {pct(self.rows, self.all_rows)}"
+        )
 
 
 @dataclass(frozen=True)
@@ -141,10 +143,16 @@ class DriveReport:
             "queues": self.queues,
             "seed": self.seed,
             "verdict": "conforms" if self.ok else "diverges",
-            "tests": {"run": len(self.results), "failed": len(self.failed), "skipped": len(self.skipped),
-                      "by_kind": self.counts},
+            "tests": {
+                "run": len(self.results),
+                "failed": len(self.failed),
+                "skipped": len(self.skipped),
+                "by_kind": self.counts,
+            },
             "coverage": self.coverage.to_json(),
-            "first_failure": None if self.shrunk is None else {
+            "first_failure": None
+            if self.shrunk is None
+            else {
                 **self.shrunk.to_json(),
                 "shrunk_from_length": len(self.shrunk_from.events) if self.shrunk_from else None,
                 "shrink_tries": self.shrink_tries,
@@ -156,14 +164,17 @@ class DriveReport:
         lines = [
             f"drive {self.implementation} against {self.variant}, {self.queues} queue(s), seed {self.seed}",
             f"tests: {len(self.results)} run, {len(self.results) - len(self.failed)} passed, "
-            f"{len(self.failed)} failed" + (f", {len(self.skipped)} not run (stopped early)" if self.skipped else "")
+            f"{len(self.failed)} failed"
+            + (f", {len(self.skipped)} not run (stopped early)" if self.skipped else "")
             + f" ({by_kind})",
             self.coverage.text(),
         ]
         if self.shrunk is not None:
             before = len(self.shrunk_from.events) if self.shrunk_from else len(self.shrunk.events)
-            lines.append(f"FAILS: shortest failing sequence ({len(self.shrunk.events)} event(s), "
-                         f"shrunk from {before} in {self.shrink_tries} tries):")
+            lines.append(
+                f"FAILS: shortest failing sequence ({len(self.shrunk.events)} event(s), "
+                f"shrunk from {before} in {self.shrink_tries} tries):"
+            )
             lines.append("  " + self.shrunk.describe())
             lines += ["  " + x for x in self.shrunk.lines()]
         else:
@@ -235,8 +246,9 @@ class Driver:
                 pre = enabled[0]
                 choice = machine.step(pre, inst).choices[0]
                 mismatches = tuple(obs.mismatches(pre, choice.post, kicked))
-                return Failure(limited, done, "divergence", "", mismatches,
-                               expected_rows(inst, choice.fired, mismatches))
+                return Failure(
+                    limited, done, "divergence", "", mismatches, expected_rows(inst, choice.fired, mismatches)
+                )
             if cover:
                 self.rows.update(fired_now.values())
                 self.row_pairs.update((last[q], name) for q, name in fired_now.items() if q in last)
@@ -249,8 +261,9 @@ class Driver:
         """Whether the table's environment can issue ``events`` in order."""
         states = set(self.starts[limited])
         for inst in events:
-            states = {c.post for s in states if self.machine.enabled(s, inst)
-                      for c in self.machine.step(s, inst).choices}
+            states = {
+                c.post for s in states if self.machine.enabled(s, inst) for c in self.machine.step(s, inst).choices
+            }
             if not states:
                 return False
         return True
@@ -258,12 +271,14 @@ class Driver:
     def spec_states(self, limited: bool, events: tuple[Instance, ...]) -> frozenset[State]:
         states = set(self.starts[limited])
         for inst in events:
-            states = {c.post for s in states if self.machine.enabled(s, inst)
-                      for c in self.machine.step(s, inst).choices}
+            states = {
+                c.post for s in states if self.machine.enabled(s, inst) for c in self.machine.step(s, inst).choices
+            }
         return frozenset(states)
 
-    def shrink(self, failure: Failure, budget: int = SHRINK_TRIES,
-               seconds: float = SHRINK_SECONDS) -> tuple[Failure, int]:
+    def shrink(
+        self, failure: Failure, budget: int = SHRINK_TRIES, seconds: float = SHRINK_SECONDS
+    ) -> tuple[Failure, int]:
         """A shorter failing run, found by (1) jumping by the shortest path
         to the state before the failing event, (2) deleting events one at a
         time; at most ``budget`` runs and about ``seconds`` (an implementation
@@ -283,7 +298,7 @@ class Driver:
         while improved and tries < budget and time.monotonic() < deadline:
             improved = False
             for i in range(len(best.events)):
-                candidate = best.events[:i] + best.events[i + 1:]
+                candidate = best.events[:i] + best.events[i + 1 :]
                 if not self.valid(best.limited, candidate):
                     continue
                 tries += 1
@@ -302,8 +317,9 @@ class _Failed(Exception):
         self.failure = failure
 
 
-def drive(spec: Spec, impl: Implementation, suite: Suite, *, max_failures: int = 10,
-          shrink: bool = True) -> DriveReport:
+def drive(
+    spec: Spec, impl: Implementation, suite: Suite, *, max_failures: int = 10, shrink: bool = True
+) -> DriveReport:
     """Run ``suite`` against ``impl`` (stopping after ``max_failures``
     failing tests) and shrink the shortest failure."""
     driver = Driver(spec, suite.queues, impl)
@@ -318,8 +334,11 @@ def drive(spec: Spec, impl: Implementation, suite: Suite, *, max_failures: int =
             failure = driver.run(case.limited, case.events)
             results.append(CaseResult(case, failure))
             failures += failure is not None
-        first = min((r.failure for r in results if r.failure is not None),
-                    key=lambda f: (len(f.events), f.describe()), default=None)
+        first = min(
+            (r.failure for r in results if r.failure is not None),
+            key=lambda f: (len(f.events), f.describe()),
+            default=None,
+        )
         shrunk, tries = (None, 0)
         if first is not None:
             shrunk, tries = driver.shrink(first) if shrink else (first, 0)
@@ -328,7 +347,24 @@ def drive(spec: Spec, impl: Implementation, suite: Suite, *, max_failures: int =
     counts: dict[str, int] = {}
     for r in results:
         counts[r.case.kind] = counts.get(r.case.kind, 0) + 1
-    coverage = Coverage(len(driver.pairs), suite.reachable_pairs, len(driver.row_pairs & suite.row_pairs),
-                        len(suite.row_pairs), len(driver.rows), len(suite.rows))
-    return DriveReport(getattr(impl, "name", type(impl).__name__), spec.name, suite.queues, suite.seed,
-                       tuple(results), tuple(skipped), coverage, shrunk, first, tries, counts)
+    coverage = Coverage(
+        len(driver.pairs),
+        suite.reachable_pairs,
+        len(driver.row_pairs & suite.row_pairs),
+        len(suite.row_pairs),
+        len(driver.rows),
+        len(suite.rows),
+    )
+    return DriveReport(
+        getattr(impl, "name", type(impl).__name__),
+        spec.name,
+        suite.queues,
+        suite.seed,
+        tuple(results),
+        tuple(skipped),
+        coverage,
+        shrunk,
+        first,
+        tries,
+        counts,
+    )

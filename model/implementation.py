@@ -106,8 +106,13 @@ class CallbackImplementation:
     An exception raised by the implementation is a failure (kind ``error``).
     """
 
-    def __init__(self, new: Callable[[int, bool], object], perform: Callable[[object, str, dict], object],
-                 observe: Callable[[object], object], name: str = "python") -> None:
+    def __init__(
+        self,
+        new: Callable[[int, bool], object],
+        perform: Callable[[object, str, dict], object],
+        observe: Callable[[object], object],
+        name: str = "python",
+    ) -> None:
         self.new, self.perform, self.observe, self.name = new, perform, observe, name
         self.device: object = None
 
@@ -205,7 +210,8 @@ def _handled(before: list[int], after: list[int], grown: int, kicked: int | None
     return [False] * len(before)
 
 
-def reference_implementation(spec: Spec, device_class: type | None = None,
-                             name: str | None = None) -> ReferenceImplementation:
+def reference_implementation(
+    spec: Spec, device_class: type | None = None, name: str | None = None
+) -> ReferenceImplementation:
     """The reference device, or a subclass (a mutant), as an implementation."""
     return ReferenceImplementation(spec, device_class, name)

@@ -25,16 +25,19 @@ def junit_xml(report: DriveReport) -> bytes:
     total = len(report.results) + len(report.skipped)
     attrs = {"tests": str(total), "failures": str(failures), "skipped": str(len(report.skipped))}
     root = ET.Element("testsuites", {"name": "virtio-notifier-spec oracle drive", **attrs})
-    suite = ET.SubElement(root, "testsuite", {
-        "name": f"{report.implementation} vs {report.variant} ({report.queues} queues, seed {report.seed})",
-        **attrs,
-    })
+    suite = ET.SubElement(
+        root,
+        "testsuite",
+        {
+            "name": f"{report.implementation} vs {report.variant} ({report.queues} queues, seed {report.seed})",
+            **attrs,
+        },
+    )
     props = ET.SubElement(suite, "properties")
     for name, value in (("coverage", report.coverage.text()), ("implementation", report.implementation)):
         ET.SubElement(props, "property", {"name": name, "value": value})
     for result in report.results:
-        case = ET.SubElement(suite, "testcase", {"classname": f"oracle.{result.case.kind}",
-                                                 "name": result.case.name})
+        case = ET.SubElement(suite, "testcase", {"classname": f"oracle.{result.case.kind}", "name": result.case.name})
         if result.failure is not None:
             f = result.failure
             node = ET.SubElement(case, "failure", {"type": f.kind, "message": (f.lines() or [f.kind])[0]})

@@ -171,9 +171,12 @@ class ObservationReader:
         if raw_device is not None:
             if not isinstance(raw_device, dict):
                 raise ObservationError(f"{where}.device", f"expected an object, found {_shown(raw_device)}")
-            device = [(slot, name, value) for slot, name, value in
-                      self._entry(raw_device, self.device_vars, f"{where}.device", self.device_known,
-                                  "unknown device variable")]
+            device = [
+                (slot, name, value)
+                for slot, name, value in self._entry(
+                    raw_device, self.device_vars, f"{where}.device", self.device_known, "unknown device variable"
+                )
+            ]
         checks, handled = [], []
         for q, entry, at in _queue_entries(raw.get("queues"), self.queues, f"{where}.queues"):
             if self.pending_slot >= 0 and HANDLED in entry:
@@ -181,9 +184,17 @@ class ObservationReader:
                 if type(value) is not bool:
                     raise ObservationError(f"{at}.{HANDLED}", f"expected true or false, found {_shown(value)}")
                 handled.append((q, value))
-            checks += [(q, slot, name, value) for slot, name, value in
-                       self._entry(entry, self.queue_vars, at, self.queue_known, "unknown queue variable",
-                                   extra=int(self.pending_slot >= 0 and HANDLED in entry))]
+            checks += [
+                (q, slot, name, value)
+                for slot, name, value in self._entry(
+                    entry,
+                    self.queue_vars,
+                    at,
+                    self.queue_known,
+                    "unknown queue variable",
+                    extra=int(self.pending_slot >= 0 and HANDLED in entry),
+                )
+            ]
         return Observation(tuple(device), tuple(checks), tuple(handled), self.pending_slot)
 
     @staticmethod

@@ -44,8 +44,12 @@ class ProcessImplementation:
         self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in _kill
         try:
             self.proc = subprocess.Popen(
-                self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
-                cwd=self.cwd, bufsize=0,
+                self.command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self.stderr,
+                cwd=self.cwd,
+                bufsize=0,
             )
         except OSError as exc:
             self.stderr.close()
@@ -56,8 +60,10 @@ class ProcessImplementation:
         self.selector.register(self.proc.stdout, selectors.EVENT_READ)
         reply = self._ask(protocol.hello(), "hello")
         if reply.protocol is not None and reply.protocol != protocol.PROTOCOL_VERSION:
-            self._fail("protocol", f"the implementation speaks protocol {reply.protocol}, "
-                       f"the oracle {protocol.PROTOCOL_VERSION}")
+            self._fail(
+                "protocol",
+                f"the implementation speaks protocol {reply.protocol}, the oracle {protocol.PROTOCOL_VERSION}",
+            )
         if reply.implementation:
             self.name = reply.implementation
 

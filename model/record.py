@@ -21,8 +21,7 @@ from .implementation import Implementation
 from .tracefile import Header, TraceWriter
 
 
-def record_trace(impl: Implementation, header: Header, events: Iterable[tuple[str, dict]],
-                 out: IO[bytes]) -> None:
+def record_trace(impl: Implementation, header: Header, events: Iterable[tuple[str, dict]], out: IO[bytes]) -> None:
     """Start ``impl`` as the header says, send ``events`` and write the trace."""
     impl.start(header.queues, header.limited)
     writer = TraceWriter(out, header)

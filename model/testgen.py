@@ -105,8 +105,16 @@ def _drop_prefixes(runs: list[tuple[bool, tuple[Instance, ...]]]) -> list[tuple[
     return kept
 
 
-def generate(spec: Spec, queues: int, *, walks: int = 20, walk_length: int = 50, seed: int = 0,
-             tour: bool = True, pairs: bool = True) -> Suite:
+def generate(
+    spec: Spec,
+    queues: int,
+    *,
+    walks: int = 20,
+    walk_length: int = 50,
+    seed: int = 0,
+    tour: bool = True,
+    pairs: bool = True,
+) -> Suite:
     """The test suite for ``queues`` queues (see the module's docstring)."""
     machine = Machine(spec, queues)
     tour_runs: list[tuple[bool, tuple[Instance, ...]]] = []

@@ -78,8 +78,13 @@ class Header:
     observed: object = None
 
     def to_json(self) -> dict:
-        doc: dict = {"format": FORMAT, "version": self.version, "variant": self.variant,
-                     "queues": self.queues, "limited": self.limited}
+        doc: dict = {
+            "format": FORMAT,
+            "version": self.version,
+            "variant": self.variant,
+            "queues": self.queues,
+            "limited": self.limited,
+        }
         if self.implementation is not None:
             doc["implementation"] = self.implementation
         return doc
@@ -122,8 +127,9 @@ def decode_line(line: bytes | str, *, file: str | None, number: int) -> object:
     except DECODE_ERRORS as exc:
         ended = line.endswith(b"\n" if isinstance(line, bytes) else "\n")
         if not ended:
-            raise TraceError(f"the last line is truncated: no newline at the end and not valid JSON ({exc})",
-                             file=file, line=number) from None
+            raise TraceError(
+                f"the last line is truncated: no newline at the end and not valid JSON ({exc})", file=file, line=number
+            ) from None
         raise TraceError(f"not valid JSON: {exc}", file=file, line=number) from None
     except RecursionError:
         raise TraceError("not valid JSON: nested too deeply", file=file, line=number) from None
@@ -161,8 +167,7 @@ def parse_header(line: bytes | str, *, file: str | None = None) -> Header:
     return Header(variant, queues, limited, version, implementation, doc.get("observed"))
 
 
-def parse_args(spec: Spec, queues: int, name: object, raw_args: object,
-               events: dict | None = None) -> tuple[str, dict]:
+def parse_args(spec: Spec, queues: int, name: object, raw_args: object, events: dict | None = None) -> tuple[str, dict]:
     """Check an event's name and arguments against the table (``events``:
     the table's events by name, when the caller keeps them).
 
@@ -195,8 +200,9 @@ def parse_args(spec: Spec, queues: int, name: object, raw_args: object,
             if type(value) is not int:
                 raise ObservationError(field, f"expected a queue index, found {describe(value)}")
             if not 0 <= value < queues:
-                raise ObservationError(field, f"queue {value} is out of range: the header says "
-                                       f"{queues} queue(s), 0-{queues - 1}")
+                raise ObservationError(
+                    field, f"queue {value} is out of range: the header says {queues} queue(s), 0-{queues - 1}"
+                )
         elif param.type == BOOL:
             if not isinstance(value, bool):
                 raise ObservationError(field, f"expected true or false, found {describe(value)}")
@@ -210,8 +216,7 @@ def parse_args(spec: Spec, queues: int, name: object, raw_args: object,
 class RecordReader:
     """Turns event lines into :class:`Record`; remembers the instances."""
 
-    def __init__(self, spec: Spec, header: Header, file: str | None,
-                 machine: Machine | None = None) -> None:
+    def __init__(self, spec: Spec, header: Header, file: str | None, machine: Machine | None = None) -> None:
         self.spec = spec
         self.header = header
         self.file = file

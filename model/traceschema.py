@@ -44,8 +44,11 @@ def _header() -> dict:
         "properties": {
             "format": {"const": FORMAT},
             "version": {"enum": list(VERSIONS)},
-            "variant": {"type": "string", "minLength": 1, "description":
-                        "The table to judge by (proposal, resolved); `oracle check --spec` overrides it."},
+            "variant": {
+                "type": "string",
+                "minLength": 1,
+                "description": "The table to judge by (proposal, resolved); `oracle check --spec` overrides it.",
+            },
             "queues": {"type": "integer", "minimum": 1, "maximum": MAX_QUEUES},
             "limited": {"type": "boolean", "description": "The host allows only 6 ioeventfds per guest."},
             "implementation": {"type": "string", "description": "Free text: what wrote the trace."},
@@ -58,8 +61,11 @@ def _header() -> dict:
 def _observation(spec: Spec) -> dict:
     device = {v.name: {**_type(v.type), "description": v.doc} for v in spec.device_variables}
     queue = {v.name: {**_type(v.type), "description": v.doc} for v in spec.queue_variables}
-    queue[HANDLED] = {"type": "boolean", "description": "During this step the queue's handler ran for a kick "
-                      "(a pending kick consumed or drained, or a kick on the pio path)."}
+    queue[HANDLED] = {
+        "type": "boolean",
+        "description": "During this step the queue's handler ran for a kick "
+        "(a pending kick consumed or drained, or a kick on the pio path).",
+    }
     entry = {"oneOf": [{"$ref": "#/$defs/queue_observation"}, {"type": "null"}]}
     return {
         "observation": {
@@ -67,11 +73,17 @@ def _observation(spec: Spec) -> dict:
             "description": "What the implementation observed after the event; every field is optional.",
             "properties": {
                 "device": {"type": "object", "properties": device, "additionalProperties": False},
-                "queues": {"oneOf": [
-                    {"type": "array", "items": entry, "description": "One entry per queue (null: not observed)."},
-                    {"type": "object", "patternProperties": {"^[0-9]+$": entry}, "additionalProperties": False,
-                     "description": "Keyed by queue index, for a few queues."},
-                ]},
+                "queues": {
+                    "oneOf": [
+                        {"type": "array", "items": entry, "description": "One entry per queue (null: not observed)."},
+                        {
+                            "type": "object",
+                            "patternProperties": {"^[0-9]+$": entry},
+                            "additionalProperties": False,
+                            "description": "Keyed by queue index, for a few queues.",
+                        },
+                    ]
+                },
             },
             "additionalProperties": False,
         },
@@ -114,7 +126,7 @@ def trace_schema(spec: Spec) -> dict:
         "$id": f"https://virtio-notifier-spec.invalid/{FORMAT}/{VERSIONS[-1]}",
         "title": f"{FORMAT}, version {VERSIONS[-1]}: one line of a trace",
         "description": "A trace is JSON Lines: line 1 matches #/$defs/header, every other line #/$defs/record. "
-                       "See spec/TRACE.md.",
+        "See spec/TRACE.md.",
         "oneOf": [{"$ref": "#/$defs/header"}, {"$ref": "#/$defs/record"}],
         "$defs": dict(sorted(defs.items())),
     }

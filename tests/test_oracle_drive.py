@@ -58,13 +58,17 @@ def c_programs(tmp_path_factory) -> dict[str, str]:
     for flag in ("", *C_MUTANTS):
         binary = out / (flag.lower() or "notifier")
         defines = [f"-D{flag}"] if flag else []
-        subprocess.run([compiler, "-O2", "-std=c99", "-Wall", "-Werror", *defines, "-o", str(binary), str(SOURCE)],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [compiler, "-O2", "-std=c99", "-Wall", "-Werror", *defines, "-o", str(binary), str(SOURCE)],
+            check=True,
+            capture_output=True,
+        )
         built[flag] = str(binary)
     return built
 
 
 # -- the C example ---------------------------------------------------------------------
+
 
 def test_c_example_conforms_with_full_coverage_for_two_queues(c_programs, tmp_path):
     junit = tmp_path / "junit.xml"
@@ -102,7 +106,7 @@ def test_c_mutant_text_report_names_the_row_and_the_values(c_programs):
 
 # -- implementations that misbehave ------------------------------------------------------
 
-CHILD = textwrap.dedent('''
+CHILD = textwrap.dedent("""
     import json, sys, time
     mode = sys.argv[1]
     if mode == "silent-exit":
@@ -129,7 +133,7 @@ CHILD = textwrap.dedent('''
             print(json.dumps({"ok": True, "observed": {"queues": [{"state": "sideways"}]}}), flush=True)
         elif mode == "no-newline":
             sys.stdout.write("{" * 100); sys.stdout.flush(); time.sleep(60)
-''')
+""")
 
 MISBEHAVIOURS = [
     ("crash", "crash", "exited"),
@@ -161,8 +165,20 @@ def test_misbehaving_implementation_is_a_reported_failure_not_a_hang(tmp_path, m
 def test_cli_drive_exits_1_on_a_crashing_child_and_shows_its_stderr(tmp_path):
     script = tmp_path / "child.py"
     script.write_text(CHILD, encoding="utf-8")
-    result = run("oracle", "drive", "--queues", "1", "--max-failures", "1", "--timeout", "2",
-                 "--", sys.executable, str(script), "crash")
+    result = run(
+        "oracle",
+        "drive",
+        "--queues",
+        "1",
+        "--max-failures",
+        "1",
+        "--timeout",
+        "2",
+        "--",
+        sys.executable,
+        str(script),
+        "crash",
+    )
     assert result.exit_code == 1
     assert "segfault in vq_handle_output" in result.output
 
@@ -175,6 +191,7 @@ def test_cli_drive_usage_errors_exit_2():
 
 
 # -- in-process ----------------------------------------------------------------------------
+
 
 def test_the_table_conforms_to_itself_and_proposal_fails_with_a_one_event_sequence():
     suite = generate(SPEC, 1, walks=5, seed=1)

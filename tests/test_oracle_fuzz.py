@@ -21,17 +21,62 @@ HEADER = b'{"format":"virtio-notifier-trace","version":1,"variant":"resolved","q
 
 # JSON made of the words the format uses, so that the fuzzing gets past the
 # first checks and into the nested ones.
-WORDS = ["event", "args", "observed", "device", "queues", "queue", "state", "value", "assign", "assign_ok",
-         "saved", "kick", "reset", "set_status", "handle", "set_host_notifier", "load", "vm_run", "vm_stop",
-         "driver_ok", "zero", "assigned", "offlimits", "pending", "handled", "handler", "ours", "our_fd",
-         "status", "running", "limited", "0", "1", "ok", "error", "format", "version", "variant",
-         "virtio-notifier-trace", "resolved", "meta"]
-SCALARS = (st.none() | st.booleans() | st.integers(-3, 5) | st.floats(allow_nan=False, allow_infinity=False)
-           | st.sampled_from(WORDS) | st.text(max_size=5))
+WORDS = [
+    "event",
+    "args",
+    "observed",
+    "device",
+    "queues",
+    "queue",
+    "state",
+    "value",
+    "assign",
+    "assign_ok",
+    "saved",
+    "kick",
+    "reset",
+    "set_status",
+    "handle",
+    "set_host_notifier",
+    "load",
+    "vm_run",
+    "vm_stop",
+    "driver_ok",
+    "zero",
+    "assigned",
+    "offlimits",
+    "pending",
+    "handled",
+    "handler",
+    "ours",
+    "our_fd",
+    "status",
+    "running",
+    "limited",
+    "0",
+    "1",
+    "ok",
+    "error",
+    "format",
+    "version",
+    "variant",
+    "virtio-notifier-trace",
+    "resolved",
+    "meta",
+]
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 5)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from(WORDS)
+    | st.text(max_size=5)
+)
 JSON = st.recursive(
     SCALARS,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(WORDS) | st.text(max_size=3),
-                                                                inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(WORDS) | st.text(max_size=3), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -60,8 +60,12 @@ def test_trace_check_catches_the_mutant_in_a_trace_recorded_from_it(reports, nam
     impl = reference_implementation(SPEC, mutant.device)
     for case in SUITE.cases:  # shortest first: record a trace of each until one diverges
         out = io.BytesIO()
-        record_trace(impl, Header("resolved", 1, case.limited, implementation=name),
-                     [(i.event.name, dict(i.args)) for i in case.events], out)
+        record_trace(
+            impl,
+            Header("resolved", 1, case.limited, implementation=name),
+            [(i.event.name, dict(i.args)) for i in case.events],
+            out,
+        )
         verdict = check_trace(io.BytesIO(out.getvalue()), file=f"{name}.jsonl", spec=SPEC)
         if not verdict.ok:
             break

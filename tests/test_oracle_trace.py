@@ -40,20 +40,28 @@ def run(*args: str, stdin: bytes | None = None):
 
 # -- conforming traces -----------------------------------------------------------
 
+
 def test_traces_recorded_from_the_table_itself_conform():
     suite = generate(SPEC, 2, walks=5, walk_length=200, seed=3, tour=False, pairs=False)
     for case in suite.cases:
         out = io.BytesIO()
-        record_trace(ModelImplementation(SPEC), Header("resolved", 2, case.limited),
-                     [(i.event.name, dict(i.args)) for i in case.events], out)
+        record_trace(
+            ModelImplementation(SPEC),
+            Header("resolved", 2, case.limited),
+            [(i.event.name, dict(i.args)) for i in case.events],
+            out,
+        )
         verdict = check(out.getvalue())
         assert verdict.ok, verdict.divergences
         assert verdict.events == 200
 
 
 def test_unobserved_fields_are_not_checked_and_partial_observations_are():
-    ok = trace(ON, '{"event":"kick","args":{"queue":1},"observed":{"queues":{"1":{"pending":true}}}}',
-               '{"event":"reset","observed":{"device":{"status":"zero"},"queues":[null,{"handled":true}]}}')
+    ok = trace(
+        ON,
+        '{"event":"kick","args":{"queue":1},"observed":{"queues":{"1":{"pending":true}}}}',
+        '{"event":"reset","observed":{"device":{"status":"zero"},"queues":[null,{"handled":true}]}}',
+    )
     assert check(ok).ok
 
 
@@ -62,6 +70,7 @@ def test_a_complete_last_line_without_newline_is_accepted():
 
 
 # -- divergences -------------------------------------------------------------------
+
 
 def test_divergence_names_line_event_row_letter_expected_and_observed():
     bad = trace(ON, KICK0, '{"event":"reset","observed":{"queues":[{"pending":true,"handled":false},{}]}}')
@@ -111,8 +120,11 @@ def test_all_goes_on_after_a_divergence_and_lists_several():
 
 def test_the_same_trace_conforms_to_proposal_and_diverges_from_resolved():
     # the message read literally: status 0 is not a reset, the queue stays assigned
-    lines = (ON, '{"event":"set_status","args":{"value":"zero","assign_ok":true},'
-             '"observed":{"queues":[{"state":"assigned"},{"state":"assigned"}]}}')
+    lines = (
+        ON,
+        '{"event":"set_status","args":{"value":"zero","assign_ok":true},'
+        '"observed":{"queues":[{"state":"assigned"},{"state":"assigned"}]}}',
+    )
     assert check(trace(*lines), spec="proposal").ok
     assert not check(trace(*lines)).ok
 
@@ -120,8 +132,12 @@ def test_the_same_trace_conforms_to_proposal_and_diverges_from_resolved():
 def test_memory_stays_bounded_the_memo_forgets_and_the_verdict_is_unchanged():
     suite = generate(SPEC, 2, walks=1, walk_length=3000, seed=9, tour=False, pairs=False)
     out = io.BytesIO()
-    record_trace(ModelImplementation(SPEC), Header("resolved", 2, suite.cases[0].limited),
-                 [(i.event.name, dict(i.args)) for i in suite.cases[0].events], out)
+    record_trace(
+        ModelImplementation(SPEC),
+        Header("resolved", 2, suite.cases[0].limited),
+        [(i.event.name, dict(i.args)) for i in suite.cases[0].events],
+        out,
+    )
     stream = io.BytesIO(out.getvalue())
     checker = TraceChecker(SPEC, parse_header(stream.readline()), memo_limit=50)
     verdict = checker.run(stream)
@@ -139,12 +155,27 @@ BAD = [
     ("bool of wrong type", trace('{"event":"vm_run","args":{"assign_ok":1}}'), 2, "args.assign_ok", "true or false"),
     ("missing argument", trace('{"event":"kick","args":{}}'), 2, "args.queue", "missing"),
     ("unknown argument", trace('{"event":"reset","args":{"hard":true}}'), 2, "args.hard", "no such argument"),
-    ("observed of wrong type", trace('{"event":"reset","observed":{"queues":[{"state":"on"},{}]}}'), 2,
-     "observed.queues[0].state", "expected one of"),
-    ("observed unknown variable", trace('{"event":"reset","observed":{"device":{"speed":1}}}'), 2,
-     "observed.device.speed", "unknown device variable"),
-    ("observed wrong queue count", trace('{"event":"reset","observed":{"queues":[{}]}}'), 2,
-     "observed.queues", "expected 2 entries"),
+    (
+        "observed of wrong type",
+        trace('{"event":"reset","observed":{"queues":[{"state":"on"},{}]}}'),
+        2,
+        "observed.queues[0].state",
+        "expected one of",
+    ),
+    (
+        "observed unknown variable",
+        trace('{"event":"reset","observed":{"device":{"speed":1}}}'),
+        2,
+        "observed.device.speed",
+        "unknown device variable",
+    ),
+    (
+        "observed wrong queue count",
+        trace('{"event":"reset","observed":{"queues":[{}]}}'),
+        2,
+        "observed.queues",
+        "expected 2 entries",
+    ),
     ("not an object", trace("[1, 2]"), 2, None, "JSON object"),
     ("unknown record field", trace('{"event":"reset","when":3}'), 2, "when", "unknown field"),
     ("empty line", trace(ON, "", ON), 3, None, "empty line"),
@@ -187,6 +218,7 @@ def test_cli_check_exits_2_on_a_missing_file_and_an_unknown_variant(tmp_path):
 
 # -- the command line -----------------------------------------------------------------
 
+
 def test_cli_check_exits_0_on_a_conforming_trace_read_from_stdin():
     result = run("oracle", "check", "-", stdin=trace(ON, KICK0))
     assert result.exit_code == 0, result.output
@@ -219,6 +251,7 @@ def test_cli_check_and_drive_have_help_and_json():
 
 # -- the schema --------------------------------------------------------------------------
 
+
 def test_schema_file_is_the_one_made_from_the_table():
     assert (SPEC_DIR / "trace.schema.json").read_text(encoding="utf-8") == schema_text(SPEC)
 
@@ -228,8 +261,12 @@ def test_schema_accepts_recorded_traces_and_rejects_what_the_reader_rejects():
     validator = jsonschema.Draft202012Validator(schema)
     out = io.BytesIO()
     case = generate(SPEC, 2, walks=1, walk_length=60, seed=2, tour=False, pairs=False).cases[0]
-    record_trace(ModelImplementation(SPEC), Header("resolved", 2, False),
-                 [(i.event.name, dict(i.args)) for i in case.events], out)
+    record_trace(
+        ModelImplementation(SPEC),
+        Header("resolved", 2, False),
+        [(i.event.name, dict(i.args)) for i in case.events],
+        out,
+    )
     for line in out.getvalue().splitlines():
         assert not list(validator.iter_errors(json.loads(line))), line
     rejected = [

@@ -59,29 +59,44 @@ def oracle() -> None:
 
 # -- check ----------------------------------------------------------------------
 
+
 @oracle.command("check")
 @click.argument("trace", metavar="TRACE")
-@click.option("--spec", "spec_name", default=None,
-              help=SPEC_HELP + " Default: the variant named in the trace's header.")
+@click.option(
+    "--spec", "spec_name", default=None, help=SPEC_HELP + " Default: the variant named in the trace's header."
+)
 @click.option("--all", "show_all", is_flag=True, help="Go on after a divergence and list several.")
-@click.option("--max", "max_divergences", type=click.IntRange(min=1), default=10, show_default=True,
-              help="With --all: stop after this many divergences.")
-@click.option("--example", "example_path", type=click.Path(dir_okay=False, writable=True),
-              help="Write the first divergence's shortest replayable example (a trace) here.")
+@click.option(
+    "--max",
+    "max_divergences",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="With --all: stop after this many divergences.",
+)
+@click.option(
+    "--example",
+    "example_path",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the first divergence's shortest replayable example (a trace) here.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-def check_command(trace: str, spec_name: str | None, show_all: bool, max_divergences: int,
-                  example_path: str | None, as_json: bool) -> None:
+def check_command(
+    trace: str, spec_name: str | None, show_all: bool, max_divergences: int, example_path: str | None, as_json: bool
+) -> None:
     """Replay TRACE (a JSON Lines file, `-` for stdin) on the table and report
     where it first diverges: the line, the event, the transition the spec
     fires there, expected against observed, and a short replayable example.
 
     The trace is streamed: any length is checked in constant memory.
     """
+
     def body() -> int:
         stream = open_trace(trace)
         try:
-            verdict = check_trace(stream, file=trace, spec=spec_name,
-                                  max_divergences=max_divergences if show_all else 1)
+            verdict = check_trace(
+                stream, file=trace, spec=spec_name, max_divergences=max_divergences if show_all else 1
+            )
         finally:
             if stream is not sys.stdin.buffer:
                 stream.close()
@@ -90,6 +105,7 @@ def check_command(trace: str, spec_name: str | None, show_all: bool, max_diverge
                 out.write("\n".join(verdict.divergences[0].example) + "\n")
         _print_verdict(verdict, as_json)
         return CONFORMS if verdict.ok else DIVERGES
+
     sys.exit(_guarded(body))
 
 
@@ -97,8 +113,10 @@ def _print_verdict(verdict: Verdict, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(verdict.to_json(), indent=2))
         return
-    where = f"{verdict.file}: {verdict.events} event(s), {verdict.queues} queue(s), " \
-            f"limited={'true' if verdict.limited else 'false'}"
+    where = (
+        f"{verdict.file}: {verdict.events} event(s), {verdict.queues} queue(s), "
+        f"limited={'true' if verdict.limited else 'false'}"
+    )
     if verdict.ok:
         click.echo(f"{where}: conforms to {verdict.variant}")
         return
@@ -109,6 +127,7 @@ def _print_verdict(verdict: Verdict, as_json: bool) -> None:
 
 
 # -- drive ----------------------------------------------------------------------
+
 
 def _builtin(name: str, spec: Spec) -> Implementation:
     """``reference``, ``reference:MUTANT`` or ``model:VARIANT``."""
@@ -129,8 +148,10 @@ def _builtin(name: str, spec: Spec) -> Implementation:
 
 @oracle.command("drive", context_settings={"ignore_unknown_options": True})
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
-@click.option("--builtin", help="Drive an in-process implementation instead of a command: "
-              "reference, reference:MUTANT or model:VARIANT.")
+@click.option(
+    "--builtin",
+    help="Drive an in-process implementation instead of a command: reference, reference:MUTANT or model:VARIANT.",
+)
 @click.option("--spec", "spec_name", default="resolved", show_default=True, help=SPEC_HELP)
 @click.option("--queues", type=click.IntRange(1, 8), default=2, show_default=True, help="Queues per device.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random walks.")
@@ -138,16 +159,33 @@ def _builtin(name: str, spec: Spec) -> Implementation:
 @click.option("--walk-length", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--no-tour", is_flag=True, help="Skip the (state, event) tour.")
 @click.option("--no-pairs", is_flag=True, help="Skip the consecutive-transition pairs.")
-@click.option("--timeout", type=click.FloatRange(min=0.01), default=5.0, show_default=True,
-              help="Seconds to wait for each reply.")
-@click.option("--max-failures", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Stop running tests after this many fail.")
-@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, writable=True),
-              help="Write JUnit XML here.")
+@click.option(
+    "--timeout", type=click.FloatRange(min=0.01), default=5.0, show_default=True, help="Seconds to wait for each reply."
+)
+@click.option(
+    "--max-failures",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Stop running tests after this many fail.",
+)
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, writable=True), help="Write JUnit XML here.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-def drive_command(command: tuple[str, ...], builtin: str | None, spec_name: str, queues: int, seed: int,
-                  walks: int, walk_length: int, no_tour: bool, no_pairs: bool, timeout: float,
-                  max_failures: int, junit_path: str | None, as_json: bool) -> None:
+def drive_command(
+    command: tuple[str, ...],
+    builtin: str | None,
+    spec_name: str,
+    queues: int,
+    seed: int,
+    walks: int,
+    walk_length: int,
+    no_tour: bool,
+    no_pairs: bool,
+    timeout: float,
+    max_failures: int,
+    junit_path: str | None,
+    as_json: bool,
+) -> None:
     """Run COMMAND (after `--`) as a child speaking the drive protocol
     (spec/PROTOCOL.md) through tests generated from the table: a tour of
     every reachable (state, event) pair, every pair of consecutive
@@ -156,6 +194,7 @@ def drive_command(command: tuple[str, ...], builtin: str | None, spec_name: str,
 
     Example: virtio-notifier-spec oracle drive --queues 2 -- ./notifier
     """
+
     def body() -> int:
         if bool(command) == bool(builtin):
             return _usage("give either a command to run (after --) or --builtin, not both or neither")
@@ -167,8 +206,9 @@ def drive_command(command: tuple[str, ...], builtin: str | None, spec_name: str,
             if shutil.which(program) is None and not (os.path.isfile(program) and os.access(program, os.X_OK)):
                 return _usage(f"{program}: no such executable")
             impl = ProcessImplementation(command, timeout=timeout)
-        suite = generate(spec, queues, walks=walks, walk_length=walk_length, seed=seed,
-                         tour=not no_tour, pairs=not no_pairs)
+        suite = generate(
+            spec, queues, walks=walks, walk_length=walk_length, seed=seed, tour=not no_tour, pairs=not no_pairs
+        )
         report = run_drive(spec, impl, suite, max_failures=max_failures)
         if junit_path:
             with open(junit_path, "wb") as out:
@@ -178,17 +218,21 @@ def drive_command(command: tuple[str, ...], builtin: str | None, spec_name: str,
         else:
             click.echo(report.text())
         return CONFORMS if report.ok else DIVERGES
+
     sys.exit(_guarded(body))
 
 
 # -- schema ---------------------------------------------------------------------
+
 
 @oracle.command("schema")
 @click.option("--spec", "spec_name", default="resolved", show_default=True, help=SPEC_HELP)
 def schema_command(spec_name: str) -> None:
     """Print the JSON Schema of a trace line, made from the table
     (spec/trace.schema.json is this command's output)."""
+
     def body() -> int:
         click.echo(schema_text(load_spec(spec_name)), nl=False)
         return CONFORMS
+
     sys.exit(_guarded(body))
