@@ -38,12 +38,8 @@ from .observation import Observation, ObservationError, ObservationReader
 try:  # orjson parses a line about five times faster than json
     import orjson
 
-    def loads(data: bytes | str) -> object:
-        return orjson.loads(data)
-
-    def dumps(obj: object) -> bytes:
-        return orjson.dumps(obj)
-
+    loads = orjson.loads
+    dumps = orjson.dumps
     DECODE_ERRORS: tuple[type[Exception], ...] = (orjson.JSONDecodeError, ValueError)
 except ImportError:  # pragma: no cover - orjson is a dependency; json still works
 
@@ -119,14 +115,13 @@ def describe(raw: object) -> str:
 
 def decode_line(line: bytes | str, *, file: str | None, number: int) -> object:
     """Parse one JSON line, or raise :class:`TraceError` saying why."""
-    text = line.rstrip(b"\r\n" if isinstance(line, bytes) else "\r\n")
-    if not text.strip():
-        raise TraceError("empty line (every line is one JSON object)", file=file, line=number)
     try:
-        return loads(text)
+        return loads(line)  # a trailing newline is white space to JSON
     except DECODE_ERRORS as exc:
-        ended = line.endswith(b"\n" if isinstance(line, bytes) else "\n")
-        if not ended:
+        newline = b"\n" if isinstance(line, bytes) else "\n"
+        if not line.strip():
+            raise TraceError("empty line (every line is one JSON object)", file=file, line=number) from None
+        if not line.endswith(newline):
             raise TraceError(
                 f"the last line is truncated: no newline at the end and not valid JSON ({exc})", file=file, line=number
             ) from None
