@@ -206,3 +206,32 @@ def test_suite_is_the_same_for_the_same_seed_and_differs_for_another():
 
     assert names(4) == names(4)
     assert names(4) != names(5)
+
+
+def test_drive_output_and_junit_are_byte_for_byte_reproducible(c_programs, tmp_path):
+    outputs = []
+    for n in range(2):
+        junit = tmp_path / f"junit{n}.xml"
+        args = ("oracle", "drive", "--queues", "1", "--json", "--junit", str(junit))
+        result = run(*args, "--", c_programs["MUTANT_RESET_NO_DRAIN"])
+        outputs.append((result.output, junit.read_bytes()))
+    assert outputs[0] == outputs[1]
+
+
+def test_a_python_implementation_is_checked_in_process_through_three_callables():
+    from virtio_notifier_spec.model.abstraction import abstract, new_device, perform
+    from virtio_notifier_spec.model.implementation import CallbackImplementation, state_observer
+
+    suite = generate(SPEC, 1, walks=2, seed=0)
+    good = CallbackImplementation(new_device, perform, state_observer(SPEC, abstract), name="mine")
+    assert drive(SPEC, good, suite).ok
+
+    def broken(device, event, args):
+        if event == "vm_stop":
+            raise RuntimeError("not written yet")
+        perform(device, event, args)
+
+    report = drive(SPEC, CallbackImplementation(new_device, broken, state_observer(SPEC, abstract)), suite)
+    failure = report.shrunk
+    assert (failure.kind, failure.describe()) == ("error", "start(limited=false); vm_stop()")
+    assert "RuntimeError: not written yet" in failure.detail
