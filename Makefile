@@ -10,6 +10,7 @@ STAMP  := $(VENV)/.installed-stamp
 
 verify: $(STAMP) deps
 	$(PY) -m virtio_notifier_spec verify
+	$(PY) -m virtio_notifier_spec scale
 
 test: $(STAMP) deps
 	$(PY) -m pytest
@@ -59,3 +60,9 @@ mutants: $(STAMP)
 REFERENCE_EXAMPLES ?= 400
 reference: $(STAMP)
 	REFERENCE_EXAMPLES=$(REFERENCE_EXAMPLES) $(PY) -m pytest -s -q -p no:cacheprovider tests/test_reference_stateful.py
+
+# The checker against SPIN, 4 to 1024 queues, side by side (bench/scale.py);
+# writes bench/results.md. Takes a few minutes: SPIN runs are capped at 60 s.
+.PHONY: bench
+bench: $(STAMP) deps
+	$(PY) bench/scale.py

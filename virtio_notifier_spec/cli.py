@@ -249,3 +249,9 @@ cli.add_command(mutants)
 from .prove_cli import prove  # noqa: E402
 
 cli.add_command(prove)
+
+
+# The checks at scale (issue 7): `scale`; see scale_cli.py.
+from .scale_cli import scale  # noqa: E402
+
+cli.add_command(scale)
