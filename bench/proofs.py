@@ -1,0 +1,102 @@
+"""Benchmark of the Z3 proofs: how long every proof of both variants takes.
+
+Run by `make bench-proofs`; writes bench/proofs.md. The goal is the whole set
+(both variants: invariants, step and history properties, hygiene, with the
+bounded model checking that finds `proposal`'s traces) in under 10 s on the
+project's 2-core machine. Each variant is proved ``--repeat`` times in this
+process (the first run includes loading Z3's sorts); the median is reported.
+With ``--crosscheck N`` it also times the cross-check for 1..N queues and
+exits 1 if the explorer and Z3 disagree anywhere (``make crosscheck-proofs``).
+
+    python bench/proofs.py [--repeat 3] [--crosscheck 3] [--out bench/proofs.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import z3
+from virtio_notifier_spec.proofs.crosscheck import crosscheck
+from virtio_notifier_spec.proofs.prove import prove
+from virtio_notifier_spec.spec.load import load_spec
+
+VARIANTS = ("resolved", "proposal")
+GOAL_SECONDS = 10.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--crosscheck", type=int, default=3, metavar="N")
+    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("proofs.md"))
+    options = parser.parse_args()
+
+    totals: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    reports = {}
+    for _ in range(options.repeat):
+        for variant in VARIANTS:
+            spec = load_spec(variant)
+            began = time.perf_counter()
+            reports[variant] = prove(spec)
+            totals[variant].append(time.perf_counter() - began)
+    whole = sum(statistics.median(totals[v]) for v in VARIANTS)
+    disagreements: list[str] = []
+
+    lines = [
+        "# Proofs benchmark",
+        "",
+        "Written by `make bench-proofs` (bench/proofs.py). Machine: "
+        f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "
+        f"Z3 {z3.get_version_string()}. Median of {options.repeat} runs in one process.",
+        "",
+        "| variant | proofs | proved | seconds (median) | runs |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for variant in VARIANTS:
+        report = reports[variant]
+        proved = sum(p.proved for p in report.proofs)
+        runs = ", ".join(f"{t:.2f}" for t in totals[variant])
+        lines.append(
+            f"| {variant} | {len(report.proofs)} | {proved} | {statistics.median(totals[variant]):.2f} | {runs} |"
+        )
+    verdict = "met" if whole < GOAL_SECONDS else "NOT met"
+    lines += ["", f"Whole set: **{whole:.2f} s** (goal: under {GOAL_SECONDS:.0f} s, {verdict}).", ""]
+    lines += [
+        "## Each proof (last run)",
+        "",
+        "| variant | proof | kind | verdict | seconds |",
+        "|---|---|---|---|---:|",
+    ]
+    for variant in VARIANTS:
+        for p in reports[variant].proofs:
+            lines.append(f"| {variant} | {p.name} | {p.kind} | {p.verdict.value} | {p.seconds:.3f} |")
+    if options.crosscheck:
+        lines += [
+            "",
+            "## Cross-check with the explorer",
+            "",
+            "| variant | queues | states | Z3 states | agree | seconds |",
+            "|---|---:|---:|---:|---|---:|",
+        ]
+        for variant in VARIANTS:
+            spec = load_spec(variant)
+            for n in range(1, options.crosscheck + 1):
+                c = crosscheck(spec, n)
+                disagreements += [f"{variant}, {n} queue(s): {line}" for line in c.disagreements]
+                agree = "yes" if c.ok else "NO"
+                lines.append(f"| {variant} | {n} | {c.states:,} | {c.z3_states:,} | {agree} | {c.seconds:.2f} |")
+    text = "\n".join(lines) + "\n"
+    options.out.write_text(text)
+    print(text)
+    for line in disagreements:
+        print(f"DISAGREE: {line}", file=sys.stderr)
+    sys.exit(1 if disagreements else 0)
+
+
+if __name__ == "__main__":
+    main()
