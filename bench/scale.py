@@ -63,11 +63,18 @@ def one(variant: str, queues: int, mode: str) -> None:
 
     symmetry = True if mode == "auto" else mode
     result = explore(load_spec(variant), queues, symmetry=symmetry)
-    print(json.dumps({
-        "ok": result.ok, "states": result.states, "reduction": result.reduction,
-        "concrete": result.concrete_states, "cutoff": result.cutoff,
-        "failing": sorted(result.counterexamples),
-    }))
+    print(
+        json.dumps(
+            {
+                "ok": result.ok,
+                "states": result.states,
+                "reduction": result.reduction,
+                "concrete": result.concrete_states,
+                "cutoff": result.cutoff,
+                "failing": sorted(result.counterexamples),
+            }
+        )
+    )
 
 
 def _ours(queues: int, mode: str) -> tuple[dict | None, float, int]:
@@ -95,8 +102,10 @@ def main() -> int:
         print("spin or cc is missing: run `make deps`", file=sys.stderr)
         return 2
     spin_version = subprocess.run(["spin", "-V"], capture_output=True, text=True).stdout.strip()
-    header = ("| queues | ours (s) | ours peak (MiB) | ours states | reduction | concrete states (ours) "
-              "| SPIN (s) | SPIN peak (MiB) | SPIN states stored | SPIN / ours (time) | counts agree |")
+    header = (
+        "| queues | ours (s) | ours peak (MiB) | ours states | reduction | concrete states (ours) "
+        "| SPIN (s) | SPIN peak (MiB) | SPIN states stored | SPIN / ours (time) | counts agree |"
+    )
     rows = [header, "|" + "---|" * 11]
     spin_stopped: int | None = None
     failures = 0
@@ -110,8 +119,11 @@ def main() -> int:
             spin = _spin(n)
             if not spin.finished and spin_stopped is None:
                 spin_stopped = n
-            spin_cells = [f"{spin.seconds:.2f}" + ("" if spin.finished else f" ({spin.reason})"),
-                          _mib(spin.peak_kib), f"{spin.states:,}" if spin.states else "-"]
+            spin_cells = [
+                f"{spin.seconds:.2f}" + ("" if spin.finished else f" ({spin.reason})"),
+                _mib(spin.peak_kib),
+                f"{spin.states:,}" if spin.states else "-",
+            ]
             spin_seconds = spin.seconds
             spin_states = spin.states if spin.finished else None
         else:
@@ -121,8 +133,12 @@ def main() -> int:
             ours_cells = [f"{ours_s:.2f} (stopped)", _mib(ours_kib), "-", "-"]
             ratio = "-"
         else:
-            ours_cells = [f"{ours_s:.2f}", _mib(ours_kib), f"{ours['states']:,}",
-                          ours["reduction"] + (f" (cutoff {ours['cutoff']})" if ours.get("cutoff") else "")]
+            ours_cells = [
+                f"{ours_s:.2f}",
+                _mib(ours_kib),
+                f"{ours['states']:,}",
+                ours["reduction"] + (f" (cutoff {ours['cutoff']})" if ours.get("cutoff") else ""),
+            ]
             if not ours["ok"]:
                 failures += 1
             ratio = f"{spin_seconds / ours_s:.1f}x" if spin_seconds else "-"
@@ -136,28 +152,30 @@ def main() -> int:
         cells = [str(n), *ours_cells, f"{concrete:,}" if concrete else "-", *spin_cells, ratio, agree]
         rows.append("| " + " | ".join(cells) + " |")
         print(rows[-1], flush=True)
-    text = "\n".join([
-        "# The checker against SPIN, side by side",
-        "",
-        "`make bench` (bench/scale.py) writes this file. Variant `resolved`, both values of the limit",
-        "flag; every property of the table holds at every size. Times are wall clock including start-up",
-        "(Python's import for ours; spin -a, cc and pan for SPIN), peak memory is the largest child's",
-        f"resident set. Each run is capped at {CAP:g} s. SPIN runs at every size up to {SPIN_ALWAYS_UP_TO} queues;",
-        "above that, not after its first stop (the model only grows).",
-        "",
-        "`ours states` counts what the checker stored: orbits of the queue permutations (`orbits`) or",
-        "(device, classes of queues present) for the support abstraction (`support`, exact for every N",
-        "at or above the cutoff). `concrete states (ours)` is the number of concrete states the orbits",
-        "stand for (sum of N!/prod(count!)), from the orbit search, shown up to "
-        f"{ORBIT_COMPARISON_UP_TO} queues; SPIN stores that number plus {SPIN_OFFSET}: the state of",
-        "`init` before its atomic start (model/promela.py).",
-        "",
-        f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
-        f"{spin_version}, cc flags of model/spin.py.",
-        "",
-        *rows,
-        "",
-    ])
+    text = "\n".join(
+        [
+            "# The checker against SPIN, side by side",
+            "",
+            "`make bench` (bench/scale.py) writes this file. Variant `resolved`, both values of the limit",
+            "flag; every property of the table holds at every size. Times are wall clock including start-up",
+            "(Python's import for ours; spin -a, cc and pan for SPIN), peak memory is the largest child's",
+            f"resident set. Each run is capped at {CAP:g} s. SPIN runs at every size up to {SPIN_ALWAYS_UP_TO} queues;",
+            "above that, not after its first stop (the model only grows).",
+            "",
+            "`ours states` counts what the checker stored: orbits of the queue permutations (`orbits`) or",
+            "(device, classes of queues present) for the support abstraction (`support`, exact for every N",
+            "at or above the cutoff). `concrete states (ours)` is the number of concrete states the orbits",
+            "stand for (sum of N!/prod(count!)), from the orbit search, shown up to "
+            f"{ORBIT_COMPARISON_UP_TO} queues; SPIN stores that number plus {SPIN_OFFSET}: the state of",
+            "`init` before its atomic start (model/promela.py).",
+            "",
+            f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
+            f"{spin_version}, cc flags of model/spin.py.",
+            "",
+            *rows,
+            "",
+        ]
+    )
     (HERE / "results.md").write_text(text)
     print(f"wrote {HERE / 'results.md'}")
     return 1 if failures else 0

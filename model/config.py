@@ -119,6 +119,7 @@ def load_config(path: str | Path) -> Config:
         raise top("devices", "expected one or more [[devices]] entries")
     devices = []
     for index, entry in enumerate(entries):
+
         def where(key, message, index=index):
             return _fail(name, lines, "devices", index, key, message)
 

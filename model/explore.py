@@ -85,8 +85,15 @@ class _Stop(Exception):
 class Explorer:
     """One exploration; use :func:`explore`."""
 
-    def __init__(self, spec: Spec, queues: int, *, max_states: int | None, timeout: float | None,
-                 progress: Callable[[int, int, int], None] | None) -> None:
+    def __init__(
+        self,
+        spec: Spec,
+        queues: int,
+        *,
+        max_states: int | None,
+        timeout: float | None,
+        progress: Callable[[int, int, int], None] | None,
+    ) -> None:
         self.spec = spec
         self.machine = Machine(spec, queues)
         self.max_states = max_states
@@ -162,7 +169,9 @@ class Explorer:
                 prop.name,
                 f"two histories that agree on {', '.join(prop.inputs)} and on the "
                 f"arguments of {inst.event.name} end in different states",
-                state, step, other=other,
+                state,
+                step,
+                other=other,
             )
 
     # -- the search ---------------------------------------------------------
@@ -192,8 +201,11 @@ class Explorer:
             outcome = machine.step(state, inst)
             if outcome.undefined:
                 q = outcome.undefined[0]
-                self.report("complete", f"no row of the table says what {inst} does to queue {q} "
-                            f"in state {state.queues[q][0]}", state)
+                self.report(
+                    "complete",
+                    f"no row of the table says what {inst} does to queue {q} in state {state.queues[q][0]}",
+                    state,
+                )
             if outcome.ambiguous:
                 q, rows = outcome.ambiguous[0]
                 names = " and ".join(r.name for r in rows)
@@ -221,10 +233,15 @@ class Explorer:
             raise _Stop("stopped at --timeout")
 
 
-def explore(spec: Spec, queues: int = 2, *, max_states: int | None = None,
-            timeout: float | None = None,
-            progress: Callable[[int, int, int], None] | None = None,
-            symmetry: bool | str = False) -> Exploration:
+def explore(
+    spec: Spec,
+    queues: int = 2,
+    *,
+    max_states: int | None = None,
+    timeout: float | None = None,
+    progress: Callable[[int, int, int], None] | None = None,
+    symmetry: bool | str = False,
+) -> Exploration:
     """Explore every reachable state of ``spec`` for ``queues`` queues.
 
     ``symmetry``: False explores every concrete state; True (or ``"auto"``)
@@ -240,8 +257,7 @@ def explore(spec: Spec, queues: int = 2, *, max_states: int | None = None,
     """
     mode = _reduction(spec, queues, symmetry)
     if mode != "none":
-        return _explore_reduced(spec, queues, mode, max_states=max_states, timeout=timeout,
-                                progress=progress)
+        return _explore_reduced(spec, queues, mode, max_states=max_states, timeout=timeout, progress=progress)
     began = time.perf_counter()
     explorer = Explorer(spec, queues, max_states=max_states, timeout=timeout, progress=progress)
     depth, partial = explorer.run()
@@ -256,8 +272,16 @@ def explore(spec: Spec, queues: int = 2, *, max_states: int | None = None,
             )
     found = {name: explorer.found[name] for name in explorer.checks if name in explorer.found}
     return Exploration(
-        spec, queues, len(explorer.parent), explorer.edges, depth, explorer.fired,
-        found, time.perf_counter() - began, partial, explorer.checks,
+        spec,
+        queues,
+        len(explorer.parent),
+        explorer.edges,
+        depth,
+        explorer.fired,
+        found,
+        time.perf_counter() - began,
+        partial,
+        explorer.checks,
         concrete_states=len(explorer.parent),
     )
 
@@ -295,8 +319,17 @@ def _explore_reduced(spec: Spec, queues: int, mode: str, **limits) -> Exploratio
     explorer = ReducedExplorer(spec, queues, "orbits", **limits)
     depth, partial = explorer.run()
     found = _concrete_findings(explorer, explorer.found)
-    return _reduced_result(spec, queues, explorer, depth, partial, found, began, "orbits",
-                           concrete=None if partial else explorer.concrete_states())
+    return _reduced_result(
+        spec,
+        queues,
+        explorer,
+        depth,
+        partial,
+        found,
+        began,
+        "orbits",
+        concrete=None if partial else explorer.concrete_states(),
+    )
 
 
 def _support_result(spec, queues, explorer, depth, partial, began, limits) -> Exploration:
@@ -309,10 +342,10 @@ def _support_result(spec, queues, explorer, depth, partial, began, limits) -> Ex
         tracer.run()
         found = _concrete_findings(tracer, tracer.found)
         for name in failing - set(found):
-            found[name] = Counterexample(name, f"{name} fails (the search for a trace stopped early)",
-                                         Trace(_start(explorer), ()))
-    return _reduced_result(spec, queues, explorer, depth, partial, found, began, "support",
-                           cutoff=explorer.cutoff)
+            found[name] = Counterexample(
+                name, f"{name} fails (the search for a trace stopped early)", Trace(_start(explorer), ())
+            )
+    return _reduced_result(spec, queues, explorer, depth, partial, found, began, "support", cutoff=explorer.cutoff)
 
 
 def _start(explorer: ReducedExplorer) -> State:
@@ -320,19 +353,32 @@ def _start(explorer: ReducedExplorer) -> State:
     return State(first.device, first.queues * explorer.queues)
 
 
-def _reduced_result(spec, queues, explorer, depth, partial, found, began, mode, *,
-                    concrete=None, cutoff=None) -> Exploration:
+def _reduced_result(
+    spec, queues, explorer, depth, partial, found, began, mode, *, concrete=None, cutoff=None
+) -> Exploration:
     checks = (*[p.name for p in spec.properties], *HYGIENE)
     if partial is None:
         dead = [name for name, count in explorer.fired.items() if count == 0]
         if dead:
             found["no_dead_transition"] = Counterexample(
-                "no_dead_transition", "never fires in any reachable state: " + ", ".join(dead),
-                Trace(_start(explorer), ()))
+                "no_dead_transition",
+                "never fires in any reachable state: " + ", ".join(dead),
+                Trace(_start(explorer), ()),
+            )
     ordered = {name: found[name] for name in checks if name in found}
     return Exploration(
-        spec, queues, len(explorer.parent), explorer.edges, depth, explorer.fired, ordered,
-        time.perf_counter() - began, partial, checks, reduction=mode, concrete_states=concrete,
+        spec,
+        queues,
+        len(explorer.parent),
+        explorer.edges,
+        depth,
+        explorer.fired,
+        ordered,
+        time.perf_counter() - began,
+        partial,
+        checks,
+        reduction=mode,
+        concrete_states=concrete,
         cutoff=cutoff,
     )
 
@@ -365,8 +411,9 @@ def _other_history(explorer: ReducedExplorer, f: Finding, trace: Trace) -> Trace
     pre, last = _before_last(trace), trace.steps[-1]
     if f.other[0] == "swap":  # two queues alike in the inputs that end apart: swap them
         key = f.other[1][0]
-        candidates = [q for q, t in enumerate(pre.queues) if tuple(t[s] for s in slots) == key
-                      and q != last.event.target]
+        candidates = [
+            q for q, t in enumerate(pre.queues) if tuple(t[s] for s in slots) == key and q != last.event.target
+        ]
         a = next(q for q in candidates if last.post.queues[q] != last.post.queues[candidates[0]])
         perm = list(range(explorer.queues))
         perm[a], perm[candidates[0]] = candidates[0], a

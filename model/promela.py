@@ -119,8 +119,11 @@ class _Writer:
     def check(self, name: str, condition: str, depth: int) -> None:
         k = self.checks[name]
         self.emit(f"v_ok = ({condition} -> 1 : 0);", depth)
-        self.emit(f"if :: !v_ok && !seen_{k} -> seen_{k} = 1; "
-                  f'c_code {{ printf("violated: {name}\\n"); }}; assert(v_ok) :: else fi;', depth)
+        self.emit(
+            f"if :: !v_ok && !seen_{k} -> seen_{k} = 1; "
+            f'c_code {{ printf("violated: {name}\\n"); }}; assert(v_ok) :: else fi;',
+            depth,
+        )
 
     def loop(self, body: list[str], depth: int) -> None:
         self.emit("i = 0;", depth)
@@ -182,8 +185,7 @@ class _Writer:
         self.emit(f"{when} ->", 2)
         self.copy_pre(2)
         for effect in event.effects:
-            self.emit(f"{_name(effect.target, _Context('0', env, False, self.n))} = "
-                      f"{expr(effect.value, pre)};", 2)
+            self.emit(f"{_name(effect.target, _Context('0', env, False, self.n))} = {expr(effect.value, pre)};", 2)
         if event.target is None:
             self.loop(self.rows(event, env, "i"), 2)
         else:
@@ -229,13 +231,17 @@ class _Writer:
                 conditions.append(condition)
                 branches.append(f":: {condition} -> {body}")
         complete = self.checks["complete"]
-        missing = (f":: else -> if :: !seen_{complete} -> seen_{complete} = 1; "
-                   f'c_code {{ printf("violated: complete\\n"); }}; assert(false) :: else fi')
+        missing = (
+            f":: else -> if :: !seen_{complete} -> seen_{complete} = 1; "
+            f'c_code {{ printf("violated: complete\\n"); }}; assert(false) :: else fi'
+        )
         if conditions:
             lines.append(f"v_rows = {' + '.join(f'({c} -> 1 : 0)' for c in conditions)};")
             k = self.checks["deterministic"]
-            lines.append(f"if :: v_rows > 1 && !seen_{k} -> seen_{k} = 1; "
-                         f'c_code {{ printf("violated: deterministic\\n"); }}; assert(v_rows <= 1) :: else fi;')
+            lines.append(
+                f"if :: v_rows > 1 && !seen_{k} -> seen_{k} = 1; "
+                f'c_code {{ printf("violated: deterministic\\n"); }}; assert(v_rows <= 1) :: else fi;'
+            )
         lines.append("if")
         lines.extend(branches)
         if fallbacks:
@@ -270,4 +276,3 @@ def to_promela(spec: Spec, queues: int) -> str:
     if queues < 1:
         raise ValueError("a device has at least one queue")
     return _Writer(spec, queues).write()
-

@@ -91,9 +91,17 @@ class Finding:
 class ReducedExplorer:
     """Breadth-first search over orbits (``orbits``) or supports (``support``)."""
 
-    def __init__(self, spec: Spec, queues: int, mode: str, *, max_states: int | None = None,
-                 timeout: float | None = None, progress: Callable[[int, int, int], None] | None = None,
-                 want: frozenset[str] | None = None) -> None:
+    def __init__(
+        self,
+        spec: Spec,
+        queues: int,
+        mode: str,
+        *,
+        max_states: int | None = None,
+        timeout: float | None = None,
+        progress: Callable[[int, int, int], None] | None = None,
+        want: frozenset[str] | None = None,
+    ) -> None:
         self.spec = spec
         self.queues = queues
         self.mode = mode
@@ -190,9 +198,16 @@ class ReducedExplorer:
             outcome = machine.step(pre, inst)
             if outcome.undefined:
                 j = outcome.undefined[0]
-                self.report(Finding("complete", "state", orbit, cls=items[j][0],
-                                    message=f"no row of the table says what {{inst}} does to queue {{q}} "
-                                    f"in state {items[j][0][0]}"), inst=inst)
+                self.report(
+                    Finding(
+                        "complete",
+                        "state",
+                        orbit,
+                        cls=items[j][0],
+                        message=f"no row of the table says what {{inst}} does to queue {{q}} in state {items[j][0][0]}",
+                    ),
+                    inst=inst,
+                )
             if outcome.ambiguous:
                 j, rows = outcome.ambiguous[0]
                 if self.mode == "support":  # a class of several queues could split between the rows
@@ -200,13 +215,20 @@ class ReducedExplorer:
                 if any(items[q][1] > 1 for q, _ in outcome.ambiguous):
                     raise _Split
                 names = " and ".join(r.name for r in rows)
-                self.report(Finding("deterministic", "state", orbit, cls=items[j][0],
-                                    message=f"{{inst}} fires both {names} on queue {{q}}"), inst=inst)
+                self.report(
+                    Finding(
+                        "deterministic",
+                        "state",
+                        orbit,
+                        cls=items[j][0],
+                        message=f"{{inst}} fires both {names} on queue {{q}}",
+                    ),
+                    inst=inst,
+                )
             for choice in outcome.choices:
                 rows = dict(choice.fired)
                 entries = tuple(
-                    Entry(t, choice.post.queues[j], rows.get(j), w, is_t)
-                    for j, (t, w, is_t) in enumerate(items)
+                    Entry(t, choice.post.queues[j], rows.get(j), w, is_t) for j, (t, w, is_t) in enumerate(items)
                 )
                 yield Edge(inst, entries, choice.post.device, pre, choice.post)
 
@@ -224,8 +246,15 @@ class ReducedExplorer:
         if finding.name in self.found:
             return
         if inst is not None:  # a hygiene finding: keep the event for the message
-            finding = Finding(finding.name, finding.kind, finding.orbit, finding.edge, finding.cls,
-                              finding.message.replace("{inst}", str(inst)), finding.other)
+            finding = Finding(
+                finding.name,
+                finding.kind,
+                finding.orbit,
+                finding.edge,
+                finding.cls,
+                finding.message.replace("{inst}", str(inst)),
+                finding.other,
+            )
         self.found[finding.name] = finding
         if self.want is not None and self.want <= set(self.found):
             raise Stop("found every failing check")
@@ -250,8 +279,15 @@ class ReducedExplorer:
             qs = range(len(items)) if prop.per_queue else (0,)
             for q in qs:
                 if not f(witness, None, {}, q):
-                    self.report(Finding(prop.name, "state", orbit, cls=items[q][0] if prop.per_queue else None,
-                                        message=f"{prop.name} is false in the last state"))
+                    self.report(
+                        Finding(
+                            prop.name,
+                            "state",
+                            orbit,
+                            cls=items[q][0] if prop.per_queue else None,
+                            message=f"{prop.name} is false in the last state",
+                        )
+                    )
 
     def check_step(self, orbit: Orbit, edge: Edge) -> None:
         name = edge.inst.event.name
@@ -272,8 +308,17 @@ class ReducedExplorer:
         for e in edge.entries:
             key = (tuple(e.pre[s] for s in q_slots), e.target)
             if post_of.setdefault(key, e.post) != e.post:  # two queues alike in the inputs end apart
-                self.report(Finding(prop.name, "history", orbit, edge, cls=(e.pre, post_of[key]),
-                                    message=self._history_message(prop, edge), other=("swap", key)))
+                self.report(
+                    Finding(
+                        prop.name,
+                        "history",
+                        orbit,
+                        edge,
+                        cls=(e.pre, post_of[key]),
+                        message=self._history_message(prop, edge),
+                        other=("swap", key),
+                    )
+                )
                 return
         profile: dict[tuple, int] = {}
         for e in edge.entries:
@@ -282,18 +327,33 @@ class ReducedExplorer:
                 profile[key] = 1 if self.mode == "support" else profile.get(key, 0) + e.weight
         target_arg = edge.inst.event.target
         args = tuple((k, v) for k, v in edge.inst.args if k != target_arg)
-        key = (prop.name, edge.inst.event.name, args, tuple(edge.pre.device[s] for s in dev_slots),
-               tuple(sorted(profile.items())))
+        key = (
+            prop.name,
+            edge.inst.event.name,
+            args,
+            tuple(edge.pre.device[s] for s in dev_slots),
+            tuple(sorted(profile.items())),
+        )
         value = (edge.device, tuple(sorted((k, post_of[k]) for k in profile)))
         seen = self.history_seen.setdefault(key, (value, orbit, edge))
         if seen[0] != value:
-            self.report(Finding(prop.name, "history", orbit, edge, message=self._history_message(prop, edge),
-                                other=(seen[1], seen[2])))
+            self.report(
+                Finding(
+                    prop.name,
+                    "history",
+                    orbit,
+                    edge,
+                    message=self._history_message(prop, edge),
+                    other=(seen[1], seen[2]),
+                )
+            )
 
     @staticmethod
     def _history_message(prop: Property, edge: Edge) -> str:
-        return (f"two histories that agree on {', '.join(prop.inputs)} and on the "
-                f"arguments of {edge.inst.event.name} end in different states")
+        return (
+            f"two histories that agree on {', '.join(prop.inputs)} and on the "
+            f"arguments of {edge.inst.event.name} end in different states"
+        )
 
     # -- the search ---------------------------------------------------------------
     def starts(self) -> list[Orbit]:
@@ -423,6 +483,7 @@ def _multisets(items: list, n: int):
 
 def relabel(trace: Trace, perm: list[int], machine: Machine) -> Trace:
     """The same run with queue i renamed perm[i]."""
+
     def moved(state: State) -> State:
         queues = [None] * len(state.queues)
         for i, t in enumerate(state.queues):

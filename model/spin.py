@@ -85,6 +85,10 @@ def run_spin(model: str, workdir: Path, timeout: float = 60.0, cflags: tuple[str
     transitions = re.search(r"^\s*(\d+) transitions", output, re.M)
     violated = sorted(set(re.findall(r"^violated: (\w+)$", output, re.M)))
     return SpinRun(
-        True, int(stored.group(1)) if stored else None, int(transitions.group(1)) if transitions else None,
-        tuple(violated), seconds, peak,
+        True,
+        int(stored.group(1)) if stored else None,
+        int(transitions.group(1)) if transitions else None,
+        tuple(violated),
+        seconds,
+        peak,
     )

@@ -56,7 +56,9 @@ def _error(record, field: str, message: str) -> SymmetryError:
     source = record.source
     return SymmetryError(
         f"{record.name}: {message}; queue symmetry reduction would be unsound (use --no-symmetry)",
-        file=source.file if source else None, line=source.line if source else None, field=field,
+        file=source.file if source else None,
+        line=source.line if source else None,
+        field=field,
     )
 
 

@@ -148,8 +148,9 @@ class System:
             per_device.append(states)
         found = []
         for combo in itertools.product(*per_device):
-            if all(tuple(d.device[i] for i in self.shared) == tuple(combo[0].device[i] for i in self.shared)
-                   for d in combo):
+            if all(
+                tuple(d.device[i] for i in self.shared) == tuple(combo[0].device[i] for i in self.shared) for d in combo
+            ):
                 found.append(self.canonical(combo))
         return sorted(set(found), key=repr)
 
@@ -167,9 +168,12 @@ class System:
         first = self.machines[0]
         for inst in first.instances:
             if inst.event.name in self.vm_wide:
-                yield None, inst.event.name, inst.args, [
-                    (i, m.instance(inst.event.name, **inst.values)) for i, m in enumerate(self.machines)
-                ]
+                yield (
+                    None,
+                    inst.event.name,
+                    inst.args,
+                    [(i, m.instance(inst.event.name, **inst.values)) for i, m in enumerate(self.machines)],
+                )
         for i, (device, machine) in enumerate(zip(config.devices, self.machines, strict=True)):
             queues = system[i].queues
             for inst in machine.instances:
@@ -244,13 +248,20 @@ class _Search:
             return
         if system.is_vhost_take(step.event, values):
             if config.vhost_needs <= config.slots:
-                self.report("vhost_never_starved",
-                            f"vhost asks {step.device} for a host notifier; it needs {config.vhost_needs} of "
-                            f"the host's {config.slots} slots, yet finds none free",
-                            state, step)
+                self.report(
+                    "vhost_never_starved",
+                    f"vhost asks {step.device} for a host notifier; it needs {config.vhost_needs} of "
+                    f"the host's {config.slots} slots, yet finds none free",
+                    state,
+                    step,
+                )
         else:
-            self.report("slots_within_limit",
-                        f"{step} registers more ioeventfds than the host's {config.slots} slots", state, step)
+            self.report(
+                "slots_within_limit",
+                f"{step} registers more ioeventfds than the host's {config.slots} slots",
+                state,
+                step,
+            )
 
     def run(self) -> tuple[int, str | None]:
         frontier: deque[tuple[Sys, int]] = deque()
@@ -298,8 +309,11 @@ class _Search:
                 args[target] = state[i].queues.index(rep_queue)
             inst = machine.instance(step.event, **args)
             wanted = tuple(sorted(step.post[i].queues))
-            choice = next(c for c in machine.step(state[i], inst).choices
-                          if tuple(sorted(c.post.queues)) == wanted and c.post.device == step.post[i].device)
+            choice = next(
+                c
+                for c in machine.step(state[i], inst).choices
+                if tuple(sorted(c.post.queues)) == wanted and c.post.device == step.post[i].device
+            )
             post[i] = choice.post
             fired += [(device.name, q, row) for q, row in choice.fired]
             if target is not None:
@@ -307,8 +321,9 @@ class _Search:
         return SysStep(step.device, step.event, tuple(values.items()), tuple(fired), tuple(post))
 
 
-def explore_system(config: Config, *, spec: Spec | None = None, max_states: int | None = None,
-                   timeout: float | None = None) -> SystemExploration:
+def explore_system(
+    config: Config, *, spec: Spec | None = None, max_states: int | None = None, timeout: float | None = None
+) -> SystemExploration:
     """Explore every reachable state of the configuration's devices together."""
     began = time.perf_counter()
     system = System(config, spec)
@@ -320,8 +335,9 @@ def explore_system(config: Config, *, spec: Spec | None = None, max_states: int 
             message, at, step = search.found[name]
             start, steps = _concretize(search, at, step)
             found[name] = SysCounterexample(name, message, start, steps)
-    return SystemExploration(config, len(search.parent), search.edges, depth, found, system.checks,
-                             time.perf_counter() - began, partial)
+    return SystemExploration(
+        config, len(search.parent), search.edges, depth, found, system.checks, time.perf_counter() - began, partial
+    )
 
 
 def _concretize(search: _Search, at: Sys, last: SysStep | None):

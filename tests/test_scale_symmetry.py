@@ -101,8 +101,11 @@ def _variant(tmp_path: Path, old: str, new: str) -> Path:
 
 
 def test_support_abstraction_finds_a_broken_limit_at_1024_queues_with_a_concrete_trace(tmp_path):
-    path = _variant(tmp_path, 'guard = "value == driver_ok and running and not limited and assign_ok"',
-                    'guard = "value == driver_ok and running and assign_ok"')
+    path = _variant(
+        tmp_path,
+        'guard = "value == driver_ok and running and not limited and assign_ok"',
+        'guard = "value == driver_ok and running and assign_ok"',
+    )
     spec = load_spec(path)
     result = explore(spec, 1024, symmetry=True)
     assert result.reduction == "support"
@@ -112,8 +115,11 @@ def test_support_abstraction_finds_a_broken_limit_at_1024_queues_with_a_concrete
 
 
 def test_support_verdicts_match_the_orbit_search_at_the_cutoff(tmp_path):
-    path = _variant(tmp_path, 'guard = "value == driver_ok and running and not limited and assign_ok"',
-                    'guard = "value == driver_ok and running and assign_ok"')
+    path = _variant(
+        tmp_path,
+        'guard = "value == driver_ok and running and not limited and assign_ok"',
+        'guard = "value == driver_ok and running and assign_ok"',
+    )
     for spec in (load_spec("resolved"), load_spec(path)):
         support = explore(spec, 1024, symmetry="support")
         orbits = explore(spec, support.cutoff, symmetry="orbits")
@@ -139,8 +145,9 @@ def test_a_property_naming_a_fixed_queue_is_refused():
 def test_an_event_with_a_second_queue_parameter_is_refused():
     spec = load_spec("resolved")
     event = spec.events[0]
-    extra = dataclasses.replace(event, params=(*event.params, dataclasses.replace(event.params[0], name="other",
-                                                                                   type=QUEUE)))
+    extra = dataclasses.replace(
+        event, params=(*event.params, dataclasses.replace(event.params[0], name="other", type=QUEUE))
+    )
     broken = dataclasses.replace(spec, events=(extra, *spec.events[1:]))
     assert "not its target" in str(symmetry_refusal(broken))
 

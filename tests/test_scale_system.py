@@ -94,14 +94,20 @@ def test_an_unlimited_host_has_no_slot_to_starve_for(tmp_path):
     assert "vhost_never_starved" not in result.counterexamples
 
 
-@pytest.mark.parametrize(("body", "field", "words"), [
-    (SMALL.replace("slots = 2", "slots = 0"), "host.slots", "positive number of slots"),
-    (SMALL.replace("queues = 2", "queues = 0"), "devices.queues", "from 1 to 1024"),
-    (SMALL.replace('name = "blk0"', 'name = "net0"'), "devices.name", "second device"),
-    (SMALL.replace("vhost = true", 'vhost = "yes"'), "devices.vhost", "true or false"),
-    (SMALL.replace("[[devices]]\nname = \"blk0\"", "[[devices]]\ncolour = 1\nname = \"blk0\""),
-     "devices.colour", "unknown field"),
-])
+@pytest.mark.parametrize(
+    ("body", "field", "words"),
+    [
+        (SMALL.replace("slots = 2", "slots = 0"), "host.slots", "positive number of slots"),
+        (SMALL.replace("queues = 2", "queues = 0"), "devices.queues", "from 1 to 1024"),
+        (SMALL.replace('name = "blk0"', 'name = "net0"'), "devices.name", "second device"),
+        (SMALL.replace("vhost = true", 'vhost = "yes"'), "devices.vhost", "true or false"),
+        (
+            SMALL.replace('[[devices]]\nname = "blk0"', '[[devices]]\ncolour = 1\nname = "blk0"'),
+            "devices.colour",
+            "unknown field",
+        ),
+    ],
+)
 def test_a_bad_configuration_names_the_file_line_and_field(tmp_path, body, field, words):
     path = _config(tmp_path, body)
     with pytest.raises(SchemaError) as caught:

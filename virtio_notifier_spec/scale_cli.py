@@ -26,12 +26,23 @@ DEFAULT_CONFIG = CONFIG_DIR / "three_devices.toml"
 
 
 @click.command()
-@click.option("--spec", "spec_name", default="resolved", show_default=True,
-              help="The table checked at --queues: a variant or a TOML file.")
-@click.option("--queues", type=click.IntRange(min=1), default=1024, show_default=True,
-              help="Queues of the one-device check.")
-@click.option("--config", "config_path", default=str(DEFAULT_CONFIG), show_default=True,
-              help="A configuration of several devices (spec/configs/*.toml).")
+@click.option(
+    "--spec",
+    "spec_name",
+    default="resolved",
+    show_default=True,
+    help="The table checked at --queues: a variant or a TOML file.",
+)
+@click.option(
+    "--queues", type=click.IntRange(min=1), default=1024, show_default=True, help="Queues of the one-device check."
+)
+@click.option(
+    "--config",
+    "config_path",
+    default=str(DEFAULT_CONFIG),
+    show_default=True,
+    help="A configuration of several devices (spec/configs/*.toml).",
+)
 @click.option("--timeout", type=click.FloatRange(min=0.1), help="Stop each run after this many seconds (partial).")
 def scale(spec_name: str, queues: int, config_path: str, timeout) -> None:
     """Check one table at a large queue count, and several devices sharing the host's slots."""
@@ -48,12 +59,22 @@ def scale(spec_name: str, queues: int, config_path: str, timeout) -> None:
     for column in ("check", "states", "transitions", "seconds", "result"):
         table.add_column(column, justify="left" if column in ("check", "result") else "right")
     how = single.reduction + (f", exact for N >= {single.cutoff}" if single.cutoff else "")
-    table.add_row(f"{spec.name}, {queues} queues ({how})", f"{single.states:,}", f"{single.transitions:,}",
-                  f"{single.seconds:.2f}", _outcome(single.ok, single.partial, len(single.counterexamples)))
+    table.add_row(
+        f"{spec.name}, {queues} queues ({how})",
+        f"{single.states:,}",
+        f"{single.transitions:,}",
+        f"{single.seconds:.2f}",
+        _outcome(single.ok, single.partial, len(single.counterexamples)),
+    )
     devices = ", ".join(f"{d.name}:{d.queues}{'(vhost)' if d.vhost else ''}" for d in config.devices)
     host = f"{config.slots} slots" if config.limited else "unlimited host"
-    table.add_row(f"{devices}; {host}", f"{system.states:,}", f"{system.transitions:,}",
-                  f"{system.seconds:.2f}", _outcome(system.ok, system.partial, len(system.counterexamples)))
+    table.add_row(
+        f"{devices}; {host}",
+        f"{system.states:,}",
+        f"{system.transitions:,}",
+        f"{system.seconds:.2f}",
+        _outcome(system.ok, system.partial, len(system.counterexamples)),
+    )
     console.print(table)
     for cx in single.counterexamples.values():
         console.print(counterexample_text(single, cx), markup=False, soft_wrap=True)
