@@ -253,7 +253,7 @@ def explore(
     >>> from virtio_notifier_spec.spec.load import load_spec
     >>> r = explore(load_spec("resolved"), 3, symmetry="orbits")
     >>> r.ok, r.states, r.concrete_states
-    (True, 164, 422)
+    (True, 145, 422)
     """
     mode = _reduction(spec, queues, symmetry)
     if mode != "none":

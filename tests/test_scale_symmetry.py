@@ -4,6 +4,8 @@ orbit, concrete shortest replayable traces, and refusal where unsound."""
 from __future__ import annotations
 
 import dataclasses
+import doctest
+import importlib
 import shutil
 from functools import cache
 from pathlib import Path
@@ -178,3 +180,10 @@ def test_cli_check_symmetry_verifies_1024_queues_and_reports_partial_runs():
     partial = runner.invoke(cli, ["check", "--queues", "6", "--symmetry", "--max-states", "10", "--json"])
     assert partial.exit_code == 1
     assert '"partial": "stopped at --max-states 10"' in partial.output
+
+
+@pytest.mark.parametrize("module", ["symmetry", "reduced", "explore", "promela", "spin", "config", "system"])
+def test_scale_docstring_examples_run(module):
+    found = importlib.import_module(f"virtio_notifier_spec.model.{module}")
+    result = doctest.testmod(found)
+    assert result.failed == 0
