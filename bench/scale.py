@@ -102,6 +102,7 @@ def main() -> int:
         print("spin or cc is missing: run `make deps`", file=sys.stderr)
         return 2
     spin_version = subprocess.run(["spin", "-V"], capture_output=True, text=True).stdout.strip()
+    load = os.getloadavg()[0]  # other work on the machine slows both checkers alike
     header = (
         "| queues | ours (s) | ours peak (MiB) | ours states | reduction | concrete states (ours) "
         "| SPIN (s) | SPIN peak (MiB) | SPIN states stored | SPIN / ours (time) | counts agree |"
@@ -170,7 +171,7 @@ def main() -> int:
             "`init` before its atomic start (model/promela.py).",
             "",
             f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
-            f"{spin_version}, cc flags of model/spin.py.",
+            f"{spin_version}, cc flags of model/spin.py; load average {load:.1f} when the run began.",
             "",
             *rows,
             "",

@@ -252,7 +252,7 @@ class ReducedExplorer:
                 finding.orbit,
                 finding.edge,
                 finding.cls,
-                finding.message.replace("{inst}", str(inst)),
+                finding.message.replace("{inst}", _shown(inst)),
                 finding.other,
             )
         self.found[finding.name] = finding
@@ -468,6 +468,15 @@ class ReducedExplorer:
                     fired.append((q, slot[1]))
         inst = machine.instance(edge.inst.event.name, **args)
         return Step(inst, tuple(fired), State(edge.device, tuple(queues)))
+
+
+def _shown(inst: Instance) -> str:
+    """The instance as text, its target queue left as ``{q}`` for the concrete index."""
+    target = inst.event.target
+    args = ", ".join(
+        f"{k}={{q}}" if k == target else f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in inst.args
+    )
+    return f"{inst.event.name}({args})"
 
 
 def _multisets(items: list, n: int):
