@@ -293,6 +293,22 @@ def explore(
 ORBIT_LIMIT = 8
 
 
+def explore_every(spec: Spec, largest: int, **limits) -> list[Exploration]:
+    """Verdicts for every queue count from 1 to ``largest``: one reduced run
+    at ``largest`` decides every N at or above its cutoff (support
+    abstraction); an orbit search decides each smaller N.
+
+    >>> from virtio_notifier_spec.spec.load import load_spec
+    >>> runs = explore_every(load_spec("resolved"), 64)
+    >>> [r.queues for r in runs][-2:], runs[-1].cutoff, all(r.ok for r in runs)
+    ([11, 64], 12, True)
+    """
+    top = explore(spec, largest, symmetry=True, **limits)
+    below = top.cutoff if top.cutoff is not None else largest
+    smaller = [explore(spec, n, symmetry="orbits", **limits) for n in range(1, min(below, largest))]
+    return [*smaller, top]
+
+
 def _reduction(spec: Spec, queues: int, symmetry: bool | str) -> str:
     if symmetry is False or symmetry == "none":
         return "none"
