@@ -105,9 +105,10 @@ def main() -> int:
     load = os.getloadavg()[0]  # other work on the machine slows both checkers alike
     header = (
         "| queues | ours (s) | ours peak (MiB) | ours states | reduction | concrete states (ours) "
-        "| SPIN (s) | SPIN peak (MiB) | SPIN states stored | SPIN / ours (time) | counts agree |"
+        "| SPIN (s) | of which pan's search (s) | SPIN peak (MiB) | SPIN states stored | SPIN / ours (time) "
+        "| counts agree |"
     )
-    rows = [header, "|" + "---|" * 11]
+    rows = [header, "|" + "---|" * 12]
     spin_stopped: int | None = None
     failures = 0
     for n in SIZES:
@@ -122,13 +123,14 @@ def main() -> int:
                 spin_stopped = n
             spin_cells = [
                 f"{spin.seconds:.2f}" + ("" if spin.finished else f" ({spin.reason})"),
+                f"{spin.search_seconds:.2f}" if spin.search_seconds is not None else "-",
                 _mib(spin.peak_kib),
                 f"{spin.states:,}" if spin.states else "-",
             ]
             spin_seconds = spin.seconds
             spin_states = spin.states if spin.finished else None
         else:
-            spin_cells = [f"not run: stopped at {spin_stopped} queues", "-", "-"]
+            spin_cells = [f"not run: stopped at {spin_stopped} queues", "-", "-", "-"]
             spin_seconds, spin_states = None, None
         if ours is None:
             ours_cells = [f"{ours_s:.2f} (stopped)", _mib(ours_kib), "-", "-"]

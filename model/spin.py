@@ -42,6 +42,7 @@ class SpinRun:
     seconds: float
     peak_kib: int
     reason: str = ""
+    search_seconds: float | None = None  # pan alone, without generating and compiling it
 
 
 def _run(argv: list[str], cwd: Path, deadline: float) -> tuple[int | None, str, int]:
@@ -71,16 +72,21 @@ def run_spin(model: str, workdir: Path, timeout: float = 60.0, cflags: tuple[str
     peak = 0
     steps = (["spin", "-a", "model.pml"], ["cc", *cflags, "-o", "pan", "pan.c"], ["./pan", "-c0", "-m2000000"])
     output = ""
+    search = None
     for argv in steps:
+        started = time.monotonic()
         status, output, kib = _run(argv, workdir, deadline)
         peak = max(peak, kib)
         seconds = time.monotonic() - began
+        if argv[0] == "./pan":
+            search = time.monotonic() - started
         if status is None:
-            return SpinRun(False, None, None, (), seconds, peak, f"stopped at {timeout:g} s in {argv[0]}")
+            reason = f"stopped at {timeout:g} s in {argv[0]}"
+            return SpinRun(False, None, None, (), seconds, peak, reason, search)
         if status != 0:
-            return SpinRun(False, None, None, (), seconds, peak, f"{argv[0]} failed: {output[-300:]}")
+            return SpinRun(False, None, None, (), seconds, peak, f"{argv[0]} failed: {output[-300:]}", search)
     if "out of memory" in output or "max search depth too small" in output:
-        return SpinRun(False, None, None, (), seconds, peak, "pan: search incomplete")
+        return SpinRun(False, None, None, (), seconds, peak, "pan: search incomplete", search)
     stored = re.search(r"^\s*(\d+) states, stored", output, re.M)
     transitions = re.search(r"^\s*(\d+) transitions", output, re.M)
     violated = sorted(set(re.findall(r"^violated: (\w+)$", output, re.M)))
@@ -91,4 +97,5 @@ def run_spin(model: str, workdir: Path, timeout: float = 60.0, cflags: tuple[str
         tuple(violated),
         seconds,
         peak,
+        search_seconds=search,
     )
