@@ -132,3 +132,13 @@ def test_cli_scale_passes_and_fails_with_the_project_exit_codes(tmp_path):
     assert failing.exit_code == 1 and "vhost_never_starved FAILS" in failing.output
     bad = runner.invoke(cli, ["scale", "--config", str(_config(tmp_path, SMALL.replace("slots = 2", "slots = -1")))])
     assert bad.exit_code == 2 and "host.slots" in bad.output and "Traceback" not in bad.output
+
+
+def test_a_row_that_assigns_without_asking_kvm_overfills_the_slots(tmp_path):
+    shutil.copy(SPEC_DIR / "common.toml", tmp_path / "common.toml")
+    text = (SPEC_DIR / "resolved.toml").read_text()
+    (tmp_path / "no_kvm.toml").write_text(text.replace(LIMIT_RULE, 'guard = "value == driver_ok and running"'))
+    spec = load_spec(tmp_path / "no_kvm.toml")
+    result = explore_system(load_config(_config(tmp_path, SMALL)), spec=spec)
+    cx = result.counterexamples["slots_within_limit"]
+    assert cx.steps[-1].event == "set_status" and "more ioeventfds than the host's 2 slots" in cx.message
