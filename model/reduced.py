@@ -40,6 +40,10 @@ from .trace import Step, Trace
 Orbit = tuple[tuple, tuple[tuple[tuple, int], ...]]  # (device, ((queue tuple, count), ...))
 
 
+#: Report progress every this many states.
+PROGRESS_EVERY = 20000
+
+
 class Stop(Exception):
     """--max-states or --timeout was reached, or every wanted check was found."""
 
@@ -406,7 +410,7 @@ class ReducedExplorer:
 
     def admit(self, level: int) -> None:
         count = len(self.parent)
-        if self.progress is not None and count % 20000 == 0:
+        if self.progress is not None and count % PROGRESS_EVERY == 0:
             self.progress(count, self.edges, level)
         if self.max_states is not None and count >= self.max_states:
             raise Stop(f"stopped at --max-states {self.max_states}")

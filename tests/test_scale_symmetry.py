@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from virtio_notifier_spec.model import reduced
 from virtio_notifier_spec.model.explore import Explorer, explore
 from virtio_notifier_spec.model.machine import Machine
 from virtio_notifier_spec.model.symmetry import SymmetryError, counted, support_refusal, symmetry_refusal
@@ -187,3 +188,11 @@ def test_scale_docstring_examples_run(module):
     found = importlib.import_module(f"virtio_notifier_spec.model.{module}")
     result = doctest.testmod(found)
     assert result.failed == 0
+
+
+@pytest.mark.parametrize("mode", ["orbits", "support"])
+def test_a_reduced_search_reports_its_progress(monkeypatch, mode):
+    monkeypatch.setattr(reduced, "PROGRESS_EVERY", 25)
+    calls = []
+    explore(load_spec("resolved"), 6 if mode == "orbits" else 64, symmetry=mode, progress=lambda *a: calls.append(a))
+    assert calls and [c[0] for c in calls] == sorted(c[0] for c in calls) and calls[0][0] == 25
