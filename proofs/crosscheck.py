@@ -1,18 +1,24 @@
 """Cross-check of the two interpreters: the explorer (concrete closures) and
 bounded model checking (Z3 terms) must see the same machine.
 
-For a fixed number of queues, Z3 computes the reachable states itself, one
-breadth-first layer at a time: every state ``post`` with ``T(pre, post)`` for
-some ``pre`` of the last layer that is not yet known, enumerated with
-blocking clauses, for as many layers as the explorer's search is deep, and
-one more that must be empty. The set must equal the explorer's, and on it
-both interpreters must give the same verdict on every property and every
-hygiene check.
+For a fixed number of queues, the states Z3 reaches must be exactly the
+explorer's, R, each at the explorer's depth:
+
+1. Z3's initial states (enumerated) are the explorer's;
+2. every step of the explorer's breadth-first tree (a shortest path to each
+   state of R) is a transition of Z3's relation, so bounded model checking
+   to the explorer's depth reaches every state of R;
+3. no Z3 transition leads from R to a state outside it (one query:
+   ``pre in R and T(pre, post) and post not in R`` is unsatisfiable), so at
+   no depth does it reach anything else.
+
+On R both interpreters must then give the same verdict on every property
+and every hygiene check.
 
 >>> from virtio_notifier_spec.spec.load import load_spec
 >>> check = crosscheck(load_spec("resolved"), 1)
->>> check.ok, check.states
-(True, 38)
+>>> check.ok, check.states, check.confirmed, check.closed
+(True, 38, 38, True)
 """
 
 from __future__ import annotations
@@ -22,11 +28,12 @@ from dataclasses import dataclass
 
 import z3
 from virtio_notifier_spec.model.explore import Explorer
+from virtio_notifier_spec.model.trace import format_state
 from virtio_notifier_spec.spec.concrete import State
 from virtio_notifier_spec.spec.schema import PropertyKind, Spec
 
 from .induction import _agree
-from .symbolic import Encoding, SolverGaveUp, SymState, decide
+from .symbolic import Encoding, SolverGaveUp, decide
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +43,8 @@ class CrossCheck:
     spec: str
     queues: int
     states: int  # the explorer's
-    z3_states: int  # bounded model checking's
+    confirmed: int  # of those, reached by Z3 along the explorer's shortest path
+    closed: bool  # no Z3 transition leads out of the explorer's states
     depth: int
     verdicts: tuple[tuple[str, str, str], ...]  # (check, explorer, z3)
     disagreements: tuple[str, ...]
@@ -47,41 +55,64 @@ class CrossCheck:
         return not self.disagreements
 
 
-def _enumerate(enc: Encoding, s: SymState, *formulas: z3.BoolRef) -> set[State]:
-    """Every value of ``s`` that ``formulas`` allow, by blocking each one found.
-
-    Every term of a bounded encoding is a boolean or an enumeration, so the
-    finite-domain (SAT) solver enumerates several times faster than the
-    default one; where it gives up, the default solver does the layer again.
-    """
-    for solver in (z3.SolverFor("QF_FD"), z3.Solver()):
-        solver.add(*formulas)
-        found: set[State] = set()
-        try:
-            while decide(solver):
-                state = enc.concrete(solver.model(), s, enc.queue_values)
-                found.add(state)
-                solver.add(z3.Not(enc.equals(s, state)))
-        except SolverGaveUp:
-            continue
-        return found
-    raise SolverGaveUp(f"no solver could enumerate the states of {enc.spec.name}")
-
-
-def reachable(enc: Encoding, depth: int) -> tuple[set[State], int]:
-    """The states Z3 reaches in at most ``depth`` steps, and the number of
-    the first layer found empty (``depth + 1`` when the search is complete)."""
+def initial_states(enc: Encoding) -> set[State]:
+    """Every initial state Z3 allows, enumerated by blocking each one found."""
+    solver = z3.Solver()
     start = enc.state("start")
-    known = _enumerate(enc, start, enc.init(start))
-    frontier = set(known)
-    for layer in range(1, depth + 2):
-        if not frontier:
-            return known, layer - 1
-        pre, post = enc.state("pre"), enc.state("post")
-        blocked = [z3.Not(enc.equals(post, s)) for s in sorted(known)]
-        frontier = _enumerate(enc, post, enc.member(pre, sorted(frontier)), enc.transition(pre, post)[0], *blocked)
-        known |= frontier
-    return known, depth + 1 if not frontier else depth + 2
+    solver.add(enc.init(start))
+    found: set[State] = set()
+    while decide(solver):
+        state = enc.concrete(solver.model(), start, enc.queue_values)
+        found.add(state)
+        solver.add(z3.Not(enc.equals(start, state)))
+    return found
+
+
+def unconfirmed_steps(enc: Encoding, explorer: Explorer) -> list[str]:
+    """The explorer's steps (those of its breadth-first tree: a shortest path
+    to every state) that Z3's transition relation does not allow."""
+    pre, post = enc.state("pre"), enc.state("post")
+    solvers = {}
+    for event in enc.spec.events:
+        args = enc.args(event, "arg")
+        solver = z3.Solver()
+        solver.add(enc.step(event, pre, post, args))
+        solvers[event.name] = (solver, args)
+    missing = []
+    for state, link in explorer.parent.items():
+        if link is None:
+            continue
+        parent, step = link
+        solver, args = solvers[step.event.event.name]
+        values = [args[p.name] == enc.value(p.type, step.event.values[p.name]) for p in step.event.event.params]
+        if not decide_with(solver, enc.equals(pre, parent), enc.equals(post, state), *values):
+            missing.append(f"{format_state(enc.spec, parent)} -- {step.event} --> {format_state(enc.spec, state)}")
+    return missing
+
+
+def decide_with(solver: z3.Solver, *assumptions: z3.BoolRef) -> bool:
+    outcome = solver.check(*assumptions)
+    if outcome == z3.unknown:
+        raise SolverGaveUp(solver.reason_unknown())
+    return outcome == z3.sat
+
+
+def escape(enc: Encoding, states: list[State]) -> str | None:
+    """A Z3 transition from one of ``states`` to a state outside them
+    (described as pre, event, post), or None when the set is closed."""
+    pre, post = enc.state("pre"), enc.state("post")
+    relation, parts = enc.transition(pre, post)
+    solver = z3.Solver()
+    solver.add(enc.member(pre, states), relation, z3.Not(enc.member(post, states)))
+    if not decide(solver):
+        return None
+    model = solver.model()
+    event = next(e for e in enc.spec.events if z3.is_true(model.eval(parts[e.name][1], model_completion=True)))
+    args = enc.concrete_args(model, event, parts[event.name][0], enc.queue_values)
+    shown = ", ".join(f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in args.items())
+    before = format_state(enc.spec, enc.concrete(model, pre, enc.queue_values))
+    after = format_state(enc.spec, enc.concrete(model, post, enc.queue_values))
+    return f"{before} -- {event.name}({shown}) --> {after}"
 
 
 def _z3_verdicts(enc: Encoding, states: list[State]) -> dict[str, str]:
@@ -161,19 +192,19 @@ def crosscheck(spec: Spec, queues: int) -> CrossCheck:
     began = time.perf_counter()
     explorer = Explorer(spec, queues, max_states=None, timeout=None, progress=None)
     depth, _ = explorer.run()
-    explored = set(explorer.parent)
+    explored = sorted(explorer.parent)
     enc = Encoding(spec, queues)
-    found, empty_layer = reachable(enc, depth)
     problems = []
-    if found != explored:
-        extra, missing = len(found - explored), len(explored - found)
-        problems.append(
-            f"bounded model checking finds {len(found)} states, the explorer {len(explored)} "
-            f"({extra} only in Z3, {missing} only in the explorer)"
-        )
-    if empty_layer != depth + 1:
-        problems.append(f"Z3's breadth-first layers end at {empty_layer}, the explorer's at {depth + 1}")
-    ours = _z3_verdicts(enc, sorted(explored))
+    starts = initial_states(enc)
+    expected = set(explorer.machine.initial_states())
+    if starts != expected:
+        problems.append(f"Z3 has {len(starts)} initial states, the explorer {len(expected)}")
+    missing = unconfirmed_steps(enc, explorer)
+    problems += [f"a step of the explorer that Z3 does not allow: {m}" for m in missing[:3]]
+    outside = escape(enc, explored)
+    if outside is not None:
+        problems.append(f"Z3 reaches a state the explorer does not: {outside}")
+    ours = _z3_verdicts(enc, explored)
     rows = []
     for name in explorer.checks:
         failed = name in explorer.found
@@ -183,6 +214,15 @@ def crosscheck(spec: Spec, queues: int) -> CrossCheck:
         rows.append((name, theirs, ours[name]))
         if theirs != ours[name]:
             problems.append(f"{name}: the explorer says {theirs}, Z3 says {ours[name]}")
+    confirmed = len(explored) - len(missing) if starts == expected else 0
     return CrossCheck(
-        spec.name, queues, len(explored), len(found), depth, tuple(rows), tuple(problems), time.perf_counter() - began
+        spec.name,
+        queues,
+        len(explored),
+        confirmed,
+        outside is None,
+        depth,
+        tuple(rows),
+        tuple(problems),
+        time.perf_counter() - began,
     )

@@ -1,13 +1,14 @@
 """The two interpreters agree: for 1 to 3 queues, bounded model checking
-(Z3 terms) reaches exactly the explorer's states (concrete closures) to the
-explorer's depth, and both give the same verdict on every property and
-hygiene check of both variants. ``make crosscheck-proofs`` does 4 queues."""
+(Z3 terms) reaches exactly the explorer's states (concrete closures), each
+at the explorer's depth, and nothing else, and both give the same verdict
+on every property and hygiene check of both variants.
+``make crosscheck-proofs`` does 4 queues."""
 
 from __future__ import annotations
 
 import pytest
+import z3
 from virtio_notifier_spec.model.explore import explore
-from virtio_notifier_spec.proofs import crosscheck as module
 from virtio_notifier_spec.proofs.crosscheck import crosscheck
 from virtio_notifier_spec.proofs.symbolic import Encoding
 from virtio_notifier_spec.spec.load import load_spec
@@ -20,7 +21,7 @@ def test_bounded_model_checking_finds_exactly_the_explorers_states_and_verdicts(
     check = crosscheck(spec, queues)
     assert check.ok, check.disagreements
     expected = explore(spec, queues)
-    assert check.z3_states == check.states == expected.states
+    assert check.confirmed == check.states == expected.states and check.closed
     assert check.depth == expected.depth
     assert {name: ours for name, _, ours in check.verdicts} == {
         name: expected.verdict(name) for name in expected.checks
@@ -55,7 +56,22 @@ def test_crosscheck_reports_a_symbolic_interpreter_that_forgets_an_effect(monkey
     monkeypatch.setattr(Encoding, "applies", forgetful)
     check = crosscheck(load_spec("resolved"), 1)
     assert not check.ok
-    assert any("only in Z3" in line for line in check.disagreements), check.disagreements
+    assert not check.closed
+    assert any(line.startswith("Z3 reaches a state the explorer does not: ") for line in check.disagreements)
+
+
+def test_crosscheck_reports_a_step_of_the_explorer_that_z3_does_not_allow(monkeypatch):
+    # break the Z3 side only: b never fires
+    guard = Encoding.guard
+
+    def never_b(self, row, s, args, q):
+        return z3.BoolVal(False) if row.letter == "b" else guard(self, row, s, args, q)
+
+    monkeypatch.setattr(Encoding, "guard", never_b)
+    check = crosscheck(load_spec("resolved"), 1)
+    steps = [line for line in check.disagreements if line.startswith("a step of the explorer that Z3 does not")]
+    assert steps and "set_status(value=driver_ok" in steps[0]
+    assert check.confirmed < check.states
 
 
 def test_crosscheck_reports_a_guard_read_differently(monkeypatch):
@@ -64,8 +80,6 @@ def test_crosscheck_reports_a_guard_read_differently(monkeypatch):
 
     def wrong(self, row, s, args, q):
         if row.name == "kick_takes_pio_path":
-            import z3
-
             return z3.BoolVal(False)
         return guard(self, row, s, args, q)
 
@@ -74,21 +88,13 @@ def test_crosscheck_reports_a_guard_read_differently(monkeypatch):
     assert "complete: the explorer says holds, Z3 says fails" in check.disagreements
 
 
-def test_enumeration_falls_back_when_the_finite_domain_solver_gives_up(monkeypatch):
-    import z3
+def test_crosscheck_reports_initial_states_read_differently(monkeypatch):
+    # break the Z3 side only: the limit flag starts false
+    init = Encoding.init
 
-    class GivesUp:
-        def __init__(self, *args):
-            pass
+    def narrow(self, s):
+        return z3.And(init(self, s), z3.Not(s.device["limited"]))
 
-        def add(self, *formulas):
-            pass
-
-        def check(self):
-            return z3.unknown
-
-        def reason_unknown(self):
-            return "test"
-
-    monkeypatch.setattr(module.z3, "SolverFor", lambda logic: GivesUp())
-    assert crosscheck(load_spec("resolved"), 1).ok
+    monkeypatch.setattr(Encoding, "init", narrow)
+    check = crosscheck(load_spec("resolved"), 1)
+    assert "Z3 has 1 initial states, the explorer 2" in check.disagreements

@@ -55,12 +55,14 @@ def proofs_table(report: ProofReport) -> Table:
 
 def crosscheck_table(checks: list[CrossCheck]) -> Table:
     table = Table(title="Cross-check: explorer and bounded model checking")
-    for column in ("variant", "queues", "explorer states", "Z3 states", "depth", "verdicts", "seconds"):
+    columns = ("variant", "queues", "explorer states", "reached by Z3", "closed in Z3", "depth", "verdicts", "seconds")
+    for column in columns:
         table.add_column(column, justify="left" if column == "variant" else "right")
     for c in checks:
         agree = "[green]agree[/green]" if c.ok else f"[red]{len(c.disagreements)} differ[/red]"
+        closed = "yes" if c.closed else "[red]no[/red]"
         table.add_row(
-            c.spec, str(c.queues), f"{c.states:,}", f"{c.z3_states:,}", str(c.depth), agree, f"{c.seconds:.2f}"
+            c.spec, str(c.queues), f"{c.states:,}", f"{c.confirmed:,}", closed, str(c.depth), agree, f"{c.seconds:.2f}"
         )
     return table
 
@@ -79,7 +81,8 @@ def crosscheck_json(check: CrossCheck) -> dict:
         "variant": check.spec,
         "queues": check.queues,
         "states": check.states,
-        "z3_states": check.z3_states,
+        "reached_by_z3": check.confirmed,
+        "closed_in_z3": check.closed,
         "depth": check.depth,
         "ok": check.ok,
         "verdicts": {name: {"explorer": a, "z3": b} for name, a, b in check.verdicts},
