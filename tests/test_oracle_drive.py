@@ -5,6 +5,8 @@ protocol is a reported failure, never a hang of the oracle."""
 
 from __future__ import annotations
 
+import io
+import itertools
 import json
 import shutil
 import subprocess
@@ -15,10 +17,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from virtio_notifier_spec.model.drive import drive
+from virtio_notifier_spec.model.conformance import check_trace
+from virtio_notifier_spec.model.drive import Driver, drive
 from virtio_notifier_spec.model.implementation import ModelImplementation
 from virtio_notifier_spec.model.process import ProcessImplementation
+from virtio_notifier_spec.model.record import record_trace
 from virtio_notifier_spec.model.testgen import generate
+from virtio_notifier_spec.model.tracefile import Header
 from virtio_notifier_spec.spec.load import load_spec
 
 from virtio_notifier_spec.cli import cli
@@ -235,3 +240,37 @@ def test_a_python_implementation_is_checked_in_process_through_three_callables()
     failure = report.shrunk
     assert (failure.kind, failure.describe()) == ("error", "start(limited=false); vm_stop()")
     assert "RuntimeError: not written yet" in failure.detail
+
+
+@pytest.mark.parametrize("flag", list(C_MUTANTS))
+def test_no_shorter_sequence_fails_on_the_c_mutant(c_programs, flag):
+    sequence, _ = C_MUTANTS[flag]
+    driver = Driver(SPEC, 1, ProcessImplementation([c_programs[flag]], timeout=5))
+    try:
+        for length in range(sequence.count(";")):
+            for limited in (False, True):
+                for events in itertools.product(driver.machine.instances, repeat=length):
+                    if driver.valid(limited, events):
+                        assert driver.run(limited, events, cover=False) is None, events
+    finally:
+        driver.impl.close()
+
+
+@pytest.mark.parametrize("flag", list(C_MUTANTS))
+def test_trace_check_catches_the_c_mutant_in_a_trace_it_wrote(c_programs, flag):
+    impl = ProcessImplementation([c_programs[flag]], timeout=5)
+    try:
+        for case in generate(SPEC, 1, walks=0).cases:
+            out = io.BytesIO()
+            events = [(i.event.name, dict(i.args)) for i in case.events]
+            record_trace(impl, Header("resolved", 1, case.limited, implementation=flag), events, out)
+            verdict = check_trace(io.BytesIO(out.getvalue()), file=f"{flag}.jsonl", spec=SPEC)
+            if not verdict.ok:
+                break
+        else:
+            pytest.fail(f"no trace written by {flag} diverges")
+    finally:
+        impl.close()
+    divergence = verdict.divergences[0]
+    assert divergence.mismatches and divergence.example
+    assert len(divergence.example) - 1 == C_MUTANTS[flag][0].count(";")
