@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import subprocess
@@ -27,16 +28,30 @@ from virtio_notifier_spec.model.observation import KICK_EVENT, full_observation
 from virtio_notifier_spec.model.tracefile import Header, dumps, record_json
 from virtio_notifier_spec.spec.load import load_spec
 
-CHILD = r"""
-import json, resource, sys, time
+# Peak memory is VmHWM, this process's own high-water mark: ru_maxrss would
+# count the parent's memory too, which Linux carries across fork and exec.
+PEAK = r"""
+def peak_kib():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+"""
+
+CHILD = (
+    PEAK
+    + r"""
+import json, sys, time
 from virtio_notifier_spec.model.conformance import check_trace
 began = time.perf_counter()
 with open(sys.argv[1], "rb") as stream:
     verdict = check_trace(stream, file=sys.argv[1])
 seconds = time.perf_counter() - began
-print(json.dumps({"ok": verdict.ok, "events": verdict.events, "seconds": seconds,
-                  "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+print(json.dumps({"ok": verdict.ok, "events": verdict.events, "seconds": seconds, "maxrss_kib": peak_kib()}))
 """
+)
 
 
 def write_walk(path: Path, events: int, queues: int, observed: bool, seed: int, meta: bool = False) -> None:
@@ -73,11 +88,14 @@ def write_walk(path: Path, events: int, queues: int, observed: bool, seed: int, 
         out.write(b"".join(chunk))
 
 
-BASELINE = r"""
-import json, resource
+BASELINE = (
+    PEAK
+    + r"""
+import json
 from virtio_notifier_spec.model.conformance import check_trace  # noqa: F401
-print(json.dumps({"maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+print(json.dumps({"maxrss_kib": peak_kib()}))
 """
+)
 
 
 def baseline_kib() -> int:
@@ -99,6 +117,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(Path(__file__).with_name("oracle.md")))
     args = parser.parse_args()
     rows = []
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         plan = [
             ("events only", args.events // 10, False),
@@ -135,7 +154,8 @@ def main() -> None:
         f"{args.queues} queues, seed 1, each checked in a fresh process. "
         f"Python {platform.python_version()}, {parser_name}, {platform.machine()}.",
         "",
-        f"Peak RSS of a process that only imports the checker: {baseline_kib() / 1024:.0f} MiB.",
+        f"Peak RSS of a process that only imports the checker: {baseline_kib() / 1024:.0f} MiB. "
+        f"Load average when the run began: {load:.1f} ({os.cpu_count()} CPUs): a busy machine slows the rates.",
         "",
         "| trace | events | size (MB) | seconds | events/s | peak RSS (MiB) |",
         "|---|---:|---:|---:|---:|---:|",
