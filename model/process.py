@@ -106,7 +106,12 @@ class ProcessImplementation:
 
     # -- one exchange -----------------------------------------------------------
     def _ask(self, request: bytes, what: str) -> protocol.Reply:
-        assert self.proc is not None and self.proc.stdin is not None
+        assert self.proc is not None and self.proc.stdin is not None and self.selector is not None
+        if self.buffer or self.selector.select(0):
+            unsolicited = (self.buffer or os.read(self.proc.stdout.fileno(), 80))[:80]
+            if unsolicited:  # (an empty read is an exit, found when the reply is awaited)
+                shown = unsolicited.decode("utf-8", "replace")
+                self._fail("protocol", f"output nobody asked for, before the {what} request: {shown!r}")
         try:
             self.proc.stdin.write(request)
         except (BrokenPipeError, OSError):
@@ -136,6 +141,9 @@ class ProcessImplementation:
                 self._fail("crash", f"the implementation exited while answering {what}")
             self.buffer += chunk
         line, _, self.buffer = self.buffer.partition(b"\n")
+        if self.buffer:
+            extra = self.buffer[:80].decode("utf-8", "replace")
+            self._fail("protocol", f"more than one line in answer to {what} (then {extra!r})")
         return line + b"\n"
 
     # -- the Implementation interface -------------------------------------------

@@ -136,6 +136,9 @@ CHILD = textwrap.dedent("""
             print(json.dumps({"ok": False, "error": "not implemented"}), flush=True)
         elif mode == "bad-observation":
             print(json.dumps({"ok": True, "observed": {"queues": [{"state": "sideways"}]}}), flush=True)
+        elif mode == "two-lines":
+            sys.stdout.write((json.dumps({"ok": True}) + chr(10)) * 2)
+            sys.stdout.flush()
         elif mode == "no-newline":
             sys.stdout.write("{" * 100); sys.stdout.flush(); time.sleep(60)
 """)
@@ -149,6 +152,7 @@ MISBEHAVIOURS = [
     ("bad-observation", "observation", "observed.queues[0].state"),
     ("silent-exit", "crash", "exited"),
     ("no-newline", "timeout", "no reply"),
+    ("two-lines", "protocol", "more than one line"),
 ]
 
 
