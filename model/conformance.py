@@ -5,8 +5,10 @@ The checker streams: it holds the set of states the spec allows after the
 lines read so far (one state for a deterministic table), never the trace.
 Because the state space is small and traces repeat the same lines, each
 (state set, line) pair is judged once and remembered: the hot loop is one
-dictionary look-up per line. The memo is bounded (``memo_limit`` entries,
-then forgotten), so memory stays constant however long the trace.
+dictionary look-up per line. A line with a ``meta`` field (say, a
+timestamp) is unique; it is parsed, stripped of ``meta`` and looked up in
+that canonical form. The memo is bounded (``memo_limit`` entries, then
+forgotten), so memory stays constant however long the trace.
 
 A divergence names the line, the event, the rows the spec fires there (with
 their letters), each observed field against its expected value, and a
