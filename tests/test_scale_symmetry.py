@@ -87,6 +87,19 @@ def test_reduced_counterexamples_are_concrete_replayable_runs(n):
             _replays(spec, n, cx.other)
             assert cx.other.last != cx.trace.last
             assert cx.other.steps[-1].event == cx.trace.steps[-1].event
+            prop = next(p for p in spec.properties if p.name == cx.name)
+            assert _inputs(spec, prop, _before(cx.other)) == _inputs(spec, prop, _before(cx.trace))
+
+
+def _before(trace):
+    return trace.steps[-2].post if len(trace.steps) > 1 else trace.start
+
+
+def _inputs(spec, prop, state):
+    layout = Machine(spec, 1).layout
+    device = [state.device[layout.device.index(n)] for n in prop.inputs if n in layout.device]
+    queues = [[q[layout.queue.index(n)] for q in state.queues] for n in prop.inputs if n in layout.queue]
+    return device, queues
 
 
 def test_resolved_holds_at_1024_queues_through_the_support_abstraction():
@@ -196,3 +209,20 @@ def test_a_reduced_search_reports_its_progress(monkeypatch, mode):
     calls = []
     explore(load_spec("resolved"), 6 if mode == "orbits" else 64, symmetry=mode, progress=lambda *a: calls.append(a))
     assert calls and [c[0] for c in calls] == sorted(c[0] for c in calls) and calls[0][0] == 25
+
+
+def test_two_alike_queues_that_end_apart_break_history_freedom_with_a_swapped_run():
+    # With only device inputs, a reset that leaves one queue assigned and deassigns the
+    # other is already a counterexample within one state: the other run swaps the queues.
+    spec = load_spec("proposal")
+    history = next(p for p in spec.properties if p.kind is PropertyKind.HISTORY_FREE)
+    changed = dataclasses.replace(history, inputs=("limited", "running"), events=("reset",))
+    spec = dataclasses.replace(spec, properties=tuple(changed if p is history else p for p in spec.properties))
+    full = explore(spec, 2)
+    reduced = explore(spec, 2, symmetry="orbits")
+    cx = reduced.counterexamples[history.name]
+    assert len(cx.trace) == len(full.counterexamples[history.name].trace)
+    _replays(spec, 2, cx.trace)
+    _replays(spec, 2, cx.other)
+    assert _inputs(spec, changed, _before(cx.other)) == _inputs(spec, changed, _before(cx.trace))
+    assert cx.other.last != cx.trace.last
