@@ -134,6 +134,7 @@ class ReducedExplorer:
         self.history = [p for p in props if p.kind is PropertyKind.HISTORY_FREE]
         self.history_seen: dict[tuple, tuple[tuple, Orbit, Edge]] = {}
         self.queue_memo: dict[tuple, tuple[str, ...]] = {}
+        self.step_cache: dict[tuple, list] = {}
 
     def machine(self, k: int) -> Machine:
         if k not in self.machines:
@@ -189,6 +190,23 @@ class ReducedExplorer:
                 yield from self._steps(orbit, self.witness(counts, i, split))
 
     def _steps(self, orbit: Orbit, items):
+        """The edges out of ``orbit`` on the witness ``items``. What a witness does
+        does not depend on the counts it stands for, so it is computed once."""
+        key = (orbit[0], tuple((t, is_t) for t, _, is_t in items))
+        results = self.step_cache.get(key)
+        if results is None:
+            results = self.step_cache[key] = self._witness_steps(orbit, items)
+        for inst, pre, post, rows, ambiguous in results:
+            if ambiguous:
+                if self.mode == "support":  # a class of several queues could split between the rows
+                    raise NotSupported("a step has several outcomes for one queue")
+                if any(items[q][1] > 1 for q in ambiguous):
+                    raise _Split
+            entries = tuple(Entry(t, post.queues[j], rows.get(j), w, is_t) for j, (t, w, is_t) in enumerate(items))
+            yield Edge(inst, entries, post.device, pre, post)
+
+    def _witness_steps(self, orbit: Orbit, items) -> list:
+        """[(instance, pre, post, rows by queue, ambiguous queues)] for the witness."""
         device = orbit[0]
         k = len(items)
         self.widest = max(self.widest, k)
@@ -196,45 +214,23 @@ class ReducedExplorer:
         pre = State(device, tuple(t for t, _, _ in items))
         target = next((j for j, (_, _, is_t) in enumerate(items) if is_t), None)
         insts = self.broadcast[k] if target is None else self.by_target[k].get(target, ())
+        results = []
         for inst in insts:
             if not machine.enabled(pre, inst):
                 continue
             outcome = machine.step(pre, inst)
             if outcome.undefined:
                 j = outcome.undefined[0]
-                self.report(
-                    Finding(
-                        "complete",
-                        "state",
-                        orbit,
-                        cls=items[j][0],
-                        message=f"no row of the table says what {{inst}} does to queue {{q}} in state {items[j][0][0]}",
-                    ),
-                    inst=inst,
-                )
+                message = f"no row of the table says what {{inst}} does to queue {{q}} in state {items[j][0][0]}"
+                self.report(Finding("complete", "state", orbit, cls=items[j][0], message=message), inst=inst)
+            ambiguous = tuple(q for q, _ in outcome.ambiguous)
             if outcome.ambiguous:
                 j, rows = outcome.ambiguous[0]
-                if self.mode == "support":  # a class of several queues could split between the rows
-                    raise NotSupported("a step has several outcomes for one queue")
-                if any(items[q][1] > 1 for q, _ in outcome.ambiguous):
-                    raise _Split
-                names = " and ".join(r.name for r in rows)
-                self.report(
-                    Finding(
-                        "deterministic",
-                        "state",
-                        orbit,
-                        cls=items[j][0],
-                        message=f"{{inst}} fires both {names} on queue {{q}}",
-                    ),
-                    inst=inst,
-                )
+                message = f"{{inst}} fires both {' and '.join(r.name for r in rows)} on queue {{q}}"
+                self.report(Finding("deterministic", "state", orbit, cls=items[j][0], message=message), inst=inst)
             for choice in outcome.choices:
-                rows = dict(choice.fired)
-                entries = tuple(
-                    Entry(t, choice.post.queues[j], rows.get(j), w, is_t) for j, (t, w, is_t) in enumerate(items)
-                )
-                yield Edge(inst, entries, choice.post.device, pre, choice.post)
+                results.append((inst, pre, choice.post, dict(choice.fired), ambiguous))
+        return results
 
     def target_of(self, orbit: Orbit, edge: Edge) -> Orbit:
         totals: dict[tuple, int] = {}
