@@ -130,17 +130,26 @@ def test_support_abstraction_finds_a_broken_limit_at_1024_queues_with_a_concrete
     _replays(spec, 1024, cx.trace)
 
 
-def test_support_verdicts_match_the_orbit_search_at_the_cutoff(tmp_path):
-    path = _variant(
-        tmp_path,
-        'guard = "value == driver_ok and running and not limited and assign_ok"',
-        'guard = "value == driver_ok and running and assign_ok"',
-    )
-    for spec in (load_spec("resolved"), load_spec(path)):
-        support = explore(spec, 1024, symmetry="support")
-        orbits = explore(spec, support.cutoff, symmetry="orbits")
-        assert {k: support.verdict(k) for k in support.checks} == {k: orbits.verdict(k) for k in orbits.checks}
-    assert "limited_host_no_userspace_ioeventfd" in support.counterexamples
+NO_LIMIT = (
+    'guard = "value == driver_ok and running and not limited and assign_ok"',
+    'guard = "value == driver_ok and running and assign_ok"',
+)
+NO_DRAIN_ON_RESET = (
+    'effects = ["our_fd := false", "handler := none", "pending := false"]\nwhy = "g: a reset',
+    'effects = ["our_fd := false", "handler := none"]\nwhy = "g: a reset',
+)
+
+
+@pytest.mark.parametrize(
+    ("change", "fails"),
+    [(None, None), (NO_LIMIT, "limited_host_no_userspace_ioeventfd"), (NO_DRAIN_ON_RESET, "no_lost_kick")],
+)
+def test_support_verdicts_match_the_orbit_search_at_the_cutoff(tmp_path, change, fails):
+    spec = load_spec(_variant(tmp_path, *change)) if change else load_spec("resolved")
+    support = explore(spec, 1024, symmetry="support")
+    orbits = explore(spec, support.cutoff, symmetry="orbits")
+    assert {k: support.verdict(k) for k in support.checks} == {k: orbits.verdict(k) for k in orbits.checks}
+    assert set(support.counterexamples) == ({fails} if fails else set())
 
 
 def _with_property_expr(spec, expr):
