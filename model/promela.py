@@ -10,7 +10,9 @@ event's step properties, and the table's hygiene (one row per queue,
 ``complete`` and ``deterministic``).
 
 So SPIN stores one state per state of the machine, plus one: the initial
-state of ``init`` before its ``atomic`` block (``SPIN_OFFSET``). Each check
+state of ``init`` before its ``atomic`` block (``SPIN_OFFSET``); and its
+transitions (stored + matched) are the machine's, plus one per initial state
+(the ``atomic`` choices), plus the root (:func:`spin_transitions`). Each check
 asserts at most once (a ``hidden`` flag, which backtracking does not
 restore) and prints ``violated: NAME`` from C, so ``pan -c0`` explores the
 whole space and names every failing check. Not exported: history freedom
@@ -42,6 +44,11 @@ from .machine import Machine
 
 SPIN_OFFSET = 1
 EXPORTED_HYGIENE = ("deterministic", "complete")
+
+
+def spin_transitions(transitions: int, initial_states: int) -> int:
+    """The transitions SPIN reports for a machine with these counts."""
+    return transitions + initial_states + SPIN_OFFSET
 
 
 def exported_checks(spec: Spec) -> tuple[str, ...]:

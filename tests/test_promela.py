@@ -8,7 +8,7 @@ import shutil
 import pytest
 from virtio_notifier_spec.model.explore import explore
 from virtio_notifier_spec.model.machine import Machine
-from virtio_notifier_spec.model.promela import SPIN_OFFSET, exported_checks, to_promela
+from virtio_notifier_spec.model.promela import SPIN_OFFSET, exported_checks, spin_transitions, to_promela
 from virtio_notifier_spec.model.spin import QUICK_CFLAGS, available, run_spin
 from virtio_notifier_spec.spec.load import SPEC_DIR, load_spec
 
@@ -33,6 +33,7 @@ def test_spin_reaches_the_same_states_and_verdicts_as_the_explorer(tmp_path, nam
     spin = run_spin(to_promela(spec, n), tmp_path, timeout=120, cflags=QUICK_CFLAGS)
     assert spin.finished, spin.reason
     assert spin.states == ours.states + SPIN_OFFSET
+    assert spin.transitions == spin_transitions(ours.transitions, len(Machine(spec, n).initial_states()))
     failing = {k for k in ours.counterexamples if k in exported_checks(spec)}
     assert set(spin.violated) == failing
 
