@@ -110,7 +110,9 @@ class Bmc:
         for i in range(length):
             pre, post = self.states[i], self.states[i + 1]
             event = next(
-                e for e in self.spec.events if z3.is_true(model.eval(self.parts[i][e.name][1], model_completion=True))
+                e
+                for e in self.spec.events
+                if z3.is_true(model.evaluate(self.parts[i][e.name][1], model_completion=True))
             )
             steps.append(self._step(model, event, pre, post, self.parts[i][event.name][0]))
         return Trace(start, tuple(steps))

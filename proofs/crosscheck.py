@@ -107,7 +107,7 @@ def escape(enc: Encoding, states: list[State]) -> str | None:
     if not decide(solver):
         return None
     model = solver.model()
-    event = next(e for e in enc.spec.events if z3.is_true(model.eval(parts[e.name][1], model_completion=True)))
+    event = next(e for e in enc.spec.events if z3.is_true(model.evaluate(parts[e.name][1], model_completion=True)))
     args = enc.concrete_args(model, event, parts[event.name][0], enc.queue_values)
     shown = ", ".join(f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in args.items())
     before = format_state(enc.spec, enc.concrete(model, pre, enc.queue_values))

@@ -411,7 +411,7 @@ class Encoding:
         """The concrete ``State`` that ``model`` gives ``s``."""
 
         def read(v, term):
-            return self.python(v.type, model.eval(term, model_completion=True))
+            return self.python(v.type, model.evaluate(term, model_completion=True))
 
         device = tuple(read(v, s.device[v.name]) for v in self.spec.device_variables)
         per_queue = tuple(tuple(read(v, s.queue[v.name](q)) for v in self.spec.queue_variables) for q in queues)
@@ -421,9 +421,9 @@ class Encoding:
         """The event's arguments in ``model``; a queue argument as its index in ``queues``."""
         found = {}
         for p in event.params:
-            term = model.eval(args[p.name], model_completion=True)
+            term = model.evaluate(args[p.name], model_completion=True)
             if p.type.kind is Kind.QUEUE:
-                found[p.name] = next(i for i, q in enumerate(queues) if z3.is_true(model.eval(q == term)))
+                found[p.name] = next(i for i, q in enumerate(queues) if z3.is_true(model.evaluate(q == term)))
             else:
                 found[p.name] = self.python(p.type, term)
         return found
@@ -439,7 +439,7 @@ class Encoding:
             q = queues[index]
             for row, condition in self.fires(event, pre, args, q):
                 took = z3.And(condition, self.applies(row, pre, post, args, q))
-                if z3.is_true(model.eval(took, model_completion=True)):
+                if z3.is_true(model.evaluate(took, model_completion=True)):
                     found.append((index, row))
                     break
         return tuple(found)
