@@ -152,3 +152,26 @@ def test_verdicts_table_has_the_proved_column(resolved_report):
     console.print(table)
     text = console.export_text()
     assert "non_vacuous" in text and "proved (" in text
+
+
+def test_verify_exits_0_with_the_proved_column_when_resolved_is_proved():
+    result = CliRunner().invoke(cli, ["verify", "--resolved-queues", "1", "--proposal-queues", "1", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "proved for all N" in result.output
+
+
+def test_verify_exits_1_when_a_proof_of_resolved_fails(monkeypatch):
+    from virtio_notifier_spec.proofs import prove as module
+    from virtio_notifier_spec.proofs.result import Proof, ProofReport
+
+    def failing(spec, **_):
+        proof = Proof("no_lost_kick", "invariant", Verdict.NOT_INDUCTIVE, 0.0, "not preserved by reset")
+        return ProofReport(spec, (proof,), ())
+
+    monkeypatch.setattr(module, "prove", failing)
+    args = ["verify", "--resolved-queues", "1", "--proposal-queues", "1", "--quiet"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert "no_lost_kick NOT INDUCTIVE" in result.output
+    document = json.loads(CliRunner().invoke(cli, [*args, "--json"]).output)
+    assert document["proofs"]["ok"] is False
