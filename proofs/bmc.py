@@ -59,7 +59,7 @@ class Bmc:
             self.solver.push()
             self.solver.add(goal(self.states[length]))
             found = decide(self.solver)
-            trace = self._trace(self.solver.model(), length) if found else None
+            trace = self._trace(self._plain_model(length), length) if found else None
             self.solver.pop()
             if found:
                 return trace
@@ -78,7 +78,7 @@ class Bmc:
             found = decide(self.solver)
             trace = None
             if found:
-                model = self.solver.model()
+                model = self._plain_model(length, args)
                 trace = self._trace(model, length)
                 last = self._step(model, event, pre, post, args)
                 trace = Trace(trace.start, (*trace.steps, last))
@@ -86,6 +86,31 @@ class Bmc:
             if found:
                 return trace
         return None
+
+    def _plain_model(self, length: int, last: dict | None = None) -> z3.ModelRef:
+        """A model of the path found, with the plain case wherever the path
+        allows it, as the explorer's traces have: the host's start values
+        first, and every boolean argument true (``assign_ok=false`` shows
+        only where a refusal matters)."""
+        spec = self.spec
+        wanted = []
+        for v in spec.device_variables:
+            if v.type.kind.value == "bool" and len(v.init) > 1:
+                const = self.states[0].device[v.name]
+                wanted.append(const if v.init[0] else z3.Not(const))
+        steps = [self.parts[i] for i in range(length)]
+        for parts in steps:
+            for event in spec.events:
+                args = parts[event.name][0]
+                wanted += [args[p.name] for p in event.params if p.type.kind.value == "bool"]
+        if last is not None:
+            wanted += [term for term in last.values() if z3.is_bool(term)]
+        chosen: list[z3.BoolRef] = []
+        for literal in wanted:
+            if self.solver.check(*chosen, literal) == z3.sat:
+                chosen.append(literal)
+        self.solver.check(*chosen)
+        return self.solver.model()
 
     def _any(self, goals: list[z3.BoolRef]) -> bool:
         """Whether some goal holds on some path: one query before the

@@ -154,7 +154,8 @@ class Prover:
                         prop.kind.value,
                         Verdict.VIOLATED,
                         0.0,
-                        f"{n} queue(s): false in the last state ({len(trace)} steps, bounded model checking)",
+                        f"{n} queue(s): {_where(bmc, prop, trace)} in the last state "
+                        f"({_steps(trace)}, bounded model checking)",
                         trace,
                     )
         if verdict is Verdict.NOT_INDUCTIVE:
@@ -204,7 +205,7 @@ class Prover:
                         "step",
                         Verdict.VIOLATED,
                         0.0,
-                        f"{n} queue(s): false across the last step (bounded model checking)",
+                        f"{n} queue(s): false across the last step ({_steps(trace)}, bounded model checking)",
                         trace,
                     )
         return Proof(
@@ -274,6 +275,29 @@ class Prover:
             f"{event.name}, but no reachable pair was found: a lemma is missing",
             induction=cti,
         )
+
+
+def _steps(trace) -> str:
+    return f"{len(trace)} step{'' if len(trace) == 1 else 's'}"
+
+
+def _where(bmc: Bmc, prop: Property, trace) -> str:
+    """Which queue breaks a per-queue invariant in the trace's last state,
+    read by the symbolic interpreter on that concrete state."""
+    if not prop.per_queue:
+        return f"{prop.name} is false"
+    enc = bmc.encoding
+    s = enc.state("last")
+    solver = z3.Solver()
+    solver.add(enc.equals(s, trace.last))
+    for index, q in enumerate(enc.queue_values):
+        solver.push()
+        solver.add(z3.Not(enc.expr(prop.expr, s, None, {}, q)))
+        broken = solver.check() == z3.sat
+        solver.pop()
+        if broken:
+            return f"queue {index} breaks {prop.name}"
+    return f"{prop.name} is false"  # pragma: no cover  (the trace was found for it)
 
 
 def _agree(enc: Encoding, a: SymState, b: SymState, names: tuple[str, ...] | None) -> z3.BoolRef:
