@@ -104,3 +104,31 @@ def test_removing_handler_matches_leaves_no_lost_kick_and_load_not_inductive(bro
     load = report.get("load_is_history_free")
     assert load.verdict is Verdict.NOT_INDUCTIVE
     assert load.induction.pre2 is not None and load.induction.post != load.induction.post2
+
+
+def test_an_invariant_over_two_queues_is_violated_with_a_two_queue_trace(broken):
+    # false only when one queue is ours and another vhost's: one queue is not enough
+    extra = """
+[[properties]]
+name = "never_mixed"
+kind = "invariant"
+expr = "forall p: forall q: p == q or not (our_fd[p] and vhost_fd[q])"
+rationale = "false on purpose: a device may have an assigned queue beside an offlimits one"
+"""
+    spec = broken("resolved", extra=extra)
+    proof = prove(spec).get("never_mixed")
+    assert proof.verdict is Verdict.VIOLATED, proof.format(spec)
+    assert len(proof.trace.start.queues) == 2
+    assert proof.message.startswith("2 queue(s): never_mixed is false in the last state")
+    replay(Machine(spec, 2), proof.trace)
+
+
+def test_a_quantified_invariant_that_holds_is_proved_for_every_number_of_queues(broken):
+    extra = """
+[[properties]]
+name = "ours_only_with_driver_ok_anywhere"
+kind = "invariant"
+expr = "forall p: our_fd[p] => status == driver_ok and running"
+rationale = "true: every ioeventfd of ours belongs to a running DRIVER_OK device"
+"""
+    assert prove(broken("resolved", extra=extra)).get("ours_only_with_driver_ok_anywhere").proved
