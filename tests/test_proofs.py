@@ -175,3 +175,25 @@ def test_verify_exits_1_when_a_proof_of_resolved_fails(monkeypatch):
     assert "no_lost_kick NOT INDUCTIVE" in result.output
     document = json.loads(CliRunner().invoke(cli, [*args, "--json"]).output)
     assert document["proofs"]["ok"] is False
+
+
+def test_prove_command_crosscheck_agrees_and_reports_json():
+    result = CliRunner().invoke(cli, ["prove", "--spec", "resolved", "--crosscheck", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    checks = json.loads(result.output)["crosscheck"]
+    assert [(c["queues"], c["states"], c["reached_by_z3"], c["closed_in_z3"]) for c in checks] == [
+        (1, 38, 38, True),
+        (2, 124, 124, True),
+    ]
+
+
+def test_prove_command_exits_1_when_the_interpreters_disagree(monkeypatch):
+    guard = Encoding.guard
+
+    def never_b(self, row, s, args, q):
+        return z3.BoolVal(False) if row.letter == "b" and self.queues else guard(self, row, s, args, q)
+
+    monkeypatch.setattr(Encoding, "guard", never_b)  # bounded encodings only
+    result = CliRunner().invoke(cli, ["prove", "--spec", "resolved", "--crosscheck", "1"])
+    assert result.exit_code == 1
+    assert "a step of the explorer that Z3 does not allow" in result.output
