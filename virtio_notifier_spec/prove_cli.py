@@ -34,13 +34,14 @@ _STYLE = {
 
 
 def proof_cell(report: ProofReport, name: str) -> str:
-    """``proved (0.01 s)`` or ``VIOLATED (0.02 s)`` for one check, with markup."""
+    """``proved (4 ms)`` or ``VIOLATED (1.2 s)`` for one check, with markup."""
     proof = report.get(name)
     if proof is None:
         return ""
     style = _STYLE[proof.verdict]
     word = proof.verdict.value if proof.proved else proof.verdict.value.upper()
-    return f"[{style}]{word}[/{style}] ({proof.seconds:.2f} s)"
+    took = f"{proof.seconds * 1000:.0f} ms" if proof.seconds < 1 else f"{proof.seconds:.1f} s"
+    return f"[{style}]{word}[/{style}] ({took})"
 
 
 def proofs_table(report: ProofReport) -> Table:
