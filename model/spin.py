@@ -82,6 +82,9 @@ def run_spin(model: str, workdir: Path, timeout: float = 60.0, cflags: tuple[str
             search = time.monotonic() - started
         if status is None:
             reason = f"stopped at {timeout:g} s in {argv[0]}"
+            progress = re.findall(r"States=\s*([0-9.e+]+)", output)
+            if progress:  # pan reports every million states: how far it got
+                reason += f" after {float(progress[-1]):,.0f} states"
             return SpinRun(False, None, None, (), seconds, peak, reason, search)
         if status != 0:
             return SpinRun(False, None, None, (), seconds, peak, f"{argv[0]} failed: {output[-300:]}", search)
