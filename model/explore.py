@@ -7,7 +7,8 @@ table's named properties the exploration checks the table itself:
 - ``deterministic``: in every reachable state each event fires at most one
   row per queue;
 - ``complete``: ... and at least one (an ignored event has an explicit row);
-- ``no_dead_transition``: every row fires somewhere.
+- ``no_dead_transition``: every row fires somewhere, from each of its
+  source states (a row listed for three states must fire from all three).
 
 >>> from virtio_notifier_spec.spec.load import load_spec
 >>> result = explore(load_spec("resolved"), queues=1)
@@ -63,6 +64,7 @@ class Exploration:
     reduction: str = "none"
     concrete_states: int | None = None
     cutoff: int | None = None
+    unfired_sources: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -70,7 +72,9 @@ class Exploration:
 
     @property
     def dead(self) -> tuple[str, ...]:
-        return tuple(name for name, count in self.fired.items() if count == 0)
+        """Rows that never fire, then ``row from state`` for a row that never
+        fires from one of its sources."""
+        return tuple(name for name, count in self.fired.items() if count == 0) + self.unfired_sources
 
     def verdict(self, name: str) -> str:
         if name in self.counterexamples:
@@ -102,6 +106,7 @@ class Explorer:
         self.parent: dict[State, tuple[State, Step] | None] = {}
         self.found: dict[str, Counterexample] = {}
         self.fired = {row.name: 0 for row in spec.transitions}
+        self.fired_from: set[tuple[str, str]] = set()
         self.edges = 0
         layout = self.machine.layout
         props = spec.properties
@@ -212,8 +217,9 @@ class Explorer:
                 self.report("deterministic", f"{inst} fires both {names} on queue {q}", state)
             for choice in outcome.choices:
                 self.edges += 1
-                for _, row in choice.fired:
+                for q, row in choice.fired:
                     self.fired[row.name] += 1
+                    self.fired_from.add((row.name, state.queues[q][0]))
                 step = Step(inst, choice.fired, choice.post)
                 self.check_step(state, inst, step)
                 post = choice.post
@@ -261,8 +267,9 @@ def explore(
     began = time.perf_counter()
     explorer = Explorer(spec, queues, max_states=max_states, timeout=timeout, progress=progress)
     depth, partial = explorer.run()
+    unfired = unfired_sources(spec, explorer.fired, explorer.fired_from)
     if partial is None:
-        dead = [name for name, count in explorer.fired.items() if count == 0]
+        dead = [name for name, count in explorer.fired.items() if count == 0] + list(unfired)
         if dead:
             starts = explorer.machine.initial_states()
             explorer.found["no_dead_transition"] = Counterexample(
@@ -283,6 +290,18 @@ def explore(
         partial,
         explorer.checks,
         concrete_states=len(explorer.parent),
+        unfired_sources=unfired,
+    )
+
+
+def unfired_sources(spec: Spec, fired: dict[str, int], fired_from: set[tuple[str, str]]) -> tuple[str, ...]:
+    """``row from state`` for each source of a row that fired, but never from there."""
+    return tuple(
+        f"{row.name} from {source}"
+        for row in spec.transitions
+        if fired[row.name]
+        for source in row.sources
+        if (row.name, source) not in fired_from
     )
 
 
@@ -373,8 +392,9 @@ def _reduced_result(
     spec, queues, explorer, depth, partial, found, began, mode, *, concrete=None, cutoff=None
 ) -> Exploration:
     checks = (*[p.name for p in spec.properties], *HYGIENE)
+    unfired = unfired_sources(spec, explorer.fired, explorer.fired_from)
     if partial is None:
-        dead = [name for name, count in explorer.fired.items() if count == 0]
+        dead = [name for name, count in explorer.fired.items() if count == 0] + list(unfired)
         if dead:
             found["no_dead_transition"] = Counterexample(
                 "no_dead_transition",
@@ -396,6 +416,7 @@ def _reduced_result(
         reduction=mode,
         concrete_states=concrete,
         cutoff=cutoff,
+        unfired_sources=unfired,
     )
 
 

@@ -124,6 +124,7 @@ class ReducedExplorer:
         self.parent: dict[Orbit, tuple[Orbit, Edge] | None] = {}
         self.found: dict[str, Finding] = {}
         self.fired = {row.name: 0 for row in spec.transitions}
+        self.fired_from: set[tuple[str, str]] = set()
         self.edges = 0
         self.widest = 1
         props = spec.properties
@@ -393,6 +394,7 @@ class ReducedExplorer:
                     for e in edge.entries:
                         if e.row is not None:
                             self.fired[e.row.name] += 1
+                            self.fired_from.add((e.row.name, e.pre[0]))
                     self.check_step(orbit, edge)
                     post = self.target_of(orbit, edge)
                     if post not in self.parent:

@@ -158,3 +158,10 @@ def test_counterexample_is_shortest():
     spec = load_spec("proposal")
     trace = explore(spec, queues=2).counterexamples["no_lost_kick"].trace
     assert [s.event.event.name for s in trace.steps] == ["set_status", "kick", "reset"]
+
+
+def test_a_row_that_never_fires_from_one_of_its_sources_is_dead(broken):
+    spec = broken("resolved", Edit("kick_signals_eventfd", "from", '["deassigned", "assigned", "offlimits"]'))
+    result = explore(spec, queues=1)
+    assert "kick_signals_eventfd from deassigned" in result.counterexamples["no_dead_transition"].message
+    assert result.dead == ("kick_signals_eventfd from deassigned",)

@@ -59,8 +59,12 @@ class _Progress:
             return
         if self.bar is None:
             self.bar = Progress(
-                TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
-                TimeElapsedColumn(), console=Console(stderr=True), transient=True,
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.fields[info]}"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
             )
             self.bar.start()
             self.task = self.bar.add_task(self.label, total=None, info="")
@@ -103,28 +107,40 @@ SPEC_HELP = "A variant (proposal, resolved) or the path of a table's TOML file."
 
 @cli.command()
 @click.option("--spec", "spec_name", default="resolved", show_default=True, help=SPEC_HELP)
-@click.option("--queues", type=QueueRange(), default="2", show_default=True,
-              help="Queues per device: N, or a range A-B explored one size at a time.")
+@click.option(
+    "--queues",
+    type=QueueRange(),
+    default="2",
+    show_default=True,
+    help="Queues per device: N, or a range A-B explored one size at a time.",
+)
 @click.option("--max-states", type=click.IntRange(min=1), help="Stop after this many states (partial).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), help="Stop after this many seconds (partial).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
 @click.option("--quiet", is_flag=True, help="No progress display.")
-@click.option("--symmetry/--no-symmetry", default=False, show_default=True,
-              help="Explore one state per orbit of the queue permutations (model/reduced.py).")
+@click.option(
+    "--symmetry/--no-symmetry",
+    default=False,
+    show_default=True,
+    help="Explore one state per orbit of the queue permutations (model/reduced.py).",
+)
 def check(spec_name: str, queues: range, max_states, timeout, as_json: bool, quiet: bool, symmetry: bool) -> None:
     """Explore every reachable state and check every property of one table.
 
     Both values of the host's limit flag are explored. A failing property
     is shown with a shortest trace from the start.
     """
+
     def body() -> int:
         spec = _load(spec_name)
-        results = [_run(spec, n, quiet or as_json, max_states=max_states, timeout=timeout, symmetry=symmetry)
-                   for n in queues]
+        results = [
+            _run(spec, n, quiet or as_json, max_states=max_states, timeout=timeout, symmetry=symmetry) for n in queues
+        ]
         _print_results({spec.name: results}, as_json)
         if not as_json:
             _console().print(coverage_table(results[-1]))
         return HOLDS if all(r.ok for r in results) else FAILS
+
     sys.exit(_guarded(body))
 
 
@@ -139,6 +155,7 @@ def verify(resolved_queues: range, proposal_queues: range, as_json: bool, quiet:
     The verdicts on `proposal` (the message read literally) are reported,
     not required: spec/README.md explains each failure.
     """
+
     def body() -> int:
         plan = {"resolved": resolved_queues, "proposal": proposal_queues}
         by_variant = {}
@@ -152,6 +169,7 @@ def verify(resolved_queues: range, proposal_queues: range, as_json: bool, quiet:
         _print_results(by_variant, as_json, proofs)
         explored = all(r.ok for r in by_variant["resolved"])
         return HOLDS if explored and proofs.ok else FAILS
+
     sys.exit(_guarded(body))
 
 
@@ -195,6 +213,7 @@ def _print_results(by_variant: dict[str, list[Exploration]], as_json: bool, proo
 @click.option("--spec", "spec_name", default="resolved", show_default=True, help=SPEC_HELP)
 def show(spec_name: str) -> None:
     """Print the table: each row with its letter, guard, effects and reason."""
+
     def body() -> int:
         spec = _load(spec_name)
         click.echo(f"{spec.name}: {spec.summary}")
@@ -208,6 +227,7 @@ def show(spec_name: str) -> None:
                 click.echo(f"    then   {effect_text(effect)}")
             click.echo(f"    why    {row.why}")
         return HOLDS
+
     sys.exit(_guarded(body))
 
 
@@ -215,12 +235,13 @@ def show(spec_name: str) -> None:
 @click.argument("specs", nargs=-1)
 def validate(specs: tuple[str, ...]) -> None:
     """Load and validate tables (default: both variants); exit 2 on the first error."""
+
     def body() -> int:
         for name in specs or ("proposal", "resolved"):
             spec = _load(name)
-            click.echo(f"{spec.name}: {len(spec.transitions)} transitions, "
-                       f"{len(spec.properties)} properties: valid")
+            click.echo(f"{spec.name}: {len(spec.transitions)} transitions, {len(spec.properties)} properties: valid")
         return HOLDS
+
     sys.exit(_guarded(body))
 
 
