@@ -269,14 +269,7 @@ def explore(
     depth, partial = explorer.run()
     unfired = unfired_sources(spec, explorer.fired, explorer.fired_from)
     if partial is None:
-        dead = [name for name, count in explorer.fired.items() if count == 0] + list(unfired)
-        if dead:
-            starts = explorer.machine.initial_states()
-            explorer.found["no_dead_transition"] = Counterexample(
-                "no_dead_transition",
-                "never fires in any reachable state: " + ", ".join(dead),
-                Trace(starts[0], ()),
-            )
+        _check_dead(explorer.fired, unfired, explorer.machine.initial_states()[0], explorer.found)
     found = {name: explorer.found[name] for name in explorer.checks if name in explorer.found}
     return Exploration(
         spec,
@@ -292,6 +285,16 @@ def explore(
         concrete_states=len(explorer.parent),
         unfired_sources=unfired,
     )
+
+
+def _check_dead(fired: dict[str, int], unfired: tuple[str, ...], start: State, found: dict) -> None:
+    """Record ``no_dead_transition`` in ``found`` when a row, or a row from
+    one of its sources, never fired in a complete exploration."""
+    dead = [name for name, count in fired.items() if count == 0] + list(unfired)
+    if dead:
+        found["no_dead_transition"] = Counterexample(
+            "no_dead_transition", "never fires in any reachable state: " + ", ".join(dead), Trace(start, ())
+        )
 
 
 def unfired_sources(spec: Spec, fired: dict[str, int], fired_from: set[tuple[str, str]]) -> tuple[str, ...]:
@@ -394,13 +397,7 @@ def _reduced_result(
     checks = (*[p.name for p in spec.properties], *HYGIENE)
     unfired = unfired_sources(spec, explorer.fired, explorer.fired_from)
     if partial is None:
-        dead = [name for name, count in explorer.fired.items() if count == 0] + list(unfired)
-        if dead:
-            found["no_dead_transition"] = Counterexample(
-                "no_dead_transition",
-                "never fires in any reachable state: " + ", ".join(dead),
-                Trace(_start(explorer), ()),
-            )
+        _check_dead(explorer.fired, unfired, _start(explorer), found)
     ordered = {name: found[name] for name in checks if name in found}
     return Exploration(
         spec,
