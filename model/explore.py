@@ -231,7 +231,7 @@ class Explorer:
 
     def admit(self, level: int) -> None:
         count = len(self.parent)
-        if self.progress is not None and count % 20000 == 0:
+        if self.progress is not None and count % 2000 == 0:  # shown once a run passes 1 s
             self.progress(count, self.edges, level)
         if self.max_states is not None and count >= self.max_states:
             raise _Stop(f"stopped at --max-states {self.max_states}")

@@ -123,7 +123,7 @@ def verdicts_table(by_variant: dict[str, list[Exploration]], proved: dict[str, s
     if proved is not None:
         table.add_column("proved for all N")
     first = next(iter(by_variant.values()))[0]
-    kinds = {p.name: p.kind.value for p in first.spec.properties}
+    kinds = {p.name: "lemma" if p.lemma else p.kind.value for p in first.spec.properties}
     names = list(first.checks)
     names += [name for name in proved or () if name not in first.checks]  # proof-only checks
     for name in names:
