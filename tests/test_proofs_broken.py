@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import Edit
-from test_table_mutations import BREAKS, GHOST, replay
+from test_table_mutations import BREAKS, GHOST, GREEDY_RESET, replay
 from virtio_notifier_spec.model.machine import Machine
 from virtio_notifier_spec.proofs.prove import prove
 from virtio_notifier_spec.proofs.result import Verdict
@@ -52,17 +52,7 @@ def test_no_dead_transition_proof_names_a_row_that_cannot_fire(broken):
 
 
 def test_deterministic_proof_finds_overlap_behind_a_quantifier(broken):
-    extra = """
-[[transitions]]
-name = "greedy_reset"
-event = "reset"
-from = "assigned"
-to = "deassigned"
-guard = "exists p: pending[p]"
-effects = ["our_fd := false", "handler := none", "pending := false"]
-why = "overlaps with g whenever a kick is pending"
-"""
-    proof = prove(broken("resolved", extra=extra)).get("deterministic")
+    proof = prove(broken("resolved", extra=GREEDY_RESET)).get("deterministic")
     assert proof.verdict is Verdict.VIOLATED
     assert "reset fires both reset and greedy_reset" in proof.message
 

@@ -103,6 +103,19 @@ why = "never: an offlimits queue never holds our ioeventfd"
 """
 
 
+# a second row for reset from assigned whose guard reads other queues
+GREEDY_RESET = """
+[[transitions]]
+name = "greedy_reset"
+event = "reset"
+from = "assigned"
+to = "deassigned"
+guard = "exists p: pending[p]"
+effects = ["our_fd := false", "handler := none", "pending := false"]
+why = "overlaps with g whenever a kick is pending"
+"""
+
+
 def replay(machine: Machine, trace: Trace) -> None:
     """Replaying the trace's events from its start gives the trace's states."""
     state = trace.start
@@ -134,17 +147,7 @@ def test_the_unbroken_table_passes_every_check():
 
 def test_nondeterminism_hidden_behind_a_quantifier_is_found_by_exploration(broken):
     # a guard that reads other queues escapes the load-time check; the explorer catches it
-    extra = """
-[[transitions]]
-name = "greedy_reset"
-event = "reset"
-from = "assigned"
-to = "deassigned"
-guard = "exists p: pending[p]"
-effects = ["our_fd := false", "handler := none", "pending := false"]
-why = "overlaps with g whenever a kick is pending"
-"""
-    spec = broken("resolved", extra=extra)
+    spec = broken("resolved", extra=GREEDY_RESET)
     result = explore(spec, queues=2)
     cx = result.counterexamples["deterministic"]
     assert "fires both reset and greedy_reset" in cx.message
