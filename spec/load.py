@@ -266,6 +266,8 @@ class _Loader:
                 values = vtype.values
             else:
                 values = tuple(init) if isinstance(init, list) else (init,)
+                if not values:
+                    raise at.error(SchemaError, "expected at least one initial value, or 'any'", "init")
                 for value in values:
                     if value not in vtype.values or type(value) is not type(vtype.values[0]):
                         raise at.error(
