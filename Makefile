@@ -15,9 +15,11 @@ verify: $(STAMP) deps
 test: $(STAMP) deps
 	$(PY) -m pytest
 
+# ruff, and the import contracts of pyproject.toml (tests/layering.py).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) tests/layering.py
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,13 +35,13 @@ deps:
 	@command -v spin >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    (apt-get update -qq && apt-get install -y -qq spin >/dev/null) || echo "warning: could not install spin"; \
-	  else echo "note: SPIN is missing (tests/test_promela.py skips); install it with: sudo apt-get install spin"; fi; }
+	  else echo "note: SPIN is missing (tests/scale/test_promela.py skips); install it with: sudo apt-get install spin"; fi; }
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis
 
 # Every drawing under diagrams/ (DOT, SVG, PNG, ASCII), from the tables;
-# tests/test_diagrams*.py fail when a checked-in drawing is stale.
+# tests/draw/test_diagrams*.py fail when a checked-in drawing is stale.
 diagrams: $(STAMP) deps
 	$(PY) -m virtio_notifier_spec draw --out diagrams --clean
 
@@ -59,7 +61,7 @@ mutants: $(STAMP)
 # the rows they fired; REFERENCE_EXAMPLES=5000 hunts longer.
 REFERENCE_EXAMPLES ?= 400
 reference: $(STAMP)
-	REFERENCE_EXAMPLES=$(REFERENCE_EXAMPLES) $(PY) -m pytest -s -q -p no:cacheprovider tests/test_reference_stateful.py
+	REFERENCE_EXAMPLES=$(REFERENCE_EXAMPLES) $(PY) -m pytest -s -q -p no:cacheprovider tests/reference/test_reference_stateful.py
 
 # The checker against SPIN, 4 to 1024 queues, side by side (bench/scale.py);
 # writes bench/results.md. Takes a few minutes: SPIN runs are capped at 60 s.

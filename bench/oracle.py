@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 
 from virtio_notifier_spec.model.machine import Machine
-from virtio_notifier_spec.model.observation import KICK_EVENT, full_observation
-from virtio_notifier_spec.model.tracefile import Header, dumps, record_json
+from virtio_notifier_spec.oracle.observation import KICK_EVENT, full_observation
+from virtio_notifier_spec.oracle.tracefile import Header, dumps, record_json
 from virtio_notifier_spec.spec.load import load_spec
 
 # Peak memory is VmHWM, this process's own high-water mark: ru_maxrss would
@@ -44,7 +44,7 @@ CHILD = (
     PEAK
     + r"""
 import json, sys, time
-from virtio_notifier_spec.model.conformance import check_trace
+from virtio_notifier_spec.oracle.conformance import check_trace
 began = time.perf_counter()
 with open(sys.argv[1], "rb") as stream:
     verdict = check_trace(stream, file=sys.argv[1])
@@ -92,7 +92,7 @@ BASELINE = (
     PEAK
     + r"""
 import json
-from virtio_notifier_spec.model.conformance import check_trace  # noqa: F401
+from virtio_notifier_spec.oracle.conformance import check_trace  # noqa: F401
 print(json.dumps({"maxrss_kib": peak_kib()}))
 """
 )

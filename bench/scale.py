@@ -2,7 +2,7 @@
 
 For each queue count: wall time and peak memory of `explore(symmetry=True)`
 (in a child process, start-up included) and of SPIN (generate, compile and
-run pan with -DSAFETY, on the Promela model that model/promela.py exports),
+run pan with -DSAFETY, on the Promela model that scale/promela.py exports),
 each capped at 60 s. Prints a table and writes bench/results.md. Run it with
 `make bench`; nothing here is a test.
 
@@ -58,7 +58,7 @@ def _child(argv: list[str], timeout: float) -> tuple[dict | None, float, int]:
 
 def one(variant: str, queues: int, mode: str) -> None:
     """The child: explore and print one JSON line."""
-    from virtio_notifier_spec.model.explore import explore
+    from virtio_notifier_spec.scale.search import explore
     from virtio_notifier_spec.spec.load import load_spec
 
     symmetry = True if mode == "auto" else mode
@@ -82,8 +82,8 @@ def _ours(queues: int, mode: str) -> tuple[dict | None, float, int]:
 
 
 def _spin(queues: int):
-    from virtio_notifier_spec.model.promela import to_promela
-    from virtio_notifier_spec.model.spin import run_spin
+    from virtio_notifier_spec.scale.promela import to_promela
+    from virtio_notifier_spec.scale.spin import run_spin
     from virtio_notifier_spec.spec.load import load_spec
 
     with tempfile.TemporaryDirectory() as work:
@@ -95,8 +95,8 @@ def _mib(kib: int) -> str:
 
 
 def main() -> int:
-    from virtio_notifier_spec.model.promela import SPIN_OFFSET
-    from virtio_notifier_spec.model.spin import available
+    from virtio_notifier_spec.scale.promela import SPIN_OFFSET
+    from virtio_notifier_spec.scale.spin import available
 
     if not available():
         print("spin or cc is missing: run `make deps`", file=sys.stderr)
@@ -170,10 +170,10 @@ def main() -> int:
             "at or above the cutoff). `concrete states (ours)` is the number of concrete states the orbits",
             "stand for (sum of N!/prod(count!)), from the orbit search, shown up to "
             f"{ORBIT_COMPARISON_UP_TO} queues; SPIN stores that number plus {SPIN_OFFSET}: the state of",
-            "`init` before its atomic start (model/promela.py).",
+            "`init` before its atomic start (scale/promela.py).",
             "",
             f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
-            f"{spin_version}, cc flags of model/spin.py; load average {load:.1f} when the run began.",
+            f"{spin_version}, cc flags of scale/spin.py; load average {load:.1f} when the run began.",
             "",
             *rows,
             "",

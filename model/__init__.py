@@ -1,1 +1,1 @@
-"""The table's semantics, the exhaustive explorer, the reference implementation and the oracle."""
+"""The table's semantics and the explorer (see model/README.md)."""

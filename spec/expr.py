@@ -3,7 +3,7 @@
 Guards, effects and properties are parsed once (:mod:`.parse`), resolved and
 type-checked (:mod:`.resolve`) into these nodes, and then read by several
 interpreters: concrete closures for the explorer and the oracle
-(``model/concrete.py``), Z3 terms for the proofs (``proofs/``) and text for
+(``spec/concrete.py``), Z3 terms for the proofs (``proofs/``) and text for
 diagrams and messages (:mod:`.text`). No interpreter ever calls ``eval``.
 
 Grammar (lowest precedence first)::

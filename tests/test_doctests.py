@@ -7,24 +7,17 @@ import importlib
 import pkgutil
 
 import pytest
-
-import virtio_notifier_spec
-
-PARTS = ("spec", "model", "proofs", "draw")
+from layering import package_dirs
 
 
 def _modules() -> list[str]:
     # subpackages live in folders of their own (pyproject's package-dir), so
     # walk each one rather than the root's path
-    names = [
-        info.name
-        for info in pkgutil.iter_modules(virtio_notifier_spec.__path__, "virtio_notifier_spec.")
-        if info.name != "virtio_notifier_spec.__main__"
-    ]
-    for part in PARTS:
-        package = importlib.import_module(f"virtio_notifier_spec.{part}")
-        names += [info.name for info in pkgutil.iter_modules(package.__path__, f"{package.__name__}.")]
-    return sorted(["virtio_notifier_spec", *names])
+    names = []
+    for package_name in package_dirs():
+        package = importlib.import_module(package_name)
+        names += [info.name for info in pkgutil.iter_modules(package.__path__, f"{package_name}.") if not info.ispkg]
+    return sorted(n for n in ["virtio_notifier_spec", *names] if not n.endswith("__main__"))
 
 
 MODULES = _modules()

@@ -9,8 +9,8 @@ The table lives in ``spec/*.toml``; :func:`load_spec` reads it and
 True
 """
 
-from .model.explore import explore
-from .spec.load import load_spec
+from virtio_notifier_spec.scale.search import explore
+from virtio_notifier_spec.spec.load import load_spec
 
 __all__ = ["explore", "load_spec"]
 __version__ = "0.1.0"

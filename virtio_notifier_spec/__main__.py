@@ -1,3 +1,3 @@
-from .cli import main
+from virtio_notifier_spec.cli.main import main
 
 main()

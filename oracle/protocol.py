@@ -1,0 +1,94 @@
+"""The drive protocol's messages: one JSON object a line each way.
+
+Documented in ``spec/PROTOCOL.md``. The oracle sends requests::
+
+    {"op":"hello","protocol":1}
+    {"op":"start","queues":2,"limited":false}
+    {"op":"event","event":"kick","args":{"queue":0}}
+    {"op":"quit"}
+
+and the implementation answers each but ``quit`` with one line:
+``{"ok":true,"observed":{...}}`` (``observed`` as in a trace, every field
+optional) or ``{"ok":false,"error":"why"}``. :func:`decode_reply` checks a
+reply's shape and raises :class:`ProtocolError` with what is wrong; it never
+raises anything else, whatever the bytes.
+
+>>> decode_reply(b'{"ok":true}\\n').ok
+True
+>>> decode_reply(b'[1]')
+Traceback (most recent call last):
+...
+virtio_notifier_spec.oracle.protocol.ProtocolError: the reply must be a JSON object, found a list
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .tracefile import DECODE_ERRORS, describe, dumps, loads
+
+PROTOCOL_VERSION = 1
+MAX_REPLY_BYTES = 1 << 20
+_REPLY_KEYS = {"ok", "observed", "error", "protocol", "implementation", "log"}
+
+
+class ProtocolError(ValueError):
+    """A reply that is not in the protocol (bad JSON, wrong shape)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    ok: bool
+    observed: object = None
+    error: str | None = None
+    protocol: int | None = None
+    implementation: str | None = None
+
+
+def hello() -> bytes:
+    return dumps({"op": "hello", "protocol": PROTOCOL_VERSION}) + b"\n"
+
+
+def start(queues: int, limited: bool) -> bytes:
+    return dumps({"op": "start", "queues": queues, "limited": limited}) + b"\n"
+
+
+def event(name: str, args: dict) -> bytes:
+    return dumps({"op": "event", "event": name, "args": args}) + b"\n"
+
+
+def quit_request() -> bytes:
+    return dumps({"op": "quit"}) + b"\n"
+
+
+def decode_reply(line: bytes) -> Reply:
+    """Check one reply line (see the module's docstring)."""
+    if len(line) > MAX_REPLY_BYTES:
+        raise ProtocolError(f"the reply is longer than {MAX_REPLY_BYTES} bytes")
+    text = line.rstrip(b"\r\n")
+    if not text.strip():
+        raise ProtocolError("an empty line instead of a reply")
+    try:
+        doc = loads(text)
+    except DECODE_ERRORS as exc:
+        raise ProtocolError(f"the reply is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ProtocolError("the reply is not valid JSON: nested too deeply") from None
+    if not isinstance(doc, dict):
+        raise ProtocolError(f"the reply must be a JSON object, found {describe(doc)}")
+    unknown = sorted(set(doc) - _REPLY_KEYS)
+    if unknown:
+        raise ProtocolError(f"unknown field {unknown[0]!r} in the reply (expected {', '.join(sorted(_REPLY_KEYS))})")
+    ok = doc.get("ok")
+    if not isinstance(ok, bool):
+        raise ProtocolError(f"the reply's 'ok' must be true or false, found {describe(ok)}")
+    error = doc.get("error")
+    if error is not None and not isinstance(error, str):
+        raise ProtocolError(f"the reply's 'error' must be a string, found {describe(error)}")
+    version = doc.get("protocol")
+    if version is not None and type(version) is not int:
+        raise ProtocolError(f"the reply's 'protocol' must be a number, found {describe(version)}")
+    name = doc.get("implementation")
+    if name is not None and not isinstance(name, str):
+        raise ProtocolError(f"the reply's 'implementation' must be a string, found {describe(name)}")
+    return Reply(ok, doc.get("observed"), error, version, name)

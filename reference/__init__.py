@@ -1,0 +1,1 @@
+"""The reference implementation, its simulated host and its mutants (see reference/README.md)."""

@@ -1,0 +1,204 @@
+"""Exploration reduced by queue symmetry: the dispatcher behind ``check
+--symmetry`` and ``scale``.
+
+:func:`explore` takes the plain explorer's arguments and ``symmetry``:
+False explores every concrete state (:func:`virtio_notifier_spec.model.explore.explore`);
+True (or ``"auto"``) explores one state per orbit of the queue permutations,
+and for large N the support abstraction (:mod:`.reduced`); ``"orbits"`` or
+``"support"`` choose one. A table whose queues are not interchangeable is
+refused with a :class:`~.symmetry.SymmetryError`.
+
+>>> from virtio_notifier_spec.spec.load import load_spec
+>>> r = explore(load_spec("resolved"), 3, symmetry="orbits")
+>>> r.ok, r.states, r.concrete_states
+(True, 145, 422)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from virtio_notifier_spec.model.explore import HYGIENE, Counterexample, Exploration, record_dead, unfired_sources
+from virtio_notifier_spec.model.explore import explore as explore_plain
+from virtio_notifier_spec.model.trace import Trace
+from virtio_notifier_spec.spec.concrete import State
+from virtio_notifier_spec.spec.schema import Spec
+
+from .reduced import Finding, NotSupported, ReducedExplorer, relabel
+from .symmetry import support_refusal, symmetry_refusal
+
+
+def explore(
+    spec: Spec,
+    queues: int = 2,
+    *,
+    max_states: int | None = None,
+    timeout: float | None = None,
+    progress: Callable[[int, int, int], None] | None = None,
+    symmetry: bool | str = False,
+) -> Exploration:
+    """Explore ``spec`` for ``queues`` queues, reduced by symmetry when asked (see the module)."""
+    mode = _reduction(spec, queues, symmetry)
+    if mode == "none":
+        return explore_plain(spec, queues, max_states=max_states, timeout=timeout, progress=progress)
+    return _explore_reduced(spec, queues, mode, max_states=max_states, timeout=timeout, progress=progress)
+
+
+#: Up to this many queues ``symmetry=True`` explores orbits (exact counts of
+#: states, comparable with other checkers); above it, the support abstraction.
+ORBIT_LIMIT = 8
+
+
+def explore_every(spec: Spec, largest: int, **limits) -> list[Exploration]:
+    """Verdicts for every queue count from 1 to ``largest``: one reduced run
+    at ``largest`` decides every N at or above its cutoff (support
+    abstraction); an orbit search decides each smaller N.
+
+    >>> from virtio_notifier_spec.spec.load import load_spec
+    >>> runs = explore_every(load_spec("resolved"), 64)
+    >>> [r.queues for r in runs][-2:], runs[-1].cutoff, all(r.ok for r in runs)
+    ([11, 64], 12, True)
+    """
+    top = explore(spec, largest, symmetry=True, **limits)
+    below = top.cutoff if top.cutoff is not None else largest
+    smaller = [explore(spec, n, symmetry="orbits", **limits) for n in range(1, min(below, largest))]
+    return [*smaller, top]
+
+
+def _reduction(spec: Spec, queues: int, symmetry: bool | str) -> str:
+    if symmetry is False or symmetry == "none":
+        return "none"
+    if symmetry not in (True, "auto", "orbits", "support"):
+        raise ValueError(f"symmetry must be a bool, 'auto', 'orbits' or 'support', not {symmetry!r}")
+    refusal = symmetry_refusal(spec)
+    if refusal is not None:
+        raise refusal
+    if symmetry in (True, "auto"):
+        return "support" if queues > ORBIT_LIMIT and support_refusal(spec) is None else "orbits"
+    return symmetry
+
+
+def _explore_reduced(spec: Spec, queues: int, mode: str, **limits) -> Exploration:
+    began = time.perf_counter()
+    if mode == "support":
+        try:
+            explorer = ReducedExplorer(spec, queues, "support", **limits)
+            depth, partial = explorer.run()
+        except NotSupported:
+            explorer = None
+        if explorer is not None and (partial is not None or queues >= explorer.cutoff):
+            return _support_result(spec, queues, explorer, depth, partial, began, limits)
+    explorer = ReducedExplorer(spec, queues, "orbits", **limits)
+    depth, partial = explorer.run()
+    found = _concrete_findings(explorer, explorer.found)
+    return _reduced_result(
+        spec,
+        queues,
+        explorer,
+        depth,
+        partial,
+        found,
+        began,
+        "orbits",
+        concrete=None if partial else explorer.concrete_states(),
+    )
+
+
+def _support_result(spec, queues, explorer, depth, partial, began, limits) -> Exploration:
+    """Verdicts from the support abstraction; traces from an orbit search
+    at N that stops once it has one for every failing check."""
+    found: dict[str, Counterexample] = {}
+    failing = frozenset(explorer.found)
+    if failing:
+        tracer = ReducedExplorer(spec, queues, "orbits", want=failing, **limits)
+        tracer.run()
+        found = _concrete_findings(tracer, tracer.found)
+        for name in failing - set(found):
+            found[name] = Counterexample(
+                name, f"{name} fails (the search for a trace stopped early)", Trace(_start(explorer), ())
+            )
+    return _reduced_result(spec, queues, explorer, depth, partial, found, began, "support", cutoff=explorer.cutoff)
+
+
+def _start(explorer: ReducedExplorer) -> State:
+    first = explorer.machine(1).initial_states()[0]
+    return State(first.device, first.queues * explorer.queues)
+
+
+def _reduced_result(
+    spec, queues, explorer, depth, partial, found, began, mode, *, concrete=None, cutoff=None
+) -> Exploration:
+    checks = (*[p.name for p in spec.properties], *HYGIENE)
+    unfired = unfired_sources(spec, explorer.fired, explorer.fired_from)
+    if partial is None:
+        record_dead(explorer.fired, unfired, _start(explorer), found)
+    ordered = {name: found[name] for name in checks if name in found}
+    return Exploration(
+        spec,
+        queues,
+        len(explorer.parent),
+        explorer.edges,
+        depth,
+        explorer.fired,
+        ordered,
+        time.perf_counter() - began,
+        partial,
+        checks,
+        reduction=mode,
+        concrete_states=concrete,
+        cutoff=cutoff,
+        unfired_sources=unfired,
+    )
+
+
+def _concrete_findings(explorer: ReducedExplorer, findings: dict[str, Finding]) -> dict[str, Counterexample]:
+    """Each finding of an orbit search as a concrete, replayable counterexample."""
+    result = {}
+    for name, f in findings.items():
+        trace = explorer.concrete(f.orbit, f.edge)
+        other = None
+        message = f.message
+        if f.kind in ("queue", "state") and "{q}" in message:
+            message = message.replace("{q}", str(trace.last.queues.index(f.cls)))
+        if f.kind == "history":
+            other = _other_history(explorer, f, trace)
+        result[name] = Counterexample(name, message, trace, other)
+    return result
+
+
+def _before_last(trace: Trace) -> State:
+    return trace.steps[-2].post if len(trace.steps) > 1 else trace.start
+
+
+def _other_history(explorer: ReducedExplorer, f: Finding, trace: Trace) -> Trace:
+    """The second run of a history counterexample, renamed so that its last
+    state before the step agrees with the first run's queue by queue."""
+    machine = explorer.machine(explorer.queues)
+    prop = next(p for p in explorer.spec.properties if p.name == f.name)
+    slots = [explorer.layout.queue.index(n) for n in prop.inputs if n in explorer.layout.queue]
+    pre, last = _before_last(trace), trace.steps[-1]
+    if f.other[0] == "swap":  # two queues alike in the inputs that end apart: swap them
+        key = f.other[1][0]
+        candidates = [
+            q for q, t in enumerate(pre.queues) if tuple(t[s] for s in slots) == key and q != last.event.target
+        ]
+        a = next(q for q in candidates if last.post.queues[q] != last.post.queues[candidates[0]])
+        perm = list(range(explorer.queues))
+        perm[a], perm[candidates[0]] = candidates[0], a
+        return relabel(trace, perm, machine)
+    other = explorer.concrete(*f.other)
+    pre2, last2 = _before_last(other), other.steps[-1]
+
+    def keys(state: State, target) -> dict[tuple, list[int]]:
+        groups: dict[tuple, list[int]] = {}
+        for q, t in enumerate(state.queues):
+            groups.setdefault((tuple(t[s] for s in slots), q == target), []).append(q)
+        return groups
+
+    mine, theirs = keys(pre, last.event.target), keys(pre2, last2.event.target)
+    perm = list(range(explorer.queues))
+    for key, qs in theirs.items():
+        for q2, q1 in zip(qs, mine[key], strict=True):
+            perm[q2] = q1
+    return relabel(other, perm, machine)
