@@ -1,0 +1,20 @@
+"""The exit codes of every command, defined once.
+
+>>> int(ExitCode.INCOMPLETE), int(ExitCode.INTERRUPTED)
+(3, 130)
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """What a command's exit status means; the same for every command."""
+
+    HOLDS = 0  # every property holds, proved, conforms
+    FAILS = 1  # a property fails, a proof finds a violation, an implementation diverges
+    BAD_INPUT = 2  # bad input or usage (one line: file, line, field, what was expected), or a refusal
+    INCOMPLETE = 3  # stopped before it could tell (--max-states, --timeout) or undecided (unknown)
+    INTERNAL = 4  # an internal error (I/O failure, a bug of ours): not a verdict
+    INTERRUPTED = 130  # Ctrl-C (SIGINT): what was decided so far is printed
