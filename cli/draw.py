@@ -8,12 +8,15 @@ differences) in one text format instead of writing files, e.g. for a
 commit message::
 
     virtio-notifier-spec draw --spec resolved --format ascii --out -
+
+``--out`` is a folder: created if missing, but its parent must exist, and
+a file there is refused (exit 2). ``--timeout`` stops before the drawings
+are written (exit 3); Ctrl-C exits 130.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import json
 
 import click
 from virtio_notifier_spec.draw.generate import FORMATS, plan, stale, text_plan, write
@@ -22,28 +25,16 @@ from virtio_notifier_spec.draw.render import DotMissing, RenderError, dot_progra
 from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.load import load_spec
 
-OK, BAD_INPUT = 0, 2
-
-
-def _sizes(text: str) -> range:
-    low, _, high = text.partition("-")
-    try:
-        first, last = int(low), int(high or low)
-    except ValueError:
-        raise click.BadParameter(f"expected a number of queues or a range like 1-2, found {text!r}") from None
-    if not 1 <= first <= last:
-        raise click.BadParameter(f"queue counts start at 1 and go up, found {text!r}")
-    return range(first, last + 1)
+from .deadline import Deadline, TimeoutReached
+from .exitcodes import ExitCode
+from .guard import guarded, say
+from .options import queues_option, run_options, spec_option
+from .output import output_folder
+from .progress import Progress
 
 
 @click.command()
-@click.option(
-    "--spec",
-    "specs",
-    multiple=True,
-    metavar="SPEC",
-    help="A variant (proposal, resolved) or a table's TOML file; repeatable.",
-)
+@spec_option(multiple=True)
 @click.option(
     "--diff",
     "diffs",
@@ -63,9 +54,9 @@ def _sizes(text: str) -> range:
     "--out",
     default="diagrams",
     show_default=True,
-    help="Folder to write into; '-' prints the machines (and diffs) to stdout.",
+    help="Folder to write into (its parent must exist); '-' prints the machines (and diffs) to stdout.",
 )
-@click.option("--queues", default="1-2", show_default=True, help="Queue counts for the reachable graphs.")
+@queues_option(default="1-2", help="Queue counts of the reachable graphs: N or A-B.")
 @click.option(
     "--max-full",
     type=click.IntRange(min=0),
@@ -74,42 +65,67 @@ def _sizes(text: str) -> range:
     help="Draw a reachable graph state by state up to this many states; larger ones as a summary.",
 )
 @click.option("--clean", is_flag=True, help="Remove drawings in --out that are no longer produced.")
+@run_options
+@guarded
 def draw(
     specs: tuple[str, ...],
     diffs: tuple[tuple[str, str], ...],
     formats: tuple[str, ...],
     out: str,
-    queues: str,
+    queues: range,
     max_full: int,
     clean: bool,
-) -> None:
+    timeout: float | None,
+    as_json: bool,
+    quiet: bool,
+) -> int:
     """Draw each table's machine, reachable graphs and counterexamples, and diffs."""
-    sizes = _sizes(queues)
     chosen = formats or FORMATS
+    if not specs and not diffs:
+        specs, diffs = ("proposal", "resolved"), (("proposal", "resolved"),)
     try:
-        if not specs and not diffs:
-            specs, diffs = ("proposal", "resolved"), (("proposal", "resolved"),)
         if out != "-" and any(f in ("svg", "png") for f in chosen):
             dot_program()  # fail before any work when dot is missing
-        if out == "-" and (len(chosen) != 1 or chosen[0] not in ("dot", "ascii")):
-            click.echo("error: --out - prints one text format: give --format dot or --format ascii", err=True)
-            sys.exit(BAD_INPUT)
-        loaded = {name: load_spec(name) for name in dict.fromkeys([*specs, *(n for d in diffs for n in d)])}
-        chosen_specs = [loaded[s] for s in specs]
-        pairs = [(loaded[a], loaded[b]) for a, b in diffs]
-        if out == "-":
-            for drawing in text_plan(chosen_specs, pairs, sizes):
-                click.echo(drawing.dot if chosen[0] == "dot" else drawing.text, nl=False)
-            sys.exit(OK)
-        drawings = plan(chosen_specs, pairs, sizes, max_full)
-        folder = Path(out)
-        written = write(drawings, folder, chosen)
-        if clean:
-            for path in stale(folder, written):
-                path.unlink()
-                click.echo(f"removed {path}")
+    except DotMissing as exc:
+        raise SpecError(str(exc)) from None
+    if out == "-" and (len(chosen) != 1 or chosen[0] not in ("dot", "ascii")):
+        raise SpecError("--out - prints one text format: give --format dot or --format ascii", field="--out")
+    folder = None if out == "-" else output_folder(out, "--out")
+    loaded = {name: load_spec(name) for name in dict.fromkeys([*specs, *(n for d in diffs for n in d)])}
+    chosen_specs = [loaded[s] for s in specs]
+    pairs = [(loaded[a], loaded[b]) for a, b in diffs]
+    deadline = Deadline(timeout)
+    with Progress("drawing " + ", ".join(loaded), quiet=quiet) as progress:
+        try:
+            with deadline.enforced():
+                if folder is None:
+                    return _print(text_plan(chosen_specs, pairs, queues), chosen[0], as_json)
+                progress.update("exploring and laying out")
+                drawings = plan(chosen_specs, pairs, queues, max_full)
+                progress.update(f"writing {len(drawings)} drawings")
+                written = write(drawings, folder, chosen)
+        except TimeoutReached:
+            say(f"stopped at --timeout: the drawings in {out} may be incomplete")
+            return ExitCode.INCOMPLETE
+        except RenderError as exc:
+            raise SpecError(str(exc)) from None
+    removed = [path for path in stale(folder, written)] if clean else []
+    for path in removed:
+        path.unlink()
+    if as_json:
+        click.echo(json.dumps({"written": [str(p) for p in written], "removed": [str(p) for p in removed]}, indent=2))
+    else:
+        for path in removed:
+            click.echo(f"removed {path}")
         click.echo(f"{len(written)} files in {folder}")
-    except (SpecError, DotMissing, RenderError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(BAD_INPUT)
-    sys.exit(OK)
+    return ExitCode.HOLDS
+
+
+def _print(drawings, fmt: str, as_json: bool) -> int:
+    if as_json:
+        document = [{"name": d.stem, fmt: d.dot if fmt == "dot" else d.text} for d in drawings]
+        click.echo(json.dumps(document, indent=2))
+    else:
+        for drawing in drawings:
+            click.echo(drawing.dot if fmt == "dot" else drawing.text, nl=False)
+    return ExitCode.HOLDS

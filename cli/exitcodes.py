@@ -2,11 +2,17 @@
 
 >>> int(ExitCode.INCOMPLETE), int(ExitCode.INTERRUPTED)
 (3, 130)
+>>> int(outcome(failed=True, partial="stopped at --timeout"))
+1
+>>> int(outcome(failed=False, partial="stopped at --timeout")), int(outcome(failed=True, partial="interrupted"))
+(3, 130)
 """
 
 from __future__ import annotations
 
 from enum import IntEnum
+
+from virtio_notifier_spec.model.explore import INTERRUPTED
 
 
 class ExitCode(IntEnum):
@@ -18,3 +24,14 @@ class ExitCode(IntEnum):
     INCOMPLETE = 3  # stopped before it could tell (--max-states, --timeout) or undecided (unknown)
     INTERNAL = 4  # an internal error (I/O failure, a bug of ours): not a verdict
     INTERRUPTED = 130  # Ctrl-C (SIGINT): what was decided so far is printed
+
+
+def outcome(*, failed: bool, partial: str | None = None) -> ExitCode:
+    """The exit code of a run: Ctrl-C first (130), then a failure found
+    (1, even in a run that stopped early: the trace shows it), then a run
+    that stopped before it could tell (3), else 0."""
+    if partial == INTERRUPTED:
+        return ExitCode.INTERRUPTED
+    if failed:
+        return ExitCode.FAILS
+    return ExitCode.INCOMPLETE if partial else ExitCode.HOLDS

@@ -5,19 +5,19 @@ implementation (which must survive it: for small devices the search visits
 every reachable state) and against each mutant of :mod:`virtio_notifier_spec.reference.mutants`
 (each must be exposed), and prints, per mutant, the shortest event sequence
 that exposes it. Exit codes: 0 every mutant killed and the reference
-conforms, 1 otherwise, 2 bad input or usage.
+conforms, 1 otherwise, 2 bad input or usage, 3 stopped by --timeout, 130
+interrupted.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass
 
 import click
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+from virtio_notifier_spec.model.explore import TIMEOUT
 from virtio_notifier_spec.reference.device import Device
 from virtio_notifier_spec.reference.expose import Exposure, Search, expose
 from virtio_notifier_spec.reference.mutants import MUTANTS, Mutant
@@ -25,7 +25,12 @@ from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.schema import Spec
 
-ALL_KILLED, SURVIVORS, BAD_INPUT = 0, 1, 2
+from .deadline import Deadline, TimeoutReached
+from .exitcodes import INTERRUPTED, outcome
+from .guard import guarded, say
+from .options import queues_option, run_options, spec_option
+from .output import console, print_text
+from .progress import Progress
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +63,13 @@ def _where(exposure: Exposure) -> str:
     return f"{exposure.queues} queue(s), {host}"
 
 
-def kills_json(spec: Spec, reference: Search, kills: tuple[Kill, ...], max_queues: int) -> dict:
+def kills_json(spec: Spec, reference: Search | None, kills: tuple[Kill, ...], sizes: range) -> dict:
     return {
         "spec": spec.name,
-        "queues": list(range(1, max_queues + 1)),
-        "reference": {
+        "queues": list(sizes),
+        "reference": None
+        if reference is None
+        else {
             "conforms": reference.exposure is None,
             "exhaustive": reference.exhausted,
             "states": reference.nodes,
@@ -103,50 +110,88 @@ def kills_table(kills: tuple[Kill, ...]) -> Table:
     return table
 
 
-def reference_line(reference: Search, max_queues: int) -> str:
+def reference_line(reference: Search, sizes: range) -> str:
     if reference.exposure is not None:
         e = reference.exposure
         return f"reference: DIVERGES with {_where(e)} after {e.sequence()}: {'; '.join(e.problems)}"
     scope = "every reachable state" if reference.exhausted else "the states within the depth bound"
-    return f"reference: conforms in {scope} ({reference.nodes} state pairs, 1-{max_queues} queue(s))"
+    span = f"{sizes[0]}-{sizes[-1]}" if len(sizes) > 1 else str(sizes[0])
+    return f"reference: conforms in {scope} ({reference.nodes} state pairs, {span} queue(s))"
 
 
 def _select(names: tuple[str, ...]) -> tuple[Mutant, ...]:
     known = {m.name: m for m in MUTANTS}
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise click.BadParameter(f"no mutant {unknown[0]!r}; known: {', '.join(known)}", param_hint="--only")
+        raise SpecError(f"no mutant {unknown[0]!r}; known: {', '.join(known)}", field="--only")
     return tuple(known[n] for n in names) if names else MUTANTS
 
 
 @click.command("mutants")
-@click.option("--spec", "spec_name", default="resolved", show_default=True, help="The table the devices are judged by.")
-@click.option("--max-queues", type=click.IntRange(1, 4), default=2, show_default=True, help="Largest device searched.")
+@spec_option(help="The table the devices are judged by: a variant or a TOML file.")
+@queues_option(
+    default="1-2", maximum=4, help="Devices searched: N queues, or every count from A to B (A-B), at most 4."
+)
+@click.option(
+    "--max-queues",
+    type=click.IntRange(1, 4),
+    default=None,
+    hidden=True,
+    help="Same as --queues 1-N (kept for old scripts).",
+)
 @click.option("--max-depth", type=click.IntRange(1, 40), default=12, show_default=True, help="Longest event sequence.")
 @click.option("--only", multiple=True, metavar="NAME", help="Only this mutant (repeatable).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
-def mutants(spec_name: str, max_queues: int, max_depth: int, only: tuple[str, ...], as_json: bool) -> None:
+@run_options
+@guarded
+def mutants(
+    spec_name: str,
+    queues: range,
+    max_queues: int | None,
+    max_depth: int,
+    only: tuple[str, ...],
+    timeout: float | None,
+    as_json: bool,
+    quiet: bool,
+) -> int:
     """Check that every mutant of the reference implementation is caught.
 
     Each is shown with the shortest event sequence that exposes it; the
     reference itself must survive the same search. Exit 1 if a mutant
-    survives or the reference diverges.
+    survives or the reference diverges; --timeout and Ctrl-C print the
+    mutants searched so far (exit 3, 130).
     """
-    try:
-        spec = load_spec(spec_name)
-    except SpecError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(BAD_INPUT)
+    spec = load_spec(spec_name)
     chosen = _select(only)
-    reference = check_reference(spec, max_queues, max_depth)
-    kills = hunt(spec, chosen, max_queues, max_depth)
+    sizes = range(1, max_queues + 1) if max_queues is not None else queues
+    deadline = Deadline(timeout)
+    reference = None
+    kills: list[Kill] = []
+    stopped = None
+    with Progress("mutants", quiet=quiet) as progress:
+        try:
+            with deadline.enforced():
+                progress.stage("the reference device")
+                reference = expose(Device, spec, sizes, max_depth)
+                for mutant in chosen:
+                    progress.stage(f"mutant {mutant.name} ({len(kills)}/{len(chosen)} searched)")
+                    kills.append(Kill(mutant, expose(mutant.device, spec, sizes, max_depth)))
+        except TimeoutReached:
+            stopped = TIMEOUT
+        except KeyboardInterrupt:
+            stopped = INTERRUPTED
+    found = tuple(kills)
     if as_json:
-        click.echo(json.dumps(kills_json(spec, reference, kills, max_queues), indent=2))
+        document = kills_json(spec, reference, found, sizes) | {"partial": stopped}
+        click.echo(json.dumps(document, indent=2))
     else:
-        console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
-        console.print(kills_table(kills))
-        killed = sum(k.killed for k in kills)
-        console.print(f"{killed}/{len(kills)} mutants killed ({100 * killed // len(kills)}%)", markup=False)
-        console.print(reference_line(reference, max_queues), markup=False)
-    ok = reference.exposure is None and all(k.killed for k in kills)
-    sys.exit(ALL_KILLED if ok else SURVIVORS)
+        out = console()
+        if found:
+            out.print(kills_table(found))
+        killed = sum(k.killed for k in found)
+        out.print(f"{killed}/{len(chosen)} mutants killed ({100 * killed // len(chosen)}%)", markup=False)
+        if reference is not None:
+            print_text(out, reference_line(reference, sizes))
+    if stopped:
+        say(f"{'interrupted' if stopped == INTERRUPTED else 'incomplete: ' + stopped}: {len(found)} mutant(s) searched")
+    failed = (reference is not None and reference.exposure is not None) or not all(k.killed for k in found)
+    return outcome(failed=failed, partial=stopped)

@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Callable
 
 import click
 from virtio_notifier_spec.oracle.conformance import Verdict, check_trace, divergence_text, open_trace
@@ -31,19 +30,12 @@ from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.schema import Spec
 
+from .deadline import Deadline
+from .guard import guarded
+from .options import SPEC_HELP, output_options, queues_option, run_options, spec_option
+from .progress import Progress
+
 CONFORMS, DIVERGES, BAD_INPUT = 0, 1, 2
-SPEC_HELP = "A variant (proposal, resolved) or the path of a table's TOML file."
-
-
-def _guarded(command: Callable[[], int]) -> int:
-    try:
-        return command()
-    except SpecError as exc:
-        click.echo(f"error: {exc}", err=True)
-        return BAD_INPUT
-    except OSError as exc:  # an output file that cannot be written
-        click.echo(f"error: {exc.filename or ''}: {exc.strerror or exc}", err=True)
-        return BAD_INPUT
 
 
 def _usage(message: str) -> int:
@@ -62,9 +54,7 @@ def oracle() -> None:
 
 @oracle.command("check")
 @click.argument("trace", metavar="TRACE")
-@click.option(
-    "--spec", "spec_name", default=None, help=SPEC_HELP + " Default: the variant named in the trace's header."
-)
+@spec_option(default=None, help=SPEC_HELP + " Default: the variant named in the trace's header.")
 @click.option("--all", "show_all", is_flag=True, help="Go on after a divergence and list several.")
 @click.option(
     "--max",
@@ -80,10 +70,18 @@ def oracle() -> None:
     type=click.Path(dir_okay=False, writable=True),
     help="Write the first divergence's shortest replayable example (a trace) here.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@run_options
+@guarded
 def check_command(
-    trace: str, spec_name: str | None, show_all: bool, max_divergences: int, example_path: str | None, as_json: bool
-) -> None:
+    trace: str,
+    spec_name: str | None,
+    show_all: bool,
+    max_divergences: int,
+    example_path: str | None,
+    timeout: float | None,
+    as_json: bool,
+    quiet: bool,
+) -> int:
     """Replay TRACE (a JSON Lines file, `-` for stdin) on the table and report
     where it first diverges: the line, the event, the transition the spec
     fires there, expected against observed, and a short replayable example.
@@ -91,22 +89,20 @@ def check_command(
     The trace is streamed: any length is checked in constant memory.
     """
 
-    def body() -> int:
-        stream = open_trace(trace)
-        try:
+    stream = open_trace(trace)
+    try:
+        with Progress(f"oracle check {trace}", quiet=quiet), Deadline(timeout).enforced():
             verdict = check_trace(
                 stream, file=trace, spec=spec_name, max_divergences=max_divergences if show_all else 1
             )
-        finally:
-            if stream is not sys.stdin.buffer:
-                stream.close()
-        if example_path and verdict.divergences and verdict.divergences[0].example:
-            with open(example_path, "w", encoding="utf-8") as out:
-                out.write("\n".join(verdict.divergences[0].example) + "\n")
-        _print_verdict(verdict, as_json)
-        return CONFORMS if verdict.ok else DIVERGES
-
-    sys.exit(_guarded(body))
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    if example_path and verdict.divergences and verdict.divergences[0].example:
+        with open(example_path, "w", encoding="utf-8") as out:
+            out.write("\n".join(verdict.divergences[0].example) + "\n")
+    _print_verdict(verdict, as_json)
+    return CONFORMS if verdict.ok else DIVERGES
 
 
 def _print_verdict(verdict: Verdict, as_json: bool) -> None:
@@ -152,15 +148,19 @@ def _builtin(name: str, spec: Spec) -> Implementation:
     "--builtin",
     help="Drive an in-process implementation instead of a command: reference, reference:MUTANT or model:VARIANT.",
 )
-@click.option("--spec", "spec_name", default="resolved", show_default=True, help=SPEC_HELP)
-@click.option("--queues", type=click.IntRange(1, 8), default=2, show_default=True, help="Queues per device.")
+@spec_option()
+@queues_option(default="2", single=True, maximum=8, help="Queues per device: N, at most 8.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random walks.")
 @click.option("--walks", type=click.IntRange(min=0), default=20, show_default=True, help="Random walks.")
-@click.option("--walk-length", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--walk-length", type=click.IntRange(min=1), default=50, show_default=True, help="Events per walk.")
 @click.option("--no-tour", is_flag=True, help="Skip the (state, event) tour.")
 @click.option("--no-pairs", is_flag=True, help="Skip the consecutive-transition pairs.")
 @click.option(
-    "--timeout", type=click.FloatRange(min=0.01), default=5.0, show_default=True, help="Seconds to wait for each reply."
+    "--reply-timeout",
+    type=click.FloatRange(min=0.01),
+    default=5.0,
+    show_default=True,
+    help="Seconds to wait for each reply.",
 )
 @click.option(
     "--max-failures",
@@ -170,22 +170,25 @@ def _builtin(name: str, spec: Spec) -> Implementation:
     help="Stop running tests after this many fail.",
 )
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False, writable=True), help="Write JUnit XML here.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@run_options
+@guarded
 def drive_command(
     command: tuple[str, ...],
     builtin: str | None,
     spec_name: str,
-    queues: int,
+    queues: range,
     seed: int,
     walks: int,
     walk_length: int,
     no_tour: bool,
     no_pairs: bool,
-    timeout: float,
+    reply_timeout: float,
     max_failures: int,
     junit_path: str | None,
+    timeout: float | None,
     as_json: bool,
-) -> None:
+    quiet: bool,
+) -> int:
     """Run COMMAND (after `--`) as a child speaking the drive protocol
     (spec/PROTOCOL.md) through tests generated from the table: a tour of
     every reachable (state, event) pair, every pair of consecutive
@@ -195,44 +198,41 @@ def drive_command(
     Example: virtio-notifier-spec oracle drive --queues 2 -- ./notifier
     """
 
-    def body() -> int:
-        if bool(command) == bool(builtin):
-            return _usage("give either a command to run (after --) or --builtin, not both or neither")
-        spec = load_spec(spec_name)
-        if builtin:
-            impl = _builtin(builtin, spec)
-        else:
-            program = command[0]
-            if shutil.which(program) is None and not (os.path.isfile(program) and os.access(program, os.X_OK)):
-                return _usage(f"{program}: no such executable")
-            impl = ProcessImplementation(command, timeout=timeout)
-        suite = generate(
-            spec, queues, walks=walks, walk_length=walk_length, seed=seed, tour=not no_tour, pairs=not no_pairs
-        )
+    if bool(command) == bool(builtin):
+        return _usage("give either a command to run (after --) or --builtin, not both or neither")
+    spec = load_spec(spec_name)
+    if builtin:
+        impl = _builtin(builtin, spec)
+    else:
+        program = command[0]
+        if shutil.which(program) is None and not (os.path.isfile(program) and os.access(program, os.X_OK)):
+            return _usage(f"{program}: no such executable")
+        impl = ProcessImplementation(command, timeout=reply_timeout)
+    suite = generate(
+        spec, queues[0], walks=walks, walk_length=walk_length, seed=seed, tour=not no_tour, pairs=not no_pairs
+    )
+    with Progress(f"oracle drive {builtin or command[0]}", quiet=quiet), Deadline(timeout).enforced():
         report = run_drive(spec, impl, suite, max_failures=max_failures)
-        if junit_path:
-            with open(junit_path, "wb") as out:
-                out.write(junit_xml(report))
-        if as_json:
-            click.echo(json.dumps(report.to_json(), indent=2))
-        else:
-            click.echo(report.text())
-        return CONFORMS if report.ok else DIVERGES
-
-    sys.exit(_guarded(body))
+    if junit_path:
+        with open(junit_path, "wb") as out:
+            out.write(junit_xml(report))
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        click.echo(report.text())
+    return CONFORMS if report.ok else DIVERGES
 
 
 # -- schema ---------------------------------------------------------------------
 
 
 @oracle.command("schema")
-@click.option("--spec", "spec_name", default="resolved", show_default=True, help=SPEC_HELP)
-def schema_command(spec_name: str) -> None:
+@spec_option()
+@output_options
+@guarded
+def schema_command(spec_name: str, as_json: bool, quiet: bool) -> int:
     """Print the JSON Schema of a trace line, made from the table
-    (spec/trace.schema.json is this command's output)."""
-
-    def body() -> int:
-        click.echo(schema_text(load_spec(spec_name)), nl=False)
-        return CONFORMS
-
-    sys.exit(_guarded(body))
+    (spec/trace.schema.json is this command's output; it is JSON with or
+    without --json)."""
+    click.echo(schema_text(load_spec(spec_name)), nl=False)
+    return CONFORMS

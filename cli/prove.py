@@ -4,25 +4,33 @@ interpreters (explorer and bounded model checking).
 
 Exit codes: 0 everything proved (and the interpreters agree), 1 a proof
 fails (a violation with its trace, or a counterexample to induction), 2 bad
-input. See proofs/README.md for the argument.
+input, 3 undecided (the solver answered unknown, or --timeout), 130
+interrupted. See proofs/README.md for the argument.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 
 import click
+import z3
 from rich.console import Console
 from rich.table import Table
+from virtio_notifier_spec.model.explore import TIMEOUT
 from virtio_notifier_spec.proofs.crosscheck import CrossCheck, crosscheck
 from virtio_notifier_spec.proofs.prove import prove as prove_table
-from virtio_notifier_spec.proofs.result import ProofReport, Verdict
+from virtio_notifier_spec.proofs.result import Proof, ProofReport, Verdict
 from virtio_notifier_spec.proofs.symbolic import SolverGaveUp
-from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.load import load_spec
 
-PROVED, FAILS, BAD_INPUT = 0, 1, 2
+from .deadline import Deadline, TimeoutReached
+from .exitcodes import INTERRUPTED, outcome
+from .export import write_counterexamples
+from .guard import guarded, say
+from .options import property_option, run_options, spec_option, traces_option
+from .output import console, print_text
+from .progress import Progress
+from .selection import PROOF_HYGIENE, check_names
 
 _STYLE = {
     Verdict.PROVED: "green",
@@ -30,6 +38,25 @@ _STYLE = {
     Verdict.NOT_INDUCTIVE: "yellow",
     Verdict.UNKNOWN: "yellow",
 }
+
+
+#: What Z3 answers when its check was cancelled (by Ctrl-C, or by the
+#: deadline's interrupt), rather than giving up by itself.
+CANCELLED = ("canceled", "interrupted", "interrupted from keyboard")
+
+
+def why_stopped(exc: BaseException, deadline: Deadline) -> str:
+    """Why a proof stopped early: the deadline (Z3, interrupted by it, may
+    also fail a push or a model query), Ctrl-C (which Z3 may report as a
+    cancelled check), or the solver giving up by itself. Any other Z3 error
+    is a bug, raised again."""
+    if isinstance(exc, KeyboardInterrupt) or deadline.sigint or str(exc) in CANCELLED:
+        return INTERRUPTED
+    if deadline.expired or isinstance(exc, TimeoutReached):
+        return TIMEOUT
+    if isinstance(exc, SolverGaveUp):
+        return f"the solver gave up: {exc}"
+    raise exc
 
 
 def proof_cell(report: ProofReport, name: str) -> str:
@@ -90,21 +117,15 @@ def crosscheck_json(check: CrossCheck) -> dict:
     }
 
 
-def print_failures(console: Console, report: ProofReport) -> None:
+def print_failures(out: Console, report: ProofReport) -> None:
     for proof in report.proofs:
         if not proof.proved:
-            console.print(proof.format(report.spec), markup=False, soft_wrap=True)
-            console.print()
+            print_text(out, proof.format(report.spec))
+            out.print()
 
 
 @click.command("prove")
-@click.option(
-    "--spec",
-    "spec_name",
-    default="resolved",
-    show_default=True,
-    help="A variant (proposal, resolved) or the path of a table's TOML file.",
-)
+@spec_option()
 @click.option(
     "--crosscheck",
     "cross",
@@ -113,42 +134,76 @@ def print_failures(console: Console, report: ProofReport) -> None:
     metavar="N",
     help="Also compare Z3's reachable states and verdicts with the explorer's for 1..N queues.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
-def prove(spec_name: str, cross: int | None, as_json: bool) -> None:
+@property_option
+@traces_option
+@run_options
+@guarded
+def prove(
+    spec_name: str,
+    cross: int | None,
+    properties: tuple[str, ...],
+    traces_dir: str | None,
+    timeout: float | None,
+    as_json: bool,
+    quiet: bool,
+) -> int:
     """Prove every property of one table for every number of queues.
 
     Invariants by induction (queues are an uninterpreted sort), step and
     history-freedom properties over the transition relation, and the
     table's hygiene. A failed proof shows a trace (a real violation) or the
-    counterexample to induction (a missing lemma).
+    counterexample to induction (a missing lemma). --timeout and Ctrl-C
+    print the checks decided so far (exit 3, 130).
     """
-    try:
-        spec = load_spec(spec_name)
-    except SpecError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(BAD_INPUT)
-    report = prove_table(spec)
+    spec = load_spec(spec_name)
+    names = check_names(spec, properties, PROOF_HYGIENE)
+    deadline = Deadline(timeout)
+    decided: list[Proof] = []
+    report: ProofReport | None = None
     checks: list[CrossCheck] = []
-    problem = None
-    try:
-        checks = [crosscheck(spec, n) for n in range(1, cross + 1)] if cross else []
-    except SolverGaveUp as exc:
-        problem = f"the solver gave up during the cross-check: {exc}"
-    ok = report.ok and all(c.ok for c in checks) and problem is None
+    stopped: str | None = None
+    with Progress(f"proving {spec.name}", quiet=quiet) as progress:
+
+        def note(proof: Proof) -> None:
+            decided.append(proof)
+            progress.update(f"{len(decided)} check(s) decided, the last {proof.name}: {proof.verdict.value}")
+            deadline.check()
+
+        try:
+            with deadline.enforced(solver=True):
+                report = prove_table(spec, only=names, progress=note)
+                for n in range(1, (cross or 0) + 1):
+                    deadline.check()
+                    progress.stage(f"cross-checking {spec.name}, {n} queue(s)")
+                    checks.append(crosscheck(spec, n))
+        except (TimeoutReached, KeyboardInterrupt, SolverGaveUp, z3.Z3Exception) as exc:
+            stopped = why_stopped(exc, deadline)
+    if report is None:  # stopped before the end: what was decided
+        report = ProofReport(spec, tuple(p for p in decided if not names or p.name in names), ())
     if as_json:
         document = report_json(report)
         if cross:
             document["crosscheck"] = [crosscheck_json(c) for c in checks]
+        document["partial"] = stopped
         click.echo(json.dumps(document, indent=2))
     else:
-        console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-        console.print(proofs_table(report))
-        print_failures(console, report)
+        out = console()
+        out.print(proofs_table(report))
+        print_failures(out, report)
         if checks:
-            console.print(crosscheck_table(checks))
+            out.print(crosscheck_table(checks))
             for c in checks:
                 for line in c.disagreements:
-                    console.print(f"{c.spec}, {c.queues} queue(s): {line}", markup=False)
-    if problem:
-        click.echo(f"error: {problem}", err=True)
-    sys.exit(PROVED if ok else FAILS)
+                    print_text(out, f"{c.spec}, {c.queues} queue(s): {line}")
+    if traces_dir is not None:
+        found = [(len(p.trace.start.queues), p.name, p.trace, p.other) for p in report.proofs if p.trace is not None]
+        write_counterexamples(traces_dir, spec, spec_name, found)
+    undecided = [p.name for p in report.proofs if p.verdict is Verdict.UNKNOWN]
+    if stopped:
+        say(f"{'interrupted' if stopped == INTERRUPTED else 'incomplete: ' + stopped}: {len(decided)} check(s) decided")
+    elif undecided:
+        stopped = "unknown"
+        say(f"undecided (the solver answered unknown): {', '.join(undecided)}")
+    failed = any(p.verdict in (Verdict.VIOLATED, Verdict.NOT_INDUCTIVE) for p in report.proofs)
+    failed = failed or any(not c.ok for c in checks)
+    return outcome(failed=failed, partial=stopped)

@@ -1,74 +1,142 @@
-"""``virtio-notifier-spec scale``: the checks at scale (issue 7).
+"""``virtio-notifier-spec scale``: the checks at scale.
 
-Verifies a table at a large queue count through the queue symmetry
+Verifies a table at large queue counts through the queue symmetry
 reduction (scale/reduced.py), and a configuration of several devices that
-share the host's ioeventfd slots (scale/system.py). Exit codes as
-everywhere: 0 everything holds, 1 a check fails or a run stopped early,
-2 bad input.
+share the host's ioeventfd slots (scale/system.py). ``--queues A-B`` checks
+every count from A to B (one support-abstraction run at B decides every
+count from its cutoff up; orbit searches the smaller ones); ``--queues N``
+checks N alone. ``--timeout`` is for the whole command. Exit codes as
+everywhere: 0 everything holds, 1 a check fails, 2 bad input, 3 stopped
+early, 130 interrupted.
 """
 
 from __future__ import annotations
 
-import sys
+import json
 
 import click
-from rich.console import Console
 from rich.table import Table
-from virtio_notifier_spec.model.report import counterexample_text
+from virtio_notifier_spec.model.explore import TIMEOUT, Exploration
+from virtio_notifier_spec.model.report import counterexample_text, exploration_json
 from virtio_notifier_spec.scale.config import CONFIG_DIR, load_config
-from virtio_notifier_spec.scale.search import explore_every
-from virtio_notifier_spec.scale.system import System, explore_system
-from virtio_notifier_spec.spec.errors import SpecError
+from virtio_notifier_spec.scale.search import explore, explore_every
+from virtio_notifier_spec.scale.system import System, SystemExploration, explore_system
 from virtio_notifier_spec.spec.load import load_spec
+
+from .deadline import Deadline
+from .exitcodes import INTERRUPTED, outcome
+from .export import first_counterexamples, write_counterexamples
+from .guard import guarded
+from .options import max_states_option, queues_option, run_options, spec_option, traces_option
+from .output import console, print_text
+from .progress import Progress
 
 DEFAULT_CONFIG = CONFIG_DIR / "three_devices.toml"
 
 
 @click.command()
-@click.option(
-    "--spec",
-    "spec_name",
-    default="resolved",
-    show_default=True,
-    help="The table checked at --queues: a variant or a TOML file.",
-)
-@click.option(
-    "--queues", type=click.IntRange(min=1), default=1024, show_default=True, help="Queues of the one-device check."
-)
+@spec_option(help="The table checked at --queues: a variant or a TOML file.")
+@queues_option(default="1-1024", help="Queues of the one-device check: N, or every count from A to B (A-B).")
 @click.option(
     "--config",
     "config_path",
     default=str(DEFAULT_CONFIG),
-    show_default=True,
-    help="A configuration of several devices (spec/configs/*.toml).",
+    show_default="spec/configs/three_devices.toml",
+    help="A configuration of several devices sharing the host's slots (spec/configs/*.toml).",
 )
-@click.option("--timeout", type=click.FloatRange(min=0.1), help="Stop each run after this many seconds (partial).")
-def scale(spec_name: str, queues: int, config_path: str, timeout) -> None:
-    """Check one table at every queue count up to --queues, and several devices sharing the host's slots."""
-    try:
-        spec = load_spec(spec_name)
-        config = load_config(config_path)
-        runs = explore_every(spec, queues, timeout=timeout)
-        system = explore_system(config, timeout=timeout)
-    except SpecError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+@max_states_option
+@run_options
+@traces_option
+@guarded
+def scale(
+    spec_name: str,
+    queues: range,
+    config_path: str,
+    max_states: int | None,
+    timeout: float | None,
+    as_json: bool,
+    quiet: bool,
+    traces_dir: str | None,
+) -> int:
+    """Check one table at every queue count asked, and several devices sharing the host's slots."""
+    spec = load_spec(spec_name)
+    config = load_config(config_path)
+    deadline = Deadline(timeout)
+    limits = {"max_states": max_states}
+    system = None
+    with Progress(f"scale {spec.name}", quiet=quiet) as progress:
+        if len(queues) == 1:
+            runs = [explore(spec, queues[0], symmetry=True, timeout=deadline.remaining(), progress=progress, **limits)]
+        else:
+            runs = explore_every(
+                spec, queues[-1], smallest=queues[0], timeout=deadline.remaining(), progress=progress, **limits
+            )
+        interrupted = any(r.partial == INTERRUPTED for r in runs)
+        if not interrupted:
+            progress.stage(f"scale {config.path}")
+            system = explore_system(config, timeout=deadline.remaining(), progress=progress, **limits)
+    missing = _missing(queues, runs)
+    partial = _partial(runs, system, missing)
+    if as_json:
+        click.echo(json.dumps(_json(runs, system, missing), indent=2))
+    else:
+        _print(spec.name, queues, runs, missing, config, system)
+    if traces_dir is not None:
+        write_counterexamples(traces_dir, spec, spec_name, first_counterexamples(spec.name, runs))
+    failed = any(r.counterexamples for r in runs) or bool(system and system.counterexamples)
+    return outcome(failed=failed, partial=partial)
+
+
+def _missing(queues: range, runs: list[Exploration]) -> list[int]:
+    """Queue counts asked for that no run decided (the runs stopped early)."""
+    if len(queues) == 1:
+        return []
+    top = runs[-1]
+    covered = {r.queues for r in runs[:-1]}
+    above = range(top.cutoff, top.queues + 1) if top.cutoff and not top.partial else range(top.queues, top.queues + 1)
+    return [n for n in queues if n not in covered and n not in above]
+
+
+def _partial(runs: list[Exploration], system: SystemExploration | None, missing: list[int]) -> str | None:
+    reasons = [r.partial for r in runs if r.partial] + ([system.partial] if system and system.partial else [])
+    if INTERRUPTED in reasons or system is None:
+        return INTERRUPTED
+    return reasons[0] if reasons else (TIMEOUT if missing else None)
+
+
+def _json(runs: list[Exploration], system: SystemExploration | None, missing: list[int]) -> dict:
+    document: dict = {"table": [exploration_json(r) for r in runs], "not_run": missing}
+    if system is not None:
+        document["system"] = {
+            "config": system.config.path,
+            "states": system.states,
+            "transitions": system.transitions,
+            "seconds": round(system.seconds, 3),
+            "partial": system.partial,
+            "ok": system.ok,
+            "verdicts": {name: system.verdict(name) for name in system.checks},
+            "counterexamples": {name: cx.message for name, cx in system.counterexamples.items()},
+        }
+    return document
+
+
+def _print(name: str, queues: range, runs, missing, config, system) -> None:
+    out = console()
     table = Table(title="Scale")
     for column in ("check", "states", "transitions", "seconds", "result"):
         table.add_column(column, justify="left" if column in ("check", "result") else "right")
     *smaller, top = runs
     if smaller:
         table.add_row(
-            f"{spec.name}, every N from 1 to {smaller[-1].queues} (orbits)",
+            f"{name}, every N from {smaller[0].queues} to {smaller[-1].queues} (orbits)",
             f"{sum(r.states for r in smaller):,}",
             f"{sum(r.transitions for r in smaller):,}",
             f"{sum(r.seconds for r in smaller):.2f}",
-            _outcome(all(r.ok for r in smaller), _partial(smaller), sum(len(r.counterexamples) for r in smaller)),
+            _outcome(all(r.ok for r in smaller), _first(smaller), sum(len(r.counterexamples) for r in smaller)),
         )
     how = top.reduction + (f", exact for every N >= {top.cutoff}" if top.cutoff else "")
     table.add_row(
-        f"{spec.name}, {queues} queues ({how})",
+        f"{name}, {top.queues} queues ({how})",
         f"{top.states:,}",
         f"{top.transitions:,}",
         f"{top.seconds:.2f}",
@@ -76,28 +144,44 @@ def scale(spec_name: str, queues: int, config_path: str, timeout) -> None:
     )
     devices = ", ".join(f"{d.name}:{d.queues}{'(vhost)' if d.vhost else ''}" for d in config.devices)
     host = f"{config.slots} slots" if config.limited else "unlimited host"
-    table.add_row(
-        f"{devices}; {host}",
-        f"{system.states:,}",
-        f"{system.transitions:,}",
-        f"{system.seconds:.2f}",
-        _outcome(system.ok, system.partial, len(system.counterexamples)),
-    )
-    console.print(table)
+    if system is None:
+        table.add_row(f"{devices}; {host}", "-", "-", "-", "not run: interrupted")
+    else:
+        table.add_row(
+            f"{devices}; {host}",
+            f"{system.states:,}",
+            f"{system.transitions:,}",
+            f"{system.seconds:.2f}",
+            _outcome(system.ok, system.partial, len(system.counterexamples)),
+        )
+    out.print(table)
+    if missing:
+        out.print(f"{name}: not checked for N in {_ranges(missing)}: a run stopped early", markup=False)
     shown: set[str] = set()
     for run in runs:  # each failing check once, at the smallest queue count that breaks it
-        for name, cx in run.counterexamples.items():
-            if name not in shown:
-                shown.add(name)
-                console.print(counterexample_text(run, cx), markup=False, soft_wrap=True)
-    composed = System(config) if system.counterexamples else None
-    for cx in system.counterexamples.values():
-        console.print(f"{config.path}: {cx.name} FAILS: {cx.message}", markup=False, soft_wrap=True)
-        console.print(cx.format(composed), markup=False, soft_wrap=True)
-    sys.exit(0 if all(r.ok for r in runs) and system.ok else 1)
+        for prop, cx in run.counterexamples.items():
+            if prop not in shown:
+                shown.add(prop)
+                print_text(out, counterexample_text(run, cx))
+    if system is not None and system.counterexamples:
+        composed = System(config)
+        for cx in system.counterexamples.values():
+            print_text(out, f"{config.path}: {cx.name} FAILS: {cx.message}")
+            print_text(out, cx.format(composed))
 
 
-def _partial(runs) -> str | None:
+def _ranges(sizes: list[int]) -> str:
+    """``2-5, 9``: runs of consecutive counts joined."""
+    groups: list[list[int]] = []
+    for n in sizes:
+        if groups and n == groups[-1][-1] + 1:
+            groups[-1].append(n)
+        else:
+            groups.append([n])
+    return ", ".join(f"{g[0]}-{g[-1]}" if len(g) > 1 else str(g[0]) for g in groups)
+
+
+def _first(runs) -> str | None:
     return next((r.partial for r in runs if r.partial), None)
 
 

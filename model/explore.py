@@ -32,6 +32,10 @@ from .trace import Step, Trace
 
 HYGIENE = ("deterministic", "complete", "no_dead_transition")
 
+#: Why a search stopped early (an :class:`Exploration`'s ``partial``).
+TIMEOUT = "stopped at --timeout"
+INTERRUPTED = "interrupted"
+
 
 @dataclass(frozen=True, slots=True)
 class Counterexample:
@@ -49,6 +53,11 @@ class Counterexample:
 
 @dataclass(frozen=True)
 class Exploration:
+    """What one search found. ``partial`` says why it stopped before the end
+    (--max-states, :data:`TIMEOUT`, :data:`INTERRUPTED`); then the states,
+    coverage and counterexamples are those found so far, and a property with
+    no counterexample is undecided."""
+
     spec: Spec
     queues: int
     states: int
@@ -179,21 +188,27 @@ class Explorer:
 
     # -- the search ---------------------------------------------------------
     def run(self) -> tuple[int, str | None]:
+        """Search until done, or until --max-states, --timeout or Ctrl-C
+        stops it: then the depth reached and why it stopped (``partial``)."""
         machine = self.machine
         frontier: deque[tuple[State, int]] = deque()
-        for start in machine.initial_states():
-            if start not in self.parent:
-                self.parent[start] = None
-                self.check_state(start)
-                frontier.append((start, 0))
         depth = 0
         try:
+            for start in machine.initial_states():
+                if start not in self.parent:
+                    self.parent[start] = None
+                    self.check_state(start)
+                    frontier.append((start, 0))
             while frontier:
                 state, level = frontier.popleft()
                 depth = max(depth, level)
                 self.expand(state, level, frontier)
+                if self.deadline is not None and time.monotonic() > self.deadline:
+                    raise _Stop(TIMEOUT)
         except _Stop as stop:
             return depth, str(stop)
+        except KeyboardInterrupt:  # keep what was found: the caller prints it
+            return depth, INTERRUPTED
         return depth, None
 
     def expand(self, state: State, level: int, frontier: deque) -> None:
@@ -229,12 +244,10 @@ class Explorer:
 
     def admit(self, level: int) -> None:
         count = len(self.parent)
-        if self.progress is not None and count % 2000 == 0:  # shown once a run passes 1 s
+        if self.progress is not None and count % 2000 == 0:
             self.progress(count, self.edges, level)
         if self.max_states is not None and count >= self.max_states:
             raise _Stop(f"stopped at --max-states {self.max_states}")
-        if self.deadline is not None and count % 1000 == 0 and time.monotonic() > self.deadline:
-            raise _Stop("stopped at --timeout")
 
 
 def explore(

@@ -67,7 +67,8 @@ class Trace:
         }
 
 
-def _value(value: object) -> str:
+def show_value(value: object) -> str:
+    """A value as the tables write it: ``true``, ``driver_ok``, ``3``."""
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
@@ -77,14 +78,14 @@ def format_state(spec: Spec, state: State) -> str:
 
     e.g. ``limited=false running=true status=driver_ok | q0 assigned our_fd handler=ours``
     """
-    device = " ".join(f"{v.name}={_value(x)}" for v, x in zip(spec.device_variables, state.device, strict=True))
+    device = " ".join(f"{v.name}={show_value(x)}" for v, x in zip(spec.device_variables, state.device, strict=True))
     parts = [device]
     for q, queue in enumerate(state.queues):
         words = [f"q{q} {queue[0]}"]
         for var, value in zip(spec.queue_variables[1:], queue[1:], strict=True):
             if value == var.init[0]:
                 continue
-            words.append(var.name if value is True else f"{var.name}={_value(value)}")
+            words.append(var.name if value is True else f"{var.name}={show_value(value)}")
         parts.append(" ".join(words))
     return " | ".join(parts)
 

@@ -182,7 +182,8 @@ def _row_pairs_of_runs(machine: Machine, starts: list[State], runs) -> set[RowPa
 
 
 def random_walks(machine: Machine, count: int, length: int, seed: int) -> list[TestCase]:
-    """``count`` seeded random walks of ``length`` enabled events each."""
+    """``count`` seeded random walks of ``length`` enabled events each (a
+    walk that reaches a state where no event is enabled ends there)."""
     rng = random.Random(seed)
     by_limited = starts_by_limited(machine)
     cases = []
@@ -192,6 +193,8 @@ def random_walks(machine: Machine, count: int, length: int, seed: int) -> list[T
         events = []
         for _ in range(length):
             enabled = [i for i in machine.instances if machine.enabled(state, i)]
+            if not enabled:
+                break
             inst = rng.choice(enabled)
             events.append(inst)
             state = rng.choice(machine.step(state, inst).choices).post

@@ -66,10 +66,14 @@ class SolverGaveUp(RuntimeError):
 
 
 def decide(solver: z3.Solver) -> bool:
-    """True for sat, False for unsat; never a silent unknown."""
+    """True for sat, False for unsat; never a silent unknown. Ctrl-C during
+    a check (Z3 catches it and answers unknown) is a KeyboardInterrupt."""
     outcome = solver.check()
     if outcome == z3.unknown:
-        raise SolverGaveUp(solver.reason_unknown())
+        reason = solver.reason_unknown()
+        if reason == "interrupted from keyboard":
+            raise KeyboardInterrupt
+        raise SolverGaveUp(reason)
     return outcome == z3.sat
 
 

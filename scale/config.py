@@ -87,6 +87,8 @@ def load_config(path: str | Path) -> Config:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SchemaError(f"cannot read the configuration: {exc.strerror or exc}", file=name) from None
+    except UnicodeDecodeError as exc:
+        raise SchemaError(f"not a text file (UTF-8): {exc.reason} at byte {exc.start}", file=name) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

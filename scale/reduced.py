@@ -29,6 +29,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from virtio_notifier_spec.model.explore import INTERRUPTED, TIMEOUT
 from virtio_notifier_spec.model.machine import Instance, Machine
 from virtio_notifier_spec.model.trace import Step, Trace
 from virtio_notifier_spec.spec.concrete import State, compile_expr
@@ -402,8 +403,12 @@ class ReducedExplorer:
                         self.check_state(post)
                         frontier.append((post, level + 1))
                         self.admit(level + 1)
+                if self.deadline is not None and time.monotonic() > self.deadline:
+                    raise Stop(TIMEOUT)
         except Stop as stop:
             return depth, str(stop)
+        except KeyboardInterrupt:  # keep what was found: the caller prints it
+            return depth, INTERRUPTED
         return depth, None
 
     def admit(self, level: int) -> None:
@@ -412,8 +417,6 @@ class ReducedExplorer:
             self.progress(count, self.edges, level)
         if self.max_states is not None and count >= self.max_states:
             raise Stop(f"stopped at --max-states {self.max_states}")
-        if self.deadline is not None and count % 1000 == 0 and time.monotonic() > self.deadline:
-            raise Stop("stopped at --timeout")
 
     def concrete_states(self) -> int:
         """How many concrete states the explored orbits stand for."""
@@ -484,7 +487,7 @@ def _shown(inst: Instance) -> str:
 def _multisets(items: list, n: int):
     """Every way to put n queues into the given initial tuples, as counted forms."""
     if len(items) == 1:
-        yield ((items[0], n),)
+        yield ((items[0], n),) if n else ()  # no class with a count of 0: orbits stay canonical
         return
     head, rest = items[0], items[1:]
     for k in range(n, -1, -1):

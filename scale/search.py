@@ -19,7 +19,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from virtio_notifier_spec.model.explore import HYGIENE, Counterexample, Exploration, record_dead, unfired_sources
+from virtio_notifier_spec.model.explore import (
+    HYGIENE,
+    INTERRUPTED,
+    Counterexample,
+    Exploration,
+    record_dead,
+    unfired_sources,
+)
 from virtio_notifier_spec.model.explore import explore as explore_plain
 from virtio_notifier_spec.model.trace import Trace
 from virtio_notifier_spec.spec.concrete import State
@@ -50,19 +57,35 @@ def explore(
 ORBIT_LIMIT = 8
 
 
-def explore_every(spec: Spec, largest: int, **limits) -> list[Exploration]:
-    """Verdicts for every queue count from 1 to ``largest``: one reduced run
-    at ``largest`` decides every N at or above its cutoff (support
-    abstraction); an orbit search decides each smaller N.
+def explore_every(
+    spec: Spec, largest: int, *, smallest: int = 1, timeout: float | None = None, **limits
+) -> list[Exploration]:
+    """Verdicts for every queue count from ``smallest`` to ``largest``: one
+    reduced run at ``largest`` decides every N at or above its cutoff
+    (support abstraction); an orbit search decides each smaller N.
+    ``timeout`` is for all the runs together: once it has passed, or a run
+    was interrupted, the smaller counts not yet run are left out (the caller
+    sees which are missing).
 
     >>> from virtio_notifier_spec.spec.load import load_spec
     >>> runs = explore_every(load_spec("resolved"), 64)
     >>> [r.queues for r in runs][-2:], runs[-1].cutoff, all(r.ok for r in runs)
     ([11, 64], 12, True)
     """
-    top = explore(spec, largest, symmetry=True, **limits)
+    deadline = None if timeout is None else time.monotonic() + timeout
+
+    def left() -> float | None:
+        return None if deadline is None else max(deadline - time.monotonic(), 0.001)
+
+    top = explore(spec, largest, symmetry=True, timeout=left(), **limits)
     below = top.cutoff if top.cutoff is not None else largest
-    smaller = [explore(spec, n, symmetry="orbits", **limits) for n in range(1, min(below, largest))]
+    smaller: list[Exploration] = []
+    for n in range(smallest, min(below, largest)):
+        if top.partial == INTERRUPTED or (smaller and smaller[-1].partial == INTERRUPTED):
+            break
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+        smaller.append(explore(spec, n, symmetry="orbits", timeout=left(), **limits))
     return [*smaller, top]
 
 
@@ -81,15 +104,20 @@ def _reduction(spec: Spec, queues: int, symmetry: bool | str) -> str:
 
 def _explore_reduced(spec: Spec, queues: int, mode: str, **limits) -> Exploration:
     began = time.perf_counter()
+    ends = None if limits.get("timeout") is None else time.monotonic() + limits["timeout"]
+
+    def left() -> dict:  # one --timeout for every search this run makes
+        return limits if ends is None else {**limits, "timeout": max(ends - time.monotonic(), 0.001)}
+
     if mode == "support":
         try:
-            explorer = ReducedExplorer(spec, queues, "support", **limits)
+            explorer = ReducedExplorer(spec, queues, "support", **left())
             depth, partial = explorer.run()
         except NotSupported:
             explorer = None
         if explorer is not None and (partial is not None or queues >= explorer.cutoff):
-            return _support_result(spec, queues, explorer, depth, partial, began, limits)
-    explorer = ReducedExplorer(spec, queues, "orbits", **limits)
+            return _support_result(spec, queues, explorer, depth, partial, began, left())
+    explorer = ReducedExplorer(spec, queues, "orbits", **left())
     depth, partial = explorer.run()
     found = _concrete_findings(explorer, explorer.found)
     return _reduced_result(

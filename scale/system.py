@@ -38,8 +38,10 @@ from __future__ import annotations
 import itertools
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from virtio_notifier_spec.model.explore import INTERRUPTED, TIMEOUT
 from virtio_notifier_spec.model.machine import Machine
 from virtio_notifier_spec.model.trace import format_state
 from virtio_notifier_spec.spec.concrete import State, compile_expr
@@ -216,8 +218,9 @@ class System:
 
 
 class _Search:
-    def __init__(self, system: System, max_states: int | None, timeout: float | None) -> None:
+    def __init__(self, system: System, max_states: int | None, timeout: float | None, progress=None) -> None:
         self.system = system
+        self.progress = progress
         self.max_states = max_states
         self.deadline = time.monotonic() + timeout if timeout else None
         self.parent: dict[Sys, tuple[Sys, SysStep] | None] = {}
@@ -271,25 +274,36 @@ class _Search:
                 self.check_state(start)
                 frontier.append((start, 0))
         depth = 0
-        while frontier:
-            state, level = frontier.popleft()
-            depth = max(depth, level)
-            for step, fits in self.system.successors(state):
-                self.edges += 1
-                self.check_step(state, step, fits)
-                if not fits:
-                    continue  # KVM refused the registration: the step does not happen
-                post = self.system.canonical(step.post)
-                if post not in self.parent:
-                    self.parent[post] = (state, step)
-                    self.check_state(post)
-                    frontier.append((post, level + 1))
-                    count = len(self.parent)
-                    if self.max_states is not None and count >= self.max_states:
-                        return depth, f"stopped at --max-states {self.max_states}"
-                    if self.deadline is not None and count % 1000 == 0 and time.monotonic() > self.deadline:
-                        return depth, "stopped at --timeout"
+        try:
+            while frontier:
+                state, level = frontier.popleft()
+                depth = max(depth, level)
+                stop = self.expand(state, level, frontier)
+                if stop is not None:
+                    return depth, stop
+        except KeyboardInterrupt:  # keep what was found: the caller prints it
+            return depth, INTERRUPTED
         return depth, None
+
+    def expand(self, state: Sys, level: int, frontier: deque) -> str | None:
+        for step, fits in self.system.successors(state):
+            self.edges += 1
+            self.check_step(state, step, fits)
+            if not fits:
+                continue  # KVM refused the registration: the step does not happen
+            post = self.system.canonical(step.post)
+            if post not in self.parent:
+                self.parent[post] = (state, step)
+                self.check_state(post)
+                frontier.append((post, level + 1))
+                count = len(self.parent)
+                if self.progress is not None and count % 2000 == 0:
+                    self.progress(count, self.edges, level + 1)
+                if self.max_states is not None and count >= self.max_states:
+                    return f"stopped at --max-states {self.max_states}"
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            return TIMEOUT
+        return None
 
     # -- concrete traces ------------------------------------------------------------
     def replay(self, state: Sys, rep: Sys, step: SysStep) -> SysStep:
@@ -322,12 +336,17 @@ class _Search:
 
 
 def explore_system(
-    config: Config, *, spec: Spec | None = None, max_states: int | None = None, timeout: float | None = None
+    config: Config,
+    *,
+    spec: Spec | None = None,
+    max_states: int | None = None,
+    timeout: float | None = None,
+    progress: Callable[[int, int, int], None] | None = None,
 ) -> SystemExploration:
     """Explore every reachable state of the configuration's devices together."""
     began = time.perf_counter()
     system = System(config, spec)
-    search = _Search(system, max_states, timeout)
+    search = _Search(system, max_states, timeout, progress)
     depth, partial = search.run()
     found = {}
     for name in system.checks:

@@ -180,7 +180,7 @@ def test_cli_drive_exits_1_on_a_crashing_child_and_shows_its_stderr(tmp_path):
         "1",
         "--max-failures",
         "1",
-        "--timeout",
+        "--reply-timeout",
         "2",
         "--",
         sys.executable,

@@ -206,7 +206,7 @@ def test_cli_check_symmetry_verifies_1024_queues_and_reports_partial_runs():
     ok = runner.invoke(cli, ["check", "--queues", "1024", "--symmetry", "--quiet"])
     assert ok.exit_code == 0, ok.output
     partial = runner.invoke(cli, ["check", "--queues", "6", "--symmetry", "--max-states", "10", "--json"])
-    assert partial.exit_code == 1
+    assert partial.exit_code == 3
     assert '"partial": "stopped at --max-states 10"' in partial.output
 
 

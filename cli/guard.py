@@ -1,0 +1,141 @@
+"""Every command ends in one line and an exit code, never a traceback.
+
+:func:`guarded` wraps a command's body (a function returning an exit code):
+
+- bad input (:class:`SpecError`, and :class:`.output.OutputError` for an
+  output path that cannot be used): the located line, exit 2;
+- Ctrl-C: ``interrupted``, exit 130 (commands that can print what they had
+  decided catch it first and do so);
+- ``--timeout`` in work that cannot stop by itself: exit 3;
+- output that cannot be written (a closed pipe, a full disk, ``/dev/full``):
+  one line on stderr, exit 4; an output path that cannot be used (no such
+  folder, permission denied): exit 2;
+- anything else is a bug of ours: ``internal error: ...``, exit 4 (the
+  traceback with ``VIRTIO_NOTIFIER_SPEC_TRACEBACK=1``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import functools
+import os
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+
+import click
+from virtio_notifier_spec.spec.errors import SpecError
+
+from .deadline import TimeoutReached
+from .exitcodes import ExitCode
+from .output import OutputError  # noqa: F401  (raised by commands, reported here)
+
+TRACEBACK_ENV = "VIRTIO_NOTIFIER_SPEC_TRACEBACK"
+_DEVICE_ERRORS = {errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EFBIG}
+
+
+def say(message: str) -> None:
+    """One line on stderr; silent if stderr itself is gone."""
+    with contextlib.suppress(OSError, ValueError):
+        click.echo(message, err=True)
+
+
+def _detach_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's last flush of
+    what could not be written does not fail a second time."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def _flush_stdout() -> None:
+    stream = sys.stdout
+    if stream is not None and not stream.closed:
+        stream.flush()
+
+
+def _ignore(unraisable) -> None:
+    """After Ctrl-C an object half made (a Z3 context, say) may fail in its
+    finalizer; the run is ending, so that is not worth a traceback."""
+
+
+def _on_sigint(signum, frame) -> None:
+    sys.unraisablehook = _ignore
+    raise KeyboardInterrupt
+
+
+def run(body: Callable[[], int]) -> int:
+    """Run ``body`` and turn what it raises into one line and an exit code."""
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, _on_sigint) if main else None
+    try:
+        return _run(body)
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _run(body: Callable[[], int]) -> int:
+    try:
+        code = body()
+        _flush_stdout()
+        return int(code)
+    except (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+        raise
+    except SpecError as exc:
+        say(f"error: {exc}")
+        return ExitCode.BAD_INPUT
+    except KeyboardInterrupt:
+        say("interrupted")
+        return ExitCode.INTERRUPTED
+    except TimeoutReached:
+        say("stopped at --timeout before anything was decided")
+        return ExitCode.INCOMPLETE
+    except BrokenPipeError:
+        _detach_stdout()
+        say("error: cannot write the output: the reader closed the pipe")
+        return ExitCode.INTERNAL
+    except OSError as exc:
+        if exc.filename is None:  # writing stdout failed (ENOSPC, EIO, ...)
+            _detach_stdout()
+            say(f"error: cannot write the output: {exc.strerror or exc}")
+            return ExitCode.INTERNAL
+        say(f"error: {exc.filename}: {exc.strerror or exc}")
+        # A path the user named that cannot be used is bad input; a disk
+        # that fails or fills up is not.
+        return ExitCode.INTERNAL if exc.errno in _DEVICE_ERRORS else ExitCode.BAD_INPUT
+    except RecursionError:
+        say("internal error: an expression is nested too deeply for this command")
+        return ExitCode.INTERNAL
+    except Exception as exc:
+        if os.environ.get(TRACEBACK_ENV):
+            traceback.print_exc()
+        say(f"internal error: {type(exc).__name__}: {exc} (set {TRACEBACK_ENV}=1 for the traceback)")
+        return ExitCode.INTERNAL
+
+
+def guarded(command: Callable[..., int]) -> Callable[..., None]:
+    """Decorate a click command's function that returns an exit code.
+
+    >>> @guarded
+    ... def body() -> int:
+    ...     raise SpecError("expected a list", file="t.toml", line=3, field="from")
+    >>> try:
+    ...     body()
+    ... except SystemExit as done:
+    ...     print(done.code)
+    2
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs) -> None:
+        sys.exit(run(lambda: command(*args, **kwargs)))
+
+    return wrapper

@@ -1,0 +1,98 @@
+"""The flag grammar every command shares: one spelling, one meaning, one help text.
+
+A command takes what applies to it, e.g.::
+
+    @click.command()
+    @spec_option()
+    @queues_option(default="1-2")
+    @run_options          # --timeout --json --quiet
+    @guarded
+    def check(spec_name, queues, timeout, as_json, quiet) -> int: ...
+
+| option | meaning everywhere |
+|---|---|
+| ``--spec`` | a variant (proposal, resolved) or a table's TOML file |
+| ``--queues`` | N queues, or every count from A to B (``A-B``) |
+| ``--timeout`` | seconds for the whole command; exit 3 with what was decided |
+| ``--max-states`` | stop a search after this many states; exit 3 |
+| ``--property`` | only the named properties (repeatable) |
+| ``--traces`` | write each counterexample into a folder (oracle trace and ITF) |
+| ``--json`` | one JSON document on stdout instead of text |
+| ``--quiet`` | no progress lines on stderr |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import click
+
+from .params import QueueRange, Seconds
+
+SPEC_HELP = "A variant (proposal, resolved) or the path of a table's TOML file."
+
+
+def spec_option(*, default: str | None = "resolved", multiple: bool = False, help: str | None = None) -> Callable:
+    """``--spec``: the table (repeatable with ``multiple``)."""
+    text = help or (SPEC_HELP + (" Repeatable." if multiple else ""))
+    if multiple:
+        return click.option("--spec", "specs", multiple=True, metavar="SPEC", help=text)
+    return click.option(
+        "--spec", "spec_name", default=default, show_default=default is not None, metavar="SPEC", help=text
+    )
+
+
+def queues_option(
+    *, default: str | None = "2", single: bool = False, maximum: int | None = None, help: str | None = None
+) -> Callable:
+    """``--queues``: N, or a range A-B explored one count at a time."""
+    text = help or (
+        "Queues per device: N." if single else "Queues per device: N, or every count from A to B (A-B), one at a time."
+    )
+    return click.option(
+        "--queues",
+        type=QueueRange(single=single, maximum=maximum),
+        default=default,
+        show_default=default is not None,
+        help=text,
+    )
+
+
+timeout_option = click.option(
+    "--timeout",
+    type=Seconds(),
+    default=None,
+    help="Stop after this many seconds in all, print what was decided, exit 3.",
+)
+max_states_option = click.option(
+    "--max-states",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Stop a search after this many states, print what was decided, exit 3.",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout instead of text.")
+quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
+property_option = click.option(
+    "--property",
+    "properties",
+    multiple=True,
+    metavar="NAME",
+    help="Only this property (repeatable); the others are not checked. Default: every one.",
+)
+traces_option = click.option(
+    "--traces",
+    "traces_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Write each counterexample into this folder as an oracle trace (.jsonl) and in ITF (.itf.json).",
+)
+
+
+def output_options(command: Callable) -> Callable:
+    """``--json`` and ``--quiet``: every command has both."""
+    return json_option(quiet_option(command))
+
+
+def run_options(command: Callable) -> Callable:
+    """``--timeout``, ``--json`` and ``--quiet``: every long command."""
+    return timeout_option(output_options(command))

@@ -1,0 +1,165 @@
+"""Traces in the Informal Trace Format (ITF) of Apalache and Quint.
+
+The format is Apalache's ADR-015 ("Informal Trace Format in JSON"): an
+object with ``#meta``, ``vars`` and ``states``, each state an object with a
+value for every name in ``vars``. Written here:
+
+- a device variable is its value (``true``, ``"driver_ok"``);
+- a per-queue variable is a map from queue index to value, as a TLA+
+  function over ``0..N-1`` is written: ``{"#map": [[{"#bigint": "0"}, "assigned"], ...]}``;
+- integers are ``{"#bigint": "..."}``, as Quint writes them;
+- which event led to a state is said the way Quint's model-based testing
+  says it: ``mbt::actionTaken`` (the event, ``"init"`` for the start) and
+  ``mbt::nondetPicks`` (its arguments, each ``{"tag": "Some", "value": v}``);
+- each state's ``#meta`` has its ``index`` and, after the start, the rows
+  that fired (``q0 b (assign_on_driver_ok)``).
+
+``model/itf.schema.json`` is ADR-015 written as a JSON Schema; the tests
+validate every trace written here against it. :func:`read_itf` reads such
+a trace back (what ``replay`` does with one).
+
+>>> from virtio_notifier_spec.spec.load import load_spec
+>>> from virtio_notifier_spec.model.explore import explore
+>>> spec = load_spec("proposal")
+>>> cx = explore(spec, 1).counterexamples["no_lost_kick"]
+>>> doc = itf_trace(spec, cx.trace)
+>>> doc["vars"][:4], len(doc["states"])
+(['limited', 'running', 'status', 'state'], 4)
+>>> doc["states"][3]["mbt::actionTaken"], doc["states"][3]["state"]
+('reset', {'#map': [[{'#bigint': '0'}, 'deassigned']]})
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from virtio_notifier_spec.spec.concrete import State
+from virtio_notifier_spec.spec.errors import SpecError
+from virtio_notifier_spec.spec.schema import Spec
+
+from .trace import Trace
+
+ACTION = "mbt::actionTaken"
+PICKS = "mbt::nondetPicks"
+INIT = "init"
+DESCRIPTION = "https://apalache-mc.org/docs/adr/015adr-trace.html"
+SCHEMA = Path(__file__).with_name("itf.schema.json")
+
+
+def value(x: object) -> object:
+    """One value in ITF: integers as ``#bigint``, the rest as JSON has them.
+
+    >>> value(3), value(True), value("ours")
+    ({'#bigint': '3'}, True, 'ours')
+    """
+    if isinstance(x, bool | str):
+        return x
+    if isinstance(x, int):
+        return {"#bigint": str(x)}
+    raise TypeError(f"no ITF form for {x!r}")
+
+
+def _state(spec: Spec, state: State, index: int, action: str, picks: dict, meta: dict) -> dict:
+    doc: dict = {"#meta": {"index": index, **meta}}
+    for var, x in zip(spec.device_variables, state.device, strict=True):
+        doc[var.name] = value(x)
+    for slot, var in enumerate(spec.queue_variables):
+        doc[var.name] = {"#map": [[value(q), value(queue[slot])] for q, queue in enumerate(state.queues)]}
+    doc[ACTION] = action
+    doc[PICKS] = {name: {"tag": "Some", "value": value(x)} for name, x in picks.items()}
+    return doc
+
+
+def itf_trace(spec: Spec, trace: Trace, *, meta: dict | None = None) -> dict:
+    """``trace`` as one ITF document; ``meta`` goes into the trace's ``#meta``."""
+    names = [v.name for v in spec.device_variables] + [v.name for v in spec.queue_variables]
+    states = [_state(spec, trace.start, 0, INIT, {}, {})]
+    for index, step in enumerate(trace.steps, start=1):
+        fired = step.rows()
+        states.append(_state(spec, step.post, index, step.event.event.name, step.event.values, {"fired": fired}))
+    head = {
+        "format": "ITF",
+        "format-description": DESCRIPTION,
+        "source": spec.files[0] if spec.files else spec.name,
+        "description": f"{spec.name}, {len(trace.start.queues)} queue(s), written by virtio-notifier-spec",
+        **(meta or {}),
+    }
+    return {"#meta": head, "vars": [*names, ACTION, PICKS], "states": states}
+
+
+# -- reading ---------------------------------------------------------------------
+
+
+def _plain(x: object, where: str, file: str | None) -> object:
+    """An ITF value of a variable or argument back to the table's value."""
+    if isinstance(x, bool | str | int):
+        return x
+    if isinstance(x, dict) and set(x) == {"#bigint"} and isinstance(x["#bigint"], str):
+        try:
+            return int(x["#bigint"])
+        except ValueError:
+            pass
+    raise SpecError(f"expected a boolean, a string or an integer, found {x!r}", file=file, field=where)
+
+
+def _typed(var, x: object, where: str, file: str | None) -> object:
+    x = _plain(x, where, file)
+    allowed = var.type.values
+    if allowed and x not in allowed:
+        shown = " | ".join(str(v).lower() if isinstance(v, bool) else str(v) for v in allowed)
+        raise SpecError(f"expected one of {shown}, found {x!r}", file=file, field=where)
+    return x
+
+
+def _queue_map(var, raw: object, where: str, file: str | None) -> list:
+    pairs = raw.get("#map") if isinstance(raw, dict) else None
+    if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+        raise SpecError("expected a per-queue map {'#map': [[queue, value], ...]}", file=file, field=where)
+    found = {_plain(k, where, file): _typed(var, x, where, file) for k, x in pairs}
+    if sorted(found) != list(range(len(found))) or not found:
+        raise SpecError("expected the queues 0..N-1 as the map's keys", file=file, field=where)
+    return [found[q] for q in range(len(found))]
+
+
+def _start(spec: Spec, first: object, file: str | None) -> State:
+    if not isinstance(first, dict):
+        raise SpecError("expected an object", file=file, field="states[0]")
+    device = []
+    for var in spec.device_variables:
+        if var.name not in first:
+            raise SpecError("missing: the first state gives every variable", file=file, field=f"states[0].{var.name}")
+        device.append(_typed(var, first[var.name], f"states[0].{var.name}", file))
+    columns = []
+    for var in spec.queue_variables:
+        where = f"states[0].{var.name}"
+        columns.append(_queue_map(var, first.get(var.name), where, file))
+        if len(columns[-1]) != len(columns[0]):
+            raise SpecError("every per-queue map has the same queues", file=file, field=where)
+    return State(tuple(device), tuple(zip(*columns, strict=True)))
+
+
+def read_itf(spec: Spec, doc: object, *, file: str | None = None) -> tuple[State, list[tuple[str, dict]]]:
+    """The first state and the events of an ITF trace written by
+    :func:`itf_trace` (or by a tool that writes the same variables and the
+    ``mbt::`` fields); raises :class:`SpecError` naming the field at fault."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("states"), list) or not doc["states"]:
+        message = "expected an ITF trace: an object whose 'states' is a non-empty list"
+        raise SpecError(message, file=file, field="states")
+    states = doc["states"]
+    start = _start(spec, states[0], file)
+    events = []
+    for index, state in enumerate(states[1:], start=1):
+        where = f"states[{index}]"
+        if not isinstance(state, dict) or not isinstance(state.get(ACTION), str):
+            raise SpecError("expected the name of the event that led here", file=file, field=f"{where}.{ACTION}")
+        picks = state.get(PICKS, {})
+        if not isinstance(picks, dict):
+            raise SpecError("expected an object of the event's arguments", file=file, field=f"{where}.{PICKS}")
+        args = {}
+        for name, pick in picks.items():
+            if isinstance(pick, dict) and pick.get("tag") == "None":
+                continue
+            raw = pick.get("value") if isinstance(pick, dict) and pick.get("tag") == "Some" else pick
+            args[name] = _plain(raw, f"{where}.{PICKS}.{name}", file)
+        events.append((state[ACTION], args))
+    return start, events

@@ -1,0 +1,179 @@
+"""Long runs: Ctrl-C keeps what was found (exit 130), --max-states and
+--timeout stop with exit 3, one --timeout covers a whole command, progress
+shows off a terminal, and output failures are one line, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from virtio_notifier_spec.cli.main import cli
+from virtio_notifier_spec.cli.progress import ENV as PROGRESS_ENV
+from virtio_notifier_spec.model.explore import INTERRUPTED, TIMEOUT, explore
+from virtio_notifier_spec.scale.search import explore_every
+from virtio_notifier_spec.spec.load import load_spec
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def child(*args: str, **kw) -> subprocess.Popen:
+    """The installed command in a child process, its progress every 0.1 s."""
+    env = {**os.environ, PROGRESS_ENV: "0.1"}
+    command = [sys.executable, "-m", "virtio_notifier_spec", *args]
+    return subprocess.Popen(command, env=env, text=True, stderr=subprocess.PIPE, **kw)
+
+
+def interrupt_once_running(process: subprocess.Popen) -> tuple[str, str]:
+    """Ctrl-C once the run has shown progress; its stdout and stderr."""
+    first = process.stderr.readline()
+    assert first.startswith("progress:"), first
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    return out or "", first + err
+
+
+# -- Ctrl-C ---------------------------------------------------------------------
+
+
+def test_an_interrupted_search_returns_what_it_found():
+    seen = []
+
+    def progress(states, edges, depth):
+        seen.append(states)
+        if states >= 4000:
+            raise KeyboardInterrupt
+
+    result = explore(load_spec("proposal"), 4, progress=progress)
+    assert result.partial == INTERRUPTED and not result.ok
+    assert result.states >= 4000 and result.counterexamples  # failures found before Ctrl-C are kept
+    assert sum(result.fired.values()) > 0
+
+
+def test_ctrl_c_during_check_prints_states_coverage_and_verdicts_and_exits_130():
+    process = child("check", "--spec", "proposal", "--queues", "1-5", stdout=subprocess.PIPE)
+    out, err = interrupt_once_running(process)
+    assert process.returncode == 130, err
+    assert "partial: interrupted" in out and "Coverage" in out
+    assert "no_lost_kick FAILS" in out  # decided before Ctrl-C, at 1 queue
+    assert "interrupted" in err and "Traceback" not in err + out
+
+
+def test_ctrl_c_during_prove_is_one_line_and_exit_130():
+    process = child("prove", "--spec", "proposal", "--crosscheck", "4", stdout=subprocess.PIPE)
+    out, err = interrupt_once_running(process)
+    assert process.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err + out and "SolverGaveUp" not in err
+
+
+# -- --max-states and --timeout: exit 3 -----------------------------------------
+
+
+def test_a_run_stopped_by_max_states_exits_3_not_1():
+    result = run("check", "--spec", "resolved", "--queues", "2", "--max-states", "30", "--quiet")
+    assert result.exit_code == 3
+    assert "stopped at --max-states 30" in result.output
+
+
+def test_a_failure_found_before_the_stop_still_exits_1():
+    result = run("check", "--spec", "proposal", "--queues", "3", "--max-states", "300", "--quiet")
+    assert result.exit_code == 1 and "FAILS" in result.output
+
+
+def test_one_timeout_covers_every_run_of_scale():
+    runs = explore_every(load_spec("resolved"), 64, timeout=1e-6)
+    assert [r.queues for r in runs] == [64] and runs[0].partial == TIMEOUT
+    result = run("scale", "--spec", "resolved", "--queues", "1-64", "--timeout", "0.01", "--quiet")
+    assert result.exit_code == 3, result.output
+    assert "not checked for N in" in result.output
+
+
+def test_prove_honours_timeout_and_exits_3():
+    result = run("prove", "--spec", "resolved", "--timeout", "0.01", "--quiet")
+    assert result.exit_code == 3, result.output
+    assert "stopped at --timeout" in result.output
+
+
+def test_draw_honours_timeout_and_exits_3(tmp_path):
+    result = run(
+        "draw", "--spec", "proposal", "--queues", "1-3", "--format", "dot", "--out", tmp_path, "--timeout", "0.01"
+    )
+    assert result.exit_code == 3, result.output
+    assert "stopped at --timeout" in result.output
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0", "-1", "soon"])
+def test_timeout_refuses_what_is_not_a_finite_positive_number(value):
+    result = run("check", "--timeout", value)
+    assert result.exit_code == 2 and "--timeout" in result.output
+
+
+# -- progress -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", "--spec", "proposal", "--queues", "3"],
+        ["prove", "--spec", "resolved"],
+        ["scale", "--queues", "1-6"],
+        ["draw", "--spec", "proposal", "--format", "dot", "--queues", "1-3"],
+    ],
+)
+def test_long_runs_print_progress_lines_off_a_terminal(args, monkeypatch, tmp_path):
+    monkeypatch.setenv(PROGRESS_ENV, "0.02")
+    monkeypatch.chdir(tmp_path)
+    result = run(*args, *(["--out", tmp_path] if args[0] == "draw" else []))
+    lines = [line for line in result.output.splitlines() if line.startswith("progress: ")]
+    assert result.exit_code in (0, 1) and len(lines) >= 2, result.output
+    quiet = run(*args, "--quiet", *(["--out", tmp_path] if args[0] == "draw" else []))
+    assert "progress: " not in quiet.output
+
+
+# -- output that cannot be written ---------------------------------------------
+
+
+def test_draw_out_to_an_existing_file_is_one_line_and_exit_2(tmp_path):
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    result = run("draw", "--spec", "resolved", "--format", "dot", "--out", taken)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.output.strip() == f"error: --out: {taken} is a file; expected a folder"
+
+
+def test_draw_out_under_a_missing_folder_is_one_line_and_exit_2(tmp_path):
+    result = run("draw", "--spec", "resolved", "--format", "dot", "--out", tmp_path / "missing" / "sub")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "does not exist" in result.output and not (tmp_path / "missing").exists()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
+def test_output_to_a_full_device_is_one_line_and_exit_4():
+    with open("/dev/full", "w") as full:
+        process = child("check", "--queues", "1", "--json", stdout=full)
+        _, err = process.communicate(timeout=120)
+    assert process.returncode == 4
+    assert err.strip() == "error: cannot write the output: No space left on device"
+
+
+def test_a_reader_that_goes_away_is_one_line_and_exit_4():
+    process = child("check", "--spec", "proposal", "--queues", "1-2", stdout=subprocess.PIPE)
+    process.stdout.close()  # like `| head -0`
+    err = process.stderr.read()
+    process.wait(timeout=120)
+    assert process.returncode == 4
+    assert "the reader closed the pipe" in err and "Traceback" not in err
+
+
+def test_scale_config_that_is_not_text_is_one_line_and_exit_2(tmp_path):
+    binary = tmp_path / "config.toml"
+    binary.write_bytes(bytes(range(256)))
+    result = run("scale", "--config", binary, "--queues", "1")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.output.startswith(f"error: {binary}: not a text file")
