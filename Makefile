@@ -79,3 +79,11 @@ bench-proofs: $(STAMP)
 # too); writes its timings to bench/crosscheck.md. About 15 s.
 crosscheck-proofs: $(STAMP)
 	$(PY) bench/proofs.py --repeat 1 --crosscheck 4 --out bench/crosscheck.md
+
+# Every command on many random valid tables (tests/tables.py): each must end
+# with a verdict (exit 0, 1 or 3), never a traceback. `make test` runs three
+# fixed examples; this draws CLI_FUZZ_EXAMPLES fresh ones.
+CLI_FUZZ_EXAMPLES ?= 200
+.PHONY: fuzz-cli
+fuzz-cli: $(STAMP)
+	CLI_FUZZ_EXAMPLES=$(CLI_FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider tests/cli/test_cli_fuzz.py

@@ -25,19 +25,15 @@ from virtio_notifier_spec.model.itf import itf_trace
 from virtio_notifier_spec.model.trace import Trace
 from virtio_notifier_spec.oracle.observation import KICK_EVENT, full_observation
 from virtio_notifier_spec.oracle.tracefile import Header, record_json, trace_lines
-from virtio_notifier_spec.spec.load import VARIANTS
 from virtio_notifier_spec.spec.schema import Spec
 
 from .output import output_folder
 
 
-def variant_reference(spec: Spec, spec_arg: str) -> str:
-    """What a trace's header names: the variant, or the table's file."""
-    return spec_arg if spec_arg in VARIANTS else (spec.files[0] if spec.files else spec_arg)
-
-
 def oracle_trace(spec: Spec, spec_arg: str, trace: Trace, label: str) -> list[str]:
-    """``trace`` as the lines of an oracle trace, every variable observed.
+    """``trace`` as the lines of an oracle trace, every variable observed;
+    the header names the table as ``spec_arg`` (a variant or a path, as
+    ``--spec`` was given), so that ``oracle check`` loads the same one.
 
     >>> from virtio_notifier_spec.spec.load import load_spec
     >>> from virtio_notifier_spec.model.explore import explore
@@ -48,7 +44,7 @@ def oracle_trace(spec: Spec, spec_arg: str, trace: Trace, label: str) -> list[st
     """
     layout = {v.name: i for i, v in enumerate(spec.device_variables)}
     limited = bool(trace.start.device[layout["limited"]]) if "limited" in layout else False
-    header = Header(variant_reference(spec, spec_arg), len(trace.start.queues), limited, implementation=label)
+    header = Header(spec_arg, len(trace.start.queues), limited, implementation=label)
     first = header.to_json() | {"observed": full_observation(spec, None, trace.start, None)}
     records = []
     pre = trace.start
@@ -65,7 +61,7 @@ def write_trace(folder: Path, stem: str, spec: Spec, spec_arg: str, trace: Trace
     jsonl = folder / f"{stem}.jsonl"
     jsonl.write_text("\n".join(oracle_trace(spec, spec_arg, trace, label)) + "\n", encoding="utf-8")
     itf = folder / f"{stem}.itf.json"
-    document = itf_trace(spec, trace, meta={"property": label})
+    document = itf_trace(spec, trace, meta={"source": spec_arg, "property": label})
     itf.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
     return [jsonl, itf]
 

@@ -313,9 +313,9 @@ def replay(
         if not sep:
             raise SpecError(f"expected NAME=VALUE, found {item!r}", field="--init")
         seq.init[name.strip()] = value.strip()
-    if spec_name is None and itf is not None:
-        source = itf.get("#meta", {}).get("source") if isinstance(itf.get("#meta"), dict) else None
-        spec_name = source if isinstance(source, str) and source.endswith(".toml") else None
+    if spec_name is None and itf is not None and isinstance(itf.get("#meta"), dict):
+        source = itf["#meta"].get("source")
+        spec_name = source if isinstance(source, str) and source else None
     spec = load_spec(spec_name or seq.spec_name or "resolved")
     note = ""
     if itf is not None:

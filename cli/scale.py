@@ -13,6 +13,7 @@ early, 130 interrupted.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 from rich.table import Table
@@ -73,7 +74,7 @@ def scale(
             )
         interrupted = any(r.partial == INTERRUPTED for r in runs)
         if not interrupted:
-            progress.stage(f"scale {config.path}")
+            progress.stage(f"scale {Path(config.path).name}")
             system = explore_system(config, timeout=deadline.remaining(), progress=progress, **limits)
     missing = _missing(queues, runs)
     partial = _partial(runs, system, missing)

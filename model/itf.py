@@ -71,7 +71,8 @@ def _state(spec: Spec, state: State, index: int, action: str, picks: dict, meta:
 
 
 def itf_trace(spec: Spec, trace: Trace, *, meta: dict | None = None) -> dict:
-    """``trace`` as one ITF document; ``meta`` goes into the trace's ``#meta``."""
+    """``trace`` as one ITF document; ``meta`` goes into the trace's ``#meta``
+    (``source``: the table, a variant's name or a TOML path)."""
     names = [v.name for v in spec.device_variables] + [v.name for v in spec.queue_variables]
     states = [_state(spec, trace.start, 0, INIT, {}, {})]
     for index, step in enumerate(trace.steps, start=1):
@@ -80,7 +81,7 @@ def itf_trace(spec: Spec, trace: Trace, *, meta: dict | None = None) -> dict:
     head = {
         "format": "ITF",
         "format-description": DESCRIPTION,
-        "source": spec.files[0] if spec.files else spec.name,
+        "source": spec.name,
         "description": f"{spec.name}, {len(trace.start.queues)} queue(s), written by virtio-notifier-spec",
         **(meta or {}),
     }

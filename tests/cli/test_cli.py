@@ -82,3 +82,16 @@ def test_validate_accepts_both_variants():
     result = run("validate")
     assert result.exit_code == 0
     assert "proposal:" in result.output and "resolved:" in result.output
+
+
+def test_the_readme_documents_every_exit_code_once():
+    import re
+    from pathlib import Path
+
+    from virtio_notifier_spec.cli.exitcodes import ExitCode
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme.split("### Exit codes", 1)[1].split("\n\n")[2]
+    documented = [int(code) for code in re.findall(r"^\| (\d+) \|", table, flags=re.M)]
+    assert documented == [int(code) for code in ExitCode]
+    assert readme.count("### Exit codes") == 1
