@@ -189,21 +189,19 @@ def check(
 # -- verify -------------------------------------------------------------------------
 
 
+def _variant_queues(variant: str, default: str):
+    return click.option(
+        f"--{variant}-queues",
+        type=QueueRange(),
+        default=default,
+        show_default=True,
+        help=f"Queue counts explored for {variant}: N or A-B.",
+    )
+
+
 @cli.command()
-@click.option(
-    "--resolved-queues",
-    type=QueueRange(),
-    default="1-6",
-    show_default=True,
-    help="Queue counts explored for resolved: N or A-B.",
-)
-@click.option(
-    "--proposal-queues",
-    type=QueueRange(),
-    default="1-4",
-    show_default=True,
-    help="Queue counts explored for proposal: N or A-B.",
-)
+@_variant_queues("resolved", "1-6")
+@_variant_queues("proposal", "1-4")
 @run_options
 @guarded
 def verify(resolved_queues: range, proposal_queues: range, timeout: float | None, as_json: bool, quiet: bool) -> int:

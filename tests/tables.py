@@ -179,10 +179,7 @@ def tables(draw, max_events: int = 40, depth: int = 3) -> Table:
         scope_atoms = device + param_atoms + indexed
         if draw(st.integers(0, 3)) == 0:
             lines.append(f"when = {_q(draw(bool_expr(scope_atoms, depth)))}")
-        written = draw(st.lists(st.sampled_from(device), unique=True, max_size=2)) if device else []
-        if written:
-            effects = [f"{a.text} := {_value_expr(draw, a, device + param_atoms, depth)}" for a in written]
-            lines.append(f"effects = [{', '.join(map(_q, effects))}]")
+        lines += _effects(draw, device, device + param_atoms, depth)
         lines.append(f'doc = "event {name}"')
         events.append((name, tuple((p, vals if t != "queue" else ()) for p, t, vals in params), param_atoms))
     rows = 0
@@ -222,12 +219,18 @@ def _row(draw, number: int, event: str, state: str, states, guard, writable, ato
         lines.append("otherwise = true")
     elif guard:
         lines.append(f"guard = {_q(guard)}")
-    written = draw(st.lists(st.sampled_from(writable), unique=True, max_size=2)) if writable else []
-    if written:
-        effects = [f"{a.text} := {_value_expr(draw, a, atoms, depth)}" for a in written]
-        lines.append(f"effects = [{', '.join(map(_q, effects))}]")
+    lines += _effects(draw, writable, atoms, depth)
     lines.append(f'why = "row {number}"')
     return lines
+
+
+def _effects(draw, writable: list[Atom], atoms: list[Atom], depth: int) -> list[str]:
+    """An ``effects`` line writing up to two of ``writable`` (none: no line)."""
+    written = draw(st.lists(st.sampled_from(writable), unique=True, max_size=2)) if writable else []
+    if not written:
+        return []
+    effects = [f"{a.text} := {_value_expr(draw, a, atoms, depth)}" for a in written]
+    return [f"effects = [{', '.join(map(_q, effects))}]"]
 
 
 def _properties(draw, device: list[Atom], queue: list[Atom], events, depth: int) -> list[str]:
