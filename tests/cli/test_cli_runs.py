@@ -117,23 +117,32 @@ def test_timeout_refuses_what_is_not_a_finite_positive_number(value):
 # -- progress -------------------------------------------------------------------
 
 
+ONE_DEVICE = 'table = "resolved"\n\n[[devices]]\nname = "d"\nqueues = 2\n'
+
+
 @pytest.mark.parametrize(
     "args",
     [
         ["check", "--spec", "proposal", "--queues", "3"],
         ["prove", "--spec", "resolved"],
-        ["scale", "--queues", "1-6"],
-        ["draw", "--spec", "proposal", "--format", "dot", "--queues", "1-3"],
+        ["scale", "--queues", "1-3", "--config", "one.toml"],
+        ["draw", "--spec", "proposal", "--format", "dot", "--queues", "1-2", "--out", "."],
     ],
+    ids=lambda args: args[0],
 )
 def test_long_runs_print_progress_lines_off_a_terminal(args, monkeypatch, tmp_path):
     monkeypatch.setenv(PROGRESS_ENV, "0.02")
     monkeypatch.chdir(tmp_path)
-    result = run(*args, *(["--out", tmp_path] if args[0] == "draw" else []))
+    (tmp_path / "one.toml").write_text(ONE_DEVICE)
+    result = run(*args)
     lines = [line for line in result.output.splitlines() if line.startswith("progress: ")]
     assert result.exit_code in (0, 1) and len(lines) >= 2, result.output
-    quiet = run(*args, "--quiet", *(["--out", tmp_path] if args[0] == "draw" else []))
-    assert "progress: " not in quiet.output
+
+
+def test_quiet_shows_no_progress(monkeypatch):
+    monkeypatch.setenv(PROGRESS_ENV, "0.02")
+    result = run("check", "--spec", "proposal", "--queues", "3", "--quiet")
+    assert result.exit_code == 1 and "progress: " not in result.output
 
 
 # -- output that cannot be written ---------------------------------------------

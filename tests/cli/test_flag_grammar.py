@@ -85,8 +85,8 @@ def test_default_paths_are_shown_relative_to_the_project(words, command):
         ["check", "--spec", "proposal", "--queues", "1-2", "--quiet"],
         ["show", "--spec", "resolved"],
         ["prove", "--spec", "proposal", "--quiet"],
-        ["scale", "--spec", "proposal", "--queues", "1-3", "--quiet"],
-        ["mutants", "--queues", "1", "--max-depth", "6", "--quiet"],
+        ["scale", "--spec", "proposal", "--queues", "1-2", "--config", "one.toml", "--quiet"],
+        ["mutants", "--queues", "1", "--max-depth", "6", "--only", "take_keeps_ours", "--quiet"],
         [
             "replay",
             "--spec",
@@ -102,7 +102,9 @@ def test_default_paths_are_shown_relative_to_the_project(words, command):
     ],
     ids=lambda a: " ".join(a[:2]),
 )
-def test_output_wraps_at_100_columns_off_a_terminal(args):
+def test_output_wraps_at_100_columns_off_a_terminal(args, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "one.toml").write_text('table = "proposal"\n\n[[devices]]\nname = "d"\nqueues = 2\n')
     result = run(*args)
     assert result.exit_code in (0, 1), result.output
     wide = [line for line in result.output.splitlines() if len(line) > WIDTH]
