@@ -80,7 +80,7 @@ bench-proofs: $(STAMP)
 crosscheck-proofs: $(STAMP)
 	$(PY) bench/proofs.py --repeat 1 --crosscheck 4 --out bench/crosscheck.md
 
-# Every command on many random valid tables (tests/tables.py): each must end
+# Every command on many random valid tables (tests/cli/random_tables.py): each must end
 # with a verdict (exit 0, 1 or 3), never a traceback. `make test` runs three
 # fixed examples; this draws CLI_FUZZ_EXAMPLES fresh ones.
 CLI_FUZZ_EXAMPLES ?= 200

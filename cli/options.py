@@ -83,6 +83,7 @@ traces_option = click.option(
     "--traces",
     "traces_dir",
     type=click.Path(file_okay=False),
+    metavar="FOLDER",
     default=None,
     help="Write each counterexample into this folder as an oracle trace (.jsonl) and in ITF (.itf.json).",
 )

@@ -91,7 +91,8 @@ def check_command(
 
     stream = open_trace(trace)
     try:
-        with Progress(f"oracle check {trace}", quiet=quiet), Deadline(timeout).enforced():
+        read = (lambda: f"{stream.tell():,} bytes read") if stream.seekable() else None
+        with Progress(f"oracle check {trace}", quiet=quiet, poll=read), Deadline(timeout).enforced():
             verdict = check_trace(
                 stream, file=trace, spec=spec_name, max_divergences=max_divergences if show_all else 1
             )

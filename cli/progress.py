@@ -15,11 +15,13 @@ explorers' callbacks.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 from rich.progress import Progress as LiveBar
 from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -50,9 +52,10 @@ class Progress:
     '2,000 states'
     """
 
-    def __init__(self, label: str, *, quiet: bool = False) -> None:
+    def __init__(self, label: str, *, quiet: bool = False, poll: Callable[[], str] | None = None) -> None:
         self.label = label
         self.quiet = quiet
+        self.poll = poll  # asked for the status at each line, when the work cannot report it
         self.status = ""
         self.began = time.monotonic()
         self.stage_began = self.began
@@ -77,6 +80,9 @@ class Progress:
 
     def line(self) -> str:
         elapsed = time.monotonic() - self.began
+        if self.poll is not None:
+            with contextlib.suppress(OSError, ValueError):  # a stream closed meanwhile
+                self.status = self.poll()
         status = f": {self.status}" if self.status else ""
         return f"progress: {self.label}{status} [{elapsed:.0f} s]"
 
@@ -114,5 +120,4 @@ class Progress:
         task = bar.add_task(self.label)
         with bar:
             while not self._stop.wait(0.2):
-                status = f": {self.status}" if self.status else ""
-                bar.update(task, description=f"{self.label}{status}")
+                bar.update(task, description=self.line().removeprefix("progress: ").rsplit(" [", 1)[0])

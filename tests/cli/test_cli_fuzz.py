@@ -1,6 +1,6 @@
 """Every command on random valid tables ends with a verdict, never a traceback.
 
-Hypothesis draws whole tables (``tests/tables.py``: up to a few hundred
+Hypothesis draws whole tables (``tests/cli/random_tables.py``: up to a few hundred
 rows, deep and long expressions) and runs every command that takes a
 table on each: each must exit 0 (holds), 1 (fails) or 3 (stopped by
 --max-states or --timeout), and say nothing that looks like a traceback.
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
-from tables import Table, tables
+from random_tables import Table, tables
 from virtio_notifier_spec.cli.main import cli
 
 EXAMPLES = int(os.environ.get("CLI_FUZZ_EXAMPLES", "3"))

@@ -11,7 +11,7 @@ nest up to ``depth`` and some are long chains (``not not ...``, nested
 parentheses, long ``and``s, nested ``if``s) up to ``chain`` links. A table
 may have a few hundred rows.
 
-    from tables import tables
+    from random_tables import tables
     @given(tables())
     def test_x(table: Table): load_spec(table.write(tmp_path))
 """
@@ -123,7 +123,7 @@ def tables(draw, max_events: int = 40, depth: int = 3) -> Table:
     }
     type_names = ["bool", *types]
     lines = [
-        "# A random table drawn by tests/tables.py.",
+        "# A random table drawn by tests/cli/random_tables.py.",
         "",
         "[variant]",
         'name = "random"',
