@@ -20,6 +20,7 @@ from virtio_notifier_spec.model.report import (
     coverage_table,
     exploration_json,
     runs_table,
+    span,
     verdicts_table,
 )
 from virtio_notifier_spec.scale.search import explore
@@ -105,7 +106,7 @@ def print_results(
     out = console()
     out.print(runs_table(r for runs in by_variant.values() for r in runs))
     for name, sizes in not_run.items():
-        out.print(f"{name}: not run for {_span(sizes)} queue(s): the run before stopped early", markup=False)
+        out.print(f"{name}: not run for {span(sizes)} queue(s): the run before stopped early", markup=False)
     if proofs is None:
         out.print(verdicts_table(by_variant))
     else:
@@ -124,10 +125,6 @@ def print_results(
         dead = sorted({d for r in runs if "no_dead_transition" in r.checks for d in r.dead})
         if dead:
             print_text(out, f"dead transitions in {runs[0].spec.name}: {', '.join(dead)}")
-
-
-def _span(sizes: list[int]) -> str:
-    return f"{sizes[0]}-{sizes[-1]}" if len(sizes) > 1 else str(sizes[0])
 
 
 def _stopped_note(partial: str | None) -> None:

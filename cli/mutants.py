@@ -18,6 +18,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 from virtio_notifier_spec.model.explore import TIMEOUT
+from virtio_notifier_spec.model.report import span
 from virtio_notifier_spec.reference.device import Device
 from virtio_notifier_spec.reference.expose import Exposure, Search, expose
 from virtio_notifier_spec.reference.mutants import MUTANTS, Mutant
@@ -115,8 +116,7 @@ def reference_line(reference: Search, sizes: range) -> str:
         e = reference.exposure
         return f"reference: DIVERGES with {_where(e)} after {e.sequence()}: {'; '.join(e.problems)}"
     scope = "every reachable state" if reference.exhausted else "the states within the depth bound"
-    span = f"{sizes[0]}-{sizes[-1]}" if len(sizes) > 1 else str(sizes[0])
-    return f"reference: conforms in {scope} ({reference.nodes} state pairs, {span} queue(s))"
+    return f"reference: conforms in {scope} ({reference.nodes} state pairs, {span(list(sizes))} queue(s))"
 
 
 def _select(names: tuple[str, ...]) -> tuple[Mutant, ...]:

@@ -98,18 +98,34 @@ def coverage_table(result: Exploration) -> Table:
 
 
 def verdict_cell(runs: list[Exploration], name: str) -> str:
-    """``holds (1-6)`` or ``FAILS (1 q, 2 steps)`` for one property over runs."""
+    """``holds (1-6 q)`` or ``FAILS (1 q, 2 steps)`` for one property over
+    runs; where a run stopped early, the counts it decides and ``unknown``.
+
+    >>> from virtio_notifier_spec.spec.load import load_spec
+    >>> from virtio_notifier_spec.model.explore import explore
+    >>> spec = load_spec("resolved")
+    >>> runs = [explore(spec, 1), explore(spec, 2), explore(spec, 3, max_states=10)]
+    >>> verdict_cell(runs, "no_lost_kick")
+    '[green]holds[/green] (1-2 q); [yellow]unknown[/yellow] (3 q: stopped at --max-states 10)'
+    """
     failing = [r for r in runs if name in r.counterexamples]
     if failing:
         first = failing[0]
         steps = len(first.counterexamples[name].trace)
         plural = "" if steps == 1 else "s"
         return f"[red]FAILS[/red] ({first.queues} q, {steps} step{plural})"
-    if any(r.partial for r in runs):
-        return "[yellow]unknown[/yellow] (partial)"
-    sizes = sorted(r.queues for r in runs)
-    span = f"{sizes[0]}-{sizes[-1]}" if len(sizes) > 1 else str(sizes[0])
-    return f"[green]holds[/green] ({span} q)"
+    complete = sorted(r.queues for r in runs if not r.partial)
+    stopped = [r for r in runs if r.partial]
+    held = f"[green]holds[/green] ({span(complete)} q)" if complete else ""
+    if not stopped:
+        return held
+    unknown = f"[yellow]unknown[/yellow] ({span([r.queues for r in stopped])} q: {stopped[0].partial})"
+    return f"{held}; {unknown}" if held else unknown
+
+
+def span(sizes: list[int]) -> str:
+    """``1-6`` or ``3``: queue counts, smallest to largest."""
+    return f"{sizes[0]}-{sizes[-1]}" if len(sizes) > 1 else str(sizes[0])
 
 
 def verdicts_table(by_variant: dict[str, list[Exploration]], proved: dict[str, str] | None = None) -> Table:
