@@ -188,7 +188,10 @@ def mutants(
         if found:
             out.print(kills_table(found))
         killed = sum(k.killed for k in found)
-        out.print(f"{killed}/{len(chosen)} mutants killed ({100 * killed // len(chosen)}%)", markup=False)
+        if len(found) == len(chosen):
+            out.print(f"{killed}/{len(chosen)} mutants killed ({100 * killed // len(chosen)}%)", markup=False)
+        else:
+            out.print(f"{killed}/{len(found)} mutants searched killed; {len(chosen) - len(found)} not searched")
         if reference is not None:
             print_text(out, reference_line(reference, sizes))
     if stopped:
