@@ -133,10 +133,14 @@ def read(path: Path) -> Doc:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"at line (\d+)", str(exc))
-        line = int(match.group(1)) if match else None
+        line = int(match.group(1)) if match else (len(text.splitlines()) or None)  # "at end of document"
         raise TomlSyntaxError(f"not valid TOML: {exc}", file=str(path), line=line) from None
-    except RecursionError:
-        raise TomlSyntaxError("not readable TOML: arrays or tables nested too deeply", file=str(path)) from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        lines = text.splitlines()
+        line = max(range(len(lines)), key=lambda n: lines[n].count("[") + lines[n].count("{")) + 1
+        raise TomlSyntaxError(
+            "not readable TOML: arrays or tables nested too deeply", file=str(path), line=line
+        ) from None
     doc = Doc(str(path), data, LineIndex(text))
     unknown = set(data) - TOP_KEYS
     if unknown:

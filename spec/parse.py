@@ -92,8 +92,8 @@ class _Parser:
         self.nesting += 1
         if self.nesting > MAX_DEPTH:
             raise ExpressionError(
-                f"nested more than {MAX_DEPTH} levels deep at column {tok.pos + 1}, past the limit of "
-                f"spec/README.md (Limits), in {excerpt(self.source)}"
+                f"nested deeper than the limit of {MAX_DEPTH} levels at column {tok.pos + 1} "
+                f"(spec/README.md, Limits) in {excerpt(self.source)}"
             )
         try:
             return parse()
@@ -215,8 +215,8 @@ def _shallow(tree: Expr, source: str) -> Expr:
     levels = depth(tree)
     if levels > MAX_DEPTH:
         raise ExpressionError(
-            f"the expression nests {levels} levels deep, past the limit of {MAX_DEPTH} "
-            f"of spec/README.md (Limits), in {excerpt(source)}"
+            f"the expression nests {levels} levels deep, past the limit of {MAX_DEPTH} levels "
+            f"(spec/README.md, Limits) in {excerpt(source)}"
         )
     return tree
 
