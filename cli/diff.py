@@ -1,7 +1,7 @@
 """``virtio-notifier-spec diff A [B]``: what changed between two tables, as text or JSON.
 
 Rows are compared by name and source state (added, removed, changed: guard,
-target or effects), and both tables are explored for each ``--queues`` size
+target or effects; rows that change nothing too), and both tables are explored for each ``--queues`` size
 to say which properties change verdict. The comparison is the drawings'
 (``draw/diff.py``); this command prints it instead of drawing it. With one
 table that ``extends`` another, it is compared with its base.
@@ -62,7 +62,6 @@ def diff_json(diff: SpecDiff, sizes: range, partial: bool) -> dict:
         "queues": list(sizes),
         "rows": rows,
         "same": list(dict.fromkeys(c.row.name for c in diff.changes if c.kind == "same")),
-        "quiet_rows": {"only_old": list(diff.quiet_old), "only_new": list(diff.quiet_new)},
         "verdicts": [{"property": name, "old": was, "new": now} for name, was, now in diff.verdicts],
         "partial": partial,
         "differ": differs(diff),
@@ -78,16 +77,13 @@ def summary(diff: SpecDiff) -> str:
     """One line: how many rows and verdicts differ.
 
     >>> from virtio_notifier_spec.spec.load import load_spec
-    >>> summary(spec_diff(load_spec("resolved"), load_spec("resolved")))
+    >>> summary(spec_diff(load_spec("resolved"), load_spec("resolved"), quiet_rows=True))
     'the same: no row and no verdict differs'
     """
     if not differs(diff):
         return "the same: no row and no verdict differs"
     counts = {kind: sum(c.kind == kind for c in diff.changes) for kind in ("added", "removed", "changed")}
     parts = [f"{n} row(s) {kind}" for kind, n in counts.items() if n]
-    quiet = len(diff.quiet_old) + len(diff.quiet_new)
-    if quiet:
-        parts.append(f"{quiet} row(s) that change nothing in one table only")
     parts.append(f"{len(diff.verdicts)} verdict(s) changed" if diff.verdicts else "no verdict changed")
     return "different: " + ", ".join(parts)
 
@@ -128,7 +124,7 @@ def diff(old: str, new: str | None, queues: range, max_states, timeout, as_json:
     except SpecError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(ExitCode.BAD_INPUT)
-    result = spec_diff(first, second, first_runs, second_runs)
+    result = spec_diff(first, second, first_runs, second_runs, quiet_rows=True)
     partial = any(r.partial for r in [*first_runs, *second_runs])
     sizes = f"{queues.start}-{queues.stop - 1}" if len(queues) > 1 else str(queues.start)
     if as_json:

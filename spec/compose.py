@@ -163,11 +163,10 @@ def _compose(path: Path, extending: tuple[tuple[Path, str], ...]) -> Composed:
     seen = {Path(d.path).resolve() for d in (base.docs if base else ())} | {path.resolve()}
     own = (*_includes(main, path, seen, ((path.resolve(), main.path),)), main)
     for doc in own[:-1]:
-        for key, what in (("variant", "[variant]"), ("extends", "extends")):
-            if key in doc.data:
-                raise At(doc, None if key == "extends" else key).error(
-                    SchemaError, f"{what} belongs to the main file of a table, not to an included file", key
-                )
+        for at, key, what in ((At(doc, "variant"), None, "[variant]"), (At(doc, None), "extends", "extends")):
+            if (key or at.section) in doc.data:
+                message = f"{what} belongs to the main file of a table, not to an included file"
+                raise at.error(SchemaError, message, key)
     arrays = _arrays(own, base)
     tables: dict[str, tuple[Entry, ...]] = dict(base.tables) if base else {}
     for doc in own:

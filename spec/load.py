@@ -1,9 +1,11 @@
-"""Read a variant's TOML (and the file it includes) into a validated :class:`Spec`.
+"""Read a variant's TOML into a validated :class:`Spec`.
 
-The whole table is checked before anything runs: unknown fields, names that
-name nothing, expressions that do not parse or type-check, and two rows that
-can fire together. Each problem raises a :class:`SpecError` that names the
-file, the line and the field.
+:mod:`.compose` gathers the entries of the table's files (its includes, the
+variant it extends); this module validates them as a whole before anything
+runs: unknown fields, names that name nothing, expressions that do not parse
+or type-check, a variable written twice, and two rows that can fire together.
+Each problem raises a :class:`SpecError` that names the file, the line and
+the field.
 
 >>> spec = load_spec("resolved")
 >>> spec.name, [t.letter for t in spec.transitions if t.letter][:3]
@@ -28,7 +30,7 @@ __all__ = ["SPEC_DIR", "VARIANTS", "load_spec", "spec_path"]
 
 STATE_TYPE = "notifier_state"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_At = At
+_At = At  # where an entry was written (compose.At)
 
 
 # -- small typed readers ----------------------------------------------------

@@ -20,7 +20,10 @@ def test_text_lists_the_changed_rows_and_verdicts_and_exits_1():
     assert "+ release_to_pio: set_host_notifier in offlimits -> deassigned" in result.output
     assert "- assign_on_load (b): load in deassigned -> assigned" in result.output
     assert "  no_lost_kick                   fails -> holds" in result.output
-    assert result.output.endswith("row(s) that change nothing in one table only, 8 verdict(s) changed\n")
+    assert "+ release_unheld: set_host_notifier in assigned (stays)" in result.output  # rows that change nothing too
+    assert result.output.endswith(
+        "different: 20 row(s) added, 20 row(s) removed, 5 row(s) changed, 8 verdict(s) changed\n"
+    )
 
 
 def test_json_has_rows_added_removed_changed_and_verdicts():
@@ -30,7 +33,9 @@ def test_json_has_rows_added_removed_changed_and_verdicts():
     assert (document["old"]["name"], document["new"]["name"], document["queues"]) == ("proposal", "resolved", [1])
     added = {r["name"] for r in document["rows"]["added"]}
     assert {"release_to_pio", "assign_on_vm_run", "reset_by_status_zero"} <= added
-    assert {r["name"] for r in document["rows"]["removed"]} == {"assign_on_load", "handler_consumes_kick"}
+    assert {"assign_on_load", "handler_consumes_kick", "reset_ignored"} <= {
+        r["name"] for r in document["rows"]["removed"]
+    }
     e = next(r for r in document["rows"]["changed"] if r["letter"] == "e")
     assert e["what"] == ["guard", "effects"] and e["from"] == "offlimits"
     assert e["old"]["guard"] == "not assign and not limited"
@@ -43,6 +48,19 @@ def test_a_table_compared_with_itself_is_the_same_and_exits_0():
     result = run("diff", "resolved", "resolved", "--queues", "1")
     assert result.exit_code == 0
     assert result.output.endswith("the same: no row and no verdict differs\n")
+
+
+def test_a_change_to_a_row_that_changes_nothing_is_a_difference(tmp_path):
+    path = tmp_path / "v.toml"
+    path.write_text(
+        'extends = "resolved"\nvariant.name = "v"\n[[transitions]]\nname = "release_unheld"\nguard = "not assign and true"\n'
+    )
+    result = run("diff", str(path), "--queues", "1", "--json")
+    assert result.exit_code == 1
+    changed = json.loads(result.output)["rows"]["changed"]
+    assert [(c["name"], c["what"], c["new"]["guard"]) for c in changed] == [
+        ("release_unheld", ["guard"], "not assign and true")
+    ] * 2
 
 
 def test_runs_stopped_before_they_can_tell_exit_3():
