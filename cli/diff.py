@@ -29,8 +29,6 @@ from virtio_notifier_spec.spec.text import effect_text
 from .exitcodes import ExitCode
 from .params import QueueRange, Seconds
 
-SPEC_HELP = "A variant (proposal, resolved) or a table's TOML file."
-
 
 def _row(row: Transition) -> dict:
     return {

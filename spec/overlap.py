@@ -6,7 +6,7 @@ parameters (their whole domains, reachable or not). One query asks whether
 any two can hold at once; only when one can are the pairs searched, in
 table order, for the first one and a valuation where both hold. The cost
 grows with the size of the guards, not with the number of valuations
-(two guards over 24 booleans each take milliseconds, where enumerating
+(two guards over 24 booleans each take tens of milliseconds, where enumerating
 their 2^48 valuations never ends).
 
 Only guards that read their own queue and the device are decided here

@@ -105,3 +105,14 @@ def test_a_missing_include_names_where_it_was_looked_for(tmp_path):
     with pytest.raises(SchemaError, match="does not exist") as info:
         load_spec(path)
     assert str(tmp_path / "absent.toml") in info.value.message and str(SPEC_DIR / "absent.toml") in info.value.message
+
+
+def test_includes_nest_at_most_32_files_deep(tmp_path):
+    for i in range(40):
+        (tmp_path / f"f{i}.toml").write_text(f'include = "f{i + 1}.toml"\n')
+    (tmp_path / "f40.toml").write_text("")
+    path = tmp_path / "t.toml"
+    path.write_text('include = "f0.toml"\n[variant]\nname = "x"\nsummary = "y"\n')
+    with pytest.raises(SchemaError, match="includes nest more than 32 deep") as info:
+        load_spec(path)
+    assert info.value.line == 1
