@@ -53,7 +53,8 @@ def test_a_table_compared_with_itself_is_the_same_and_exits_0():
 def test_a_change_to_a_row_that_changes_nothing_is_a_difference(tmp_path):
     path = tmp_path / "v.toml"
     path.write_text(
-        'extends = "resolved"\nvariant.name = "v"\n[[transitions]]\nname = "release_unheld"\nguard = "not assign and true"\n'
+        'extends = "resolved"\nvariant.name = "v"\n'
+        '[[transitions]]\nname = "release_unheld"\nguard = "not assign and true"\n'
     )
     result = run("diff", str(path), "--queues", "1", "--json")
     assert result.exit_code == 1
