@@ -80,10 +80,18 @@ bench-proofs: $(STAMP)
 crosscheck-proofs: $(STAMP)
 	$(PY) bench/proofs.py --repeat 1 --crosscheck 4 --out bench/crosscheck.md
 
-# Every command on many random valid tables (tests/cli/random_tables.py): each must end
-# with a verdict (exit 0, 1 or 3), never a traceback. `make test` runs three
+# Every command on many random valid tables (tests/tables.py): each must end
+# with a verdict (exit 0, 1 or 3), never a traceback. `make test` runs two small
 # fixed examples; this draws CLI_FUZZ_EXAMPLES fresh ones.
 CLI_FUZZ_EXAMPLES ?= 200
 .PHONY: fuzz-cli
 fuzz-cli: $(STAMP)
 	CLI_FUZZ_EXAMPLES=$(CLI_FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider tests/cli/test_cli_fuzz.py
+
+# Random valid tables (tests/tables.py) of up to a few hundred rows, damaged in
+# one place: every command must refuse each with exit 2 and its file and line.
+# `make test` runs 30 small ones; DAMAGE_EXAMPLES=2000 hunts longer.
+DAMAGE_EXAMPLES ?= 300
+.PHONY: fuzz-tables
+fuzz-tables: $(STAMP)
+	DAMAGE_EXAMPLES=$(DAMAGE_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider tests/spec/test_damaged_tables.py

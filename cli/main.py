@@ -315,6 +315,7 @@ def main() -> None:
 
 def _register() -> None:
     """The other command groups, one module each (cli/README.md)."""
+    from .diff import diff
     from .draw import draw
     from .mutants import mutants
     from .oracle import oracle
@@ -322,7 +323,7 @@ def _register() -> None:
     from .replay import replay
     from .scale import scale
 
-    for command in (draw, oracle, mutants, prove, scale, replay):
+    for command in (draw, oracle, mutants, prove, scale, replay, diff):
         cli.add_command(command)
 
 

@@ -209,10 +209,12 @@ def drive_command(
         if shutil.which(program) is None and not (os.path.isfile(program) and os.access(program, os.X_OK)):
             return _usage(f"{program}: no such executable")
         impl = ProcessImplementation(command, timeout=reply_timeout)
-    suite = generate(
-        spec, queues[0], walks=walks, walk_length=walk_length, seed=seed, tour=not no_tour, pairs=not no_pairs
-    )
-    with Progress(f"oracle drive {builtin or command[0]}", quiet=quiet), Deadline(timeout).enforced():
+    with Progress(f"oracle drive {builtin or command[0]}", quiet=quiet) as progress, Deadline(timeout).enforced():
+        progress.update("generating the tests")
+        suite = generate(
+            spec, queues[0], walks=walks, walk_length=walk_length, seed=seed, tour=not no_tour, pairs=not no_pairs
+        )
+        progress.update(f"running {len(suite.cases)} tests")
         report = run_drive(spec, impl, suite, max_failures=max_failures)
     if junit_path:
         with open(junit_path, "wb") as out:

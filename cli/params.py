@@ -1,5 +1,8 @@
-"""Parameter types shared by every command, each refusing malformed text
-with one line that says what was expected.
+"""Option types shared by every command: queue counts and durations.
+
+Each refuses what it cannot mean (exit 2, one line naming the option),
+rather than reading a part of it: ``--queues 1-`` is not 1 and
+``--timeout nan`` is not a time.
 
 >>> QueueRange().convert("1-6", None, None)
 range(1, 7)
@@ -14,7 +17,7 @@ import re
 
 import click
 
-_QUEUES = re.compile(r"(\d+)(?:-(\d+))?")
+_QUEUES = re.compile(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?")
 
 
 class QueueRange(click.ParamType):
@@ -35,7 +38,7 @@ class QueueRange(click.ParamType):
             return value
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
-        match = _QUEUES.fullmatch(str(value).strip())
+        match = _QUEUES.fullmatch(str(value))
         if match is None:
             self.fail(f"expected a number of queues N or a range A-B like 1-6, found {value!r}", param, ctx)
         first = int(match.group(1))
