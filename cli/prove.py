@@ -40,17 +40,12 @@ _STYLE = {
 }
 
 
-#: What Z3 answers when its check was cancelled (by Ctrl-C, or by the
-#: deadline's interrupt), rather than giving up by itself.
-CANCELLED = ("canceled", "interrupted", "interrupted from keyboard")
-
-
 def why_stopped(exc: BaseException, deadline: Deadline) -> str:
-    """Why a proof stopped early: the deadline (Z3, interrupted by it, may
-    also fail a push or a model query), Ctrl-C (which Z3 may report as a
-    cancelled check), or the solver giving up by itself. Any other Z3 error
-    is a bug, raised again."""
-    if isinstance(exc, KeyboardInterrupt) or deadline.sigint or str(exc) in CANCELLED:
+    """Why a proof stopped early: Ctrl-C or the deadline (Z3, interrupted
+    by either, answers unknown and may also fail a push or a model query:
+    the deadline's flags tell which), or the solver giving up by itself.
+    Any other Z3 error is a bug, raised again."""
+    if isinstance(exc, KeyboardInterrupt) or deadline.sigint:
         return INTERRUPTED
     if deadline.expired or isinstance(exc, TimeoutReached):
         return TIMEOUT
