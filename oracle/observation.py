@@ -78,6 +78,11 @@ class Observation:
     def empty(self) -> bool:
         return not (self.device or self.queues or self.handled)
 
+    def fields(self) -> frozenset[str]:
+        """The names of the variables (and ``handled``) this observation checks."""
+        names = {name for _, name, _ in self.device} | {name for _, _, name, _ in self.queues}
+        return frozenset(names | ({HANDLED} if self.handled else set()))
+
     def mismatches(self, pre: State, post: State, kicked: int | None) -> list[Mismatch]:
         """What differs in ``post`` (reached from ``pre``; ``kicked`` is the
         queue a kick event targets, else None)."""
@@ -105,6 +110,41 @@ class Observation:
         for q, slot, _, value in self.queues:
             queues[q][slot] = value
         return State(tuple(device), tuple(tuple(q) for q in queues))
+
+
+@dataclass(frozen=True)
+class ObservationCoverage:
+    """Which fields the implementation ever reported, of those the table can check."""
+
+    observed: tuple[str, ...]
+    checkable: tuple[str, ...]
+
+    @property
+    def nothing(self) -> bool:
+        return not self.observed
+
+    def to_json(self) -> dict:
+        return {
+            "observed": list(self.observed),
+            "never": [f for f in self.checkable if f not in self.observed],
+        }
+
+    def text(self) -> str:
+        never = [f for f in self.checkable if f not in self.observed]
+        shown = ", ".join(self.observed) or "nothing"
+        tail = f"; never observed: {', '.join(never)}" if never and self.observed else ""
+        return f"observed: {shown} ({len(self.observed)}/{len(self.checkable)} fields){tail}"
+
+
+def checkable_fields(spec: Spec) -> tuple[str, ...]:
+    """Every field an observation can hold, in the table's order.
+
+    >>> from virtio_notifier_spec.spec.load import load_spec
+    >>> checkable_fields(load_spec("resolved"))[-2:]
+    ('pending', 'handled')
+    """
+    names = [v.name for v in spec.device_variables] + [v.name for v in spec.queue_variables]
+    return (*names, HANDLED) if PENDING in names else tuple(names)
 
 
 def expected_handled(pre: State, post: State, kicked: int | None, q: int, pending_slot: int) -> bool:

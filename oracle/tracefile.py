@@ -53,7 +53,11 @@ except ImportError:  # pragma: no cover - orjson is a dependency; json still wor
 
 FORMAT = "virtio-notifier-trace"
 VERSIONS = (1,)
-MAX_QUEUES = 64
+MAX_QUEUES = 1024  # QEMU's VIRTIO_QUEUE_MAX
+MAX_LINE_BYTES = 1 << 24  # a full observation of 1024 queues is about 150 kB
+#: Lines are read with ``readline(LINE_READ)``: one byte more than a line may
+#: hold, so that an overlong line is seen and a line without end cannot fill memory.
+LINE_READ = MAX_LINE_BYTES + 1
 _HEADER_KEYS = {"format", "version", "variant", "queues", "limited", "implementation", "observed"}
 _RECORD_KEYS = {"event", "args", "observed", "meta"}
 
@@ -113,8 +117,26 @@ def describe(raw: object) -> str:
     return str(raw)
 
 
+def read_line(stream: IO[bytes], *, file: str | None, number: int) -> bytes:
+    """One line of at most :data:`MAX_LINE_BYTES`; a longer one is refused
+    naming its line."""
+    line = stream.readline(LINE_READ)
+    check_length(line, file=file, number=number)
+    return line
+
+
+def check_length(line: bytes | str, *, file: str | None, number: int) -> None:
+    if len(line) >= LINE_READ and not (line.endswith(b"\n") if isinstance(line, bytes) else line.endswith("\n")):
+        raise TraceError(
+            f"the line is longer than {MAX_LINE_BYTES:,} bytes (is there a newline after each JSON object?)",
+            file=file,
+            line=number,
+        )
+
+
 def decode_line(line: bytes | str, *, file: str | None, number: int) -> object:
     """Parse one JSON line, or raise :class:`TraceError` saying why."""
+    check_length(line, file=file, number=number)
     try:
         return loads(line)  # a trailing newline is white space to JSON
     except DECODE_ERRORS as exc:

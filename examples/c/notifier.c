@@ -1,7 +1,9 @@
 /*
  * A stand-alone implementation of the `resolved` notifier machine in C,
  * speaking the oracle's drive protocol (spec/PROTOCOL.md): one JSON request
- * a line on stdin, one JSON reply a line on stdout.
+ * a line on stdin, one JSON reply a line on stdout. It speaks version 2
+ * (each reply echoes its request's id) when the oracle offers it, and
+ * version 1 (no ids) to an oracle that offers only that.
  *
  * It shows that the oracle is language-neutral: nothing here is generated
  * from the table; it is written the way a VMM would write it, with a small
@@ -19,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_QUEUES 64
+#define MAX_QUEUES 1024                 /* QEMU's VIRTIO_QUEUE_MAX */
 #define MAX_FIELDS 32
 #define TEXT 64
 
@@ -287,10 +289,22 @@ static const struct field *get(const char *path, enum jtype type)
 
 /* ------------------------------------------------------------- the protocol -- */
 
+static int protocol = 1;                /* the version agreed at hello */
+
+/* Close a reply: in version 2 it echoes the request's id. */
+static void end_reply(void)
+{
+    const struct field *id = get("id", J_NUM);
+    if (protocol >= 2 && id)
+        printf(",\"id\":%ld", id->num);
+    printf("}\n");
+    fflush(stdout);
+}
+
 static void fail(const char *why)
 {
-    printf("{\"ok\":false,\"error\":\"%s\"}\n", why);
-    fflush(stdout);
+    printf("{\"ok\":false,\"error\":\"%s\"", why);
+    end_reply();
 }
 
 static void reply(void)
@@ -304,8 +318,8 @@ static void reply(void)
                v->our_fd ? "true" : "false", handler_names[v->handler],
                v->pending ? "true" : "false", v->handled ? "true" : "false");
     }
-    printf("]}}\n");
-    fflush(stdout);
+    printf("]}");
+    end_reply();
 }
 
 static int status_arg(const char *path, enum status *out)
@@ -371,7 +385,9 @@ int main(void)
         op = get("op", J_STR);
         if (!op) { fail("no op"); continue; }
         if (!strcmp(op->str, "hello")) {
-            printf("{\"ok\":true,\"protocol\":1,\"implementation\":\"c-example%s\"}\n",
+            const struct field *offered = get("protocol", J_NUM);
+            protocol = offered && offered->num >= 2 ? 2 : 1;
+            printf("{\"ok\":true,\"protocol\":%d,\"implementation\":\"c-example%s\"}\n", protocol,
 #if defined(MUTANT_RESET_NO_DRAIN) || defined(MUTANT_DROP_KICK) || defined(MUTANT_RELEASE_IGNORES_STATUS)
                    "-mutant"
 #else

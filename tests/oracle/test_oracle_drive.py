@@ -78,7 +78,7 @@ def test_c_example_conforms_with_full_coverage_for_two_queues(c_programs, tmp_pa
     junit = tmp_path / "junit.xml"
     result = run("oracle", "drive", "--queues", "2", "--json", "--junit", str(junit), "--", c_programs[""])
     assert result.exit_code == 0, result.output
-    doc = json.loads(result.output)
+    doc = json.loads(result.stdout)
     assert doc["implementation"] == "c-example" and doc["verdict"] == "conforms"
     coverage = doc["coverage"]
     assert coverage["state_event_pairs"] == [2588, 2588]
@@ -94,9 +94,10 @@ def test_c_mutant_is_caught_with_its_shortest_failing_sequence(c_programs, flag,
     junit = tmp_path / "junit.xml"
     result = run("oracle", "drive", "--queues", "1", "--json", "--junit", str(junit), "--", c_programs[flag])
     assert result.exit_code == 1, result.output
-    first = json.loads(result.output)["first_failure"]
-    assert first["sequence"] == sequence
-    assert field in [m["field"] for m in first["mismatches"]]
+    groups = json.loads(result.stdout)["groups"]
+    found = next(g["shortest"] for g in groups if g["shortest"]["sequence"] == sequence)
+    assert field in [m["field"] for m in found["mismatches"]]
+    assert all(g["reproduced_from_fresh_start"] for g in groups)
     failures = ET.parse(junit).getroot().iter("failure")
     assert next(failures).get("type") == "divergence"
 
