@@ -258,6 +258,6 @@ def shortest_run(
             events = graph.match(search.path(node), state, wanted[node])
             return Search(events, count, time.monotonic() - began, graph.reduction)
         spent = time.monotonic() - began
-        if count >= max_nodes or (count % 64 == 0 and spent > seconds):
+        if count >= max_nodes or spent > seconds:
             return Search(None, count, spent, graph.reduction, "nodes" if count >= max_nodes else "seconds")
     return Search(None, count, time.monotonic() - began, graph.reduction)

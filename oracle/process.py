@@ -319,8 +319,8 @@ class ProcessImplementation:
                         )
                     self._send(b"".join(batch), ids[received][1])
                 number, name = ids[received]
-                reply = self._receive(name, number, in_flight=len(ids) > received + 1)
-                received += 1
+                received += 1  # read even when it fails: a refusal is a reply
+                reply = self._receive(name, number, in_flight=len(ids) > received)
                 yield reply.observed
         finally:
             self._settle(ids[received:])

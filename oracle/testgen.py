@@ -189,7 +189,7 @@ def generate(
     all_pairs: set[RowPair] = set()
     expanded: set[tuple[bool, tuple[int, ...]]] = set()
     covered: set[RowPair] = set()
-    for limited, starts in sorted(starts_by_limited(machine).items()):
+    for limited, starts in sorted(starts_by_limited(machine).items()) if tour or pairs else ():
         walk = _Walk(graph, limited, starts)
         walk.run()
         tour_runs += walk.runs
