@@ -45,8 +45,9 @@ clean:
 diagrams: $(STAMP) deps
 	$(PY) -m virtio_notifier_spec draw --out diagrams --clean
 
-# Throughput of `oracle check` on long traces (10 million events, in constant
-# memory); writes bench/oracle.md. Not part of `make test`: it takes a minute.
+# The oracle's benchmark: `oracle check` throughput and peak memory at 2, 64
+# and 1024 queues, `oracle drive` time and memory against the C example at 2,
+# 4 and 8 queues; writes bench/oracle.md. Not part of `make test`: a few minutes.
 .PHONY: bench-oracle
 bench-oracle: $(STAMP)
 	$(PY) bench/oracle.py

@@ -333,7 +333,8 @@ class TraceChecker:
         posts = {choice.post for _, choice in allowed_steps(self.machine, enabled, inst, obs)}
         if not posts:
             return self._diverge(states, enabled, record, number)
-        self.cost += 2 * len(key) + self.entry_cost * (1 + len(posts))
+        # the key, the record (its observation as text, and its checks), the state sets
+        self.cost += 2 * len(key) + self.entry_cost * (2 + len(posts))
         if self.cost > self.memo_bytes:
             self._flush()
             return self._intern(frozenset(posts))

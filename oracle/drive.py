@@ -258,6 +258,7 @@ class DriveReport:
             "verdict": self.verdict,
             "tests": {
                 "run": len(self.results),
+                "events": sum(len(r.failure.events if r.failure else r.case.events) for r in self.results),
                 "failed": len(self.failed),
                 "skipped": len(self.skipped),
                 "by_kind": self.counts,

@@ -343,14 +343,15 @@ class ProcessImplementation:
             with contextlib.suppress(OSError):
                 proc.stdin.write(protocol.quit_request())
                 proc.stdin.close()
-            late = self._drain(time.monotonic() + CLOSE_SECONDS)
+            deadline = time.monotonic() + CLOSE_SECONDS
+            late = self._drain(deadline)
             answered = self._answered(late.split(b"\n", 1)[0]) if late else None
             where = self._where(answered if answered is not None else self._last) if late else None
             if where is not None:
                 shown = late[:80].decode("utf-8", "replace")
                 self.strays.append(StrayReply(f"output after the last reply, until quit: {shown!r}", *where))
             with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=CLOSE_SECONDS)
+                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
         self._kill()
 
     def _drain(self, deadline: float) -> bytes:

@@ -92,14 +92,19 @@ class Header:
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """One event line: the event instance and the checks its observation asks for."""
+    """One event line: the event instance and the checks its observation
+    asks for; ``observed`` is the observation as JSON text (a few bytes a
+    queue, where the parsed objects would take several times more)."""
 
     instance: Instance
     observation: Observation
-    raw: dict
+    observed: bytes | None = None
 
     def to_json(self) -> dict:
-        return self.raw
+        doc: dict = {"event": self.instance.event.name, "args": dict(self.instance.args)}
+        if self.observed is not None:
+            doc["observed"] = loads(self.observed)
+        return doc
 
 
 def describe(raw: object) -> str:
@@ -262,10 +267,8 @@ class RecordReader:
             observation = self.observations.read(doc.get("observed"), "observed")
         except ObservationError as exc:
             raise TraceError(exc.message, file=self.file, line=number, field=exc.field) from None
-        raw = {"event": name, "args": args}
-        if doc.get("observed") is not None:
-            raw["observed"] = doc["observed"]
-        return Record(self.instance(name, args), observation, raw)
+        observed = doc.get("observed")
+        return Record(self.instance(name, args), observation, None if observed is None else dumps(observed))
 
 
 def record_json(instance: Instance, observed: dict | None = None) -> dict:
