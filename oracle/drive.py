@@ -367,9 +367,9 @@ class Driver:
         self._memo[key] = value
 
     def _start(self, limited: bool, raw: object) -> frozenset[State]:
-        runs = getattr(self.impl, "runs", None)
-        if runs is not None:
-            self.case_runs.append(runs)
+        run = getattr(self.impl, "run", None)
+        if run is not None:
+            self.case_runs.append(run)
         digest = self._digest(raw)
         key = ("start", limited, digest)
         known = self._memo.get(key) if digest is not None else None
@@ -390,7 +390,7 @@ class Driver:
         event (pipelined when it has a ``session``)."""
         session = getattr(self.impl, "session", None)
         if session is not None:
-            yield from session(self.queues, limited, [(i.event.name, dict(i.args)) for i in events])
+            yield from session(self.queues, limited, requests(events))
             return
         yield self.impl.start(self.queues, limited)
         for inst in events:
@@ -534,6 +534,11 @@ class Driver:
         return best, tries
 
 
+def requests(events: tuple[Instance, ...]) -> list[tuple[str, dict]]:
+    """The events as an implementation gets them: (name, arguments)."""
+    return [(i.event.name, dict(i.args)) for i in events]
+
+
 def _group(driver: Driver, symptom: Symptom, members: list[tuple[str, Failure]], shrink: bool, seconds: float):
     """Shrink a group's shortest failure and confirm it from a fresh start."""
     members.sort(key=lambda m: (len(m[1].events), m[1].describe()))
@@ -600,6 +605,9 @@ def drive(
         strays.clear()
         return added
 
+    plan = getattr(impl, "plan", None)
+    if plan is not None:  # the implementation may send the tests' requests ahead
+        plan((suite.queues, case.limited, requests(case.events)) for case in suite.cases)
     try:
         for n, case in enumerate(suite.cases):
             if max_failures is not None and failures >= max_failures:

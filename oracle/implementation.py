@@ -56,8 +56,9 @@ class StrayReply(ImplementationFailure):
     output after a reply: a ``protocol`` failure of the run that caused it.
 
     ``run`` numbers the implementation's ``start`` requests (1 is the first;
-    an implementation that can answer late counts them in its ``runs``
-    attribute) and ``step`` the request within that run (0 is ``start``).
+    an implementation that can answer late says which run is in progress in
+    its ``run`` attribute) and ``step`` the request within that run (0 is
+    ``start``).
     """
 
     def __init__(self, detail: str, run: int, step: int, stderr: str = "") -> None:

@@ -27,7 +27,9 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 
 from . import protocol
 from .implementation import ImplementationFailure, StrayReply
@@ -63,13 +65,17 @@ class ProcessImplementation:
         self.stderr = None
         self.buffer = b""
         self.selector: selectors.BaseSelector | None = None
-        self.runs = 0
+        self.runs = 0  # start requests sent
+        self.run = 0  # the number of the run in progress (its start request's)
         self.spawns = 0
         self.strays: list[StrayReply] = []
         self._step = 0
         self._next_id = 1
         self._last: int | None = None
         self._sent: dict[int, tuple[int, int, str]] = {}
+        self._flight = 0  # requests sent whose replies are not read (version 2)
+        self._ahead: deque[_Run] = deque()  # announced runs, maybe partly sent
+        self._upcoming: Iterator | None = None  # announced runs not yet looked at
 
     # -- the child ------------------------------------------------------------
     def _spawn(self) -> None:
@@ -125,8 +131,12 @@ class ProcessImplementation:
             return ""
 
     def _kill(self) -> None:
-        """End the child's whole process group and reap the child."""
+        """End the child's whole process group and reap the child; what was
+        sent ahead is lost, and sent again when asked for."""
         proc, self.proc = self.proc, None
+        self._flight = 0
+        for run in self._ahead:
+            run.ids, run.read, run.run = [], 0, 0
         if proc is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -251,12 +261,12 @@ class ProcessImplementation:
             self._fail("protocol", f"more than one line in answer to {what} (then {extra!r})")
         return line + b"\n"
 
-    def _number(self, what: str) -> int | None:
+    def _number(self, what: str, run: int | None = None, step: int | None = None) -> int | None:
         """Number a request, remembered with its run and step; the number
         goes on the wire (its id) in version 2 only."""
         number = self._next_id
         self._next_id += 1
-        self._sent[number] = (self.runs, self._step, what)
+        self._sent[number] = (self.runs if run is None else run, self._step if step is None else step, what)
         self._last = number
         if len(self._sent) > 2 * _SENT_LIMIT:  # forget the oldest half (deleting one by one from the front is slow)
             self._sent = dict(itertools.islice(self._sent.items(), _SENT_LIMIT, None))
@@ -270,8 +280,10 @@ class ProcessImplementation:
 
     def start(self, queues: int, limited: bool) -> object:
         self._running()
+        self._settle_ahead()
         self._unsolicited("start")
         self.runs += 1
+        self.run = self.runs
         self._step = 0
         request_id = self._number("start")
         return self._ask(protocol.start(queues, limited, request_id), "start", request_id).observed
@@ -284,14 +296,21 @@ class ProcessImplementation:
         request_id = self._number(name)
         return self._ask(protocol.event(name, args, request_id), name, request_id).observed
 
+    def plan(self, runs: Iterable[tuple[int, bool, Sequence[tuple[str, dict]]]]) -> None:
+        """Announce the runs the next :meth:`session` calls will ask for, in
+        order, so that their requests can be sent ahead (version 2)."""
+        self._settle_ahead()
+        self._upcoming = iter(runs)
+
     def session(self, queues: int, limited: bool, events: Sequence[tuple[str, dict]]) -> Iterator[object]:
         """``start`` then ``events``, yielding each observation in order.
 
-        In version 2 the requests are pipelined: up to :data:`WINDOW` are
-        sent before their replies are read (the ids match them), which
-        saves a round trip per event. Replies to requests already sent are
-        read (and dropped) when the caller stops early, so that none is
-        taken for the answer to a later request. Version 1 asks one by one.
+        In version 2 the requests are pipelined: up to :data:`WINDOW` are in
+        flight before their replies are read (the ids match them), those of
+        the runs announced by :meth:`plan` included, which saves a round
+        trip per event. Replies to requests already sent are read (and
+        dropped) when the caller stops early, so that none is taken for the
+        answer to a later request. Version 1 asks one by one.
         """
         self._running()
         if self.version != 2:
@@ -299,45 +318,94 @@ class ProcessImplementation:
             for name, args in events:
                 yield self.event(name, args)
             return
-        self._unsolicited("start")
-        self.runs += 1
-        total = len(events) + 1
-        ids: list[tuple[int, str]] = []
-        received = 0
+        run = self._take(queues, limited, events)
+        if not self._flight:
+            self._unsolicited("start")
         try:
-            while received < total:
-                if len(ids) - received <= WINDOW // 2 and len(ids) < total:
-                    batch = []  # one write for many requests: each write wakes the child
-                    while len(ids) < min(received + WINDOW, total):
-                        self._step = len(ids)
-                        name, args = events[self._step - 1] if self._step else ("start", {})
-                        number = self._number(name)
-                        ids.append((number, name))
-                        first = self._step == 0
-                        batch.append(
-                            protocol.start(queues, limited, number) if first else protocol.event(name, args, number)
-                        )
-                    self._send(b"".join(batch), ids[received][1])
-                number, name = ids[received]
-                received += 1  # read even when it fails: a refusal is a reply
-                reply = self._receive(name, number, in_flight=len(ids) > received)
+            while run.read < run.total:
+                if run.read == len(run.ids) or self._flight <= WINDOW // 2:
+                    self._fill(run)
+                number, name = run.ids[run.read]
+                run.read += 1  # read even when it fails: a refusal is a reply
+                self._flight -= 1
+                reply = self._receive(name, number, in_flight=self._flight > 0)
+                if run.read == 1:
+                    self.run = run.run
                 yield reply.observed
         finally:
-            self._settle(ids[received:])
+            self._settle(run)
 
-    def _settle(self, unread: list[tuple[int, str]]) -> None:
-        """Read the replies to requests sent but no longer wanted."""
-        for k, (number, name) in enumerate(unread):
-            if self.proc is None:
-                return
+    def _take(self, queues: int, limited: bool, events: Sequence[tuple[str, dict]]) -> _Run:
+        """The announced run, if it is the one asked for; else a new one
+        (after reading the replies to what was sent ahead, to send it again)."""
+        if not self._ahead and self._upcoming is not None:
+            self._pull()
+        head = self._ahead[0] if self._ahead else None
+        if head is not None and (head.queues, head.limited, head.events) == (queues, limited, events):
+            return self._ahead.popleft()
+        self._settle_ahead()
+        return _Run(queues, limited, events)
+
+    def _pull(self) -> bool:
+        nxt = next(self._upcoming, None) if self._upcoming is not None else None
+        if nxt is None:
+            self._upcoming = None
+            return False
+        self._ahead.append(_Run(*nxt))
+        return True
+
+    def _fill(self, current: _Run) -> None:
+        """Send requests until :data:`WINDOW` are in flight: the current run's,
+        then the announced runs', in order, in one write."""
+        batch = []
+        runs = iter([current, *self._ahead])
+        run = next(runs)
+        while self._flight < WINDOW:
+            if len(run.ids) == run.total:
+                run = next(runs, None)
+                if run is None:
+                    if not self._pull():
+                        break
+                    run = self._ahead[-1]
+                continue
+            step = len(run.ids)
+            if step == 0:
+                self.runs += 1
+                run.run = self.runs
+            name, args = run.events[step - 1] if step else ("start", {})
+            number = self._number(name, run.run, step)
+            run.ids.append((number, name))
+            batch.append(
+                protocol.start(run.queues, run.limited, number) if step == 0 else protocol.event(name, args, number)
+            )
+            self._flight += 1
+        if batch:
+            self._send(b"".join(batch), "start" if current.read == 0 else current.ids[current.read][1])
+
+    def _settle(self, run: _Run) -> None:
+        """Read the replies to a run's requests that were sent but are no
+        longer wanted (its unsent ones are dropped)."""
+        while run.read < len(run.ids) and self.proc is not None:
+            number, name = run.ids[run.read]
+            run.read += 1
+            self._flight -= 1
             try:
-                self._receive(name, number, refuse_ok=True, in_flight=k + 1 < len(unread))
+                self._receive(name, number, refuse_ok=True, in_flight=self._flight > 0)
             except ImplementationFailure:
                 return  # the child is killed (or refused): the caller has its verdict already
+
+    def _settle_ahead(self) -> None:
+        """Read the replies to what was sent ahead; those runs are sent again when asked for."""
+        for run in self._ahead:
+            self._settle(run)
+            run.ids, run.read, run.run = [], 0, 0
 
     def close(self) -> None:
         """Say quit, wait for the child to exit (reading what it still
         writes: anything is a stray, kept in ``strays``), end its group."""
+        self._settle_ahead()
+        self._ahead.clear()
+        self._upcoming = None
         proc = self.proc
         if proc is not None and proc.poll() is None:
             with contextlib.suppress(OSError):
@@ -372,3 +440,20 @@ class ProcessImplementation:
 
 def _versions() -> tuple[int, ...]:
     return protocol.VERSIONS
+
+
+@dataclass(eq=False)
+class _Run:
+    """One run in a pipelined stream: its requests sent so far (``ids``:
+    (number, name)) and how many replies were read."""
+
+    queues: int
+    limited: bool
+    events: Sequence[tuple[str, dict]]
+    ids: list[tuple[int, str]] = field(default_factory=list)
+    read: int = 0
+    run: int = 0  # the implementation's number for it, once its start is sent
+
+    @property
+    def total(self) -> int:
+        return len(self.events) + 1

@@ -33,9 +33,7 @@ def run(*args: str):
 # -- replies matched to requests ------------------------------------------------------
 
 
-def test_a_second_reply_is_a_protocol_failure_of_the_test_that_caused_it_not_a_divergence_of_the_next(
-    child, tmp_path
-):
+def test_a_second_reply_is_a_protocol_failure_of_the_test_that_caused_it_not_a_divergence_of_the_next(child, tmp_path):
     # the child answers the 3rd event (the last of walk-00000) twice: the
     # second copy arrives only once the next request (walk-00001's start) is sent
     impl = ProcessImplementation(child("double", 3, tmp_path / "pids"), timeout=5)
