@@ -249,11 +249,12 @@ class _Progress:
         if self.quiet or now - self.began < 1.0 or now - self.last < (0.25 if self.tty else 2.0):
             return
         self.last = now
-        what = (
-            f"tests {p.done:,}/{p.total:,}, {p.failed} failed"
-            if p.phase == "tests"
-            else f"shrinking {p.done + 1}/{p.total}"
-        )
+        if p.phase == "tests":
+            what = f"tests {p.done:,}/{p.total:,}, {p.failed} failed"
+        elif p.phase == "generating":
+            what = f"generating the suite: {p.done:,} states or orbits walked"
+        else:
+            what = f"shrinking and confirming symptom {p.done + 1} of {p.total}"
         line = f"drive: {what}, {now - self.began:.0f} s"
         click.echo(f"\r{line}\x1b[K" if self.tty else line, err=True, nl=not self.tty)
         self.shown = True
@@ -356,6 +357,7 @@ def drive_command(
         if isinstance(impl, int):
             return impl
         wanted = {"auto": "auto", "on": True, "off": False}[symmetry]
+        progress = _Progress(quiet)
         suite = generate(
             spec,
             queues,
@@ -365,8 +367,8 @@ def drive_command(
             tour=not no_tour,
             pairs=not no_pairs,
             symmetry=wanted,
+            progress=lambda nodes: progress(DriveProgress("generating", nodes, 0, 0)),
         )
-        progress = _Progress(quiet)
         try:
             report = run_drive(
                 spec,

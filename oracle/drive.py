@@ -197,7 +197,7 @@ class FailureGroup:
 
 @dataclass(frozen=True)
 class DriveProgress:
-    """Where a drive is: ``phase`` is ``tests`` or ``shrinking``."""
+    """Where a drive is: ``phase`` is ``generating`` (the suite), ``tests`` or ``shrinking``."""
 
     phase: str
     done: int

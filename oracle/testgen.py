@@ -32,7 +32,7 @@ Everything is deterministic for a given seed.
 from __future__ import annotations
 
 import random
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from virtio_notifier_spec.model.machine import Instance, Machine
@@ -106,10 +106,12 @@ class _Walk:
         self.covered: set[RowPair] = set()
         self.order: list[Hashable] = []
 
-    def run(self) -> None:
+    def run(self, progress: Callable[[int], None] | None = None) -> None:
         graph, parent = self.graph, self.search.parent
         for node, state, moves in self.search:
             self.order.append(node)
+            if progress is not None and len(self.order) % 256 == 0:
+                progress(len(self.order))
             link = parent[node]
             prefix = () if link is None else (*self.paths[link[0]], link[1])
             self.paths[node] = prefix
@@ -173,11 +175,13 @@ def generate(
     tour: bool = True,
     pairs: bool = True,
     symmetry: bool | str = "auto",
+    progress: Callable[[int], None] | None = None,
 ) -> Suite:
     """The test suite for ``queues`` queues (see the module's docstring).
     ``symmetry``: ``"auto"`` (orbits above :data:`~.graph.PLAIN_LIMIT`
     queues when the table allows), True (orbits, or the table's
-    :class:`~virtio_notifier_spec.scale.symmetry.SymmetryError`) or False."""
+    :class:`~virtio_notifier_spec.scale.symmetry.SymmetryError`) or False.
+    ``progress(nodes)`` is called as the walk of the graph goes on."""
     graph = graph_for(spec, queues, symmetry)
     note = None
     if graph.reduction == "none" and symmetry == "auto" and queues > PLAIN_LIMIT:
@@ -191,7 +195,7 @@ def generate(
     covered: set[RowPair] = set()
     for limited, starts in sorted(starts_by_limited(machine).items()) if tour or pairs else ():
         walk = _Walk(graph, limited, starts)
-        walk.run()
+        walk.run(progress)
         tour_runs += walk.runs
         reachable |= walk.keys
         expanded |= {(limited, ids) for ids in walk.expanded}
