@@ -25,6 +25,8 @@ from virtio_notifier_spec.oracle.testgen import generate
 from virtio_notifier_spec.oracle.tracefile import Header
 from virtio_notifier_spec.spec.load import load_spec
 
+pytest_plugins = ["oracle_fixtures"]  # the C example built, a misbehaving child
+
 SPEC = load_spec("resolved")
 SOURCE = Path(__file__).resolve().parents[2] / "examples" / "c" / "notifier.c"
 C_MUTANTS = {

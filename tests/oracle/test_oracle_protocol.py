@@ -19,6 +19,8 @@ from virtio_notifier_spec.oracle.process import ProcessImplementation
 from virtio_notifier_spec.oracle.testgen import generate
 from virtio_notifier_spec.spec.load import load_spec
 
+pytest_plugins = ["oracle_fixtures"]  # the C example built, a misbehaving child
+
 SPEC = load_spec("resolved")
 
 

@@ -23,6 +23,8 @@ from virtio_notifier_spec.oracle.process import ProcessImplementation
 from virtio_notifier_spec.oracle.testgen import generate
 from virtio_notifier_spec.spec.load import load_spec
 
+pytest_plugins = ["oracle_fixtures"]  # the C example built, a misbehaving child
+
 SPEC = load_spec("resolved")
 PROPOSAL = load_spec("proposal")
 HEADER = '{"format":"virtio-notifier-trace","version":1,"variant":"resolved","queues":1,"limited":false}'

@@ -24,6 +24,8 @@ from virtio_notifier_spec.scale.symmetry import SymmetryError
 from virtio_notifier_spec.spec.expr import QUEUE, Compare, Literal, Param
 from virtio_notifier_spec.spec.load import load_spec
 
+pytest_plugins = ["oracle_fixtures"]  # the C example built, a misbehaving child
+
 SPEC = load_spec("resolved")
 
 

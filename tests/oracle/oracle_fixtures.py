@@ -1,5 +1,8 @@
 """What the oracle's tests share: the C example built (with its faulty
-variants), and a Python child that misbehaves on request (``child.py``)."""
+variants), and a Python child that misbehaves on request (``child.py``).
+
+Imported by the test modules that use them (a conftest.py here would be
+imported as ``conftest`` and hide the one of tests/)."""
 
 from __future__ import annotations
 
