@@ -97,7 +97,7 @@ def write_walk(path: Path, events: int, queues: int, observed: bool, seed: int, 
     step_memo: dict = {}
     with open(path, "wb") as out:
         out.write(dumps(Header("resolved", queues, False).to_json()) + b"\n")
-        chunk = []
+        chunk, size = [], 0
         for number in range(events):
             enabled = enabled_memo.get(state)
             if enabled is None:
@@ -117,9 +117,11 @@ def write_walk(path: Path, events: int, queues: int, observed: bool, seed: int, 
             if meta:  # a sequence number makes every line unique: the memo cannot help
                 line = line[:-2] + b',"meta":{"seq":%d}}\n' % number
             chunk.append(line)
-            if len(chunk) >= 10_000 or sum(map(len, chunk)) > 1 << 24:
+            size += len(line)
+            if len(chunk) >= 10_000 or size > 1 << 24:
                 out.write(b"".join(chunk))
                 chunk.clear()
+                size = 0
         out.write(b"".join(chunk))
 
 

@@ -541,8 +541,8 @@ def requests(events: tuple[Instance, ...]) -> list[tuple[str, dict]]:
 
 def _group(driver: Driver, symptom: Symptom, members: list[tuple[str, Failure]], shrink: bool, seconds: float):
     """Shrink a group's shortest failure and confirm it from a fresh start."""
-    members.sort(key=lambda m: (len(m[1].events), m[1].describe()))
-    first = members[0][1]
+    names = tuple(name for name, _ in members)  # in the suite's order
+    first = min(members, key=lambda m: (len(m[1].events), m[1].describe()))[1]
     shortest, tries = driver.shrink(first, seconds=seconds) if shrink and seconds > 0 else (first, 0)
     note = ""
     reproduced = driver.confirm(shortest)
@@ -563,7 +563,6 @@ def _group(driver: Driver, symptom: Symptom, members: list[tuple[str, Failure]],
                 "this failure did not happen again from a fresh start: the implementation is flaky, "
                 "or keeps state from earlier tests in the same process"
             )
-    names = tuple(name for name, _ in members)
     return FailureGroup(symptom, names, first, shortest, tries, reproduced, note)
 
 
