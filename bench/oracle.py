@@ -225,7 +225,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--observed-events", type=int, default=2_000_000)
-    parser.add_argument("--wide-events", type=int, default=50_000, help="events of the 64-queue trace")
+    parser.add_argument("--wide-events", type=int, default=100_000, help="events of the 64-queue trace")
     parser.add_argument("--widest-events", type=int, default=2_000, help="events of the 1024-queue trace")
     parser.add_argument("--drive-queues", default="2,4,8")
     parser.add_argument("--quick", action="store_true", help="a tenth of every trace, for a try")
