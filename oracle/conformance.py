@@ -34,10 +34,10 @@ trace, which replay it too. Divergences are grouped by symptom
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from functools import partial
 from typing import IO
 
 from virtio_notifier_spec.model.machine import Instance, Machine
@@ -58,15 +58,14 @@ from .observation import (
 )
 from .symptom import Symptom, divergence_symptom
 from .tracefile import (
-    LINE_READ,
     Header,
     Record,
     RecordReader,
     TraceError,
-    check_length,
     decode_line,
     dumps,
     parse_header,
+    read_blocks,
     read_line,
     record_json,
     trace_lines,
@@ -274,23 +273,30 @@ class TraceChecker:
 
     # -- the hot loop -------------------------------------------------------
     def run(self, lines: Iterable[bytes]) -> Verdict:
-        """Check every line after the header (``lines`` from a stream read
-        with ``readline(LINE_READ)``, or any iterable of lines)."""
+        """Check every line after the header (any iterable of lines, with
+        or without their newline)."""
+        lines = iter(lines)
+        return self.run_blocks(iter(lambda: list(itertools.islice(lines, 4096)), []))
+
+    def run_blocks(self, blocks: Iterable[Iterable[bytes]]) -> Verdict:
+        """Check every line after the header, given a block of lines at a
+        time (:func:`~.tracefile.read_blocks`)."""
         if self.divergences and self.max_divergences == 1:  # the header's observation diverged
             return self._verdict(0, False)
         tables = self.tables
         sid = self.start
-        number = 1
-        complete = True
+        number = base = 2
         try:
-            for number, line in enumerate(lines, 2):
-                nxt = tables[sid].get(line)
-                if nxt is None:
-                    nxt = self._judge(sid, line, number)
-                sid = nxt
+            for block in blocks:
+                for number, line in enumerate(block, base):
+                    nxt = tables[sid].get(line)
+                    if nxt is None:
+                        nxt = self._judge(sid, line, number)
+                    sid = nxt
+                base = number = number + 1
         except _Done:
-            complete = False
-        return self._verdict(number - 1, complete)
+            return self._verdict(number - 1, False)
+        return self._verdict(number - 2, True)
 
     def _verdict(self, events: int, complete: bool) -> Verdict:
         h = self.header
@@ -314,7 +320,6 @@ class TraceChecker:
     def _judge(self, sid: int, line: bytes, number: int) -> int:
         """Parse the line; judge it unless its canonical form (without
         ``meta``, which makes every line unique) was judged already."""
-        check_length(line, file=self.file, number=number)
         doc = decode_line(line, file=self.file, number=number)
         key = line
         if isinstance(doc, dict) and "meta" in doc:
@@ -439,7 +444,7 @@ def check_trace(
         example_seconds=example_seconds,
         require_observation=require_observation,
     )
-    return checker.run(iter(partial(stream.readline, LINE_READ), b""))
+    return checker.run_blocks(read_blocks(stream))
 
 
 def divergence_text(verdict: Verdict, d: Divergence) -> str:
