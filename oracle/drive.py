@@ -367,8 +367,8 @@ class Driver:
         self._memo[key] = value
 
     def _start(self, limited: bool, raw: object) -> frozenset[State]:
-        run = getattr(self.impl, "run", None)
-        if run is not None:
+        run = getattr(self.impl, "current_run", None)
+        if isinstance(run, int):
             self.case_runs.append(run)
         digest = self._digest(raw)
         key = ("start", limited, digest)

@@ -57,7 +57,7 @@ class StrayReply(ImplementationFailure):
 
     ``run`` numbers the implementation's ``start`` requests (1 is the first;
     an implementation that can answer late says which run is in progress in
-    its ``run`` attribute) and ``step`` the request within that run (0 is
+    its ``current_run`` attribute) and ``step`` the request within that run (0 is
     ``start``).
     """
 

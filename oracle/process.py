@@ -66,7 +66,7 @@ class ProcessImplementation:
         self.buffer = b""
         self.selector: selectors.BaseSelector | None = None
         self.runs = 0  # start requests sent
-        self.run = 0  # the number of the run in progress (its start request's)
+        self.current_run = 0  # the number of the run in progress (its start request's)
         self.spawns = 0
         self.strays: list[StrayReply] = []
         self._step = 0
@@ -283,7 +283,7 @@ class ProcessImplementation:
         self._settle_ahead()
         self._unsolicited("start")
         self.runs += 1
-        self.run = self.runs
+        self.current_run = self.runs
         self._step = 0
         request_id = self._number("start")
         return self._ask(protocol.start(queues, limited, request_id), "start", request_id).observed
@@ -330,7 +330,7 @@ class ProcessImplementation:
                 self._flight -= 1
                 reply = self._receive(name, number, in_flight=self._flight > 0)
                 if run.read == 1:
-                    self.run = run.run
+                    self.current_run = run.run
                 yield reply.observed
         finally:
             self._settle(run)
