@@ -24,6 +24,7 @@ from .errors import ExpressionError, SchemaError, SpecError, TableError, TomlSyn
 from .expr import BOOL, QUEUE, Kind, Param, Type, Var, is_local, walk
 from .lines import LineIndex
 from .parse import KEYWORDS, parse_expr
+from .profile import ADVERSARIAL, apply_profile, read_profiles
 from .resolve import Context, resolve_bool, resolve_effect
 from .schema import Event, Parameter, Property, PropertyKind, Scope, Source, Spec, Transition, Variable
 
@@ -31,7 +32,7 @@ SPEC_DIR = Path(__file__).resolve().parent
 VARIANTS = ("proposal", "resolved")
 STATE_TYPE = "notifier_state"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_TOP_KEYS = {"include", "variant", "machine", "types", "variables", "events", "transitions", "properties"}
+_TOP_KEYS = {"include", "variant", "machine", "types", "variables", "events", "transitions", "properties", "profiles"}
 
 
 def spec_path(name_or_path: str | Path) -> Path:
@@ -187,6 +188,7 @@ class _Loader:
         events = self.events(types, variables, literals)
         transitions = self.transitions(states, events, variables, literals)
         properties = self.properties(events, variables, literals)
+        profiles = read_profiles(self.entries("profiles"), variables, events, literals)
         spec = Spec(
             name=_ident(variant, "name", at_main),
             summary=_text(variant, "summary", at_main),
@@ -198,6 +200,7 @@ class _Loader:
             events=tuple(events.values()),
             transitions=transitions,
             properties=properties,
+            profiles=profiles,
         )
         _check_determinism(spec)
         return spec
@@ -526,6 +529,7 @@ def _overlap(spec, layout, event, state, first, second) -> str | None:
     return None
 
 
-def load_spec(name_or_path: str | Path) -> Spec:
-    """Load and validate a variant by name (``proposal``, ``resolved``) or path."""
-    return _Loader(spec_path(name_or_path)).load()
+def load_spec(name_or_path: str | Path, env: str = ADVERSARIAL) -> Spec:
+    """Load and validate a variant by name (``proposal``, ``resolved``) or path,
+    in the environment profile ``env`` (``spec/profile.py``)."""
+    return apply_profile(_Loader(spec_path(name_or_path)).load(), env)

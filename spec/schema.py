@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from .expr import Effect, Expr, Type
+
+if TYPE_CHECKING:
+    from .profile import Profile
 
 
 class Scope(Enum):
@@ -138,7 +142,13 @@ class Property:
 
 @dataclass(frozen=True, slots=True)
 class Spec:
-    """A whole table: one variant of the machine and its environment."""
+    """A whole table: one variant of the machine and its environment.
+
+    ``profiles`` are the environments the table declares (``profile.py``);
+    ``env`` names the one applied. ``restricted`` is true when it is not
+    exhaustive: rows may then be unreachable without being dead, and the
+    dead-row checks report them instead of failing.
+    """
 
     name: str
     summary: str
@@ -150,6 +160,9 @@ class Spec:
     events: tuple[Event, ...]
     transitions: tuple[Transition, ...]
     properties: tuple[Property, ...]
+    profiles: tuple[Profile, ...] = ()
+    env: str = "unrestricted"
+    restricted: bool = False
 
     def variable(self, name: str) -> Variable:
         return next(v for v in self.variables if v.name == name)
