@@ -48,6 +48,23 @@ queue; assigned: an ioeventfd of ours is registered), so the properties
 relating it to the resources only check that the resources agree.
 Each run is also a trace in the oracle's format: replay one with
 `virtio-notifier-spec oracle check --env ENV --all FILE`.
+
+What it finds, in short (pinned by `tests/designs/`). In their callers'
+environment both QEMU designs satisfy every property; they differ from
+`resolved` where it costs a guest: a refused ioeventfd aborts QEMU (the
+memory API cannot report it), vhost's take sends a queue it does not serve to
+the pio path (per-device flags in 2011, the grab counter today), and in 2011
+giving the queues back restarts nothing. The 2011 divergence "VM run assigns
+without DRIVER_OK" is not in the code read: the core hands the transport
+"running and DRIVER_OK". In the adversarial environment the same code shows
+far more divergences, and 2011 violated properties, nearly all from events
+QEMU's callers never issue (a take of a held queue, a release of one not
+held). kvmtool polls a queue from its set-up, before DRIVER_OK, leaves a
+queue vhost does not serve unread, and exits when the guest sets a vhost
+device up again after a reset. cloud-hypervisor and Firecracker register
+every queue's eventfd when the device is created and read it from activation:
+registered, not armed, which the refined properties accept; Firecracker's
+vhost-user device cannot be reset.
 """
 
 
