@@ -29,7 +29,7 @@ from .exitcodes import ExitCode
     help="Write nothing: exit 1 when --out/README.md is not what the designs give now.",
 )
 @click.option("--only", multiple=True, metavar="NAME", help="Only this design (repeatable); writes nothing.")
-@click.option("--no-drive", is_flag=True, help="Skip the oracle's generated suite (faster).")
+@click.option("--no-drive", is_flag=True, help="Skip the oracle's generated suite (faster); writes nothing.")
 def designs(out: str, check_only: bool, only: tuple[str, ...], no_drive: bool) -> None:
     """Judge every design of designs/ against resolved in its environment and
     write the verdict matrix (designs/README.md) with replayable traces."""
@@ -38,7 +38,7 @@ def designs(out: str, check_only: bool, only: tuple[str, ...], no_drive: bool) -
     except KeyError as exc:
         click.echo(f"error: --only: {exc.args[0]}", err=True)
         sys.exit(ExitCode.BAD_INPUT)
-    matrix = build(QUEUES, chosen, drive=not no_drive)
+    matrix = build(QUEUES, chosen, drive=check_only or not no_drive)
     for result in matrix.results:
         a = result.analysis
         click.echo(
@@ -55,7 +55,7 @@ def designs(out: str, check_only: bool, only: tuple[str, ...], no_drive: bool) -
         if current != render(matrix):
             click.echo(f"{readme} is stale: run `make designs`")
             sys.exit(ExitCode.FAILS)
-    elif not only:
+    elif not only and not no_drive:
         written = write(matrix, folder)
         click.echo(f"wrote {written[0]} and {len(written) - 1} trace(s) in {matrix.seconds:.1f} s")
     sys.exit(ExitCode.HOLDS if matrix.ok else ExitCode.FAILS)
