@@ -43,6 +43,7 @@ from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.schema import Spec
 
+from .env import env_option
 from .exitcodes import ExitCode
 
 SPEC_HELP = "A variant (proposal, resolved) or the path of a table's TOML file."
@@ -128,6 +129,7 @@ def oracle() -> None:
 )
 @click.option("--allow-unobserved", is_flag=True, help="Do not fail a trace that observes nothing the table can check.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@env_option
 def check_command(
     trace: str,
     spec_name: str | None,
@@ -137,6 +139,7 @@ def check_command(
     example_seconds: float,
     allow_unobserved: bool,
     as_json: bool,
+    env: str,
 ) -> None:
     """Replay TRACE (a JSON Lines file, `-` for stdin) on the table and report
     where it diverges: the line, the event, the transition the spec fires
@@ -154,6 +157,7 @@ def check_command(
                 stream,
                 file=trace,
                 spec=spec_name,
+                env=env,
                 max_divergences=max_divergences if show_all else 1,
                 example_seconds=example_seconds,
                 require_observation=not allow_unobserved,
@@ -206,7 +210,7 @@ def _builtin(name: str, spec: Spec) -> Implementation:
     """``reference``, ``reference:MUTANT`` or ``model:VARIANT``."""
     kind, _, arg = name.partition(":")
     if kind == "model" and arg:
-        return ModelImplementation(load_spec(arg))
+        return ModelImplementation(load_spec(arg, env=spec.env))
     if kind == "reference" and not arg:
         return reference_implementation(spec)
     if kind == "reference":
@@ -317,6 +321,7 @@ BUILTIN_OPTION = click.option(
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Write JUnit XML here.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.option("--quiet", is_flag=True, help="No progress line.")
+@env_option
 def drive_command(
     command: tuple[str, ...],
     builtin: str | None,
@@ -337,6 +342,7 @@ def drive_command(
     junit_path: str | None,
     as_json: bool,
     quiet: bool,
+    env: str,
 ) -> None:
     """Run COMMAND (after `--`) as a child speaking the drive protocol
     (spec/PROTOCOL.md) through tests generated from the table: a tour of
@@ -352,7 +358,7 @@ def drive_command(
     def body() -> int:
         if junit_path:
             check_writable(junit_path, "--junit")
-        spec = load_spec(spec_name)
+        spec = load_spec(spec_name, env=env)
         impl = _implementation(command, builtin, spec, timeout, protocol)
         if isinstance(impl, int):
             return impl
@@ -393,7 +399,7 @@ def drive_command(
 # -- replay ---------------------------------------------------------------------
 
 
-def _trace_events(path: str, spec_name: str | None):
+def _trace_events(path: str, spec_name: str | None, env: str):
     """(spec, queues, limited, events) from a trace file's header and lines."""
     stream = open_trace(path)
     try:
@@ -401,7 +407,7 @@ def _trace_events(path: str, spec_name: str | None):
         if not first:
             raise TraceError("empty trace: line 1 must be the header", file=path, line=1)
         header = parse_header(first, file=path)
-        spec = load_spec(spec_name or header.variant)
+        spec = load_spec(spec_name or header.variant, env=env)
         reader = RecordReader(spec, header, path)
         events = tuple(
             reader.parse(line, number).instance
@@ -429,6 +435,7 @@ def _trace_events(path: str, spec_name: str | None):
 @TIMEOUT_OPTION
 @PROTOCOL_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@env_option
 def replay_command(
     command: tuple[str, ...],
     sequence: str | None,
@@ -440,6 +447,7 @@ def replay_command(
     timeout: float,
     protocol: str,
     as_json: bool,
+    env: str,
 ) -> None:
     """Run one event sequence against COMMAND (after `--`) or --builtin and
     print each step: the rows the spec fires, the state it expects, what
@@ -453,9 +461,9 @@ def replay_command(
         if bool(sequence) == bool(trace_path):
             return _usage("give the events either with --sequence or with --trace, not both or neither")
         if trace_path:
-            spec, n, lim, events = _trace_events(trace_path, spec_name)
+            spec, n, lim, events = _trace_events(trace_path, spec_name, env)
         else:
-            spec, n = load_spec(spec_name or "resolved"), queues
+            spec, n = load_spec(spec_name or "resolved", env=env), queues
             start, events = parse_sequence(Machine(spec, n), sequence)
             lim = limited if start is None else start
         impl = _implementation(command, builtin, spec, timeout, protocol)
@@ -473,12 +481,13 @@ def replay_command(
 
 @oracle.command("schema")
 @click.option("--spec", "spec_name", default="resolved", show_default=True, help=SPEC_HELP)
-def schema_command(spec_name: str) -> None:
+@env_option
+def schema_command(spec_name: str, env: str) -> None:
     """Print the JSON Schema of a trace line, made from the table
     (spec/trace.schema.json is this command's output)."""
 
     def body() -> int:
-        click.echo(schema_text(load_spec(spec_name)), nl=False)
+        click.echo(schema_text(load_spec(spec_name, env=env)), nl=False)
         return ExitCode.HOLDS
 
     sys.exit(_guarded(body))

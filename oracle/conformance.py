@@ -43,6 +43,7 @@ from typing import IO
 from virtio_notifier_spec.model.machine import Instance, Machine
 from virtio_notifier_spec.spec.concrete import State
 from virtio_notifier_spec.spec.load import load_spec
+from virtio_notifier_spec.spec.profile import ADVERSARIAL
 from virtio_notifier_spec.spec.schema import Spec
 from virtio_notifier_spec.spec.text import to_text
 
@@ -421,20 +422,22 @@ def check_trace(
     *,
     file: str | None = None,
     spec: Spec | str | None = None,
+    env: str = ADVERSARIAL,
     max_divergences: int | None = 1,
     memo_bytes: int = MEMO_BYTES,
     example_seconds: float = SEARCH_SECONDS,
     require_observation: bool = False,
 ) -> Verdict:
     """Check a whole trace read from ``stream``; ``spec`` (a Spec, a
-    variant's name or a TOML path) overrides the header's variant.
+    variant's name or a TOML path) overrides the header's variant, loaded
+    in the environment profile ``env`` (a Spec carries its own).
     ``require_observation``: a trace that observes nothing fails (verdict
     ``unobserved``); the command line asks for it unless told otherwise."""
     first = read_line(stream, file=file, number=1)
     if not first:
         raise TraceError("empty trace: line 1 must be the header", file=file, line=1)
     header = parse_header(first, file=file)
-    table = spec if isinstance(spec, Spec) else load_spec(spec or header.variant)
+    table = spec if isinstance(spec, Spec) else load_spec(spec or header.variant, env=env)
     checker = TraceChecker(
         table,
         header,
