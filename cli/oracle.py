@@ -35,7 +35,7 @@ from virtio_notifier_spec.oracle.output import check_writable, write_whole
 from virtio_notifier_spec.oracle.process import ProcessImplementation
 from virtio_notifier_spec.oracle.replay import replay as run_replay
 from virtio_notifier_spec.oracle.sequence import parse_sequence
-from virtio_notifier_spec.oracle.testgen import generate
+from virtio_notifier_spec.oracle.testgen import generate, observed_starts
 from virtio_notifier_spec.oracle.tracefile import LINE_READ, RecordReader, TraceError, parse_header, read_line
 from virtio_notifier_spec.oracle.traceschema import schema_text
 from virtio_notifier_spec.reference.implementation import reference_implementation
@@ -364,6 +364,7 @@ def drive_command(
             return impl
         wanted = {"auto": "auto", "on": True, "off": False}[symmetry]
         progress = _Progress(quiet)
+        starts = observed_starts(Machine(spec, queues), lambda limited: impl.start(queues, limited))
         suite = generate(
             spec,
             queues,
@@ -374,6 +375,7 @@ def drive_command(
             pairs=not no_pairs,
             symmetry=wanted,
             progress=lambda nodes: progress(DriveProgress("generating", nodes, 0, 0)),
+            starts=starts,
         )
         try:
             report = run_drive(

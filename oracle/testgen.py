@@ -32,7 +32,7 @@ Everything is deterministic for a given seed.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 
 from virtio_notifier_spec.model.machine import Instance, Machine
@@ -40,6 +40,8 @@ from virtio_notifier_spec.spec.concrete import State
 from virtio_notifier_spec.spec.schema import Spec
 
 from .graph import PLAIN_LIMIT, BreadthFirst, Move, StateGraph, graph_for, symmetric_refusal
+from .implementation import ImplementationFailure
+from .observation import ObservationError, parse_observation
 
 RowPair = tuple[str, str]
 Run = tuple[bool, tuple[Instance, ...]]
@@ -63,7 +65,9 @@ class TestCase:
 @dataclass(frozen=True)
 class Suite:
     """The tests, and what full coverage is: ``reachable_pairs`` (state, event)
-    pairs, or (orbit, event class) pairs when ``reduction`` is ``orbits``;
+    pairs, or (orbit, event class) pairs when ``reduction`` is ``orbits``,
+    and the ``rows`` that fire from the suite's starts (every row of the
+    table when neither tour nor pairs walked them);
     ``note`` says why a wanted reduction was not used."""
 
     spec: Spec
@@ -103,6 +107,7 @@ class _Walk:
         self.expanded: set[tuple[int, ...]] = set()
         self.runs: list[Run] = []
         self.keys: set[Hashable] = set()
+        self.rows: set[str] = set()  # the rows that fire from these starts
         self.covered: set[RowPair] = set()
         self.order: list[Hashable] = []
 
@@ -123,6 +128,7 @@ class _Walk:
                 self.keys.add(move.key)
                 self.runs.append((self.limited, (*prefix, move.inst)))
                 fired = {q: row.name for q, row in move.fired}
+                self.rows.update(fired.values())
                 self.covered.update((last[q], r) for q, r in fired.items() if q in last)
                 if move.node not in self.last and parent.get(move.node) == (node, move.inst):
                     self.last[move.node] = fired
@@ -176,12 +182,15 @@ def generate(
     pairs: bool = True,
     symmetry: bool | str = "auto",
     progress: Callable[[int], None] | None = None,
+    starts: Mapping[bool, list[State]] | None = None,
 ) -> Suite:
     """The test suite for ``queues`` queues (see the module's docstring).
     ``symmetry``: ``"auto"`` (orbits above :data:`~.graph.PLAIN_LIMIT`
     queues when the table allows), True (orbits, or the table's
     :class:`~virtio_notifier_spec.scale.symmetry.SymmetryError`) or False.
-    ``progress(nodes)`` is called as the walk of the graph goes on."""
+    ``progress(nodes)`` is called as the walk of the graph goes on.
+    ``starts``: the fresh devices to test from, by value of ``limited``
+    (default: every initial state of the table; see :func:`observed_starts`)."""
     graph = graph_for(spec, queues, symmetry)
     note = None
     if graph.reduction == "none" and symmetry == "auto" and queues > PLAIN_LIMIT:
@@ -193,11 +202,14 @@ def generate(
     all_pairs: set[RowPair] = set()
     expanded: set[tuple[bool, tuple[int, ...]]] = set()
     covered: set[RowPair] = set()
-    for limited, starts in sorted(starts_by_limited(machine).items()) if tour or pairs else ():
-        walk = _Walk(graph, limited, starts)
+    fired: set[str] = set()
+    by_limited = dict(starts) if starts is not None else starts_by_limited(machine)
+    for limited, firsts in sorted(by_limited.items()) if tour or pairs else ():
+        walk = _Walk(graph, limited, firsts)
         walk.run(progress)
         tour_runs += walk.runs
         reachable |= walk.keys
+        fired |= walk.rows
         expanded |= {(limited, ids) for ids in walk.expanded}
         if tour:
             covered |= walk.covered
@@ -212,17 +224,19 @@ def generate(
         cases += [
             TestCase(f"pair-{n:05d}", "pair", lim, _rotated(graph, ev, n)) for n, (lim, ev) in enumerate(pair_runs)
         ]
-    cases += random_walks(machine, walks, walk_length, seed)
-    rows = frozenset(t.name for t in spec.transitions)
+    cases += random_walks(machine, walks, walk_length, seed, by_limited)
+    rows = frozenset(fired) if fired else frozenset(t.name for t in spec.transitions)
     return Suite(
         spec, queues, tuple(cases), len(reachable), frozenset(all_pairs), rows, seed, graph.reduction, note, graph
     )
 
 
-def random_walks(machine: Machine, count: int, length: int, seed: int) -> list[TestCase]:
+def random_walks(
+    machine: Machine, count: int, length: int, seed: int, starts: Mapping[bool, list[State]] | None = None
+) -> list[TestCase]:
     """``count`` seeded random walks of ``length`` enabled events each."""
     rng = random.Random(seed)
-    by_limited = starts_by_limited(machine)
+    by_limited = starts if starts is not None else starts_by_limited(machine)
     cases = []
     for n in range(count):
         limited = rng.choice(sorted(by_limited))
@@ -235,3 +249,27 @@ def random_walks(machine: Machine, count: int, length: int, seed: int) -> list[T
             state = rng.choice(machine.step(state, inst).choices).post
         cases.append(TestCase(f"walk-{n:05d}", "walk", limited, tuple(events)))
     return cases
+
+
+def observed_starts(machine: Machine, observe: Callable[[bool], object]) -> dict[bool, list[State]]:
+    """The initial states an implementation is in, by value of ``limited``.
+
+    A host fact with several initial values besides ``limited`` (which
+    queues vhost serves, outside the adversarial profile) is the
+    implementation's to choose. ``observe(limited)`` gives its fresh
+    device's observation; the starts that fit it are the ones to test from
+    (all of them when it does not say, or when none fits: the drive then
+    reports the fresh device's divergence).
+    """
+    found = {}
+    for limited, starts in sorted(starts_by_limited(machine).items()):
+        if len(starts) == 1:
+            found[limited] = starts
+            continue
+        try:
+            obs = parse_observation(machine.spec, machine.queues, observe(limited), "observed")
+        except (ObservationError, ImplementationFailure):
+            found[limited] = starts
+            continue
+        found[limited] = [s for s in starts if not obs.mismatches(s, s, None)] or starts
+    return found

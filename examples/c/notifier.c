@@ -40,7 +40,7 @@ struct vq {
 };
 
 static struct {
-    int queues, limited, running;
+    int queues, limited, running, vhost_on;
     enum status status;
     struct vq vq[MAX_QUEUES];
 } dev;
@@ -133,6 +133,22 @@ static void set_host_notifier(int n, int assign, int assign_ok)
         v->handler = H_NONE;
         v->state = DEASSIGNED;
     }
+}
+
+/* vhost started or stopped for the whole device: every queue is one vhost
+ * serves, taken or given back as set_host_notifier does for one. */
+static void vhost_start(void)
+{
+    dev.vhost_on = 1;
+    for (int n = 0; n < dev.queues; n++)
+        set_host_notifier(n, 1, 1);
+}
+
+static void vhost_stop(int assign_ok)
+{
+    dev.vhost_on = 0;
+    for (int n = 0; n < dev.queues; n++)
+        set_host_notifier(n, 0, assign_ok);
 }
 
 static void vm_stop(void)
@@ -309,11 +325,13 @@ static void fail(const char *why)
 
 static void reply(void)
 {
-    printf("{\"ok\":true,\"observed\":{\"device\":{\"limited\":%s,\"running\":%s,\"status\":\"%s\"},\"queues\":[",
-           dev.limited ? "true" : "false", dev.running ? "true" : "false", status_names[dev.status]);
+    printf("{\"ok\":true,\"observed\":{\"device\":{\"limited\":%s,\"running\":%s,\"vhost_on\":%s,\"status\":\"%s\"},"
+           "\"queues\":[", dev.limited ? "true" : "false", dev.running ? "true" : "false",
+           dev.vhost_on ? "true" : "false", status_names[dev.status]);
     for (int n = 0; n < dev.queues; n++) {
         const struct vq *v = &dev.vq[n];
-        printf("%s{\"state\":\"%s\",\"vhost_fd\":%s,\"our_fd\":%s,\"handler\":\"%s\",\"pending\":%s,\"handled\":%s}",
+        printf("%s{\"state\":\"%s\",\"vhost_fd\":%s,\"vhost_serves\":true,\"our_fd\":%s,\"handler\":\"%s\","
+               "\"pending\":%s,\"handled\":%s}",
                n ? "," : "", state_names[v->state], v->vhost_fd ? "true" : "false",
                v->our_fd ? "true" : "false", handler_names[v->handler],
                v->pending ? "true" : "false", v->handled ? "true" : "false");
@@ -354,6 +372,10 @@ static int event(const char *name)
     } else if (!strcmp(name, "set_host_notifier")) {
         if (!q) return -1;
         set_host_notifier((int)q->num, flag("args.assign", 0), assign_ok);
+    } else if (!strcmp(name, "vhost_start")) {
+        vhost_start();
+    } else if (!strcmp(name, "vhost_stop")) {
+        vhost_stop(assign_ok);
     } else if (!strcmp(name, "load")) {
         if (status_arg("args.saved", &value)) return -1;
         dev.status = value;             /* a stopped VM: nothing to assign yet */

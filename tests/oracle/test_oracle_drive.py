@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from virtio_notifier_spec.cli.main import cli
+from virtio_notifier_spec.model.machine import Machine
 from virtio_notifier_spec.oracle.conformance import check_trace
 from virtio_notifier_spec.oracle.drive import Driver, drive
 from virtio_notifier_spec.oracle.implementation import ModelImplementation
 from virtio_notifier_spec.oracle.process import ProcessImplementation
 from virtio_notifier_spec.oracle.record import record_trace
-from virtio_notifier_spec.oracle.testgen import generate
+from virtio_notifier_spec.oracle.testgen import generate, observed_starts
 from virtio_notifier_spec.oracle.tracefile import Header
 from virtio_notifier_spec.spec.load import load_spec
 
@@ -259,3 +260,26 @@ def test_trace_check_catches_the_c_mutant_in_a_trace_it_wrote(c_programs, flag):
     divergence = verdict.divergences[0]
     assert divergence.mismatches and divergence.example
     assert len(divergence.example) - 1 == C_MUTANTS[flag][0].count(";")
+
+
+@pytest.mark.parametrize("env", ["qemu", "unrestricted"])
+def test_c_example_conforms_in_the_environments_with_whole_device_vhost_events(c_programs, env):
+    result = run("oracle", "drive", "--queues", "2", "--env", env, "--json", "--", c_programs[""])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["coverage"]["rows"][0] == doc["coverage"]["rows"][1]
+    assert doc["observation_coverage"]["never"] == []
+
+
+def test_the_fresh_device_says_which_host_facts_it_has_and_only_those_are_tested():
+    spec = load_spec("resolved", env="qemu")
+    machine = Machine(spec, 2)
+    serves_one = {"queues": [{"vhost_serves": True}, {"vhost_serves": False}]}
+    found = observed_starts(machine, lambda limited: serves_one)
+    assert all(len(starts) == 1 for starts in found.values())
+    assert all(s.queues[0] != s.queues[1] for starts in found.values() for s in starts)
+    everything = observed_starts(machine, lambda limited: None)  # not said: every configuration
+    assert all(len(starts) == 4 for starts in everything.values())
+    suite = generate(spec, 2, walks=3, starts=found)
+    report = drive(spec, ModelImplementation(spec), suite)
+    assert not report.ok  # the table itself starts with both queues served: the tests do not fit it
