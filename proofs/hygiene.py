@@ -219,7 +219,7 @@ class VacuityCheck:
         vacuous = maximal([self.candidates[i] for i in self.vacuous])
         violated = [n for n, v in verdicts.items() if v is Verdict.VIOLATED]
         undecided = [n for n, v in verdicts.items() if v not in (Verdict.VIOLATED, Verdict.PROVED)]
-        aside = f" (not judged, violated: {', '.join(violated)})" if violated else ""
+        aside = f"; violated, so not judged: {', '.join(violated)}" if violated else ""
         if vacuous:
             shown = "; ".join(
                 f"{o.prop.name}: `{o.text}` can be replaced by {' or '.join(str(v).lower() for v in o.values)} "

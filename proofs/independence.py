@@ -65,21 +65,24 @@ def independence_refusal(spec: Spec) -> str | None:
     """Why the queues of ``spec`` are not independent (see the module), or
     None when they are."""
     for event in spec.events:
-        targeted = event.target is not None
-        if targeted and event.effects:
+        if event.target is not None and event.effects:
             return f"event {event.name} has a target and writes the device"
-        parts = [("when", event.when)] if event.when is not None else []
-        parts += [("effects", e.value) for e in event.effects]
-        for field, expr in parts:
-            found = _reads(expr, event, own_queue=False)
-            if found:
-                return f"event {event.name} ({field}) {found}"
+        found = _first(f"event {event.name}", "when", event.when, event.effects, event, own_queue=False)
+        if found:
+            return found
     for row in spec.transitions:
-        event = spec.event(row.event)
-        parts = [("guard", row.guard)] if row.guard is not None else []
-        parts += [("effects", e.value) for e in row.effects]
-        for field, expr in parts:
-            found = _reads(expr, event, own_queue=True)
-            if found:
-                return f"row {row.name} ({field}) {found}"
+        found = _first(f"row {row.name}", "guard", row.guard, row.effects, spec.event(row.event), own_queue=True)
+        if found:
+            return found
+    return None
+
+
+def _first(what: str, key: str, condition: Expr | None, effects, event: Event, *, own_queue: bool) -> str | None:
+    """What the first of ``condition`` (under ``key``) and ``effects`` breaks."""
+    parts = [(key, condition)] if condition is not None else []
+    parts += [("effects", e.value) for e in effects]
+    for field, expr in parts:
+        found = _reads(expr, event, own_queue=own_queue)
+        if found:
+            return f"{what} ({field}) {found}"
     return None

@@ -166,13 +166,7 @@ class Prover:
         try:
             for name in prop.events:
                 event = self.spec.event(name)
-                pre, post, args = enc.state("pre"), enc.state("post"), enc.args(event, "arg")
-                solver = z3.Solver()
-                solver.add(
-                    enc.invariants(pre, self.assumed),
-                    enc.step(event, pre, post, args),
-                    z3.Not(enc.expr(prop.expr, pre, post, args, None)),
-                )
+                solver, pre, post, args = self._breaking_step(prop, event)
                 outcome = self.check(solver)
                 if outcome == z3.unknown:
                     return Failure(prop, Verdict.UNKNOWN, f"the solver gave up on {name}", _since(began))
@@ -183,6 +177,19 @@ class Prover:
         except OutOfTime as exc:
             return Failure(prop, Verdict.UNKNOWN, str(exc), _since(began))
         return Proof(prop.name, "step", Verdict.PROVED, _since(began), "every step from an invariant state")
+
+    def _breaking_step(self, prop: Property, event: Event) -> tuple[z3.Solver, SymState, SymState, dict]:
+        """A solver asked for a step of ``event``, from a state satisfying the
+        proved invariants, across which the step property ``prop`` is false."""
+        enc = self.enc
+        pre, post, args = enc.state("pre"), enc.state("post"), enc.args(event, "arg")
+        solver = z3.Solver()
+        solver.add(
+            enc.invariants(pre, self.assumed),
+            enc.step(event, pre, post, args),
+            z3.Not(enc.expr(prop.expr, pre, post, args, None)),
+        )
+        return solver, pre, post, args
 
     # -- history freedom ----------------------------------------------------
     def prove_history(self, prop: Property) -> Outcome:
@@ -226,15 +233,7 @@ class Prover:
         enc = self.enc
         if prop.kind is PropertyKind.STEP:
             for name in prop.events:
-                event = self.spec.event(name)
-                pre, post, args = enc.state("pre"), enc.state("post"), enc.args(event, "arg")
-                solver = z3.Solver()
-                solver.add(
-                    enc.invariants(pre, self.assumed),
-                    enc.step(event, pre, post, args),
-                    z3.Not(enc.expr(prop.expr, pre, post, args, None)),
-                )
-                if self.check(solver) != z3.unsat:
+                if self.check(self._breaking_step(prop, self.spec.event(name))[0]) != z3.unsat:
                     return None
             return "the proved invariants imply it"
         s = enc.state("s")
