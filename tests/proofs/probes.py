@@ -140,6 +140,19 @@ NOT_INDUCTIVE = Probe(
     expected="unknown: not inductive",
 )
 
+# a row that reads other queues: the queues are no longer independent
+# (it overlaps with g when a kick is pending: `deterministic` fails too)
+GREEDY_RESET = """
+[[transitions]]
+name = "greedy_reset"
+event = "reset"
+from = "assigned"
+to = "deassigned"
+guard = "exists p: pending[p]"
+effects = ["our_fd := false", "handler := none", "pending := false"]
+why = "reads every queue's pending kick"
+"""
+
 PROBES = {
     "six_slots": SIX_SLOTS,
     "dead_from_three_queues": DEAD_FROM_THREE,

@@ -12,12 +12,12 @@ from probes import (
     COMPLETE_ON_REACHABLE,
     DEAD_FROM_A_SOURCE,
     DEAD_FROM_THREE,
+    GREEDY_RESET,
     NOT_INDUCTIVE,
     SIX_SLOTS,
     THREE_QUEUE_PREMISE,
     VACUOUS_FORMS,
 )
-from test_table_mutations import GREEDY_RESET
 from virtio_notifier_spec.model.explore import explore
 from virtio_notifier_spec.proofs.independence import independence_refusal
 from virtio_notifier_spec.proofs.induction import Disagreement
@@ -99,6 +99,14 @@ def test_complete_is_judged_on_the_reachable_states(tmp_path):
     assert proof.proved, proof.message
     assert proof.message.startswith("on every reachable state, every N (independent queues")
     assert "not reached) lacks it: no row says what load does to a queue in assigned" in proof.message
+
+
+def test_complete_outside_independent_queues_is_labelled_with_the_n_searched(broken):
+    # the same unreached gap, in a table whose rows read other queues
+    spec = broken("resolved", Edit("stopped_vm_holds_none_of_ours", None, file="common"), extra=GREEDY_RESET)
+    proof = prove(spec).get("complete")
+    assert proof.verdict is Verdict.BOUNDED and proof.label == "holds for N = 1..3"
+    assert proof.message.startswith("on the reachable states, as searched by the orbit search for N = 1..3")
 
 
 def test_complete_is_violated_with_a_trace_when_the_gap_is_reachable(broken):
