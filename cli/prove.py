@@ -26,6 +26,7 @@ from virtio_notifier_spec.proofs.symbolic import SolverGaveUp
 from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.load import load_spec
 
+from .env import env_option
 from .exitcodes import ExitCode
 
 _STYLE = {
@@ -34,6 +35,7 @@ _STYLE = {
     Verdict.NOT_INDUCTIVE: "yellow",
     Verdict.BOUNDED: "yellow",
     Verdict.UNKNOWN: "yellow",
+    Verdict.NOT_APPLICABLE: "dim",
 }
 
 
@@ -138,7 +140,8 @@ def exit_code(report: ProofReport, checks: list[CrossCheck], undecided: bool) ->
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
 @click.option("--quiet", is_flag=True, help="Print only what is not proved (nothing when all is).")
-def prove(spec_name: str, cross: int | None, timeout: float | None, as_json: bool, quiet: bool) -> None:
+@env_option
+def prove(spec_name: str, cross: int | None, timeout: float | None, as_json: bool, quiet: bool, env: str) -> None:
     """Prove every property of one table for every number of queues.
 
     Invariants by induction (queues are an uninterpreted sort), step and
@@ -149,7 +152,7 @@ def prove(spec_name: str, cross: int | None, timeout: float | None, as_json: boo
     """
     budget = Budget(timeout)
     try:
-        sys.exit(_prove(spec_name, cross, budget, as_json, quiet))
+        sys.exit(_prove(spec_name, env, cross, budget, as_json, quiet))
     except KeyboardInterrupt:
         # objects the interrupt left half-built (a Z3 term, say) complain
         # when collected at exit: the one line below is all there is to say
@@ -158,9 +161,9 @@ def prove(spec_name: str, cross: int | None, timeout: float | None, as_json: boo
         sys.exit(ExitCode.INTERRUPTED)
 
 
-def _prove(spec_name: str, cross: int | None, budget: Budget, as_json: bool, quiet: bool) -> int:
+def _prove(spec_name: str, env: str, cross: int | None, budget: Budget, as_json: bool, quiet: bool) -> int:
     try:
-        spec = load_spec(spec_name)
+        spec = load_spec(spec_name, env=env)
     except SpecError as exc:
         click.echo(f"error: {exc}", err=True)
         return ExitCode.BAD_INPUT

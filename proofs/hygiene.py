@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import z3
 from virtio_notifier_spec.model.trace import format_state
+from virtio_notifier_spec.spec.expr import BoolOp, Expr, Quantifier
 from virtio_notifier_spec.spec.schema import Event, Property, Spec
 
 from .budget import Budget, OutOfTime, check
@@ -159,7 +160,7 @@ def dead_verdict(search: Search, independent: str | None) -> Proof:
         dead = runs[0].dead
         if dead:
             message = "never fires in a reachable state, for any N (independent queues: 1 queue decides every N): "
-            return Proof("no_dead_transition", "hygiene", Verdict.VIOLATED, seconds, message + ", ".join(dead))
+            return _fault(search.spec, "no_dead_transition", seconds, message + ", ".join(dead))
         message = "every row fires from each of its source states, every N (independent queues: 1 queue decides)"
         return Proof("no_dead_transition", "hygiene", Verdict.PROVED, seconds, message)
     first_dead: dict[str, int] = {}
@@ -168,12 +169,44 @@ def dead_verdict(search: Search, independent: str | None) -> Proof:
             first_dead.setdefault(entry, run.queues)
     if first_dead:
         shown = ", ".join(f"{entry} ({n} queue{'s' if n > 1 else ''})" for entry, n in first_dead.items())
-        return Proof("no_dead_transition", "hygiene", Verdict.VIOLATED, seconds, f"never fires with: {shown}")
+        return _fault(search.spec, "no_dead_transition", seconds, f"never fires with: {shown}")
     message = (
         f"{search.covered('every row fires from each of its source states, as found')}; "
         f"larger N are not decided: the queues are not independent ({independent})"
     )
     return Proof("no_dead_transition", "hygiene", Verdict.BOUNDED, seconds, message, searched=search.searched)
+
+
+def antecedent(expr: Expr) -> tuple[tuple[str, ...], Expr] | None:
+    """The left of ``=>`` under leading ``forall``s, with the bound names;
+    None when the invariant is not an implication. (The premise a design's
+    analysis watches for, ``designs/analysis.py``; ``non_vacuous`` judges
+    every sub-formula instead.)"""
+    bound: list[str] = []
+    while isinstance(expr, Quantifier) and expr.kind == "forall":
+        bound.append(expr.var)
+        expr = expr.body
+    if isinstance(expr, BoolOp) and expr.op == "=>":
+        return tuple(bound), expr.left
+    return None
+
+
+def _own(spec: Spec, occurrence: Occurrence) -> bool:
+    """True when the property was written in the table's own file (the last
+    of ``spec.files``), not in a file it includes."""
+    source = occurrence.prop.source
+    return not spec.files or source is None or source.file == spec.files[-1]
+
+
+def _fault(spec: Spec, name: str, seconds: float, message: str) -> Proof:
+    """A dead row or a sub-formula that never matters: a violation, except
+    in a restricted environment (an ``--env`` profile that is not
+    exhaustive), where the table may hold rows and cases for callers that
+    this environment does not have: there it is not applicable."""
+    if spec.restricted:
+        message = f"not asked of the {spec.env} environment, which restricts its events; {message}"
+        return Proof(name, "hygiene", Verdict.NOT_APPLICABLE, seconds, message)
+    return Proof(name, "hygiene", Verdict.VIOLATED, seconds, message)
 
 
 class VacuityCheck:
@@ -215,21 +248,32 @@ class VacuityCheck:
     def _verdict(self, search: Search, verdicts: dict[str, Verdict]) -> Proof:
         """The verdict, given the ``verdicts`` of the properties with an
         expression: a violated one is not judged (it fails anyway), one not
-        decided leaves ``non_vacuous`` undecided too."""
+        decided leaves ``non_vacuous`` undecided too. Only the table's own
+        properties can fail it: a requirement it includes from a shared file
+        (``common.toml``) is written for other tables too, and a case of it
+        that this table never needs is a note, not a fault."""
+        spec = search.spec
         vacuous = maximal([self.candidates[i] for i in self.vacuous])
+        open_ = maximal([self.candidates[i] for i in self.unwitnessed(search)])
+        own_vacuous, own_open = [o for o in vacuous if _own(spec, o)], [o for o in open_ if _own(spec, o)]
+        notes = [f"{o.prop.name}: `{o.text}` ({self._how(o)})" for o in vacuous if not _own(spec, o)]
+        notes += [f"{o.prop.name}: `{o.text}` (not shown either way)" for o in open_ if not _own(spec, o)]
         violated = [n for n, v in verdicts.items() if v is Verdict.VIOLATED]
-        undecided = [n for n, v in verdicts.items() if v not in (Verdict.VIOLATED, Verdict.PROVED)]
+        settled = (Verdict.VIOLATED, Verdict.PROVED, Verdict.NOT_APPLICABLE)
+        undecided = [n for n, v in verdicts.items() if v not in settled]
         aside = f"; violated, so not judged: {', '.join(violated)}" if violated else ""
-        if vacuous:
+        shared = "in requirements shared with other tables, never needed here: " + "; ".join(notes)
+        if own_vacuous or own_open or undecided:
+            aside += f"; {shared}" if notes else ""
+        if own_vacuous:
             shown = "; ".join(
                 f"{o.prop.name}: `{o.text}` can be replaced by {' or '.join(str(v).lower() for v in o.values)} "
-                f"and it still holds, every N ({self.vacuous[self.candidates.index(o)]})"
-                for o in vacuous
+                f"and it still holds, every N ({self._how(o)})"
+                for o in own_vacuous
             )
-            return Proof("non_vacuous", "hygiene", Verdict.VIOLATED, self.seconds, shown + aside)
-        open_ = maximal([self.candidates[i] for i in self.unwitnessed(search)])
-        if open_:
-            shown = "; ".join(f"{o.prop.name}: `{o.text}`" for o in open_)
+            return _fault(spec, "non_vacuous", self.seconds, shown + aside)
+        if own_open:
+            shown = "; ".join(f"{o.prop.name}: `{o.text}`" for o in own_open)
             message = (
                 f"{search.covered('no reachable state where it matters found')}, "
                 f"and Z3 does not show it never does: {shown}{aside}"
@@ -239,9 +283,13 @@ class VacuityCheck:
             message = f"not judged until they are decided: {', '.join(undecided)}{aside}"
             return Proof("non_vacuous", "hygiene", Verdict.UNKNOWN, self.seconds, message)
         widest = max((search.first(p.name)[0] for v in self.variants for p in v if search.first(p.name)), default=1)
+        which = f"every one but these, {shared}" if notes else "every one"
         message = (
-            f"every sub-formula of every proved property matters: replaced by a constant, it changes the "
-            f"verdict in a reachable state ({len(self.candidates)} sub-formulas, witnesses with at most "
+            f"replaced by a constant, a sub-formula of a proved property changes its verdict in a reachable "
+            f"state: {which} ({len(self.candidates)} sub-formulas, witnesses with at most "
             f"{widest} queue{'s' if widest > 1 else ''}){aside}"
         )
         return Proof("non_vacuous", "hygiene", Verdict.PROVED, self.seconds, message)
+
+    def _how(self, occurrence: Occurrence) -> str:
+        return self.vacuous[self.candidates.index(occurrence)]

@@ -16,6 +16,7 @@ answered, or at its bound.
 
 from __future__ import annotations
 
+from virtio_notifier_spec.spec.profile import inapplicable
 from virtio_notifier_spec.spec.schema import PropertyKind, Spec
 
 from .budget import Budget, OutOfTime
@@ -37,9 +38,13 @@ def prove(spec: Spec, *, timeout: float | None = None, budget: Budget | None = N
     prover = Prover(spec, budget)
     outcomes: list[Outcome] = prover.prove_invariants()
     for prop in spec.properties:
-        if prop.kind is PropertyKind.STEP:
+        if prop.kind is PropertyKind.INVARIANT:
+            continue
+        if (why := inapplicable(spec, prop)) is not None:  # no step to judge: "proved" would say nothing
+            outcomes.append(Proof(prop.name, prop.kind.value, Verdict.NOT_APPLICABLE, 0.0, why))
+        elif prop.kind is PropertyKind.STEP:
             outcomes.append(prover.prove_step(prop))
-        elif prop.kind is PropertyKind.HISTORY_FREE:
+        else:
             outcomes.append(prover.prove_history(prop))
     guards = guard_checks(spec, prover.assumed, budget)
     proved = [spec_prop for spec_prop in spec.properties if _proved(outcomes, spec_prop.name)]

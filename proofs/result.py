@@ -9,7 +9,10 @@ The verdicts, and exactly what each claims:
 - ``unknown: not inductive``: induction failed (the counterexample to
   induction is shown) and no violation was found by a search of N = 1..K;
 - ``bounded``: a hygiene check that holds for N = 1..K only, labelled so;
-- ``unknown``: the solver gave up, or ``--timeout`` stopped it.
+- ``unknown``: the solver gave up, or ``--timeout`` stopped it;
+- ``not applicable``: a hygiene check not asked of a restricted environment
+  (``--env``), where a row or a sub-formula may be unreachable without
+  being wrong.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class Verdict(Enum):
     NOT_INDUCTIVE = "unknown: not inductive"  # no violation found up to `searched` queues
     BOUNDED = "bounded"  # holds for N = 1..searched, not decided beyond
     UNKNOWN = "unknown"  # the solver gave up, or the time ran out
+    NOT_APPLICABLE = "not applicable"  # not asked of this environment (a restricted profile)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +143,7 @@ class ProofReport:
 
     @property
     def ok(self) -> bool:
-        return all(p.proved for p in self.proofs)
+        return all(p.proved or p.verdict is Verdict.NOT_APPLICABLE for p in self.proofs)
 
     @property
     def violated(self) -> bool:

@@ -33,7 +33,7 @@ from virtio_notifier_spec.model.trace import Trace
 from virtio_notifier_spec.scale.search import explore as explore_reduced
 from virtio_notifier_spec.scale.symmetry import symmetry_refusal
 from virtio_notifier_spec.spec.expr import Compare, Expr, Param, Quantifier, children, walk
-from virtio_notifier_spec.spec.schema import Property, Spec
+from virtio_notifier_spec.spec.schema import Property, PropertyKind, Spec
 
 from .budget import UNLIMITED, Budget, OutOfTime
 from .independence import is_queue_valued
@@ -56,9 +56,10 @@ def expressions(spec: Spec) -> Iterator[tuple[Expr, int]]:
         for expr in (row.guard, *(e.value for e in row.effects)):
             if expr is not None:
                 yield expr, 1
+    targets = {e.name: e.target for e in spec.events}
     for prop in spec.properties:
-        if prop.expr is not None:
-            targeted = any(spec.event(e).target is not None for e in prop.events)
+        if prop.expr is not None:  # a step property has its events' arguments in scope
+            targeted = prop.kind is PropertyKind.STEP and any(targets.get(e) for e in prop.events)
             yield prop.expr, int(prop.per_queue or targeted)
 
 
