@@ -148,3 +148,26 @@ def test_a_proof_the_search_contradicts_is_an_internal_error(monkeypatch):
     monkeypatch.setattr(Encoding, "invariant", believed)
     with pytest.raises(Disagreement, match="is proved for every N, but the orbit search at 1 queue"):
         prove(load_spec("proposal"))
+
+
+def test_a_shared_requirement_this_table_never_needs_in_full_is_noted_not_failed():
+    from virtio_notifier_spec.spec.load import load_spec
+
+    # resolved never lets a kick wait unread: the escape of no_lost_kick,
+    # written in common.toml for designs that arm their handler late, never matters
+    proof = prove(load_spec("resolved")).get("non_vacuous")
+    assert proof.proved, proof.message
+    assert "in requirements shared with other tables, never needed here: no_lost_kick: `status != driver_ok`" in (
+        proof.message
+    )
+
+
+def test_a_restricted_environment_makes_dead_rows_and_eventless_properties_not_applicable():
+    from virtio_notifier_spec.spec.load import load_spec
+
+    report = prove(load_spec("resolved", env="kvmtool"))
+    assert report.ok
+    dead = report.get("no_dead_transition")
+    assert dead.verdict is Verdict.NOT_APPLICABLE
+    assert dead.message.startswith("not asked of the kvmtool environment, which restricts its events; never fires")
+    assert report.get("reset_disarms_ours").verdict is Verdict.NOT_APPLICABLE
