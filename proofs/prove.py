@@ -78,13 +78,13 @@ def prove(spec: Spec, *, timeout: float | None = None, budget: Budget | None = N
     if stopped is not None:
         proofs.append(Proof("non_vacuous", "hygiene", Verdict.UNKNOWN, vacuity.seconds, stopped))
     else:
-        judged = {p.name: p.verdict for p in proofs if p.kind != "hygiene" and spec_has_expr(spec, p.name)}
+        judged = {p.name: p.verdict for p in proofs if p.kind != "hygiene" and _has_expr(spec, p.name)}
         proofs.append(vacuity.verdict(search, judged))
     _agree(proofs, search)
     return ProofReport(spec, tuple(proofs), tuple(p.name for p in prover.assumed), f"{search.method}, {search.span()}")
 
 
-def spec_has_expr(spec: Spec, name: str) -> bool:
+def _has_expr(spec: Spec, name: str) -> bool:
     return any(p.name == name and p.expr is not None for p in spec.properties)
 
 
