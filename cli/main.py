@@ -130,7 +130,19 @@ SPEC_HELP = "A variant (proposal, resolved) or the path of a table's TOML file."
     show_default=True,
     help="Explore one state per orbit of the queue permutations (scale/reduced.py).",
 )
-def check(spec_name: str, queues: range, max_states, timeout, as_json: bool, quiet: bool, symmetry: bool) -> None:
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "packed", "general"]),
+    default="auto",
+    show_default=True,
+    help="The packed engine where the table allows it (model/packed.py), or force one (cross-checks).",
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Threads for the packed engine."
+)
+def check(
+    spec_name: str, queues: range, max_states, timeout, as_json: bool, quiet: bool, symmetry: bool, engine, workers
+) -> None:
     """Explore every reachable state and check every property of one table.
 
     Both values of the host's limit flag are explored. A failing property
@@ -140,7 +152,17 @@ def check(spec_name: str, queues: range, max_states, timeout, as_json: bool, qui
     def body() -> int:
         spec = _load(spec_name)
         results = [
-            _run(spec, n, quiet or as_json, max_states=max_states, timeout=timeout, symmetry=symmetry) for n in queues
+            _run(
+                spec,
+                n,
+                quiet or as_json,
+                max_states=max_states,
+                timeout=timeout,
+                symmetry=symmetry,
+                engine=engine,
+                workers=workers,
+            )
+            for n in queues
         ]
         _print_results({spec.name: results}, as_json)
         if not as_json:

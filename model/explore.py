@@ -241,10 +241,6 @@ class Explorer:
 ENGINES = ("auto", "packed", "general")
 
 
-class NotPackable(ValueError):
-    """``engine="packed"`` was asked for a table outside the packed engine's fragment."""
-
-
 def explore(
     spec: Spec,
     queues: int = 2,
@@ -260,8 +256,8 @@ def explore(
     ``engine``: ``"auto"`` uses the packed engine (:mod:`.packed`) when the
     table is inside its fragment (:func:`.packable.packed_refusal`) and the
     general explorer otherwise; ``"packed"`` or ``"general"`` force one (the
-    cross-checks); a forced packed run of a table outside raises
-    :class:`NotPackable`. Both give the same result. ``workers``: threads
+    cross-checks); a forced packed run of a table outside raises the
+    refusal, a :class:`~.packable.NotPackable`. Both give the same result. ``workers``: threads
     that expand the packed engine's frontier.
 
     The reductions by queue symmetry are in :mod:`virtio_notifier_spec.scale.search`.
@@ -284,7 +280,7 @@ def explore(
                 spec, queues, max_states=max_states, timeout=timeout, progress=progress, workers=workers
             )
         if engine == "packed":
-            raise NotPackable(f"{spec.name}: the packed engine cannot explore this table: {refusal}")
+            raise refusal
     return explore_general(spec, queues, max_states=max_states, timeout=timeout, progress=progress)
 
 

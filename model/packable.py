@@ -24,6 +24,7 @@ True
 
 from __future__ import annotations
 
+from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.expr import QUEUE, Expr, Param, Quantifier, Var, is_local, walk
 from virtio_notifier_spec.spec.schema import Spec
 
@@ -43,19 +44,34 @@ def _reads_only(expr: Expr, target: str | None) -> bool:
     return not _uses_queue_index(expr)
 
 
-def packed_refusal(spec: Spec) -> str | None:
-    """Why the packed engine cannot explore ``spec`` exactly, or None when it can."""
+class NotPackable(SpecError):
+    """The packed engine cannot explore this table exactly (``engine="packed"``)."""
+
+
+def _refusal(record, field: str, message: str) -> NotPackable:
+    source = record.source
+    return NotPackable(
+        f"{record.name}: {message}; the packed engine cannot explore this table (use --engine general)",
+        file=source.file if source else None,
+        line=source.line_of(field) if source else None,
+        field=field,
+    )
+
+
+def packed_refusal(spec: Spec) -> NotPackable | None:
+    """Why the packed engine cannot explore ``spec`` exactly (located), or None when it can."""
     for row in spec.transitions:
-        parts = ([row.guard] if row.guard is not None else []) + [e.value for e in row.effects]
-        for part in parts:
+        for field, part in [("guard", row.guard), *(("effects", e.value) for e in row.effects)]:
+            if part is None:
+                continue
             if not is_local(part):
-                return f"row {row.name} reads another queue"
+                return _refusal(row, field, "reads another queue")
             if _uses_queue_index(part):
-                return f"row {row.name} uses a queue index as a value"
+                return _refusal(row, field, "uses a queue index as a value")
     for event in spec.events:
         for effect in event.effects:
             if not _reads_only(effect.value, None):
-                return f"event {event.name} writes the device from a queue's variables"
+                return _refusal(event, "effects", "writes the device from a queue's variables")
         if event.when is not None and not _reads_only(event.when, event.target):
-            return f"the condition of {event.name} reads more than the device and its target queue"
+            return _refusal(event, "when", "reads more than the device and its target queue")
     return None

@@ -46,7 +46,7 @@ from virtio_notifier_spec.spec.schema import Property, PropertyKind, Spec
 from .codec import Codec, TooWide, value_index
 from .explore import HYGIENE, Counterexample, Exploration, record_dead, unfired_sources
 from .machine import Machine
-from .packable import packed_refusal
+from .packable import NotPackable, packed_refusal
 from .steptable import Overlap, StepTables, step_tables
 from .trace import Step, Trace
 from .vector import Frame, evaluate
@@ -527,7 +527,7 @@ class PackedExplorer:
         return pairs | self.extra_from
 
 
-def packed_engine_refusal(spec: Spec, queues: int) -> str | None:
+def packed_engine_refusal(spec: Spec, queues: int) -> NotPackable | None:
     """Why the packed engine cannot explore ``spec`` with ``queues`` queues, or None."""
     refusal = packed_refusal(spec)
     if refusal is not None:
@@ -535,7 +535,7 @@ def packed_engine_refusal(spec: Spec, queues: int) -> str | None:
     try:
         Codec(spec, queues, step_tables(spec).singles)
     except (TooWide, Overlap) as exc:
-        return str(exc)
+        return NotPackable(f"{exc}; the packed engine cannot explore this table (use --engine general)")
     return None
 
 

@@ -37,11 +37,16 @@ def explore(
     timeout: float | None = None,
     progress: Callable[[int, int, int], None] | None = None,
     symmetry: bool | str = False,
+    engine: str = "auto",
+    workers: int = 1,
 ) -> Exploration:
-    """Explore ``spec`` for ``queues`` queues, reduced by symmetry when asked (see the module)."""
+    """Explore ``spec`` for ``queues`` queues, reduced by symmetry when asked
+    (see the module); ``engine`` and ``workers`` as for the plain explorer."""
     mode = _reduction(spec, queues, symmetry)
     if mode == "none":
-        return explore_plain(spec, queues, max_states=max_states, timeout=timeout, progress=progress)
+        return explore_plain(
+            spec, queues, max_states=max_states, timeout=timeout, progress=progress, engine=engine, workers=workers
+        )
     return _explore_reduced(spec, queues, mode, max_states=max_states, timeout=timeout, progress=progress)
 
 

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_table_mutations import BREAKS, GHOST, GREEDY_RESET
 from virtio_notifier_spec.model import packed
-from virtio_notifier_spec.model.explore import Explorer, NotPackable, explore
-from virtio_notifier_spec.model.packable import packed_refusal
+from virtio_notifier_spec.model.explore import Explorer, explore
+from virtio_notifier_spec.model.packable import NotPackable, packed_refusal
 from virtio_notifier_spec.model.report import counterexample_text, exploration_json
 from virtio_notifier_spec.model.steptable import step_tables
 from virtio_notifier_spec.model.vector import Frame, evaluate
@@ -94,15 +94,26 @@ def test_a_broken_packed_engine_is_caught_by_the_comparison(monkeypatch):
 
 def test_tables_outside_the_fragment_go_to_the_general_explorer(broken):
     spec = broken("resolved", extra=GREEDY_RESET)
-    assert packed_refusal(spec) == "row greedy_reset reads another queue"
-    with pytest.raises(NotPackable, match="greedy_reset reads another queue"):
+    refusal = packed_refusal(spec)
+    assert "greedy_reset: reads another queue" in str(refusal) and refusal.field == "guard" and refusal.line
+    with pytest.raises(NotPackable, match="greedy_reset: reads another queue"):
         explore(spec, 2, engine="packed")
     assert "deterministic" in explore(spec, 2).counterexamples
 
 
 def test_a_condition_on_another_queue_is_outside_the_fragment(broken):
     spec = broken("resolved", Edit("kick", "when", '"running and (forall p: not pending[p])"', file="common"))
-    assert "the condition of kick reads more than the device" in packed_refusal(spec)
+    assert "kick: reads more than the device and its target queue" in str(packed_refusal(spec))
+
+
+def test_check_refuses_a_forced_packed_run_in_one_line(broken_path):
+    from click.testing import CliRunner
+    from virtio_notifier_spec.cli.main import cli
+
+    path = broken_path("resolved", extra=GREEDY_RESET)
+    result = CliRunner().invoke(cli, ["check", "--spec", str(path), "--engine", "packed", "--quiet"])
+    assert result.exit_code == 2
+    assert "greedy_reset: reads another queue" in result.output and "Traceback" not in result.output
 
 
 def test_timeout_and_interrupt_give_partial_runs():
