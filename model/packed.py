@@ -36,8 +36,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 import numpy as np
 from virtio_notifier_spec.spec.expr import is_local
@@ -45,63 +43,18 @@ from virtio_notifier_spec.spec.schema import Property, PropertyKind, Spec
 
 from .codec import Codec, TooWide, value_index
 from .explore import HYGIENE, Counterexample, Exploration, record_dead, unfired_sources
+from .frontier import Expansion, FrontierSearch, first_occurrences
 from .machine import Machine
 from .packable import NotPackable, packed_refusal
 from .steptable import Overlap, StepTables, step_tables
 from .trace import Step, Trace
 from .vector import Frame, evaluate
-from .visited import CodeSet
-
-#: Successors laid out per chunk: chunk size times instances stays near this.
-CHUNK_EDGES = 1 << 20
-
 
 _EMPTY_STORE = (np.empty(0, np.uint64), np.empty(0, np.uint64), np.empty(0, np.int64))
 _OFF = np.uint64(1 << 63)  # marks the successor of an instance not offered
 
 
-class _Stop(Exception):
-    pass
-
-
-class _Column:
-    """Growable 1-D array."""
-
-    def __init__(self, dtype) -> None:
-        self.data = np.empty(1024, dtype=dtype)
-        self.size = 0
-
-    def extend(self, values: np.ndarray) -> None:
-        end = self.size + len(values)
-        if end > len(self.data):
-            grown = np.empty(max(end, 2 * len(self.data)), dtype=self.data.dtype)
-            grown[: self.size] = self.data[: self.size]
-            self.data = grown
-        self.data[self.size : end] = values
-        self.size = end
-
-    def view(self, lo: int = 0, hi: int | None = None) -> np.ndarray:
-        return self.data[lo : self.size if hi is None else hi]
-
-
-@dataclass(eq=False)
-class _Expansion:
-    """What one chunk of the frontier leads to, before anything is admitted."""
-
-    first: int  # global number of the chunk's first state
-    codes: np.ndarray
-    succ: np.ndarray  # (I, M) successor codes
-    valid: np.ndarray  # (I, M) the instance is offered
-    fresh: np.ndarray  # successors not yet visited, first occurrences, in order
-    where: np.ndarray  # (parent, instance) of each, as parent * I + instance
-    edges: int
-    fired: np.ndarray
-    seen: np.ndarray  # (D*K,) (device, queue) codes of fully expanded states
-    fired_from: set[tuple[str, str]]  # (row, source) of a state expanded only up to a limit
-    reports: dict[str, tuple[int, int, str]] = field(default_factory=dict)  # name -> (position, kind, message)
-
-
-class PackedExplorer:
+class PackedExplorer(FrontierSearch):
     """One exploration with the packed engine; use :func:`explore_packed`."""
 
     def __init__(
@@ -114,26 +67,19 @@ class PackedExplorer:
         progress: Callable[[int, int, int], None] | None = None,
         workers: int = 1,
     ) -> None:
+        super().__init__(max_states=max_states, timeout=timeout, progress=progress, workers=workers)
         self.spec = spec
         self.queues = queues
         self.tables: StepTables = step_tables(spec)
         self.codec = Codec(spec, queues, self.tables.singles)
         self.machine = Machine(spec, queues)
-        self.max_states = max_states
-        self.deadline = time.monotonic() + timeout if timeout else None
-        self.progress = progress
-        self.workers = max(1, workers)
+        self.slots = len(self.machine.instances)
         self._prepare()
         self._prepare_checks()
-        self.visited = CodeSet()
-        self.codes = _Column(np.uint64)
-        self.parents = _Column(np.uint32)
-        self.labels = _Column(np.uint16 if len(self.machine.instances) < 1 << 16 else np.uint32)
         self.found: dict[str, Counterexample] = {}
         self.fired = np.zeros(len(spec.transitions), dtype=np.int64)
         self.seen = np.zeros(self.cells, dtype=bool)
         self.extra_from: set[tuple[str, str]] = set()
-        self.edges = 0
         self.history_seen: dict[tuple[str, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self.checks = (*[p.name for p in spec.properties], *HYGIENE)
 
@@ -206,7 +152,7 @@ class PackedExplorer:
         return numbered(self.tables.devices, dev_slots), numbered(self.tables.singles, queue_slots)
 
     # -- expansion (reads the visited set only) ---------------------------------------
-    def expand(self, first: int, codes: np.ndarray, limit: int | None = None) -> _Expansion:
+    def expand(self, first: int, codes: np.ndarray, limit: int | None = None) -> Expansion:
         """The successors of ``codes`` (global numbers from ``first``); with
         ``limit``, the last state's instances after ``limit`` are left out."""
         codec = self.codec
@@ -226,22 +172,10 @@ class PackedExplorer:
         valid = succ < _OFF
         if limit is not None:
             valid[limit + 1 :, -1] = False
-        moved = valid & (succ != codes[None, :])
-        moved[1:] &= succ[1:] != succ[:-1]  # the same successor as the previous instance's: never first
-        where = np.flatnonzero(moved)
-        candidates = succ.ravel()[where]
-        unseen = ~self.visited.contains(candidates)
-        where, candidates = where[unseen], candidates[unseen]
-        keys = (where % count) * width + where // count  # (parent, instance): the general explorer's order
-        order = np.lexsort((keys, candidates))
-        candidates, keys = candidates[order], keys[order]
-        first_of = np.ones(len(candidates), dtype=bool)
-        first_of[1:] = candidates[1:] != candidates[:-1]
-        fresh, keys = candidates[first_of], keys[first_of]
-        order = np.argsort(keys)
-        fresh, where = fresh[order], keys[order]
+        fresh, where = first_occurrences(succ, valid, codes, self.visited)
         edges, fired, seen, pairs = self._counts(devices, cells, valid, limit)
-        result = _Expansion(first, codes, succ, valid, fresh, where, edges, fired, seen, pairs)
+        result = Expansion(first, codes, succ, valid, fresh, where)
+        result.extra = {"edges": edges, "fired": fired, "seen": seen, "pairs": pairs}
         self._check_steps(result, devices, queues)
         self._check_complete(result, cells)
         return result
@@ -267,7 +201,7 @@ class PackedExplorer:
                         pairs.add((self.spec.transitions[row[cell]].name, self.tables.singles[cell % singles][0]))
         return edges, fired, histogram > 0, pairs
 
-    def _check_steps(self, result: _Expansion, devices, queues) -> None:
+    def _check_steps(self, result: Expansion, devices, queues) -> None:
         pending = [p for p in self.step_props if p.name not in self.found]
         if not pending:
             return
@@ -287,7 +221,7 @@ class PackedExplorer:
             if best is not None:
                 result.reports[prop.name] = (best, "step", f"{prop.name} is false across the last step")
 
-    def _check_complete(self, result: _Expansion, cells) -> None:
+    def _check_complete(self, result: Expansion, cells) -> None:
         if "complete" in self.found or not self.undefined_cells[cells].any():
             return
         width = len(self.instances)
@@ -308,18 +242,13 @@ class PackedExplorer:
             result.reports["complete"] = (best, "state", message)
 
     # -- admission (in order, one chunk at a time) ----------------------------------------
-    def admit(self, result: _Expansion) -> None:
-        """Add the chunk's new states, in order, and what it counted and found."""
-        fresh, where = result.fresh, result.where
-        width = len(self.instances)
-        self.visited.add(fresh)
-        self.codes.extend(fresh)
-        self.parents.extend(result.first + where // width)
-        self.labels.extend(where % width)
-        self.edges += result.edges
-        self.fired += result.fired
-        self.seen |= result.seen
-        self.extra_from |= result.fired_from
+    def absorb(self, result: Expansion, lo: int) -> None:
+        extra = result.extra
+        self.edges += extra["edges"]
+        self.fired += extra["fired"]
+        self.seen |= extra["seen"]
+        self.extra_from |= extra["pairs"]
+        width = self.slots
         for name, (position, kind, message) in result.reports.items():
             parent = result.first + position // width
             if kind == "step":
@@ -327,9 +256,9 @@ class PackedExplorer:
             else:
                 self._report(name, message, parent)
         self._check_history(result)
-        self._check_states(self.codes.size - len(fresh))
+        self.check_states(lo)
 
-    def _check_states(self, lo: int) -> None:
+    def check_states(self, lo: int) -> None:
         pending = [p for p in self.invariants if p.name not in self.found]
         if not pending or lo == self.codes.size:
             return
@@ -355,7 +284,7 @@ class PackedExplorer:
                 message = f"{prop.name} is false in the last state"
             self._report(prop.name, message, lo + index)
 
-    def _check_history(self, result: _Expansion) -> None:
+    def _check_history(self, result: Expansion) -> None:
         """History freedom: per instance, the first post seen for each value of
         the inputs; a later step with the same inputs and another post fails."""
         width = len(self.instances)
@@ -382,7 +311,7 @@ class PackedExplorer:
                 other = self.trace_to(worst[1], i)
                 self._report(prop.name, message, result.first + row, i, other=other)
 
-    def _history_column(self, name: str, i: int, result: _Expansion, keys: np.ndarray) -> tuple[int, int] | None:
+    def _history_column(self, name: str, i: int, result: Expansion, keys: np.ndarray) -> tuple[int, int] | None:
         """(row, earlier state) of the chunk's first clash on instance ``i``;
         records the first post of each new input value."""
         rows = np.flatnonzero(result.valid[i])
@@ -418,13 +347,10 @@ class PackedExplorer:
     # -- traces -------------------------------------------------------------------------
     def trace_to(self, index: int, then: int | None = None) -> Trace:
         """The trace to state ``index``, then instance ``then`` from it."""
-        path = []
-        while index >= self.roots:
-            path.append(int(self.labels.data[index]))
-            index = int(self.parents.data[index])
-        state = self.codec.decode(self.codes.data[index])
+        root, labels = self.path(index)
+        state = self.codec.decode(self.codes.data[root])
         start, steps = state, []
-        for label in [*reversed(path), *([then] if then is not None else [])]:
+        for label in [*labels, *([then] if then is not None else [])]:
             inst = self.instances[label]
             choice = self.machine.step(state, inst).choices[0]
             steps.append(Step(inst, choice.fired, choice.post))
@@ -436,61 +362,6 @@ class PackedExplorer:
             self.found[name] = Counterexample(name, message, self.trace_to(index, then), other)
 
     # -- the search ------------------------------------------------------------------------
-    def run(self) -> tuple[int, str | None]:
-        starts = [self.codec.encode(s) for s in self.machine.initial_states()]
-        starts = list(dict.fromkeys(starts))
-        first = np.array(starts, dtype=np.uint64)
-        self.roots = len(first)
-        self.visited.add(first)
-        self.codes.extend(first)
-        self.parents.extend(np.zeros(len(first), dtype=np.uint32))
-        self.labels.extend(np.zeros(len(first), dtype=self.labels.data.dtype))
-        self._check_states(0)
-        depth, lo = 0, 0
-        chunk = max(256, CHUNK_EDGES // max(1, len(self.instances)))
-        pool = ThreadPoolExecutor(self.workers) if self.workers > 1 else None
-        try:
-            while lo < self.codes.size:
-                hi = self.codes.size
-                starts_at = list(range(lo, hi, chunk))
-                for batch in range(0, len(starts_at), self.workers):
-                    group = starts_at[batch : batch + self.workers]
-                    jobs = [(s, self.codes.view(s, min(s + chunk, hi)).copy()) for s in group]
-                    results = list(pool.map(lambda j: self.expand(*j), jobs)) if pool else [self.expand(*jobs[0])]
-                    for result in results:
-                        self._admit_or_cut(result)
-                    self._tick(depth + 1)
-                lo = hi
-                if self.codes.size > hi:
-                    depth += 1
-        except _Stop as stop:
-            return depth, str(stop)
-        except KeyboardInterrupt:
-            return depth, "interrupted"
-        finally:
-            if pool is not None:
-                pool.shutdown()
-        return depth, None
-
-    def _admit_or_cut(self, result: _Expansion) -> None:
-        if self.workers > 1 and len(result.fresh):  # an earlier chunk of the batch may have found some
-            keep = ~self.visited.contains(result.fresh)
-            result.fresh, result.where = result.fresh[keep], result.where[keep]
-        before, limit = self.codes.size, self.max_states
-        if limit is None or not len(result.fresh) or before + len(result.fresh) < limit:
-            self.admit(result)
-            return
-        # stop on the edge that admits state number `limit`, as the general explorer does
-        row, inst = divmod(int(result.where[max(1, limit - before) - 1]), len(self.instances))
-        self.admit(self.expand(result.first, result.codes[: row + 1], limit=inst))
-        raise _Stop(f"stopped at --max-states {limit}")
-
-    def _tick(self, level: int) -> None:
-        if self.progress is not None:
-            self.progress(self.codes.size, self.edges, level)
-        if self.deadline is not None and time.monotonic() > self.deadline:
-            raise _Stop("stopped at --timeout")
-
     def result(self, depth: int, partial: str | None, began: float) -> Exploration:
         names = [row.name for row in self.spec.transitions]
         fired = {name: int(count) for name, count in zip(names, self.fired, strict=True)}
@@ -552,5 +423,5 @@ def explore_packed(
     fragment: :func:`.packable.packed_refusal`)."""
     began = time.perf_counter()
     explorer = PackedExplorer(spec, queues, max_states=max_states, timeout=timeout, progress=progress, workers=workers)
-    depth, partial = explorer.run()
+    depth, partial = explorer.run([explorer.codec.encode(s) for s in explorer.machine.initial_states()])
     return explorer.result(depth, partial, began)

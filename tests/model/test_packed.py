@@ -13,7 +13,7 @@ from conftest import Edit
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_table_mutations import BREAKS, GHOST, GREEDY_RESET
-from virtio_notifier_spec.model import packed
+from virtio_notifier_spec.model import frontier, packed
 from virtio_notifier_spec.model.explore import Explorer, explore
 from virtio_notifier_spec.model.packable import NotPackable, packed_refusal
 from virtio_notifier_spec.model.report import counterexample_text, exploration_json
@@ -71,7 +71,7 @@ def test_max_states_stops_on_the_same_edge(variant, queues, limit):
 
 @pytest.mark.parametrize("variant", ["resolved", "proposal"])
 def test_two_threads_find_what_one_finds(variant, monkeypatch):
-    monkeypatch.setattr(packed, "CHUNK_EDGES", 4096)  # many chunks, so that threads share levels
+    monkeypatch.setattr(frontier, "CHUNK_EDGES", 4096)  # many chunks, so that threads share levels
     spec = load_spec(variant)
     one = _document(explore(spec, 3, engine="packed"))
     assert _document(explore(spec, 3, engine="packed", workers=2)) == one
