@@ -112,10 +112,10 @@ def run_spin(
             progress = re.findall(r"States=\s*([0-9.e+]+)", output)
             if progress:  # pan reports every million states: how far it got
                 reason += f" after {float(progress[-1]):,.0f} states"
-            return SpinRun(False, None, None, (), seconds, peak, reason, search, *(phases + [None, None])[:2], kib)
+            return SpinRun(False, None, None, (), seconds, peak, reason, search, *[*phases, None, None][:2], kib)
         if status != 0:
             reason = f"{argv[0]} failed: {output[-300:]}"
-            return SpinRun(False, None, None, (), seconds, peak, reason, search, *(phases + [None, None])[:2], kib)
+            return SpinRun(False, None, None, (), seconds, peak, reason, search, *[*phases, None, None][:2], kib)
     if "out of memory" in output or "max search depth too small" in output:
         return SpinRun(False, None, None, (), seconds, peak, "pan: search incomplete", search)
     stored = re.search(r"^\s*(\d+) states, stored", output, re.M)
