@@ -414,7 +414,8 @@ class PackedReduced(FrontierSearch):
         self.fired += extra["fired"]
         self.widest = max(self.widest, extra["widest"])
         for name, (position, kind, cls, message, other) in result.reports.items():
-            self._found(name, (result.first + position // self.slots, position % self.slots, kind, cls, message, other))
+            slot = position % self.slots if kind == "step" else None  # a state finding has no step
+            self._found(name, (result.first + position // self.slots, slot, kind, cls, message, other))
         for prop in self.history:
             if prop.name not in self.found:
                 self._check_profiles(prop, result)
