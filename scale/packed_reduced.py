@@ -36,7 +36,7 @@ from collections import Counter
 from math import factorial
 
 import numpy as np
-from virtio_notifier_spec.model.codec import MAX_BITS, value_index
+from virtio_notifier_spec.model.codec import MAX_BITS, Codec, value_index
 from virtio_notifier_spec.model.frontier import Expansion, FrontierSearch, Stop, first_occurrences
 from virtio_notifier_spec.model.packable import packed_refusal
 from virtio_notifier_spec.model.steptable import Overlap, step_tables
@@ -89,10 +89,9 @@ class PackedReduced(FrontierSearch):
         self.fired = np.zeros((len(spec.transitions), k), dtype=np.int64)
         self.widest = 1
         self.m1 = self.general.machine(1)
+        one_queue = Codec(spec, 1, self.singles)  # for its value columns, read by the vector predicates
         self.values = types.SimpleNamespace(
-            device_values=_columns(spec.device_variables, self.devices),
-            queue_values=_columns(spec.queue_variables, self.singles),
-            queues=k,
+            device_values=one_queue.device_values, queue_values=one_queue.queue_values, queues=k
         )
         self.cell_dev = np.repeat(np.arange(len(self.devices)), k)
         self.cell_code = np.tile(np.arange(k), len(self.devices))
@@ -528,14 +527,3 @@ def _first_only(pre, skip_first: bool = False):
         earlier = (pre[:, start:j] == pre[:, j : j + 1]).any(axis=1)
         mask[:, j] = ~earlier
     return mask
-
-
-def _columns(variables, values) -> dict[str, np.ndarray]:
-    out = {}
-    for i, v in enumerate(variables):
-        column = [x[i] for x in values]
-        if v.type.values == (False, True):
-            out[v.name] = np.array(column, dtype=bool)
-        else:
-            out[v.name] = np.array([value_index(v.type, x) for x in column], dtype=np.int16)
-    return out
