@@ -59,9 +59,9 @@ def evaluate(expr: Expr, frame: Frame, *, per_queue: bool = False) -> np.ndarray
     (bare per-queue names read each queue in turn)."""
     n = frame.codec.queues
     if per_queue:
-        value = _eval(expr, frame, {"": 0}, 1)
+        value = _value(expr, frame, {"": 0}, 1)
         return np.broadcast_to(value, (frame.size, n))
-    return np.broadcast_to(_eval(expr, frame, {}, 0), (frame.size,))
+    return np.broadcast_to(_value(expr, frame, {}, 0), (frame.size,))
 
 
 def _shape(depth: int, axis: int | None = None, n: int = 1) -> tuple[int, ...]:
@@ -78,7 +78,7 @@ def _literal(node: Literal):
     return value_index(node.type, node.value)
 
 
-def _eval(node: Expr, frame: Frame, axes: dict[str, int], depth: int) -> np.ndarray:
+def _value(node: Expr, frame: Frame, axes: dict[str, int], depth: int) -> np.ndarray:
     match node:
         case Literal():
             return np.full((1,) * (1 + depth), _literal(node))
@@ -89,22 +89,22 @@ def _eval(node: Expr, frame: Frame, axes: dict[str, int], depth: int) -> np.ndar
         case Var():
             return _variable(node, frame, axes, depth)
         case Not(operand=operand):
-            return np.logical_not(_eval(operand, frame, axes, depth))
+            return np.logical_not(_value(operand, frame, axes, depth))
         case BoolOp(op=op, left=left, right=right):
-            a, b = _eval(left, frame, axes, depth), _eval(right, frame, axes, depth)
+            a, b = _value(left, frame, axes, depth), _value(right, frame, axes, depth)
             if op == "and":
                 return np.logical_and(a, b)
             if op == "or":
                 return np.logical_or(a, b)
             return np.logical_or(np.logical_not(a), b)
         case Compare(op=op, left=left, right=right):
-            a, b = _eval(left, frame, axes, depth), _eval(right, frame, axes, depth)
+            a, b = _value(left, frame, axes, depth), _value(right, frame, axes, depth)
             return np.equal(a, b) if op == "==" else np.not_equal(a, b)
         case Quantifier(kind=kind, var=var, body=body):
-            inner = _eval(body, frame, {**axes, var: depth}, depth + 1)
+            inner = _value(body, frame, {**axes, var: depth}, depth + 1)
             return inner.all(axis=-1) if kind == "forall" else inner.any(axis=-1)
         case IfThenElse(cond=cond, then=then, orelse=orelse):
-            return np.where(*(_eval(x, frame, axes, depth) for x in (cond, then, orelse)))
+            return np.where(*(_value(x, frame, axes, depth) for x in (cond, then, orelse)))
     raise TypeError(f"not a resolved expression: {node!r}")  # pragma: no cover
 
 
