@@ -369,7 +369,7 @@ class PackedExplorer(FrontierSearch):
         unfired = unfired_sources(self.spec, fired, fired_from)
         found = dict(self.found)
         if partial is None:
-            record_dead(fired, unfired, self.machine.initial_states()[0], found)
+            record_dead(fired, unfired, self.machine.initial_states()[0], found, self.spec.restricted)
         ordered = {name: found[name] for name in self.checks if name in found}
         return Exploration(
             self.spec,

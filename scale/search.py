@@ -177,7 +177,7 @@ def _reduced_result(spec, queues, run: _Search, found, began, mode, *, concrete=
     checks = (*[p.name for p in spec.properties], *HYGIENE)
     unfired = unfired_sources(spec, run.fired, run.fired_from)
     if run.partial is None:
-        record_dead(run.fired, unfired, _start(run.tracer), found)
+        record_dead(run.fired, unfired, _start(run.tracer), found, spec.restricted)
     ordered = {name: found[name] for name in checks if name in found}
     return Exploration(
         spec,

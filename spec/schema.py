@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from .expr import Effect, Expr, Type
+
+if TYPE_CHECKING:
+    from .profile import Profile
 
 
 class Scope(Enum):
@@ -21,15 +25,22 @@ class Scope(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """Where a record was written, for error messages."""
+    """Where a record was written, for error messages. ``files`` names the
+    keys written in another file than ``file`` (a variant that extends
+    another changes some fields of a row and inherits the others)."""
 
     file: str
     line: int
     keys: tuple[tuple[str, int], ...] = ()
+    files: tuple[tuple[str, str], ...] = ()
 
     def line_of(self, key: str) -> int:
         """The line of one of the entry's keys; the entry's line without it."""
         return dict(self.keys).get(key, self.line)
+
+    def file_of(self, key: str) -> str:
+        """The file where one of the entry's keys was written."""
+        return dict(self.files).get(key, self.file)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +149,13 @@ class Property:
 
 @dataclass(frozen=True, slots=True)
 class Spec:
-    """A whole table: one variant of the machine and its environment."""
+    """A whole table: one variant of the machine and its environment.
+
+    ``profiles`` are the environments the table declares (``profile.py``);
+    ``env`` names the one applied. ``restricted`` is true when it is not
+    exhaustive: rows may then be unreachable without being dead, and the
+    dead-row checks report them instead of failing.
+    """
 
     name: str
     summary: str
@@ -150,6 +167,10 @@ class Spec:
     events: tuple[Event, ...]
     transitions: tuple[Transition, ...]
     properties: tuple[Property, ...]
+    base: str | None = None  # the main file of the table this one extends, if any
+    profiles: tuple[Profile, ...] = ()
+    env: str = "unrestricted"
+    restricted: bool = False
 
     def variable(self, name: str) -> Variable:
         return next(v for v in self.variables if v.name == name)

@@ -46,6 +46,11 @@ def test_packed_engine_reports_what_the_general_explorer_reports(variant, queues
     _same(load_spec(variant), queues)
 
 
+@pytest.mark.parametrize("env", ["qemu", "kvmtool", "rust_vmm"])
+def test_packed_engine_agrees_in_every_environment_profile(env):
+    _same(load_spec("proposal", env), 3)
+
+
 @pytest.mark.parametrize("name", sorted(BREAKS))
 def test_packed_engine_agrees_on_every_broken_table(broken, name):
     _, edits, _ = BREAKS[name]

@@ -51,6 +51,11 @@ def test_packed_orbit_search_reports_what_the_reduced_explorer_reports(variant, 
     _same(load_spec(variant), queues, "orbits")
 
 
+@pytest.mark.parametrize("env", ["qemu", "kvmtool"])
+def test_packed_orbit_search_agrees_in_environment_profiles(env):
+    _same(load_spec("proposal", env), 3, "orbits")
+
+
 @pytest.mark.parametrize(("variant", "queues"), [("resolved", 12), ("resolved", 100)])
 def test_packed_support_search_reports_what_the_reduced_explorer_reports(variant, queues):
     _same(load_spec(variant), queues, "support")
