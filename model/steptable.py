@@ -13,7 +13,7 @@ device's next code. The tables do not depend on the number of queues.
 >>> from virtio_notifier_spec.spec.load import load_spec
 >>> tables = step_tables(load_spec("resolved"))
 >>> len(tables.singles), len(tables.devices), len(tables.classes)
-(5, 12, 22)
+(5, 24, 22)
 """
 
 from __future__ import annotations

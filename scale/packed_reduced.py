@@ -279,8 +279,10 @@ class PackedReduced(FrontierSearch):
 
     # -- history freedom ------------------------------------------------------------------
     def _projection(self, prop):
-        q_slots = [i for i, v in enumerate(self.spec.queue_variables) if v.name in prop.inputs]
-        d_slots = [i for i, v in enumerate(self.spec.device_variables) if v.name in prop.inputs]
+        queue_names = [v.name for v in self.spec.queue_variables]
+        device_names = [v.name for v in self.spec.device_variables]
+        q_slots = [queue_names.index(n) for n in prop.inputs if n in queue_names]  # in the order of `inputs`
+        d_slots = [device_names.index(n) for n in prop.inputs if n in device_names]
         seen: dict[tuple, int] = {}
         queue = np.array([seen.setdefault(tuple(t[i] for i in q_slots), len(seen)) for t in self.singles])
         seen_d: dict[tuple, int] = {}

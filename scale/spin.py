@@ -119,12 +119,12 @@ def run_spin(
     if "out of memory" in output or "max search depth too small" in output:
         return SpinRun(False, None, None, (), seconds, peak, "pan: search incomplete", search)
     stored = re.search(r"^\s*(\d+) states, stored", output, re.M)
-    transitions = re.search(r"^\s*(\d+) transitions", output, re.M)
+    transitions = re.search(r"^\s*([0-9.e+]+) transitions", output, re.M)  # large counts in e-notation
     violated = sorted(set(re.findall(r"^violated: (\w+)$", output, re.M)))
     return SpinRun(
         True,
         int(stored.group(1)) if stored else None,
-        int(transitions.group(1)) if transitions else None,
+        round(float(transitions.group(1))) if transitions else None,
         tuple(violated),
         seconds,
         peak,
