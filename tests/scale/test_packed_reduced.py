@@ -45,7 +45,7 @@ def _same(spec, queues: int, mode: str, **limits) -> None:
 
 
 @pytest.mark.parametrize(
-    ("variant", "queues"), [("resolved", n) for n in (1, 2, 3, 5, 7)] + [("proposal", n) for n in (1, 2, 3)]
+    ("variant", "queues"), [("resolved", n) for n in (1, 3, 6)] + [("proposal", n) for n in (1, 2)]
 )
 def test_packed_orbit_search_reports_what_the_reduced_explorer_reports(variant, queues):
     _same(load_spec(variant), queues, "orbits")
@@ -53,7 +53,7 @@ def test_packed_orbit_search_reports_what_the_reduced_explorer_reports(variant, 
 
 @pytest.mark.parametrize("env", ["qemu", "kvmtool"])
 def test_packed_orbit_search_agrees_in_environment_profiles(env):
-    _same(load_spec("proposal", env), 3, "orbits")
+    _same(load_spec("proposal", env), 2, "orbits")
 
 
 @pytest.mark.parametrize(("variant", "queues"), [("resolved", 12), ("resolved", 100)])
@@ -65,7 +65,7 @@ def test_packed_support_search_reports_what_the_reduced_explorer_reports(variant
 def test_packed_orbit_search_agrees_on_every_broken_table(broken, name):
     _, edits, _ = BREAKS[name]
     spec = broken("resolved", *edits, extra=GHOST if name == "no_dead_transition" else "")
-    _same(spec, 3, "orbits")
+    _same(spec, 2, "orbits")
 
 
 def test_packed_support_search_agrees_on_a_table_broken_at_scale(broken):
