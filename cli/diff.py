@@ -27,6 +27,7 @@ from virtio_notifier_spec.spec.schema import Spec, Transition
 from virtio_notifier_spec.spec.text import effect_text
 
 from .deadline import Deadline
+from .env import env_option
 from .exitcodes import outcome
 from .guard import guarded
 from .options import max_states_option, queues_option, run_options
@@ -105,9 +106,17 @@ def _runs(spec: Spec, sizes: range, deadline: Deadline, progress: Progress, **li
 @queues_option(default="1-2", help="Queue counts at which both tables are explored for their verdicts: N or A-B.")
 @max_states_option
 @run_options
+@env_option
 @guarded
 def diff(
-    old: str, new: str | None, queues: range, max_states: int | None, timeout: float | None, as_json: bool, quiet: bool
+    old: str,
+    new: str | None,
+    queues: range,
+    max_states: int | None,
+    timeout: float | None,
+    as_json: bool,
+    quiet: bool,
+    env: str,
 ) -> int:
     """Compare two tables: rows added, removed or changed, and changed verdicts.
 
@@ -117,10 +126,10 @@ def diff(
 
     Example: virtio-notifier-spec diff proposal resolved --json
     """
-    second = load_spec(new if new is not None else old)
+    second = load_spec(new if new is not None else old, env=env)
     if new is None and second.base is None:
         raise SpecError(f"{old} extends no table: name the two tables to compare (diff A B)")
-    first = load_spec(old if new is not None else second.base)
+    first = load_spec(old if new is not None else second.base, env=env)
     deadline = Deadline(timeout)
     with Progress(f"diff {first.name} {second.name}", quiet=quiet) as progress:
         first_runs = _runs(first, queues, deadline, progress, max_states=max_states)

@@ -16,6 +16,7 @@ are written (exit 3); Ctrl-C exits 130.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import click
@@ -24,13 +25,22 @@ from virtio_notifier_spec.draw.reachable import LIMIT
 from virtio_notifier_spec.draw.render import DotMissing, RenderError, dot_program
 from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.load import load_spec
+from virtio_notifier_spec.spec.profile import ADVERSARIAL
 
 from .deadline import Deadline, TimeoutReached
+from .env import env_option
 from .exitcodes import ExitCode
 from .guard import guarded, say
 from .options import queues_option, run_options, spec_option
 from .output import output_folder
 from .progress import Progress
+
+
+def _load(name: str, env: str):
+    """A table in ``env``; outside the default environment its drawings are
+    named for it too (``machine-resolved-qemu``), beside the default ones."""
+    spec = load_spec(name, env=env)
+    return spec if env == ADVERSARIAL else dataclasses.replace(spec, name=f"{spec.name}-{env}")
 
 
 @click.command()
@@ -66,6 +76,7 @@ from .progress import Progress
 )
 @click.option("--clean", is_flag=True, help="Remove drawings in --out that are no longer produced.")
 @run_options
+@env_option
 @guarded
 def draw(
     specs: tuple[str, ...],
@@ -78,6 +89,7 @@ def draw(
     timeout: float | None,
     as_json: bool,
     quiet: bool,
+    env: str,
 ) -> int:
     """Draw each table's machine, reachable graphs and counterexamples, and diffs."""
     chosen = formats or FORMATS
@@ -91,7 +103,7 @@ def draw(
     if out == "-" and (len(chosen) != 1 or chosen[0] not in ("dot", "ascii")):
         raise SpecError("--out - prints one text format: give --format dot or --format ascii", field="--out")
     folder = None if out == "-" else output_folder(out, "--out")
-    loaded = {name: load_spec(name) for name in dict.fromkeys([*specs, *(n for d in diffs for n in d)])}
+    loaded = {name: _load(name, env) for name in dict.fromkeys([*specs, *(n for d in diffs for n in d)])}
     chosen_specs = [loaded[s] for s in specs]
     pairs = [(loaded[a], loaded[b]) for a, b in diffs]
     deadline = Deadline(timeout)

@@ -103,6 +103,9 @@ def _run(body: Callable[[], int]) -> int:
         say("error: cannot write the output: the reader closed the pipe")
         return ExitCode.INTERNAL
     except OSError as exc:
+        if exc.filename is None and exc.errno is None:  # raised by us: a stream that is not there
+            say(f"internal error: {exc} (an I/O failure)")
+            return ExitCode.INTERNAL
         if exc.filename is None:  # writing stdout failed (ENOSPC, EIO, ...)
             _detach_stdout()
             say(f"error: cannot write the output: {exc.strerror or exc}")

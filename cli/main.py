@@ -28,7 +28,8 @@ from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.schema import Spec
 from virtio_notifier_spec.spec.text import effect_text, to_text
 
-from .deadline import Deadline, TimeoutReached
+from .deadline import Deadline
+from .env import env_option
 from .exitcodes import INTERRUPTED, ExitCode, outcome
 from .export import first_counterexamples, write_counterexamples
 from .guard import guarded, say
@@ -150,6 +151,17 @@ def _stopped_note(partial: str | None) -> None:
     show_default=True,
     help="Explore one state per orbit of the queue permutations (scale/reduced.py).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "packed", "general"]),
+    default="auto",
+    show_default=True,
+    help="The packed engine where the table allows it (model/packed.py), or force one (cross-checks).",
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Threads for the packed engine."
+)
+@env_option
 @guarded
 def check(
     spec_name: str,
@@ -161,6 +173,9 @@ def check(
     properties: tuple[str, ...],
     traces_dir: str | None,
     symmetry: bool,
+    engine: str,
+    workers: int,
+    env: str,
 ) -> int:
     """Explore every reachable state and check every property of one table.
 
@@ -168,10 +183,12 @@ def check(
     is shown with a shortest trace from the start. Ctrl-C, --max-states and
     --timeout stop the run: what it found so far is printed (exit 130, 3).
     """
-    spec = restrict(load_spec(spec_name), properties)
+    spec = restrict(load_spec(spec_name, env=env), properties)
     deadline = Deadline(timeout)
     with Progress(spec.name, quiet=quiet) as progress:
-        runs, skipped = explore_sizes(spec, queues, deadline, progress, max_states=max_states, symmetry=symmetry)
+        runs, skipped = explore_sizes(
+            spec, queues, deadline, progress, max_states=max_states, symmetry=symmetry, engine=engine, workers=workers
+        )
     results = [only(r, properties) for r in runs]
     print_results({spec.name: results}, as_json, not_run={spec.name: skipped})
     if not as_json:
@@ -200,8 +217,11 @@ def _variant_queues(variant: str, default: str):
 @_variant_queues("resolved", "1-6")
 @_variant_queues("proposal", "1-4")
 @run_options
+@env_option
 @guarded
-def verify(resolved_queues: range, proposal_queues: range, timeout: float | None, as_json: bool, quiet: bool) -> int:
+def verify(
+    resolved_queues: range, proposal_queues: range, timeout: float | None, as_json: bool, quiet: bool, env: str
+) -> int:
     """Check both variants and prove resolved; exit 0 when resolved satisfies everything.
 
     The verdicts on `proposal` (the message read literally) are reported,
@@ -218,24 +238,22 @@ def verify(resolved_queues: range, proposal_queues: range, timeout: float | None
             if first_partial(by_variant):
                 not_run[name] = list(sizes)
                 continue
-            by_variant[name], not_run[name] = explore_sizes(load_spec(name), sizes, deadline, progress)
+            by_variant[name], not_run[name] = explore_sizes(load_spec(name, env=env), sizes, deadline, progress)
         partial = first_partial(by_variant, any(not_run.values()))
         if partial is None:  # then the Z3 proofs of `resolved` for every number of queues
-            import z3
+            from virtio_notifier_spec.proofs.budget import Budget
             from virtio_notifier_spec.proofs.prove import prove as prove_table
-            from virtio_notifier_spec.proofs.symbolic import SolverGaveUp
-
-            from .prove import why_stopped
 
             progress.stage("proving resolved for every number of queues")
             try:
-                with deadline.enforced(solver=True):
-                    proofs = prove_table(load_spec("resolved"))
-            except (TimeoutReached, KeyboardInterrupt, SolverGaveUp, z3.Z3Exception) as exc:
-                partial = why_stopped(exc, deadline)
+                proofs = prove_table(load_spec("resolved", env=env), budget=Budget(deadline.remaining()))
+            except KeyboardInterrupt:
+                partial = INTERRUPTED
+            if proofs is not None and not proofs.ok and not proofs.violated:
+                partial = "a proof of resolved is undecided (unknown)"
     print_results(by_variant, as_json, proofs, not_run)
     _stopped_note(partial)
-    failed = any(r.counterexamples for r in by_variant.get("resolved", ())) or (proofs is not None and not proofs.ok)
+    failed = any(r.counterexamples for r in by_variant.get("resolved", ())) or (proofs is not None and proofs.violated)
     return outcome(failed=failed, partial=partial)
 
 
@@ -261,10 +279,11 @@ def rows_json(spec: Spec) -> list[dict]:
 @cli.command()
 @spec_option()
 @output_options
+@env_option
 @guarded
-def show(spec_name: str, as_json: bool, quiet: bool) -> int:
+def show(spec_name: str, as_json: bool, quiet: bool, env: str) -> int:
     """Print the table: each row with its letter, guard, effects and reason."""
-    spec = load_spec(spec_name)
+    spec = load_spec(spec_name, env=env)
     if as_json:
         click.echo(json.dumps({"variant": spec.name, "summary": spec.summary, "rows": rows_json(spec)}, indent=2))
         return ExitCode.HOLDS
@@ -315,6 +334,7 @@ def main() -> None:
 
 def _register() -> None:
     """The other command groups, one module each (cli/README.md)."""
+    from .designs import designs
     from .diff import diff
     from .draw import draw
     from .mutants import mutants
@@ -323,7 +343,7 @@ def _register() -> None:
     from .replay import replay
     from .scale import scale
 
-    for command in (draw, oracle, mutants, prove, scale, replay, diff):
+    for command in (draw, oracle, mutants, prove, scale, replay, diff, designs):
         cli.add_command(command)
 
 

@@ -27,6 +27,7 @@ from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.schema import Spec
 
 from .deadline import Deadline, TimeoutReached
+from .env import env_option
 from .exitcodes import INTERRUPTED, outcome
 from .guard import guarded, say
 from .options import queues_option, run_options, spec_option
@@ -142,6 +143,7 @@ def _select(names: tuple[str, ...]) -> tuple[Mutant, ...]:
 @click.option("--max-depth", type=click.IntRange(1, 40), default=12, show_default=True, help="Longest event sequence.")
 @click.option("--only", multiple=True, metavar="NAME", help="Only this mutant (repeatable).")
 @run_options
+@env_option
 @guarded
 def mutants(
     spec_name: str,
@@ -152,6 +154,7 @@ def mutants(
     timeout: float | None,
     as_json: bool,
     quiet: bool,
+    env: str,
 ) -> int:
     """Check that every mutant of the reference implementation is caught.
 
@@ -160,7 +163,7 @@ def mutants(
     survives or the reference diverges; --timeout and Ctrl-C print the
     mutants searched so far (exit 3, 130).
     """
-    spec = load_spec(spec_name)
+    spec = load_spec(spec_name, env=env)
     chosen = _select(only)
     sizes = range(1, max_queues + 1) if max_queues is not None else queues
     deadline = Deadline(timeout)

@@ -53,20 +53,15 @@ class QueueRange(click.ParamType):
 
 
 class Seconds(click.ParamType):
-    """A positive, finite number of seconds (``nan``, ``inf`` and 0 are refused)."""
+    """A positive, finite number of seconds (``nan``, ``inf``, 0 and less are refused)."""
 
     name = "SECONDS"
 
-    def __init__(self, minimum: float = 0.01) -> None:
-        self.minimum = minimum
-
     def convert(self, value, param, ctx) -> float:
-        if isinstance(value, float) and math.isfinite(value) and value >= self.minimum:
-            return value
         try:
             seconds = float(str(value).strip())
         except ValueError:
             self.fail(f"expected a number of seconds, found {value!r}", param, ctx)
-        if not math.isfinite(seconds) or seconds < self.minimum:
-            self.fail(f"expected a finite number of seconds >= {self.minimum:g}, found {value!r}", param, ctx)
+        if not math.isfinite(seconds) or seconds <= 0:
+            self.fail(f"expected a finite number of seconds above 0, found {value!r}", param, ctx)
         return seconds

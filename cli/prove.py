@@ -2,32 +2,36 @@
 number of queues, its hygiene, and optionally the cross-check of the two
 interpreters (explorer and bounded model checking).
 
-Exit codes: 0 everything proved (and the interpreters agree), 1 a proof
-fails (a violation with its trace, or a counterexample to induction), 2 bad
-input, 3 undecided (the solver answered unknown, or --timeout), 130
-interrupted. See proofs/README.md for the argument.
+Exit codes (``exitcodes.py``): 0 everything proved (and the interpreters
+agree), 1 a violation (with its trace) or a disagreement of the
+interpreters, 2 bad input, 3 undecided (``unknown``, ``unknown: not
+inductive``, a hygiene check that holds for some N only, or ``--timeout``),
+4 an internal error, 130 interrupted. See proofs/README.md for the argument.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import sys
 
 import click
-import z3
 from rich.console import Console
 from rich.table import Table
-from virtio_notifier_spec.model.explore import TIMEOUT
+from virtio_notifier_spec.proofs.budget import Budget, OutOfTime
 from virtio_notifier_spec.proofs.crosscheck import CrossCheck, crosscheck
+from virtio_notifier_spec.proofs.induction import Disagreement
 from virtio_notifier_spec.proofs.prove import prove as prove_table
-from virtio_notifier_spec.proofs.result import Proof, ProofReport, Verdict
+from virtio_notifier_spec.proofs.result import ProofReport, Verdict
 from virtio_notifier_spec.proofs.symbolic import SolverGaveUp
 from virtio_notifier_spec.spec.load import load_spec
+from virtio_notifier_spec.spec.schema import PropertyKind, Spec
 
-from .deadline import Deadline, TimeoutReached
-from .exitcodes import INTERRUPTED, outcome
+from .env import env_option
+from .exitcodes import ExitCode
 from .export import write_counterexamples
-from .guard import guarded, say
-from .options import property_option, run_options, spec_option, traces_option
+from .guard import guarded
+from .options import json_option, property_option, spec_option, timeout_option, traces_option
 from .output import console, print_text
 from .progress import Progress
 from .selection import PROOF_HYGIENE, check_names
@@ -36,22 +40,10 @@ _STYLE = {
     Verdict.PROVED: "green",
     Verdict.VIOLATED: "red",
     Verdict.NOT_INDUCTIVE: "yellow",
+    Verdict.BOUNDED: "yellow",
     Verdict.UNKNOWN: "yellow",
+    Verdict.NOT_APPLICABLE: "dim",
 }
-
-
-def why_stopped(exc: BaseException, deadline: Deadline) -> str:
-    """Why a proof stopped early: Ctrl-C or the deadline (Z3, interrupted
-    by either, answers unknown and may also fail a push or a model query:
-    the deadline's flags tell which), or the solver giving up by itself.
-    Any other Z3 error is a bug, raised again."""
-    if isinstance(exc, KeyboardInterrupt) or deadline.sigint:
-        return INTERRUPTED
-    if deadline.expired or isinstance(exc, TimeoutReached):
-        return TIMEOUT
-    if isinstance(exc, SolverGaveUp):
-        return f"the solver gave up: {exc}"
-    raise exc
 
 
 def proof_cell(report: ProofReport, name: str) -> str:
@@ -60,13 +52,14 @@ def proof_cell(report: ProofReport, name: str) -> str:
     if proof is None:
         return ""
     style = _STYLE[proof.verdict]
-    word = proof.verdict.value if proof.proved else proof.verdict.value.upper()
+    word = proof.label if proof.proved else proof.label.upper()
     took = f"{proof.seconds * 1000:.0f} ms" if proof.seconds < 1 else f"{proof.seconds:.1f} s"
     return f"[{style}]{word}[/{style}] ({took})"
 
 
 def proofs_table(report: ProofReport) -> Table:
-    table = Table(title=f"Proofs: {report.spec.name}, every number of queues")
+    title = f"Proofs: {report.spec.name}, every number of queues"
+    table = Table(title=title, caption=f"search: {report.search}" if report.search else None)
     for column in ("property", "kind", "verdict", "how"):
         table.add_column(column)
     for proof in report.proofs:
@@ -94,6 +87,7 @@ def report_json(report: ProofReport) -> dict:
         "variant": report.spec.name,
         "ok": report.ok,
         "assumed": list(report.assumed),
+        "search": report.search,
         "proofs": [p.to_json(report.spec) for p in report.proofs],
     }
 
@@ -119,6 +113,15 @@ def print_failures(out: Console, report: ProofReport) -> None:
             out.print()
 
 
+def exit_code(report: ProofReport, checks: list[CrossCheck], undecided: bool) -> ExitCode:
+    """1 for a violation or a disagreement, else 3 for anything undecided, else 0."""
+    if report.violated or not all(c.ok for c in checks):
+        return ExitCode.FAILS
+    if undecided or not report.ok:
+        return ExitCode.INCOMPLETE
+    return ExitCode.HOLDS
+
+
 @click.command("prove")
 @spec_option()
 @click.option(
@@ -131,7 +134,12 @@ def print_failures(out: Console, report: ProofReport) -> None:
 )
 @property_option
 @traces_option
-@run_options
+@timeout_option
+@json_option
+@click.option(
+    "--quiet", "-q", is_flag=True, help="No progress lines; print only what is not proved (nothing when all is)."
+)
+@env_option
 @guarded
 def prove(
     spec_name: str,
@@ -141,64 +149,77 @@ def prove(
     timeout: float | None,
     as_json: bool,
     quiet: bool,
+    env: str,
 ) -> int:
     """Prove every property of one table for every number of queues.
 
     Invariants by induction (queues are an uninterpreted sort), step and
     history-freedom properties over the transition relation, and the
-    table's hygiene. A failed proof shows a trace (a real violation) or the
-    counterexample to induction (a missing lemma). --timeout and Ctrl-C
-    print the checks decided so far (exit 3, 130).
+    table's hygiene. A failed proof shows a trace (a real violation, found
+    by a search of 1 to 8 queues) or, when none is found, the
+    counterexample to induction and the N searched: unknown, not true.
+    --timeout leaves what it did not decide unknown (exit 3).
     """
-    spec = load_spec(spec_name)
+    spec = load_spec(spec_name, env=env)
     names = check_names(spec, properties, PROOF_HYGIENE)
-    deadline = Deadline(timeout)
-    decided: list[Proof] = []
-    report: ProofReport | None = None
+    spec = _asked(spec, names)
+    budget = Budget(timeout)  # one budget: the proofs, then the cross-check
+    try:
+        with Progress(f"proving {spec.name}", quiet=quiet) as progress:
+            return _prove(spec, spec_name, names, cross, budget, as_json, quiet, traces_dir, progress)
+    except KeyboardInterrupt:
+        # objects the interrupt left half-built (a Z3 term, say) complain
+        # when collected at exit: the one line below is all there is to say
+        sys.unraisablehook = lambda _: None
+        click.echo("prove: interrupted", err=True)
+        return ExitCode.INTERRUPTED
+
+
+def _asked(spec: Spec, names: frozenset[str]) -> Spec:
+    """``--property``: every invariant is still proved (they are each other's
+    lemmas); step and history properties not named are left out."""
+    if not names:
+        return spec
+    keep = tuple(p for p in spec.properties if p.kind is PropertyKind.INVARIANT or p.name in names)
+    return dataclasses.replace(spec, properties=keep)
+
+
+def _prove(spec, spec_name, names, cross, budget, as_json, quiet, traces_dir, progress) -> int:
+    try:
+        report = prove_table(spec, budget=budget)
+    except Disagreement as exc:
+        click.echo(f"internal error: {exc}", err=True)
+        return ExitCode.INTERNAL
+    if names:  # --property: only these are reported
+        report = dataclasses.replace(report, proofs=tuple(p for p in report.proofs if p.name in names))
     checks: list[CrossCheck] = []
-    stopped: str | None = None
-    with Progress(f"proving {spec.name}", quiet=quiet) as progress:
-
-        def note(proof: Proof) -> None:
-            decided.append(proof)
-            progress.update(f"{len(decided)} check(s) decided, the last {proof.name}: {proof.verdict.value}")
-            deadline.check()
-
-        try:
-            with deadline.enforced(solver=True):
-                report = prove_table(spec, only=names, progress=note)
-                for n in range(1, (cross or 0) + 1):
-                    deadline.check()
-                    progress.stage(f"cross-checking {spec.name}, {n} queue(s)")
-                    checks.append(crosscheck(spec, n))
-        except (TimeoutReached, KeyboardInterrupt, SolverGaveUp, z3.Z3Exception) as exc:
-            stopped = why_stopped(exc, deadline)
-    if report is None:  # stopped before the end: what was decided
-        report = ProofReport(spec, tuple(p for p in decided if not names or p.name in names), ())
+    problem = None
+    try:
+        for n in range(1, (cross or 0) + 1):
+            progress.stage(f"cross-checking {spec.name}, {n} queue(s)")
+            checks.append(crosscheck(spec, n, budget=budget))
+    except SolverGaveUp as exc:
+        problem = f"the solver gave up during the cross-check: {exc}"
+    except OutOfTime as exc:
+        problem = f"the cross-check {exc} after {len(checks)} of {cross} queue count(s)"
     if as_json:
         document = report_json(report)
         if cross:
             document["crosscheck"] = [crosscheck_json(c) for c in checks]
-        document["partial"] = stopped
         click.echo(json.dumps(document, indent=2))
     else:
         out = console()
-        out.print(proofs_table(report))
+        if not quiet:
+            out.print(proofs_table(report))
         print_failures(out, report)
-        if checks:
+        if checks and not quiet:
             out.print(crosscheck_table(checks))
-            for c in checks:
-                for line in c.disagreements:
-                    print_text(out, f"{c.spec}, {c.queues} queue(s): {line}")
+        for c in checks:
+            for line in c.disagreements:
+                print_text(out, f"{c.spec}, {c.queues} queue(s): {line}")
     if traces_dir is not None:
         found = [(len(p.trace.start.queues), p.name, p.trace, p.other) for p in report.proofs if p.trace is not None]
         write_counterexamples(traces_dir, spec, spec_name, found)
-    undecided = [p.name for p in report.proofs if p.verdict is Verdict.UNKNOWN]
-    if stopped:
-        say(f"{'interrupted' if stopped == INTERRUPTED else 'incomplete: ' + stopped}: {len(decided)} check(s) decided")
-    elif undecided:
-        stopped = "unknown"
-        say(f"undecided (the solver answered unknown): {', '.join(undecided)}")
-    failed = any(p.verdict in (Verdict.VIOLATED, Verdict.NOT_INDUCTIVE) for p in report.proofs)
-    failed = failed or any(not c.ok for c in checks)
-    return outcome(failed=failed, partial=stopped)
+    if problem:
+        click.echo(f"note: {problem}", err=True)
+    return exit_code(report, checks, problem is not None)

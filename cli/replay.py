@@ -90,9 +90,31 @@ def parse_event(text: str, *, file: str | None = None, line: int | None = None) 
     return match.group(1), args
 
 
-def _read_text(lines: list[str], file: str | None, seq: Sequence) -> None:
+def _logical_lines(lines: list[str]) -> list[tuple[int, str]]:
+    """(line number, text) with each wrapped line joined to the one it
+    continues: a counterexample wrapped at the terminal's width (or 100
+    columns) goes on indented deeper, not starting a step (``N.``) or a state
+    (``->``)."""
+    joined: list[tuple[int, str]] = []
+    indent = -1
     for number, raw in enumerate(lines, start=1):
-        text = raw.split("#", 1)[0].strip()
+        text = raw.split("#", 1)[0].rstrip()
+        body = text.lstrip()
+        depth = len(text) - len(body)
+        if not body:  # a blank line ends what came before
+            indent = len(raw) + 1_000
+            continue
+        if joined and depth > indent and not re.match(r"^(\d+\.|->)", body):
+            joined[-1] = (joined[-1][0], f"{joined[-1][1]} {body}")
+            continue
+        joined.append((number, text))
+        indent = depth
+    return joined
+
+
+def _read_text(lines: list[str], file: str | None, seq: Sequence) -> None:
+    for number, raw in _logical_lines(lines):
+        text = raw.strip()
         if not text or text.startswith("->") or re.match(r"^\S.* FAILS: ", text):
             continue
         if text.startswith("... and the other history"):

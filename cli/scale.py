@@ -25,6 +25,7 @@ from virtio_notifier_spec.scale.system import System, SystemExploration, explore
 from virtio_notifier_spec.spec.load import load_spec
 
 from .deadline import Deadline
+from .env import env_option
 from .exitcodes import INTERRUPTED, outcome
 from .export import first_counterexamples, write_counterexamples
 from .guard import guarded
@@ -48,6 +49,7 @@ DEFAULT_CONFIG = CONFIG_DIR / "three_devices.toml"
 @max_states_option
 @run_options
 @traces_option
+@env_option
 @guarded
 def scale(
     spec_name: str,
@@ -58,9 +60,10 @@ def scale(
     as_json: bool,
     quiet: bool,
     traces_dir: str | None,
+    env: str,
 ) -> int:
     """Check one table at every queue count asked, and several devices sharing the host's slots."""
-    spec = load_spec(spec_name)
+    spec = load_spec(spec_name, env=env)  # --env: the one-device check; a configuration names its own table
     config = load_config(config_path)
     deadline = Deadline(timeout)
     limits = {"max_states": max_states}

@@ -24,7 +24,7 @@ a trace back (what ``replay`` does with one).
 >>> cx = explore(spec, 1).counterexamples["no_lost_kick"]
 >>> doc = itf_trace(spec, cx.trace)
 >>> doc["vars"][:4], len(doc["states"])
-(['limited', 'running', 'status', 'state'], 4)
+(['limited', 'running', 'vhost_on', 'status'], 4)
 >>> doc["states"][3]["mbt::actionTaken"], doc["states"][3]["state"]
 ('reset', {'#map': [[{'#bigint': '0'}, 'deassigned']]})
 """

@@ -23,6 +23,7 @@ from .errors import ExpressionError, SchemaError, SpecError, TableError
 from .expr import BOOL, QUEUE, Kind, Type, Var, walk
 from .overlap import first_overlap
 from .parse import KEYWORDS, parse_expr
+from .profile import ADVERSARIAL, apply_profile, read_profiles
 from .resolve import Context, resolve_bool, resolve_effect
 from .schema import Effect, Event, Parameter, Property, PropertyKind, Scope, Spec, Transition, Variable
 
@@ -140,6 +141,7 @@ class _Loader:
         events = self.events(types, variables, literals)
         transitions = self.transitions(states, events, variables, literals)
         properties = self.properties(events, variables, literals)
+        profiles = read_profiles(self.entries("profiles"), variables, events, literals)
         spec = Spec(
             name=name,
             summary=summary,
@@ -152,6 +154,7 @@ class _Loader:
             transitions=transitions,
             properties=properties,
             base=self.composed.base.main.path if self.composed.base else None,
+            profiles=profiles,
         )
         _check_determinism(spec)
         return spec
@@ -475,6 +478,7 @@ def _check_determinism(spec: Spec) -> None:
                 )
 
 
-def load_spec(name_or_path: str | Path) -> Spec:
-    """Load and validate a variant by name (``proposal``, ``resolved``) or path."""
-    return _Loader(spec_path(name_or_path)).load()
+def load_spec(name_or_path: str | Path, env: str = ADVERSARIAL) -> Spec:
+    """Load and validate a variant by name (``proposal``, ``resolved``) or path,
+    in the environment profile ``env`` (``spec/profile.py``)."""
+    return apply_profile(_Loader(spec_path(name_or_path)).load(), env)

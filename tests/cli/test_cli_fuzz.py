@@ -63,6 +63,7 @@ def _commands(table: Path, folder: Path, events: list[str]) -> list[list[str]]:
         ["draw", "--spec", table, "--format", "ascii", "--queues", "1", "--out", folder / "drawings", *LIMITS],
         ["scale", "--spec", table, "--queues", "1-3", "--config", config, "--max-states", "3000", *LIMITS],
         ["replay", "--spec", table, "--queues", "1", "--quiet", *events],
+        ["diff", table, table, "--queues", "1", "--max-states", "3000", *LIMITS],
         ["oracle", "schema", "--spec", table],
         ["oracle", "drive", "--builtin", f"model:{table}", "--spec", table, "--queues", "1", "--walks", "2", *LIMITS],
     ]

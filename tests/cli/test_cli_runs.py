@@ -123,7 +123,7 @@ ONE_DEVICE = 'table = "resolved"\n\n[[devices]]\nname = "d"\nqueues = 2\n'
 @pytest.mark.parametrize(
     "args",
     [
-        ["check", "--spec", "proposal", "--queues", "3"],
+        ["check", "--spec", "proposal", "--queues", "3", "--engine", "general"],
         ["prove", "--spec", "resolved"],
         ["scale", "--queues", "1-3", "--config", "one.toml"],
         ["draw", "--spec", "proposal", "--format", "dot", "--queues", "1-2", "--out", "."],

@@ -73,7 +73,7 @@ def test_the_schema_refuses_what_adr015_does_not_allow():
 
 def test_an_itf_trace_reads_back_as_the_same_run():
     spec = load_spec("proposal")
-    trace = explore(spec, 2).counterexamples["assigned_only_when_driver_ok"].trace
+    trace = explore(spec, 2).counterexamples["armed_only_when_driver_ok"].trace
     start, events = read_itf(spec, json.loads(json.dumps(itf_trace(spec, trace))))
     assert start == trace.start
     assert events == [(s.event.event.name, s.event.values) for s in trace.steps]
