@@ -195,6 +195,10 @@ def _print_results(by_variant: dict[str, list[Exploration]], as_json: bool, proo
         return
     console = _console()
     console.print(runs_table(r for runs in by_variant.values() for r in runs))
+    for runs in by_variant.values():  # why a reduced search is not the one asked for
+        for r in runs:
+            for note in r.notes:
+                console.print(f"note: {r.spec.name}, {r.queues} queue(s): {note}", markup=False, soft_wrap=True)
     if proofs is None:
         console.print(verdicts_table(by_variant))
     else:

@@ -1,10 +1,12 @@
-"""``virtio-notifier-spec scale``: the checks at scale (issue 7).
+"""``virtio-notifier-spec scale``: the checks at scale.
 
-Verifies a table at a large queue count through the queue symmetry
-reduction (scale/reduced.py), and a configuration of several devices that
-share the host's ioeventfd slots (scale/system.py). Exit codes as
-everywhere: 0 everything holds, 1 a check fails or a run stopped early,
-2 bad input.
+Verifies a table at every queue count up to a large one through the support
+abstraction (scale/reduced.py), and a configuration of several devices that
+share the host's ioeventfd slots (scale/system.py). "exact for every N >= c"
+is printed only for a table of the support fragment (spec/fragment.py);
+outside it every N up to 8 is an orbit search (with a note) and a larger
+--queues is refused. Exit codes as everywhere: 0 everything holds, 1 a
+check fails or a run stopped early, 2 bad input or a refusal.
 """
 
 from __future__ import annotations
@@ -84,6 +86,8 @@ def scale(spec_name: str, queues: int, config_path: str, timeout) -> None:
         _outcome(system.ok, system.partial, len(system.counterexamples)),
     )
     console.print(table)
+    for note in dict.fromkeys(note for run in runs for note in run.notes):
+        console.print(f"note: {note}", markup=False, soft_wrap=True)
     shown: set[str] = set()
     for run in runs:  # each failing check once, at the smallest queue count that breaks it
         for name, cx in run.counterexamples.items():

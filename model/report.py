@@ -28,6 +28,7 @@ def exploration_json(result: Exploration) -> dict:
         "reduction": result.reduction,
         "concrete_states": result.concrete_states,
         "cutoff": result.cutoff,
+        "notes": list(result.notes),
         "transitions": result.transitions,
         "depth": result.depth,
         "seconds": round(result.seconds, 3),

@@ -5,8 +5,12 @@
 False explores every concrete state (:func:`virtio_notifier_spec.model.explore.explore`);
 True (or ``"auto"``) explores one state per orbit of the queue permutations,
 and for large N the support abstraction (:mod:`.reduced`); ``"orbits"`` or
-``"support"`` choose one. A table whose queues are not interchangeable is
-refused with a :class:`~.symmetry.SymmetryError`.
+``"support"`` choose one. Which tables each is exact for is decided in
+:mod:`virtio_notifier_spec.spec.fragment`: a table whose queues are not
+interchangeable is refused with a :class:`~.symmetry.SymmetryError`; one
+outside the support fragment, with a :class:`~.symmetry.SupportError` when
+``"support"`` was asked for, else the orbit search runs and the result
+says why in its ``notes``.
 
 >>> from virtio_notifier_spec.spec.load import load_spec
 >>> r = explore(load_spec("resolved"), 3, symmetry="orbits")
@@ -23,10 +27,11 @@ from virtio_notifier_spec.model.explore import HYGIENE, Counterexample, Explorat
 from virtio_notifier_spec.model.explore import explore as explore_plain
 from virtio_notifier_spec.model.trace import Trace
 from virtio_notifier_spec.spec.concrete import State
+from virtio_notifier_spec.spec.fragment import support_reason, witness_reason
 from virtio_notifier_spec.spec.schema import Spec
 
 from .reduced import Finding, NotSupported, ReducedExplorer, relabel
-from .symmetry import support_refusal, symmetry_refusal
+from .symmetry import SupportError, support_cutoff, symmetry_refusal
 
 
 def explore(
@@ -39,10 +44,11 @@ def explore(
     symmetry: bool | str = False,
 ) -> Exploration:
     """Explore ``spec`` for ``queues`` queues, reduced by symmetry when asked (see the module)."""
-    mode = _reduction(spec, queues, symmetry)
+    mode, notes = _reduction(spec, queues, symmetry)
     if mode == "none":
         return explore_plain(spec, queues, max_states=max_states, timeout=timeout, progress=progress)
-    return _explore_reduced(spec, queues, mode, max_states=max_states, timeout=timeout, progress=progress)
+    limits = {"max_states": max_states, "timeout": timeout, "progress": progress}
+    return _explore_reduced(spec, queues, mode, notes, **limits)
 
 
 #: Up to this many queues ``symmetry=True`` explores orbits (exact counts of
@@ -51,44 +57,74 @@ ORBIT_LIMIT = 8
 
 
 def explore_every(spec: Spec, largest: int, **limits) -> list[Exploration]:
-    """Verdicts for every queue count from 1 to ``largest``: one reduced run
-    at ``largest`` decides every N at or above its cutoff (support
-    abstraction); an orbit search decides each smaller N.
+    """Verdicts for every queue count from 1 to ``largest``: one support run
+    at ``largest`` decides every N at or above the table's cutoff
+    (:func:`~virtio_notifier_spec.spec.fragment.support_cutoff`); an orbit
+    search decides each smaller N. A table outside the support fragment is
+    refused (:class:`~.symmetry.SupportError`) unless ``largest`` is at most
+    :data:`ORBIT_LIMIT`: then every N is an orbit search.
 
     >>> from virtio_notifier_spec.spec.load import load_spec
     >>> runs = explore_every(load_spec("resolved"), 64)
-    >>> [r.queues for r in runs][-2:], runs[-1].cutoff, all(r.ok for r in runs)
-    ([11, 64], 12, True)
+    >>> [r.queues for r in runs], runs[-1].cutoff, all(r.ok for r in runs)
+    ([64], 1, True)
     """
-    top = explore(spec, largest, symmetry=True, **limits)
+    reason = support_reason(spec)
+    if reason is not None:
+        if largest > ORBIT_LIMIT:
+            raise reason.error(
+                SupportError,
+                f"; the support abstraction cannot decide every N up to {largest}"
+                f" (orbit searches decide up to {ORBIT_LIMIT} queues; check --symmetry decides one N)",
+            )
+        note = f"support abstraction refused, every N is an orbit search: {reason}"
+        return [explore(spec, n, symmetry="orbits", **limits).noted(note) for n in range(1, largest + 1)]
+    cutoff = support_cutoff(spec)
+    top = explore(spec, largest, symmetry="support" if largest >= cutoff else "orbits", **limits)
     below = top.cutoff if top.cutoff is not None else largest
     smaller = [explore(spec, n, symmetry="orbits", **limits) for n in range(1, min(below, largest))]
     return [*smaller, top]
 
 
-def _reduction(spec: Spec, queues: int, symmetry: bool | str) -> str:
+def _reduction(spec: Spec, queues: int, symmetry: bool | str) -> tuple[str, tuple[str, ...]]:
+    """The search to run and the notes that say why it is not the one asked for."""
     if symmetry is False or symmetry == "none":
-        return "none"
+        return "none", ()
     if symmetry not in (True, "auto", "orbits", "support"):
         raise ValueError(f"symmetry must be a bool, 'auto', 'orbits' or 'support', not {symmetry!r}")
     refusal = symmetry_refusal(spec)
     if refusal is not None:
         raise refusal
-    if symmetry in (True, "auto"):
-        return "support" if queues > ORBIT_LIMIT and support_refusal(spec) is None else "orbits"
-    return symmetry
+    reason = support_reason(spec)
+    if symmetry == "support" and reason is not None:
+        raise reason.error(SupportError, "; the support abstraction would be unsound (use --symmetry orbits)")
+    if symmetry == "orbits" or (symmetry in (True, "auto") and queues <= ORBIT_LIMIT):
+        return "orbits", _witness_notes(spec)
+    if reason is not None:
+        return "orbits", (f"support abstraction refused, orbit search instead: {reason}", *_witness_notes(spec))
+    cutoff = support_cutoff(spec)
+    if queues < cutoff:
+        note = f"the support abstraction is exact from {cutoff} queues on; orbit search at {queues}"
+        return "orbits", (note, *_witness_notes(spec))
+    return "support", ()
 
 
-def _explore_reduced(spec: Spec, queues: int, mode: str, **limits) -> Exploration:
+def _witness_notes(spec: Spec) -> tuple[str, ...]:
+    reason = witness_reason(spec)
+    if reason is None:
+        return ()
+    return (f"every queue is stepped, not one per class: {reason}",)
+
+
+def _explore_reduced(spec: Spec, queues: int, mode: str, notes: tuple[str, ...], **limits) -> Exploration:
     began = time.perf_counter()
     if mode == "support":
         try:
             explorer = ReducedExplorer(spec, queues, "support", **limits)
             depth, partial = explorer.run()
-        except NotSupported:
-            explorer = None
-        if explorer is not None and (partial is not None or queues >= explorer.cutoff):
             return _support_result(spec, queues, explorer, depth, partial, began, limits)
+        except NotSupported as exc:
+            notes = (*notes, f"support abstraction gave up ({exc}), orbit search instead")
     explorer = ReducedExplorer(spec, queues, "orbits", **limits)
     depth, partial = explorer.run()
     found = _concrete_findings(explorer, explorer.found)
@@ -102,6 +138,7 @@ def _explore_reduced(spec: Spec, queues: int, mode: str, **limits) -> Exploratio
         began,
         "orbits",
         concrete=None if partial else explorer.concrete_states(),
+        notes=notes,
     )
 
 
@@ -127,7 +164,7 @@ def _start(explorer: ReducedExplorer) -> State:
 
 
 def _reduced_result(
-    spec, queues, explorer, depth, partial, found, began, mode, *, concrete=None, cutoff=None
+    spec, queues, explorer, depth, partial, found, began, mode, *, concrete=None, cutoff=None, notes=()
 ) -> Exploration:
     checks = (*[p.name for p in spec.properties], *HYGIENE)
     unfired = unfired_sources(spec, explorer.fired, explorer.fired_from)
@@ -149,6 +186,7 @@ def _reduced_result(
         concrete_states=concrete,
         cutoff=cutoff,
         unfired_sources=unfired,
+        notes=notes,
     )
 
 
