@@ -26,12 +26,13 @@ from .lines import LineIndex
 from .parse import KEYWORDS, parse_expr
 from .resolve import Context, resolve_bool, resolve_effect
 from .schema import Event, Parameter, Property, PropertyKind, Scope, Source, Spec, Transition, Variable
+from .slots import read_slots
 
 SPEC_DIR = Path(__file__).resolve().parent
 VARIANTS = ("proposal", "resolved")
 STATE_TYPE = "notifier_state"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_TOP_KEYS = {"include", "variant", "machine", "types", "variables", "events", "transitions", "properties"}
+_TOP_KEYS = {"include", "variant", "machine", "types", "variables", "events", "transitions", "properties", "slots"}
 
 
 def spec_path(name_or_path: str | Path) -> Path:
@@ -198,6 +199,7 @@ class _Loader:
             events=tuple(events.values()),
             transitions=transitions,
             properties=properties,
+            slots=read_slots(self.table("slots"), variables, events),
         )
         _check_determinism(spec)
         return spec

@@ -137,6 +137,29 @@ class Property:
 
 
 @dataclass(frozen=True, slots=True)
+class VhostEvent:
+    """An event vhost issues; ``take`` (over the event's parameters) says when
+    it takes host notifiers, None when it never does."""
+
+    event: str
+    take: Expr | None
+
+
+@dataclass(frozen=True, slots=True)
+class Slots:
+    """What holds one of a limited host's ioeventfds (``spec/slots.py``):
+    each true ``holders`` flag of a queue is one; ``limit`` is the host fact
+    that says the host has a limit; ``answer`` is the event parameter that
+    is KVM's answer to one assignment; ``vhost`` are vhost's events."""
+
+    holders: tuple[str, ...]
+    limit: str | None
+    answer: str | None
+    vhost: tuple[VhostEvent, ...]
+    source: Source | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Spec:
     """A whole table: one variant of the machine and its environment."""
 
@@ -150,6 +173,7 @@ class Spec:
     events: tuple[Event, ...]
     transitions: tuple[Transition, ...]
     properties: tuple[Property, ...]
+    slots: Slots | None = None  # the [slots] declaration, if the table has one
 
     def variable(self, name: str) -> Variable:
         return next(v for v in self.variables if v.name == name)
