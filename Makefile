@@ -79,3 +79,12 @@ bench-proofs: $(STAMP)
 # too); writes its timings to bench/crosscheck.md. About 15 s.
 crosscheck-proofs: $(STAMP)
 	$(PY) bench/proofs.py --repeat 1 --crosscheck 4 --out bench/crosscheck.md
+
+# The differential soundness suite's long run (tests/soundness/run.py): random
+# tables through the explicit search, orbits, support, Z3 and SPIN, which must
+# agree wherever each claims to apply; writes the counts to bench/soundness.md
+# and exits 1 on any disagreement. The short run is part of `make test`.
+SOUNDNESS_TABLES ?= 1000
+.PHONY: soundness
+soundness: $(STAMP) deps
+	$(PY) tests/soundness/run.py --tables $(SOUNDNESS_TABLES) --out bench/soundness.md

@@ -305,7 +305,8 @@ def check_cutoffs(spec: Spec) -> dict[str, int]:
     """For every check, how many queues a violation needs at most (for a
     table of the support fragment): a per-queue invariant its own queue plus
     one per quantifier; a step property one per quantifier plus the target
-    of a per-queue event; history freedom and the hygiene checks one.
+    of a per-queue event; history freedom one, or two for a per-queue event
+    (the target and a queue it leaves alone); the hygiene checks one.
     Its verdict is then the same for every N at or above that number.
 
     >>> from .load import load_spec
@@ -319,8 +320,8 @@ def check_cutoffs(spec: Spec) -> dict[str, int]:
             need = int(prop.per_queue) + _binders(prop.expr)
         elif prop.kind is PropertyKind.STEP:
             need = _binders(prop.expr) + int(any(e in targeted for e in prop.events))
-        else:
-            need = 1
+        else:  # a queue the step changes, or one it leaves alone beside the target
+            need = 1 + int(any(e in targeted for e in prop.events))
         found[prop.name] = max(1, need)
     return found | dict.fromkeys(HYGIENE, 1)
 
