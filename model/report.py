@@ -70,7 +70,7 @@ def runs_table(results: Iterable[Exploration]) -> Table:
 
 def _states_cell(r: Exploration) -> str:
     """The stored states, and what they stand for under a reduction:
-    ``145 orbits (422 states)``, ``108 support sets (exact for N >= 12)``."""
+    ``145 orbits (422 states)``, ``108 support sets (exact for N >= 1)``."""
     if r.reduction == "none":
         return f"{r.states:,}"
     if r.reduction == "orbits":

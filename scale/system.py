@@ -135,6 +135,15 @@ def slots_refusal(spec: Spec, config: Config) -> SpecError | None:
     answer = spec.slots.answer
     if answer is None:
         return None
+    for vhost in spec.slots.vhost:
+        if vhost.take is not None and any(isinstance(n, Param) and n.name == answer for n in walk(vhost.take)):
+            source = spec.slots.source
+            return SchemaError(
+                f"vhost's take of {vhost.event} reads {answer}: vhost's rows do not ask KVM",
+                file=source.file if source else None,
+                line=source.line_of("vhost") if source else None,
+                field="slots.vhost",
+            )
     for site in sites(spec):
         if site.section == "transitions":
             continue

@@ -151,14 +151,24 @@ def test_a_bad_slots_declaration_names_the_file_line_and_field(tmp_path, slots, 
     assert caught.value.field.startswith("slots")
 
 
-def test_a_table_that_reads_kvms_answer_outside_a_row_is_refused_for_several_devices(tmp_path):
+@pytest.mark.parametrize(
+    ("old", "new", "words"),
+    [
+        (
+            'effects = ["status := value"]',
+            'effects = ["status := value"]\nwhen = "assign_ok"',
+            "reads assign_ok, KVM's",
+        ),
+        ('take = "assign"', 'take = "assign and assign_ok"', "vhost's rows do not ask KVM"),
+    ],
+)
+def test_a_table_that_reads_kvms_answer_outside_a_row_is_refused_for_several_devices(tmp_path, old, new, words):
     path = _table(tmp_path)
     common = tmp_path / "common.toml"
-    common.write_text(
-        common.read_text().replace('effects = ["status := value"]', 'effects = ["status := value"]\nwhen = "assign_ok"')
-    )
-    with pytest.raises(SchemaError, match="reads assign_ok, KVM's answer"):
+    common.write_text(common.read_text().replace(old, new))
+    with pytest.raises(SchemaError, match=words) as caught:
         System(load_config(_config(tmp_path, 1)), load_spec(path))
+    assert caught.value.file == str(common) and caught.value.line is not None
 
 
 def test_the_shipped_table_declares_its_slots():

@@ -57,29 +57,26 @@ expr = "{expr}"
 rationale = "{rationale}"
 """
 
+
+def _table(name: str, expr: str, rationale: str, many: str = "false", many_doc: str = "nothing") -> str:
+    return _BASE.format(name=name, expr=expr, rationale=rationale, many=many, many_doc=many_doc)
+
+
 #: A comparison of queues hidden behind an `if`: fails at 2 queues, in one step.
-HIDDEN = _BASE.format(
-    name="hidden",
-    many="false",
-    many_doc="nothing",
-    expr="forall p: forall q: (if true then p else p) != q => not (state[p] == s1 and state[q] == s1)",
-    rationale="No two queues are up at once.",
+HIDDEN = _table(
+    "hidden",
+    "forall p: forall q: (if true then p else p) != q => not (state[p] == s1 and state[q] == s1)",
+    "No two queues are up at once.",
 )
 
 #: No comparison, two quantifiers: holds at 1 queue, fails from 2 on (cutoff 2).
-AGREE = _BASE.format(
-    name="agree",
-    many="false",
-    many_doc="nothing",
-    expr="forall p: forall q: state[p] == state[q]",
-    rationale="Every queue is in one state.",
-)
+AGREE = _table("agree", "forall p: forall q: state[p] == state[q]", "Every queue is in one state.")
 
 #: A device effect that counts queues: holds at 1 queue, fails from 2 on; outside the support fragment.
-COUNTING = _BASE.format(
-    name="counting",
+COUNTING = _table(
+    "counting",
+    "not many",
+    "The device never counts two queues.",
     many="exists p: exists q: (if true then p else p) != q",
     many_doc="the device has two queues or more",
-    expr="not many",
-    rationale="The device never counts two queues.",
 )
