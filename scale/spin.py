@@ -45,11 +45,12 @@ class SpinRun:
     search_seconds: float | None = None  # pan alone, without generating and compiling it
 
 
-def _run(argv: list[str], cwd: Path, deadline: float) -> tuple[int | None, str, int]:
+def _run(argv: list[str], cwd: Path, deadline: float, env: dict | None = None) -> tuple[int | None, str, int]:
     """(exit status or None at the deadline, output, peak memory in KiB)."""
     out = cwd / "out.txt"
     with out.open("wb") as sink:
-        proc = subprocess.Popen(argv, cwd=cwd, stdout=sink, stderr=subprocess.STDOUT)
+        environment = {**os.environ, **env} if env else None
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=sink, stderr=subprocess.STDOUT, env=environment)
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
@@ -102,3 +103,110 @@ def run_spin(model: str, workdir: Path, timeout: float = 60.0, cflags: tuple[str
         peak,
         search_seconds=search,
     )
+
+
+# -- liveness -------------------------------------------------------------------
+
+#: pan for the liveness models: no partial-order reduction, so that nothing
+#: but SPIN's own search stands between the model and the verdict.
+LIVENESS_CFLAGS = ("-O0", "-DNOREDUCE", "-DVECTORSZ=65536")
+#: pan's search depth and hash table (2^14 slots, chained: the models are
+#: small, and allocating more costs more than the search); a search that
+#: needs more depth says so, and its verdict is unknown
+_SEARCH = ("-m100000", "-w14")
+
+
+@dataclass(frozen=True, slots=True)
+class SpinLiveness:
+    """SPIN's verdict (``holds``, ``fails``, ``unknown``) on each liveness
+    property; for ``recoverable`` ones, the premise states (as printed by
+    the model, :func:`~.promela.to_promela_reach`) from which no run reaches
+    the goal, per property."""
+
+    verdicts: dict[str, str]
+    stuck: dict[str, tuple[str, ...]]
+    seconds: float
+    reason: str = ""
+
+
+def _compile(model: str, workdir: Path, cflags: tuple[str, ...], deadline: float) -> str | None:
+    """Generate and compile pan in ``workdir``; None, or why it failed."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "model.pml").write_text(model)
+    for argv in (["spin", "-a", "model.pml"], ["cc", *cflags, "-o", "pan", "pan.c"]):
+        status, output, _ = _run(argv, workdir, deadline)
+        if status != 0:
+            return f"{argv[0]} failed: {output[-300:]}" if status is not None else f"stopped in {argv[0]}"
+    return None
+
+
+def _pan(workdir: Path, args: list[str], deadline: float, env: dict | None = None) -> tuple[str | None, str]:
+    """(``holds``/``fails`` by pan's error count, or None when it could not tell; output)."""
+    status, output, _ = _run(["./pan", *args, *_SEARCH], workdir, deadline, env)
+    errors = re.search(r"errors: (\d+)", output)
+    if status is None or errors is None or "max search depth too small" in output:
+        return None, output
+    return ("fails" if int(errors.group(1)) else "holds"), output
+
+
+def spin_liveness(spec, queues: int, workdir: Path, *, fair: bool = True, timeout: float = 120.0) -> SpinLiveness:
+    """Every liveness property of ``spec`` with ``queues`` queues, by SPIN.
+
+    ``leads_to``: each LTL claim of :func:`~.promela.to_promela_liveness`
+    with ``pan -a -f`` (acceptance cycles under weak fairness of processes).
+    ``deadlock_free``: ``pan``'s invalid end states in the reachability
+    model. ``recoverable``: that model lists the reachable premise states,
+    then ``pan`` probes each for a run to the goal (:class:`~.promela._ReachWriter`).
+    """
+    from virtio_notifier_spec.spec.schema import PropertyKind
+
+    from .promela import claim_names, to_promela_liveness, to_promela_reach
+
+    began = time.monotonic()
+    deadline = began + timeout
+    verdicts: dict[str, str] = {}
+    stuck: dict[str, tuple[str, ...]] = {}
+    claims = claim_names(spec, queues)
+    reasons = []
+    if claims:
+        folder = workdir / "ltl"
+        failed = _compile(to_promela_liveness(spec, queues, fair), folder, (*LIVENESS_CFLAGS, "-DNFAIR=8"), deadline)
+        for name, names in claims.items():
+            verdict: str | None = "holds" if failed is None else None
+            for claim in names if failed is None else ():
+                verdict, output = _pan(folder, ["-a", "-f", "-N", claim], deadline)
+                if verdict != "holds":
+                    break
+            verdicts[name] = verdict or "unknown"
+        reasons.append(failed or "")
+    reach = [p for p in spec.liveness if p.kind in (PropertyKind.RECOVERABLE, PropertyKind.DEADLOCK_FREE)]
+    if reach:
+        folder = workdir / "reach"
+        failed = _compile(to_promela_reach(spec, queues), folder, (*LIVENESS_CFLAGS, "-DSAFETY"), deadline)
+        status, output, _ = _run(["./pan", "-c0", *_SEARCH], folder, deadline) if failed is None else (None, "", 0)
+        complete = status is not None and "max search depth too small" not in output
+        starts: dict[str, set[str]] = {}
+        for line in output.splitlines():
+            if line.startswith("C") and " " in line:
+                tag, _, cells = line[1:].partition(" ")
+                starts.setdefault(tag, set()).add(cells)
+        recoverable = [p for p in spec.liveness if p.kind is PropertyKind.RECOVERABLE]
+        for prop in reach:
+            if not complete:
+                verdicts[prop.name] = "unknown"
+            elif prop.kind is PropertyKind.DEADLOCK_FREE:
+                verdicts[prop.name] = "fails" if re.search(r"invalid end state \(at depth", output) else "holds"
+            else:
+                k = recoverable.index(prop) + 1
+                found, verdict = [], "holds"
+                for tag in sorted(t for t in starts if t.split(".")[0] == str(k)):
+                    for cells in sorted(starts[tag]):
+                        reached, _ = _pan(folder, ["-E"], deadline, {"VNS_PROBE": tag, "VNS_START": cells})
+                        if reached is None:
+                            verdict = "unknown"
+                        elif reached == "holds":  # no assertion violated: the goal is out of reach
+                            found.append(f"{tag}: {cells}")
+                verdicts[prop.name] = "fails" if found else verdict
+                stuck[prop.name] = tuple(found)
+        reasons.append(failed or ("" if complete else "pan stopped before the end"))
+    return SpinLiveness(verdicts, stuck, time.monotonic() - began, "; ".join(r for r in reasons if r))
