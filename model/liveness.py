@@ -42,7 +42,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from virtio_notifier_spec.spec.concrete import compile_expr
+from virtio_notifier_spec.spec.concrete import State, compile_expr
 from virtio_notifier_spec.spec.expr import QUEUE, Param, Var, walk
 from virtio_notifier_spec.spec.schema import Fairness, Liveness, PropertyKind, Spec
 from virtio_notifier_spec.spec.text import to_text
@@ -97,9 +97,13 @@ def goal_queue_params(spec: Spec, prop: Liveness) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class LivenessFailure:
+    """Why a property fails: a lasso. For ``recoverable``, ``unrecoverable``
+    lists every reachable premise state from which no run reaches the goal."""
+
     name: str
     message: str
     lasso: Lasso
+    unrecoverable: tuple[State, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -500,7 +504,7 @@ class _Checker:
             f"{who}from state {depth} no run reaches {to_text(prop.goal)}: "
             f"none of the {len(seen)} states reachable from it satisfies it"
         )
-        return LivenessFailure(prop.name, message, lasso)
+        return LivenessFailure(prop.name, message, lasso, tuple(states[u] for u in stuck))
 
     def deadlock(self, prop: Liveness) -> LivenessFailure | None:
         if not self.graph.stuck:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from virtio_notifier_spec.model.liveness import fairness_groups, goal_queue_params
 from virtio_notifier_spec.model.machine import Machine
+from virtio_notifier_spec.spec.concrete import State
 from virtio_notifier_spec.spec.expr import (
     BoolOp,
     Compare,
@@ -323,7 +324,8 @@ def _bindings(spec: Spec, prop: Liveness, queues: int) -> list[dict]:
 
 
 def claim_names(spec: Spec, queues: int) -> dict[str, list[str]]:
-    """The LTL claims of :func:`to_promela_liveness`, per ``leads_to`` property."""
+    """The LTL claims of :func:`to_promela_liveness`: per ``leads_to``
+    property one per queue it follows; ``deadlock_free`` is one claim."""
     found = {}
     for prop in spec.liveness:
         if prop.kind is PropertyKind.LEADS_TO:
@@ -331,21 +333,42 @@ def claim_names(spec: Spec, queues: int) -> dict[str, list[str]]:
             found[prop.name] = [
                 prop.name if len(bindings) == 1 else f"{prop.name}_q{next(iter(b.values()))}" for b in bindings
             ]
+        elif prop.kind is PropertyKind.DEADLOCK_FREE:
+            found[prop.name] = [prop.name]
     return found
 
 
-class _LivenessWriter(_Writer):
-    """The table with its ``leads_to`` properties as LTL claims.
+#: The claim that asks nothing: what pan runs under for the reachability rounds.
+REACH_CLAIM = "vns_reach"
 
-    Each weakly or strongly fair group (an event, per queue when it has a
-    target) is a process of its own, so that ``pan -a -f`` (weak fairness of
-    processes) is the table's weak fairness; ``init`` issues every other
-    event, or stutters (``skip``: the environment may do nothing for ever).
-    A strongly fair group adds ``[]<> enabled -> []<> taken`` to the claim's
-    assumptions, read from two bits set by every step. Each premise and goal
-    is a bit recomputed at the end of every step; a premise that is a step
-    (``events``) is set by that step and cleared by the next. No assertion:
-    safety is the other model's job.
+
+class _LivenessWriter(_Writer):
+    """The table with its liveness properties, for SPIN.
+
+    *Fairness.* Each weakly or strongly fair group (an event, per queue when
+    it has a target) is a process of its own, so that ``pan -a -f`` (weak
+    fairness of processes) is the table's weak fairness; ``init`` issues
+    every other event, or stutters (the environment may do nothing for
+    ever). A strongly fair group adds ``[]<> enabled -> []<> taken`` to each
+    claim's assumptions, read from two bits that every step sets.
+
+    *Claims.* Each premise and goal is a bit recomputed at the end of every
+    step; a premise that is a step (``events``) is set by that step and
+    cleared by the next. ``leads_to`` is ``[] (premise -> <> goal)`` per
+    queue it follows; ``deadlock_free`` is ``[] enabled``, a bit that says
+    some event is enabled. No assertion of the table's safety: that is the
+    other model's job.
+
+    *Reachability.* ``recoverable`` is not LTL (from every reachable state
+    where C holds, *some* run reaches Q), so it is asked in two rounds under
+    the claim that asks nothing (:data:`REACH_CLAIM`). With ``VNS_LIST`` set,
+    every step prints ``C<k>.<q> <state>`` when premise ``k`` holds (for
+    queue q) after it: SPIN's own list of the reachable premise states.
+    With ``VNS_PROBE=<k>.<q>`` and ``VNS_START=<state>``, the run starts in
+    that state instead and asserts that goal ``k`` never holds: a violation
+    means some run reaches it; none, that none does. A state is printed as
+    its variables' values in declaration order, queue by queue for per-queue
+    variables, each a number (false 0, true 1, the ``V_`` number of a value).
     """
 
     hygiene = False
@@ -358,12 +381,20 @@ class _LivenessWriter(_Writer):
         self.groups, self.inst_group = fairness_groups(machine, fair)
         self.strong = [g for g, group in enumerate(self.groups) if group.kind is Fairness.STRONG]
         self.props = []  # (claim name, property, binding, bit number)
+        names = claim_names(spec, queues)
         for prop in spec.liveness:
-            if prop.kind is not PropertyKind.LEADS_TO:
-                continue
-            for name, binding in zip(claim_names(spec, queues)[prop.name], _bindings(spec, prop, queues), strict=True):
-                self.props.append((name, prop, binding, len(self.props)))
+            if prop.kind is PropertyKind.LEADS_TO:
+                for name, binding in zip(names[prop.name], _bindings(spec, prop, queues), strict=True):
+                    self.props.append((name, prop, binding, len(self.props)))
+        self.deadlock = [p.name for p in spec.liveness if p.kind is PropertyKind.DEADLOCK_FREE]
+        self.recoverable = [p for p in spec.liveness if p.kind is PropertyKind.RECOVERABLE]
+        self.cells = [
+            (f"now.{'q_' if v.per_queue else 'd_'}{v.name}" + (f"[{q}]" if v.per_queue else ""))
+            for v in spec.variables
+            for q in (range(queues) if v.per_queue else (0,))
+        ]
 
+    # -- every step ends here ------------------------------------------------------
     def after_step(self, event: Event, args: dict, pre: _Context) -> None:
         group = self.inst_group[self.ids[(event.name, tuple(args.items()))]]
         for g in self.strong:
@@ -376,18 +407,23 @@ class _LivenessWriter(_Writer):
             value = f"({expr(prop.premise, _Context('0', env, True, self.n))} -> 1 : 0)" if matches else "0"
             self.emit(f"lp_{k} = {value};", 2)
         self.update(2)
+        self.report(2)
+
+    def _enabled(self, instances) -> str:
+        conditions = [
+            expr(i.event.when, _Context("0", {k: _value(v) for k, v in i.args}, False, self.n))
+            if i.event.when is not None
+            else "true"
+            for i in instances
+        ]
+        return f"({' || '.join(conditions) or 'false'} -> 1 : 0)"
 
     def update(self, depth: int) -> None:
         """Recompute the bits that are functions of the state."""
         for g in self.strong:
-            enabled = [
-                expr(i.event.when, _Context("0", {k: _value(v) for k, v in i.args}, False, self.n))
-                if i.event.when is not None
-                else "true"
-                for i in self.instances
-                if self.inst_group[i.id] == g
-            ]
-            self.emit(f"en_{g} = ({' || '.join(enabled)} -> 1 : 0);", depth)
+            self.emit(f"en_{g} = {self._enabled(i for i in self.instances if self.inst_group[i.id] == g)};", depth)
+        if self.deadlock:
+            self.emit(f"v_any = {self._enabled(self.instances)};", depth)
         for _, prop, binding, k in self.props:
             queue = str(binding.get("q", 0))
             env = {name: str(v) for name, v in binding.items() if name != "q"}
@@ -395,6 +431,30 @@ class _LivenessWriter(_Writer):
                 self.emit(f"lp_{k} = ({expr(prop.premise, _Context(queue, env, False, self.n))} -> 1 : 0);", depth)
             self.emit(f"lg_{k} = ({expr(prop.goal, _Context(queue, env, False, self.n))} -> 1 : 0);", depth)
 
+    def report(self, depth: int) -> None:
+        """Print the premise states when listing; stop at a goal state when probing."""
+        if not self.recoverable:
+            return
+        fmt = " ".join(["%d"] * len(self.cells))
+        printed = ", ".join(self.cells)
+        self.emit("if", depth)
+        self.emit(":: c_expr { vns_probe == 0 && vns_list } ->", depth)
+        for k, prop in enumerate(self.recoverable, start=1):
+            for q in range(self.n) if prop.per_queue else (0,):
+                premise = expr(prop.premise, _Context(str(q), {}, False, self.n)) if prop.premise else "true"
+                self.emit(
+                    f'if :: ({premise}) -> c_code {{ printf("C{k}.{q} {fmt}\\n", {printed}); }} :: else fi;',
+                    depth + 1,
+                )
+        for k, prop in enumerate(self.recoverable, start=1):
+            for q in range(self.n) if prop.per_queue else (0,):
+                goal = expr(prop.goal, _Context(str(q), {}, False, self.n))
+                self.emit(f":: c_expr {{ vns_probe == {k} && vns_queue == {q} }} ->", depth)
+                self.emit(f"if :: ({goal}) -> assert(false) :: else fi;", depth + 1)
+        self.emit(":: else -> skip", depth)
+        self.emit("fi;", depth)
+
+    # -- the model ------------------------------------------------------------------
     def write(self) -> str:
         spec, n = self.spec, self.n
         self.emit(f"/* {spec.name}, {n} queue(s), liveness: generated by virtio_notifier_spec.scale.promela */")
@@ -402,12 +462,15 @@ class _LivenessWriter(_Writer):
         bits = [f"lp_{k}, lg_{k}" for *_, k in self.props] + [f"en_{g}, tk_{g}" for g in self.strong]
         if bits:
             self.emit(f"bit {', '.join(bits)};")
+        if self.deadlock:  # 1 before init's first step, which is no state of the table
+            self.emit("bit v_any = 1;")
         self.emit("hidden byte v_rows;")
         self.emit("hidden short i;")
+        self.start_code()
         for g, group in enumerate(self.groups):
             self.emit("")
             self.emit(f"proctype fair_{g}() {{ /* {group} is {group.kind.value}ly fair */")
-            self.emit("do")
+            self.emit("end: do")
             for inst in self.instances:
                 if self.inst_group[inst.id] == g:
                     self.instance(inst.event, dict(inst.args))
@@ -416,8 +479,12 @@ class _LivenessWriter(_Writer):
         self.emit("")
         self.emit("init {")
         self.emit("atomic {", 1)
-        self.initial_values(2)
+        self.emit("c_code { vns_start(); };", 2)
+        self.emit("if :: c_expr { vns_probe != 0 } -> skip :: else ->", 2)
+        self.initial_values(3)
+        self.emit("fi;", 2)
         self.update(2)
+        self.report(2)
         for g in range(len(self.groups)):
             self.emit(f"run fair_{g}();", 2)
         self.emit("}", 1)
@@ -429,18 +496,36 @@ class _LivenessWriter(_Writer):
         self.emit(f":: d_step {{ /* the environment does nothing */ {' '.join(clear) or 'skip;'} }}", 1)
         self.emit("od", 1)
         self.emit("}")
+        self.claims()
+        return "\n".join(self.lines) + "\n"
+
+    def start_code(self) -> None:
+        """C that reads ``VNS_LIST``, ``VNS_PROBE`` and ``VNS_START`` (class docstring)."""
+        loads = "\n".join(f"  {cell} = strtol(s, &s, 10);" for cell in self.cells)
+        self.emit("c_decl { int vns_probe, vns_queue, vns_list; }")
+        self.emit(
+            "c_code {\nvoid vns_start(void) {\n"
+            '  char *s = getenv("VNS_START"), *p = getenv("VNS_PROBE");\n'
+            '  vns_list = getenv("VNS_LIST") != 0;\n  vns_probe = 0;\n  if (!p || !s) return;\n'
+            "  vns_probe = atoi(p);\n  vns_queue = strchr(p, '.') ? atoi(strchr(p, '.') + 1) : 0;\n"
+            f"{loads}\n}}\n}}"
+        )
+
+    def claims(self) -> None:
         assumptions = " && ".join(f"(([]<> en_{g}) -> ([]<> tk_{g}))" for g in self.strong)
-        for name, _, _, k in self.props:
-            formula = f"[] (lp_{k} -> <> lg_{k})"
+        formulas = [(name, f"[] (lp_{k} -> <> lg_{k})") for name, _, _, k in self.props]
+        formulas += [(name, "[] v_any") for name in self.deadlock]
+        for name, formula in formulas:
             if assumptions:
                 formula = f"({assumptions}) -> ({formula})"
             self.emit(f"ltl {name} {{ {formula} }}")
-        return "\n".join(self.lines) + "\n"
+        self.emit(f"ltl {REACH_CLAIM} {{ [] true }}")
 
 
 def to_promela_liveness(spec: Spec, queues: int, fair: bool = True) -> str:
-    """The Promela model of ``spec``'s ``leads_to`` properties: one LTL claim
-    per property and queue (:func:`claim_names`), checked with ``pan -a -f``.
+    """The Promela model of ``spec``'s liveness properties (see
+    :class:`_LivenessWriter`): LTL claims (:func:`claim_names`) for
+    ``pan -a -f``, and the two rounds for ``recoverable``.
 
     >>> from virtio_notifier_spec.spec.load import load_spec
     >>> text = to_promela_liveness(load_spec("resolved"), 2)
@@ -452,102 +537,20 @@ def to_promela_liveness(spec: Spec, queues: int, fair: bool = True) -> str:
     return _LivenessWriter(spec, queues, fair).write()
 
 
-class _ReachWriter(_Writer):
-    """The table for SPIN's reachability questions: deadlocks (``pan``'s
-    invalid end states: ``init`` blocks when no event is enabled) and
-    ``recoverable`` properties, which are not LTL (from every reachable
-    state where C holds, *some* run reaches Q) and are asked in two rounds.
-
-    Run as is, every step prints ``C<k> <state>`` when premise ``k`` holds
-    after it: SPIN's own list of the reachable premise states. Run with
-    ``VNS_PROBE=k`` and ``VNS_START=<state>``, it starts in that state
-    instead and asserts that goal ``k`` never holds: an assertion violation
-    means some run from there reaches the goal; none, that none does. A
-    state is printed as its variables' values in declaration order, queue
-    by queue for per-queue variables, each a number (false 0, true 1, the
-    ``V_`` number of a value).
-    """
-
-    hygiene = False
-
-    def __init__(self, spec: Spec, queues: int) -> None:
-        super().__init__(spec, queues)
-        self.props = [p for p in spec.liveness if p.kind is PropertyKind.RECOVERABLE]
-        self.cells = [
-            (f"now.{'q_' if v.per_queue else 'd_'}{v.name}" + (f"[{q}]" if v.per_queue else ""))
-            for v in spec.variables
-            for q in (range(queues) if v.per_queue else (0,))
-        ]
-
-    def after_step(self, event: Event, args: dict, pre: _Context) -> None:
-        self.report(2)
-
-    def report(self, depth: int) -> None:
-        """Print the premise states, or stop at a goal state when probing."""
-        self.emit("if", depth)
-        printed = ", ".join(self.cells)
-        enumerate_lines = []
-        for k, prop in enumerate(self.props, start=1):
-            for q in range(self.n) if prop.per_queue else (0,):
-                premise = expr(prop.premise, _Context(str(q), {}, False, self.n)) if prop.premise else "true"
-                tag = f"{k}.{q}"
-                fmt = " ".join(["%d"] * len(self.cells))
-                enumerate_lines.append(
-                    f'if :: ({premise}) -> c_code {{ printf("C{tag} {fmt}\\n", {printed}); }} :: else fi;'
-                )
-        self.emit(":: c_expr { vns_probe == 0 } ->", depth)
-        for line in enumerate_lines or ["skip;"]:
-            self.emit(line, depth + 1)
-        for k, prop in enumerate(self.props, start=1):
-            for q in range(self.n) if prop.per_queue else (0,):
-                goal = expr(prop.goal, _Context(str(q), {}, False, self.n))
-                self.emit(f":: c_expr {{ vns_probe == {k} && vns_queue == {q} }} ->", depth)
-                self.emit(f"if :: ({goal}) -> assert(false) :: else fi;", depth + 1)
-        self.emit(":: else -> skip", depth)
-        self.emit("fi;", depth)
-
-    def write(self) -> str:
-        spec, n = self.spec, self.n
-        self.emit(f"/* {spec.name}, {n} queue(s), reachability: generated by virtio_notifier_spec.scale.promela */")
-        self.declarations()
-        self.emit("hidden byte v_rows;")
-        self.emit("hidden short i;")
-        self.emit("c_decl { int vns_probe, vns_queue; }")
-        loads = "\n".join(f"  {cell} = strtol(s, &s, 10);" for cell in self.cells)
-        self.emit(
-            'c_code {\nvoid vns_start(void) {\n  char *s = getenv("VNS_START");\n'
-            '  char *p = getenv("VNS_PROBE");\n  vns_probe = 0;\n  if (!p || !s) return;\n'
-            "  vns_probe = atoi(p);\n  vns_queue = atoi(strchr(p, '.') ? strchr(p, '.') + 1 : \"0\");\n"
-            f"{loads}\n}}\n}}"
-        )
-        self.emit("")
-        self.emit("init {")
-        self.emit("c_code { vns_start(); };", 1)
-        self.emit("if", 1)
-        self.emit(":: c_expr { vns_probe != 0 } -> skip", 1)
-        self.emit(":: else -> atomic {", 1)
-        self.initial_values(2)
-        self.emit("}", 1)
-        self.emit("fi;", 1)
-        self.emit("d_step {", 1)
-        self.report(2)
-        self.emit("}", 1)
-        self.emit("do", 1)
-        for inst in Machine(spec, n).instances:
-            self.instance(inst.event, dict(inst.args))
-        self.emit("od", 1)
-        self.emit("}")
-        return "\n".join(self.lines) + "\n"
-
-
-def to_promela_reach(spec: Spec, queues: int) -> str:
-    """The Promela model for deadlocks and ``recoverable`` properties (see
-    :class:`_ReachWriter`); ``scale/spin.py`` runs its two rounds.
+def decode_state(spec: Spec, queues: int, cells: str) -> State:
+    """A state as :func:`to_promela_liveness` prints it, read back.
 
     >>> from virtio_notifier_spec.spec.load import load_spec
-    >>> "VNS_START" in to_promela_reach(load_spec("resolved"), 1)
-    True
+    >>> decode_state(load_spec("resolved"), 1, "0 0 1 5 0 0 6 0")
+    State(device=(False, True, 'driver_ok'), queues=(('deassigned', False, False, 'none', False),))
     """
-    if queues < 1:
-        raise ValueError("a device has at least one queue")
-    return _ReachWriter(spec, queues).write()
+    values = enum_values(spec)
+    numbers = iter(int(x) for x in cells.split())
+    read: dict[str, list] = {}
+    for var in spec.variables:
+        for _ in range(queues if var.per_queue else 1):
+            n = next(numbers)
+            read.setdefault(var.name, []).append(bool(n) if var.type.kind is Kind.BOOL else values[n])
+    device = tuple(read[v.name][0] for v in spec.device_variables)
+    per_queue = tuple(tuple(read[v.name][q] for v in spec.queue_variables) for q in range(queues))
+    return State(device, per_queue)

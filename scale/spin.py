@@ -120,7 +120,7 @@ _SEARCH = ("-m100000", "-w14")
 class SpinLiveness:
     """SPIN's verdict (``holds``, ``fails``, ``unknown``) on each liveness
     property; for ``recoverable`` ones, the premise states (as printed by
-    the model, :func:`~.promela.to_promela_reach`) from which no run reaches
+    the model, :func:`~.promela.to_promela_liveness`) from which no run reaches
     the goal, per property."""
 
     verdicts: dict[str, str]
@@ -150,63 +150,48 @@ def _pan(workdir: Path, args: list[str], deadline: float, env: dict | None = Non
 
 
 def spin_liveness(spec, queues: int, workdir: Path, *, fair: bool = True, timeout: float = 120.0) -> SpinLiveness:
-    """Every liveness property of ``spec`` with ``queues`` queues, by SPIN.
+    """Every liveness property of ``spec`` with ``queues`` queues, by SPIN,
+    from one model (:func:`~.promela.to_promela_liveness`) compiled once.
 
-    ``leads_to``: each LTL claim of :func:`~.promela.to_promela_liveness`
-    with ``pan -a -f`` (acceptance cycles under weak fairness of processes).
-    ``deadlock_free``: ``pan``'s invalid end states in the reachability
-    model. ``recoverable``: that model lists the reachable premise states,
-    then ``pan`` probes each for a run to the goal (:class:`~.promela._ReachWriter`).
+    ``leads_to`` and ``deadlock_free``: each LTL claim with ``pan -a -f``
+    (acceptance cycles under weak fairness of processes). ``recoverable``:
+    a run lists SPIN's reachable premise states, then ``pan`` probes each
+    for a run to the goal.
     """
     from virtio_notifier_spec.spec.schema import PropertyKind
 
-    from .promela import claim_names, to_promela_liveness, to_promela_reach
+    from .promela import REACH_CLAIM, claim_names, to_promela_liveness
 
     began = time.monotonic()
     deadline = began + timeout
     verdicts: dict[str, str] = {}
     stuck: dict[str, tuple[str, ...]] = {}
-    claims = claim_names(spec, queues)
-    reasons = []
-    if claims:
-        folder = workdir / "ltl"
-        failed = _compile(to_promela_liveness(spec, queues, fair), folder, (*LIVENESS_CFLAGS, "-DNFAIR=8"), deadline)
-        for name, names in claims.items():
-            verdict: str | None = "holds" if failed is None else None
-            for claim in names if failed is None else ():
-                verdict, output = _pan(folder, ["-a", "-f", "-N", claim], deadline)
-                if verdict != "holds":
-                    break
-            verdicts[name] = verdict or "unknown"
-        reasons.append(failed or "")
-    reach = [p for p in spec.liveness if p.kind in (PropertyKind.RECOVERABLE, PropertyKind.DEADLOCK_FREE)]
-    if reach:
-        folder = workdir / "reach"
-        failed = _compile(to_promela_reach(spec, queues), folder, (*LIVENESS_CFLAGS, "-DSAFETY"), deadline)
-        status, output, _ = _run(["./pan", "-c0", *_SEARCH], folder, deadline) if failed is None else (None, "", 0)
-        complete = status is not None and "max search depth too small" not in output
-        starts: dict[str, set[str]] = {}
-        for line in output.splitlines():
-            if line.startswith("C") and " " in line:
-                tag, _, cells = line[1:].partition(" ")
-                starts.setdefault(tag, set()).add(cells)
-        recoverable = [p for p in spec.liveness if p.kind is PropertyKind.RECOVERABLE]
-        for prop in reach:
-            if not complete:
-                verdicts[prop.name] = "unknown"
-            elif prop.kind is PropertyKind.DEADLOCK_FREE:
-                verdicts[prop.name] = "fails" if re.search(r"invalid end state \(at depth", output) else "holds"
-            else:
-                k = recoverable.index(prop) + 1
-                found, verdict = [], "holds"
-                for tag in sorted(t for t in starts if t.split(".")[0] == str(k)):
-                    for cells in sorted(starts[tag]):
-                        reached, _ = _pan(folder, ["-E"], deadline, {"VNS_PROBE": tag, "VNS_START": cells})
-                        if reached is None:
-                            verdict = "unknown"
-                        elif reached == "holds":  # no assertion violated: the goal is out of reach
-                            found.append(f"{tag}: {cells}")
-                verdicts[prop.name] = "fails" if found else verdict
-                stuck[prop.name] = tuple(found)
-        reasons.append(failed or ("" if complete else "pan stopped before the end"))
-    return SpinLiveness(verdicts, stuck, time.monotonic() - began, "; ".join(r for r in reasons if r))
+    failed = _compile(to_promela_liveness(spec, queues, fair), workdir, (*LIVENESS_CFLAGS, "-DNFAIR=8"), deadline)
+    for name, claims in claim_names(spec, queues).items():
+        verdict: str | None = None
+        for claim in claims if failed is None else ():
+            verdict, _ = _pan(workdir, ["-a", "-f", "-N", claim], deadline)
+            if verdict != "holds":
+                break
+        verdicts[name] = verdict or "unknown"
+    recoverable = [p for p in spec.liveness if p.kind is PropertyKind.RECOVERABLE]
+    listed, output = _pan(workdir, ["-N", REACH_CLAIM], deadline, {"VNS_LIST": "1"}) if recoverable else (None, "")
+    starts: dict[str, set[str]] = {}
+    for line in output.splitlines():
+        if line.startswith("C") and " " in line:
+            tag, _, cells = line[1:].partition(" ")
+            starts.setdefault(tag, set()).add(cells)
+    for k, prop in enumerate(recoverable, start=1):
+        found, verdict = [], "holds" if listed == "holds" else "unknown"
+        for tag in sorted(t for t in starts if t.split(".")[0] == str(k)):
+            for cells in sorted(starts[tag]):
+                probe = {"VNS_PROBE": tag, "VNS_START": cells}
+                reached, _ = _pan(workdir, ["-N", REACH_CLAIM], deadline, probe)
+                if reached is None:
+                    verdict = "unknown"
+                elif reached == "holds":  # no assertion violated: the goal is out of reach
+                    found.append(f"{tag}: {cells}")
+        verdicts[prop.name] = "fails" if found else verdict
+        stuck[prop.name] = tuple(found)
+    ordered = {p.name: verdicts[p.name] for p in spec.liveness}
+    return SpinLiveness(ordered, stuck, time.monotonic() - began, failed or "")
