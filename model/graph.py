@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from virtio_notifier_spec.spec.concrete import State
@@ -99,9 +99,20 @@ class StateGraph:
         return Step(inst, choice.fired, choice.post)
 
 
-def state_graph(spec: Spec, queues: int, *, max_states: int | None = None, timeout: float | None = None) -> StateGraph:
-    """Every reachable state and step of ``spec`` with ``queues`` queues."""
+def state_graph(
+    spec: Spec,
+    queues: int,
+    *,
+    max_states: int | None = None,
+    timeout: float | None = None,
+    canonical: Callable[[State], State] | None = None,
+    kind: type[StateGraph] = StateGraph,
+) -> StateGraph:
+    """Every reachable state and step of ``spec`` with ``queues`` queues; with
+    ``canonical``, one state per class it picks (a reduction: ``kind`` then
+    says how its paths are replayed, see ``scale/liveness.py``)."""
     machine = Machine(spec, queues)
+    canonical = canonical or (lambda state: state)
     deadline = time.monotonic() + timeout if timeout else None
     index: dict[State, int] = {}
     states: list[State] = []
@@ -119,7 +130,7 @@ def state_graph(spec: Spec, queues: int, *, max_states: int | None = None, timeo
             depth.append(level)
         return node
 
-    starts = tuple(dict.fromkeys(admit(s, None, 0) for s in machine.initial_states()))
+    starts = tuple(dict.fromkeys(admit(canonical(s), None, 0) for s in machine.initial_states()))
     partial = None
     done = 0
     frontier = deque(starts)
@@ -132,7 +143,7 @@ def state_graph(spec: Spec, queues: int, *, max_states: int | None = None, timeo
                 continue
             for choice in machine.step(state, inst).choices:
                 before = len(states)
-                v = admit(choice.post, (u, inst.id), depth[u] + 1)
+                v = admit(canonical(choice.post), (u, inst.id), depth[u] + 1)
                 if len(states) > before:
                     frontier.append(v)
                 steps.append((v, inst.id))
@@ -148,7 +159,7 @@ def state_graph(spec: Spec, queues: int, *, max_states: int | None = None, timeo
             break
     # nodes seen but not expanded (a partial walk) have no steps recorded
     succ += [()] * (len(states) - len(succ))
-    return StateGraph(
+    return kind(
         machine,
         tuple(states),
         index,

@@ -362,12 +362,8 @@ class _Checker:
             return self.deadlock(prop)
         queues = range(self.queues) if prop.per_queue else (None,)
         for q in queues:
-            if prop.kind is PropertyKind.RECOVERABLE:
-                found = self.recoverable(prop, q)
-            elif prop.events:
-                found = self.leads_to_step(prop)
-            else:
-                found = self.leads_to(prop, q)
+            check = self.recoverable if prop.kind is PropertyKind.RECOVERABLE else self.leads_to
+            found = check(prop, q)
             if found is not None:
                 return found
         return None
@@ -420,62 +416,49 @@ class _Checker:
         component = next(c for c in components if entry in c)
         return down, self.analysis.cycle(entry, component)
 
+    def premises(self, prop: Liveness, premise: Callable, at: int):
+        """Where the premise holds: (node, node where the run goes on, the
+        step between them or -1, the step's arguments), for a state premise
+        each premise state, for a step premise each step of its events."""
+        graph = self.graph
+        for u, state in enumerate(graph.states):
+            if not prop.events:
+                if premise(state, None, {}, at):
+                    yield u, u, -1, {}
+                continue
+            for v, inst_id in graph.succ[u]:
+                inst = graph.machine.instances[inst_id]
+                if inst.event.name in prop.events and premise(state, graph.states[v], inst.values, at):
+                    yield u, v, inst_id, inst.values
+
     def leads_to(self, prop: Liveness, q: int | None) -> LivenessFailure | None:
         premise, goal = self.compile(prop.premise), self.compile(prop.goal)
         at = q or 0
-        escape = self.escapes(goal, {}, at)
-        dist = escape[1]
-        depth = self.graph.depth
-        best = None
-        for u, state in enumerate(self.graph.states):
-            if dist[u] is not None and premise(state, None, {}, at):
-                cost = (depth[u] + dist[u], u)
-                best = min(best, cost) if best else cost
-        if best is None:
-            return None
-        s = best[1]
-        down, cycle = self.run_from(s, escape)
-        lasso = self.lasso(s, down, cycle, premise_at=depth[s])
-        who = f"queue {q}: " if q is not None else ""
-        message = (
-            f"{who}{to_text(prop.premise)} holds in state {depth[s]}, and on this fair run "
-            f"{to_text(prop.goal)} never holds from there"
-        )
-        return LivenessFailure(prop.name, message, lasso)
-
-    def leads_to_step(self, prop: Liveness) -> LivenessFailure | None:
-        premise, goal = self.compile(prop.premise), self.compile(prop.goal)
         read = goal_queue_params(self.spec, prop)
-        graph = self.graph
-        machine = graph.machine
+        depth = self.graph.depth
         escapes: dict[tuple, tuple] = {}
         best = None
-        for u, state in enumerate(graph.states):
-            for v, inst_id in graph.succ[u]:
-                inst = machine.instances[inst_id]
-                if inst.event.name not in prop.events:
-                    continue
-                args = inst.values
-                if not premise(state, graph.states[v], args, 0):
-                    continue
-                binding = {name: args[name] for name in read}
-                key = tuple(binding.items())
-                if key not in escapes:
-                    escapes[key] = self.escapes(goal, binding, 0)
-                dist = escapes[key][1]
-                if dist[v] is not None:
-                    cost = (graph.depth[u] + 1 + dist[v], u, inst_id, v, key)
-                    best = min(best, cost) if best else cost
+        for u, v, inst_id, args in self.premises(prop, premise, at):
+            key = tuple((name, args[name]) for name in read)
+            if key not in escapes:
+                escapes[key] = self.escapes(goal, dict(key), at)
+            dist = escapes[key][1]
+            if dist[v] is not None:
+                cost = (depth[u] + (inst_id >= 0) + dist[v], u, inst_id, v, key)
+                best = min(best, cost) if best else cost
         if best is None:
             return None
         _, u, inst_id, v, key = best
         down, cycle = self.run_from(v, escapes[key])
-        lasso = self.lasso(u, [(inst_id, v), *down], cycle, premise_at=graph.depth[u] + 1, premise_step=True)
-        inst = machine.instances[inst_id]
-        message = (
-            f"step {graph.depth[u] + 1}, {inst}, satisfies the premise, and on this fair run "
-            f"{to_text(prop.goal)} never holds from there"
-        )
+        who = f"queue {q}: " if q is not None else ""
+        never = f"and on this fair run {to_text(prop.goal)} never holds from there"
+        if inst_id < 0:
+            lasso = self.lasso(u, down, cycle, premise_at=depth[u])
+            message = f"{who}{to_text(prop.premise)} holds in state {depth[u]}, {never}"
+        else:
+            lasso = self.lasso(u, [(inst_id, v), *down], cycle, premise_at=depth[u] + 1, premise_step=True)
+            inst = self.graph.machine.instances[inst_id]
+            message = f"{who}step {depth[u] + 1}, {inst}, satisfies the premise, {never}"
         return LivenessFailure(prop.name, message, lasso)
 
     # -- recoverable, deadlock -------------------------------------------------------------

@@ -47,14 +47,12 @@ fair cycle of the machine, and every fair cycle of the machine maps to one
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from virtio_notifier_spec.model.graph import StateGraph
+from virtio_notifier_spec.model.graph import StateGraph, state_graph
 from virtio_notifier_spec.model.liveness import LivenessRun, check_graph
 from virtio_notifier_spec.model.liveness import check_liveness as check_plain
-from virtio_notifier_spec.model.machine import Machine
 from virtio_notifier_spec.model.trace import Step, Trace
 from virtio_notifier_spec.spec.concrete import State
 from virtio_notifier_spec.spec.expr import Quantifier, Var, walk
@@ -174,39 +172,9 @@ class OrbitGraph(StateGraph):
             entries.append(state)
 
 
-def orbit_graph(spec: Spec, queues: int) -> OrbitGraph:
+def orbit_graph(spec: Spec, queues: int, **limits) -> OrbitGraph:
     """One state per orbit of the queue permutations, breadth first."""
-    machine = Machine(spec, queues)
-    index: dict[State, int] = {}
-    states: list[State] = []
-    parent: list[tuple[int, int] | None] = []
-    depth: list[int] = []
-    succ: list[tuple[tuple[int, int], ...]] = []
-    stuck: list[int] = []
-
-    def admit(state: State, link, level: int) -> int:
-        node = index.get(state)
-        if node is None:
-            node = index[state] = len(states)
-            states.append(state)
-            parent.append(link)
-            depth.append(level)
-            frontier.append(node)
-        return node
-
-    frontier: deque[int] = deque()
-    starts = tuple(dict.fromkeys(admit(canonical(s), None, 0) for s in machine.initial_states()))
-    while frontier:
-        u = frontier.popleft()
-        steps = []
-        for inst in machine.instances:
-            if machine.enabled(states[u], inst):
-                for choice in machine.step(states[u], inst).choices:
-                    steps.append((admit(canonical(choice.post), (u, inst.id), depth[u] + 1), inst.id))
-        if not steps:
-            stuck.append(u)
-        succ.append(tuple(steps))
-    return OrbitGraph(machine, tuple(states), index, starts, tuple(succ), tuple(parent), tuple(depth), tuple(stuck))
+    return state_graph(spec, queues, canonical=canonical, kind=OrbitGraph, **limits)
 
 
 def plans(spec: Spec, symmetry: bool | str) -> dict[str, str]:
@@ -250,7 +218,7 @@ def check_every(spec: Spec, sizes, *, symmetry: bool | str = False, fair: bool =
                 once = once or check_plain(part, 1, fair=fair, **limits)
                 parts.append((mode, once))
             elif mode == "orbits":
-                parts.append((mode, check_graph(part, orbit_graph(part, n), fair=fair)))
+                parts.append((mode, check_graph(part, orbit_graph(part, n, **limits), fair=fair)))
             else:
                 parts.append((mode, check_plain(part, n, fair=fair, **limits)))
         runs.append(_merge(spec, n, parts, fair))

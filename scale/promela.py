@@ -402,9 +402,11 @@ class _LivenessWriter(_Writer):
         for _, prop, binding, k in self.props:
             if not prop.events:
                 continue
-            env = {**pre.env, **{name: str(v) for name, v in binding.items()}}
-            matches = event.name in prop.events and all(args.get(n) == v for n, v in binding.items())
-            value = f"({expr(prop.premise, _Context('0', env, True, self.n))} -> 1 : 0)" if matches else "0"
+            queue = str(binding.get("q", 0))
+            named = {name: v for name, v in binding.items() if name != "q"}
+            env = {**pre.env, **{name: str(v) for name, v in named.items()}}
+            matches = event.name in prop.events and all(args.get(n) == v for n, v in named.items())
+            value = f"({expr(prop.premise, _Context(queue, env, True, self.n))} -> 1 : 0)" if matches else "0"
             self.emit(f"lp_{k} = {value};", 2)
         self.update(2)
         self.report(2)

@@ -514,9 +514,10 @@ def _liveness(entry: dict, at: _At, events, variables, literals, taken: set[str]
     """A ``leads_to``, ``recoverable`` or ``deadlock_free`` entry of [[properties]].
 
     ``from`` is the premise (a state predicate; with ``events``, a step of
-    those events, read as a step property), ``to`` the goal (a state
-    predicate; with ``events`` it may name their queue parameter). Bare
-    per-queue names mean one queue, the same in ``from`` and ``to``.
+    those events, read as a step property: primed names, the events' shared
+    parameters), ``to`` the goal (a state predicate; with ``events`` it may
+    name their queue parameter). Bare per-queue names mean one queue, the
+    same in ``from`` and ``to``.
     """
     kind = PropertyKind(entry["kind"])
     optional = {"deadlock_free": set(), "recoverable": {"from"}, "leads_to": {"events"}}[kind.value]
@@ -543,8 +544,8 @@ def _liveness(entry: dict, at: _At, events, variables, literals, taken: set[str]
             raise _located(exc, at, key) from None
 
     if event_names:  # the premise is a step; the goal may name the step's queue
-        premise = read("from", Context(variables, literals, params, primes=True))
-        goal = read("to", Context(variables, literals, queue_params))
+        premise = read("from", Context(variables, literals, params, in_queue=True, primes=True))
+        goal = read("to", Context(variables, literals, queue_params, in_queue=True))
     else:
         premise = read("from", Context(variables, literals, {}, in_queue=True))
         goal = read("to", Context(variables, literals, {}, in_queue=True))

@@ -76,6 +76,7 @@ def breaks(spec, queues: int, name: str, failure, fair: bool = True) -> None:
         args = step.event.values
         assert step.event.event.name in prop.events
         assert holds(prop.premise, states[at - 1], step.post, args)
+        args = {k: v for k, v in args.items() if k != "q"}
     else:
         assert holds(prop.premise, states[at])
     assert not any(holds(prop.goal, s, None, args) for s in states[at:]), "the goal never holds after the premise"
