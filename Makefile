@@ -79,3 +79,9 @@ bench-proofs: $(STAMP)
 # too); writes its timings to bench/crosscheck.md. About 15 s.
 crosscheck-proofs: $(STAMP)
 	$(PY) bench/proofs.py --repeat 1 --crosscheck 4 --out bench/crosscheck.md
+
+# The liveness checks beside SPIN's, both variants, 1-2 queues, and the time
+# `verify` spends on liveness; writes bench/liveness.md. About a minute.
+.PHONY: bench-liveness
+bench-liveness: $(STAMP) deps
+	$(PY) bench/liveness.py
