@@ -80,6 +80,14 @@ bench-proofs: $(STAMP)
 crosscheck-proofs: $(STAMP)
 	$(PY) bench/proofs.py --repeat 1 --crosscheck 4 --out bench/crosscheck.md
 
+# Random valid tables (tests/tables.py) of up to a few hundred rows, damaged in
+# one place: every command must refuse each with exit 2 and its file and line.
+# `make test` runs 30 small ones; DAMAGE_EXAMPLES=2000 hunts longer.
+DAMAGE_EXAMPLES ?= 300
+.PHONY: fuzz-tables
+fuzz-tables: $(STAMP)
+	DAMAGE_EXAMPLES=$(DAMAGE_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider tests/spec/test_damaged_tables.py
+
 # The liveness checks beside SPIN's, both variants, 1-2 queues, and the time
 # `verify` spends on liveness; writes bench/liveness.md. About a minute.
 .PHONY: bench-liveness

@@ -22,18 +22,9 @@ from virtio_notifier_spec.draw.render import DotMissing, RenderError, dot_progra
 from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.load import load_spec
 
+from .params import QueueRange
+
 OK, BAD_INPUT = 0, 2
-
-
-def _sizes(text: str) -> range:
-    low, _, high = text.partition("-")
-    try:
-        first, last = int(low), int(high or low)
-    except ValueError:
-        raise click.BadParameter(f"expected a number of queues or a range like 1-2, found {text!r}") from None
-    if not 1 <= first <= last:
-        raise click.BadParameter(f"queue counts start at 1 and go up, found {text!r}")
-    return range(first, last + 1)
 
 
 @click.command()
@@ -65,7 +56,9 @@ def _sizes(text: str) -> range:
     show_default=True,
     help="Folder to write into; '-' prints the machines (and diffs) to stdout.",
 )
-@click.option("--queues", default="1-2", show_default=True, help="Queue counts for the reachable graphs.")
+@click.option(
+    "--queues", type=QueueRange(), default="1-2", show_default=True, help="Queue counts for the reachable graphs."
+)
 @click.option(
     "--max-full",
     type=click.IntRange(min=0),
@@ -79,12 +72,11 @@ def draw(
     diffs: tuple[tuple[str, str], ...],
     formats: tuple[str, ...],
     out: str,
-    queues: str,
+    queues: range,
     max_full: int,
     clean: bool,
 ) -> None:
     """Draw each table's machine, reachable graphs and counterexamples, and diffs."""
-    sizes = _sizes(queues)
     chosen = formats or FORMATS
     try:
         if not specs and not diffs:
@@ -98,10 +90,10 @@ def draw(
         chosen_specs = [loaded[s] for s in specs]
         pairs = [(loaded[a], loaded[b]) for a, b in diffs]
         if out == "-":
-            for drawing in text_plan(chosen_specs, pairs, sizes):
+            for drawing in text_plan(chosen_specs, pairs, queues):
                 click.echo(drawing.dot if chosen[0] == "dot" else drawing.text, nl=False)
             sys.exit(OK)
-        drawings = plan(chosen_specs, pairs, sizes, max_full)
+        drawings = plan(chosen_specs, pairs, queues, max_full)
         folder = Path(out)
         written = write(drawings, folder, chosen)
         if clean:

@@ -31,13 +31,7 @@ from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.schema import Spec
 
 from .exitcodes import ExitCode
-
-
-def _queue_range(ctx, param, value):
-    from .main import QueueRange  # the command line's one grammar for queue counts
-
-    return QueueRange().convert(value, param, ctx)
-
+from .params import QueueRange, Seconds
 
 # -- what a run says ------------------------------------------------------------
 
@@ -113,7 +107,7 @@ def _spin_column(spec: Spec, sizes, fair: bool) -> dict[str, list[str]]:
 
 @click.command()
 @click.option("--spec", "spec_name", default="resolved", show_default=True, help="A variant or a table's TOML file.")
-@click.option("--queues", callback=_queue_range, default="1-3", show_default=True, help="N, or a range A-B.")
+@click.option("--queues", type=QueueRange(), default="1-3", show_default=True, help="N, or a range A-B.")
 @click.option(
     "--symmetry/--no-symmetry",
     default=False,
@@ -123,7 +117,7 @@ def _spin_column(spec: Spec, sizes, fair: bool) -> dict[str, list[str]]:
 @click.option("--fairness/--no-fairness", default=True, show_default=True, help="Keep the events' fairness.")
 @click.option("--spin", "with_spin", is_flag=True, help="Also ask SPIN (LTL, pan -a -f) and compare its verdicts.")
 @click.option("--max-states", type=click.IntRange(min=1), help="Stop a run after this many states (unknown).")
-@click.option("--timeout", type=click.FloatRange(min=0.1), help="Stop a run after this many seconds (unknown).")
+@click.option("--timeout", type=Seconds(), help="Stop a run after this many seconds (unknown).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def liveness(spec_name, queues, symmetry, fairness, with_spin, max_states, timeout, as_json) -> None:
     """Check the properties of infinite runs: leads_to, recoverable, deadlock_free."""

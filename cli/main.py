@@ -29,25 +29,9 @@ from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.schema import Spec
 from virtio_notifier_spec.spec.text import effect_text, to_text
 
+from .params import QueueRange, Seconds
+
 HOLDS, FAILS, BAD_INPUT = 0, 1, 2
-
-
-class QueueRange(click.ParamType):
-    """``3`` or ``1-6``: queue counts to explore."""
-
-    name = "N|A-B"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, range):
-            return value
-        try:
-            low, _, high = str(value).partition("-")
-            first, last = int(low), int(high or low)
-        except ValueError:
-            self.fail(f"expected a number of queues or a range like 1-6, found {value!r}", param, ctx)
-        if not 1 <= first <= last:
-            self.fail(f"queue counts start at 1 and go up, found {value!r}", param, ctx)
-        return range(first, last + 1)
 
 
 class _Progress:
@@ -121,7 +105,7 @@ SPEC_HELP = "A variant (proposal, resolved) or the path of a table's TOML file."
     help="Queues per device: N, or a range A-B explored one size at a time.",
 )
 @click.option("--max-states", type=click.IntRange(min=1), help="Stop after this many states (partial).")
-@click.option("--timeout", type=click.FloatRange(min=0.1), help="Stop after this many seconds (partial).")
+@click.option("--timeout", type=Seconds(), help="Stop after this many seconds (partial).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
 @click.option("--quiet", is_flag=True, help="No progress display.")
 @click.option(
@@ -296,6 +280,12 @@ cli.add_command(prove)
 from .scale import scale  # noqa: E402
 
 cli.add_command(scale)
+
+
+# What changed between two tables, as text or JSON: `diff`; see diff.py.
+from .diff import diff  # noqa: E402
+
+cli.add_command(diff)
 
 
 # Properties of infinite runs: `liveness`; see liveness.py.

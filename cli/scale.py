@@ -21,6 +21,8 @@ from virtio_notifier_spec.scale.system import System, explore_system
 from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.load import load_spec
 
+from .params import Seconds
+
 DEFAULT_CONFIG = CONFIG_DIR / "three_devices.toml"
 
 
@@ -42,7 +44,7 @@ DEFAULT_CONFIG = CONFIG_DIR / "three_devices.toml"
     show_default=True,
     help="A configuration of several devices (spec/configs/*.toml).",
 )
-@click.option("--timeout", type=click.FloatRange(min=0.1), help="Stop each run after this many seconds (partial).")
+@click.option("--timeout", type=Seconds(), help="Stop each run after this many seconds (partial).")
 def scale(spec_name: str, queues: int, config_path: str, timeout) -> None:
     """Check one table at every queue count up to --queues, and several devices sharing the host's slots."""
     try:

@@ -21,15 +21,22 @@ class Scope(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """Where a record was written, for error messages."""
+    """Where a record was written, for error messages. ``files`` names the
+    keys written in another file than ``file`` (a variant that extends
+    another changes some fields of a row and inherits the others)."""
 
     file: str
     line: int
     keys: tuple[tuple[str, int], ...] = ()
+    files: tuple[tuple[str, str], ...] = ()
 
     def line_of(self, key: str) -> int:
         """The line of one of the entry's keys; the entry's line without it."""
         return dict(self.keys).get(key, self.line)
+
+    def file_of(self, key: str) -> str:
+        """The file where one of the entry's keys was written."""
+        return dict(self.files).get(key, self.file)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +210,7 @@ class Spec:
     events: tuple[Event, ...]
     transitions: tuple[Transition, ...]
     properties: tuple[Property, ...]
+    base: str | None = None  # the main file of the table this one extends, if any
     liveness: tuple[Liveness, ...] = ()
 
     def variable(self, name: str) -> Variable:
