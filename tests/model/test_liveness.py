@@ -37,7 +37,7 @@ def test_proposal_leaves_a_kick_in_an_eventfd_nobody_reads(queues):
     assert _events(failure.lasso.cycle) == ["reset", "set_status"]
 
 
-def test_kick_eventually_handled_holds_only_because_the_handler_is_fair(broken):
+def test_kick_eventually_handled_holds_only_because_the_handler_is_fair(broken, tmp_path):
     spec = load_spec("resolved")
     run = check_liveness(spec, 1, fair=False)
     assert set(run.failures) == {"kick_eventually_handled"}
@@ -47,6 +47,12 @@ def test_kick_eventually_handled_holds_only_because_the_handler_is_fair(broken):
     # the same, with the promise removed from the table rather than ignored
     unfair = broken("resolved", Edit("handle", "fairness", None, file="common"))
     assert set(check_liveness(unfair, 1).failures) == {"kick_eventually_handled"}
+    # ... or by a variant that extends resolved
+    variant = tmp_path / "unfair.toml"
+    variant.write_text(
+        'extends = "resolved"\nvariant = { name = "unfair" }\n[[events]]\nname = "handle"\nfairness = "none"\n'
+    )
+    assert set(check_liveness(load_spec(variant), 1).failures) == {"kick_eventually_handled"}
 
 
 def test_weak_fairness_is_not_enough_for_a_handler_that_runs_only_while_the_vm_runs(broken):
