@@ -88,7 +88,8 @@ def fairness_groups(machine: Machine, fair: bool = True) -> tuple[tuple[Group, .
 def goal_queue_params(spec: Spec, prop: Liveness) -> list[str]:
     """The queue parameters of a step premise's events that its goal reads:
     the property is read once for each of their values."""
-    names = {p.name for e in prop.events for p in spec.event(e).params if p.type == QUEUE}
+    events = [e for e in spec.events if e.name in prop.events]  # an environment may have removed some
+    names = {p.name for e in events for p in e.params if p.type == QUEUE}
     return sorted(
         {n.index for n in walk(prop.goal) if isinstance(n, Var) and n.index in names}
         | {n.name for n in walk(prop.goal) if isinstance(n, Param) and n.name in names}

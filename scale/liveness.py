@@ -64,7 +64,7 @@ from .symmetry import SymmetryError, support_refusal, symmetry_refusal
 def _reads_one_queue(spec: Spec, prop: Liveness) -> bool:
     """True when ``prop`` reads the device and one queue: its queue (bare
     names) or, for a step premise, the target of every one of its events."""
-    targets = {spec.event(e).target for e in prop.events}
+    targets = {e.target for e in spec.events if e.name in prop.events}
     for expr in (prop.premise, prop.goal):
         for node in walk(expr) if expr is not None else ():
             if isinstance(node, Quantifier):
