@@ -6,11 +6,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: verify test lint deps clean diagrams
+.PHONY: verify test lint deps clean diagrams designs
 
 verify: $(STAMP) deps
 	$(PY) -m virtio_notifier_spec verify
 	$(PY) -m virtio_notifier_spec scale
+	$(PY) -m virtio_notifier_spec prove --spec resolved --env qemu
+	$(PY) -m virtio_notifier_spec designs
 
 test: $(STAMP) deps
 	$(PY) -m pytest
@@ -87,6 +89,11 @@ DAMAGE_EXAMPLES ?= 300
 .PHONY: fuzz-tables
 fuzz-tables: $(STAMP)
 	DAMAGE_EXAMPLES=$(DAMAGE_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider tests/spec/test_damaged_tables.py
+# Real hypervisors judged (designs/README.md): every design of designs/ in
+# its environment, the verdict matrix and its replayable traces, rewritten;
+# exit 1 when a verdict or a divergence is not the one the catalogue pins.
+designs: $(STAMP)
+	$(PY) -m virtio_notifier_spec designs
 
 # The liveness checks beside SPIN's, both variants, 1-2 queues, and the time
 # `verify` spends on liveness; writes bench/liveness.md. About a minute.

@@ -12,6 +12,7 @@ commit message::
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -21,10 +22,19 @@ from virtio_notifier_spec.draw.reachable import LIMIT
 from virtio_notifier_spec.draw.render import DotMissing, RenderError, dot_program
 from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.load import load_spec
+from virtio_notifier_spec.spec.profile import ADVERSARIAL
 
+from .env import env_option
 from .params import QueueRange
 
 OK, BAD_INPUT = 0, 2
+
+
+def _load(name: str, env: str):
+    """A table in ``env``; outside the default environment its drawings are
+    named for it too (``machine-resolved-qemu``), beside the default ones."""
+    spec = load_spec(name, env=env)
+    return spec if env == ADVERSARIAL else dataclasses.replace(spec, name=f"{spec.name}-{env}")
 
 
 @click.command()
@@ -67,6 +77,7 @@ OK, BAD_INPUT = 0, 2
     help="Draw a reachable graph state by state up to this many states; larger ones as a summary.",
 )
 @click.option("--clean", is_flag=True, help="Remove drawings in --out that are no longer produced.")
+@env_option
 def draw(
     specs: tuple[str, ...],
     diffs: tuple[tuple[str, str], ...],
@@ -75,6 +86,7 @@ def draw(
     queues: range,
     max_full: int,
     clean: bool,
+    env: str,
 ) -> None:
     """Draw each table's machine, reachable graphs and counterexamples, and diffs."""
     chosen = formats or FORMATS
@@ -86,7 +98,7 @@ def draw(
         if out == "-" and (len(chosen) != 1 or chosen[0] not in ("dot", "ascii")):
             click.echo("error: --out - prints one text format: give --format dot or --format ascii", err=True)
             sys.exit(BAD_INPUT)
-        loaded = {name: load_spec(name) for name in dict.fromkeys([*specs, *(n for d in diffs for n in d)])}
+        loaded = {name: _load(name, env) for name in dict.fromkeys([*specs, *(n for d in diffs for n in d)])}
         chosen_specs = [loaded[s] for s in specs]
         pairs = [(loaded[a], loaded[b]) for a, b in diffs]
         if out == "-":

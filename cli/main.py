@@ -29,6 +29,7 @@ from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.schema import Spec
 from virtio_notifier_spec.spec.text import effect_text, to_text
 
+from .env import env_option
 from .params import QueueRange, Seconds
 
 HOLDS, FAILS, BAD_INPUT = 0, 1, 2
@@ -74,8 +75,8 @@ def _run(spec: Spec, queues: int, quiet: bool, **limits) -> Exploration:
         progress.close()
 
 
-def _load(name: str) -> Spec:
-    return load_spec(name)
+def _load(name: str, env: str | None = None) -> Spec:
+    return load_spec(name) if env is None else load_spec(name, env=env)
 
 
 def _guarded(command: Callable[..., int]) -> int:
@@ -114,7 +115,10 @@ SPEC_HELP = "A variant (proposal, resolved) or the path of a table's TOML file."
     show_default=True,
     help="Explore one state per orbit of the queue permutations (scale/reduced.py).",
 )
-def check(spec_name: str, queues: range, max_states, timeout, as_json: bool, quiet: bool, symmetry: bool) -> None:
+@env_option
+def check(
+    spec_name: str, queues: range, max_states, timeout, as_json: bool, quiet: bool, symmetry: bool, env: str
+) -> None:
     """Explore every reachable state and check every property of one table.
 
     Both values of the host's limit flag are explored. A failing property
@@ -122,7 +126,7 @@ def check(spec_name: str, queues: range, max_states, timeout, as_json: bool, qui
     """
 
     def body() -> int:
-        spec = _load(spec_name)
+        spec = _load(spec_name, env)
         results = [
             _run(spec, n, quiet or as_json, max_states=max_states, timeout=timeout, symmetry=symmetry) for n in queues
         ]
@@ -139,7 +143,8 @@ def check(spec_name: str, queues: range, max_states, timeout, as_json: bool, qui
 @click.option("--proposal-queues", type=QueueRange(), default="1-4", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
 @click.option("--quiet", is_flag=True, help="No progress display.")
-def verify(resolved_queues: range, proposal_queues: range, as_json: bool, quiet: bool) -> None:
+@env_option
+def verify(resolved_queues: range, proposal_queues: range, as_json: bool, quiet: bool, env: str) -> None:
     """Check both variants; exit 0 when `resolved` satisfies everything.
 
     The verdicts on `proposal` (the message read literally) are reported,
@@ -150,16 +155,16 @@ def verify(resolved_queues: range, proposal_queues: range, as_json: bool, quiet:
         plan = {"resolved": resolved_queues, "proposal": proposal_queues}
         by_variant = {}
         for name, sizes in plan.items():
-            spec = _load(name)
+            spec = _load(name, env)
             by_variant[name] = [_run(spec, n, quiet or as_json) for n in sizes]
         # Then the Z3 proofs of `resolved` for every number of queues (issue 3).
         from virtio_notifier_spec.proofs.prove import prove as prove_table
 
-        proofs = prove_table(_load("resolved"))
+        proofs = prove_table(_load("resolved", env))
         # Then the properties of infinite runs, at the same queue counts (liveness.py).
         from .liveness import check_every
 
-        live = {name: check_every(_load(name), sizes, symmetry="auto") for name, sizes in plan.items()}
+        live = {name: check_every(_load(name, env), sizes, symmetry="auto") for name, sizes in plan.items()}
         _print_results(by_variant, as_json, proofs, live)
         explored = all(r.ok for r in by_variant["resolved"]) and all(r.ok for r in live["resolved"])
         return HOLDS if explored and proofs.ok else FAILS
@@ -215,11 +220,12 @@ def _print_results(by_variant: dict[str, list[Exploration]], as_json: bool, proo
 
 @cli.command()
 @click.option("--spec", "spec_name", default="resolved", show_default=True, help=SPEC_HELP)
-def show(spec_name: str) -> None:
+@env_option
+def show(spec_name: str, env: str) -> None:
     """Print the table: each row with its letter, guard, effects and reason."""
 
     def body() -> int:
-        spec = _load(spec_name)
+        spec = _load(spec_name, env)
         click.echo(f"{spec.name}: {spec.summary}")
         for row in spec.transitions:
             letter = f"{row.letter}. " if row.letter else ""
@@ -286,6 +292,12 @@ cli.add_command(scale)
 from .diff import diff  # noqa: E402
 
 cli.add_command(diff)
+
+
+# Real hypervisors judged: `designs`; see designs.py and designs/README.md.
+from .designs import designs  # noqa: E402
+
+cli.add_command(designs)
 
 
 # Properties of infinite runs: `liveness`; see liveness.py.

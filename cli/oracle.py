@@ -25,11 +25,15 @@ from virtio_notifier_spec.oracle.implementation import Implementation, ModelImpl
 from virtio_notifier_spec.oracle.junit import junit_xml
 from virtio_notifier_spec.oracle.process import ProcessImplementation
 from virtio_notifier_spec.oracle.testgen import generate
+from virtio_notifier_spec.oracle.tracefile import parse_header
 from virtio_notifier_spec.oracle.traceschema import schema_text
 from virtio_notifier_spec.reference.implementation import reference_implementation
 from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.load import load_spec
+from virtio_notifier_spec.spec.profile import ADVERSARIAL
 from virtio_notifier_spec.spec.schema import Spec
+
+from .env import env_option
 
 CONFORMS, DIVERGES, BAD_INPUT = 0, 1, 2
 SPEC_HELP = "A variant (proposal, resolved) or the path of a table's TOML file."
@@ -81,8 +85,15 @@ def oracle() -> None:
     help="Write the first divergence's shortest replayable example (a trace) here.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@env_option
 def check_command(
-    trace: str, spec_name: str | None, show_all: bool, max_divergences: int, example_path: str | None, as_json: bool
+    trace: str,
+    spec_name: str | None,
+    show_all: bool,
+    max_divergences: int,
+    example_path: str | None,
+    as_json: bool,
+    env: str,
 ) -> None:
     """Replay TRACE (a JSON Lines file, `-` for stdin) on the table and report
     where it first diverges: the line, the event, the transition the spec
@@ -94,9 +105,8 @@ def check_command(
     def body() -> int:
         stream = open_trace(trace)
         try:
-            verdict = check_trace(
-                stream, file=trace, spec=spec_name, max_divergences=max_divergences if show_all else 1
-            )
+            table, lines = _in_env(stream, spec_name, env, trace)
+            verdict = check_trace(lines, file=trace, spec=table, max_divergences=max_divergences if show_all else 1)
         finally:
             if stream is not sys.stdin.buffer:
                 stream.close()
@@ -107,6 +117,30 @@ def check_command(
         return CONFORMS if verdict.ok else DIVERGES
 
     sys.exit(_guarded(body))
+
+
+class _Rewound:
+    """A trace stream whose header line was read already, offered again."""
+
+    def __init__(self, first: bytes, rest) -> None:
+        self.first, self.rest = first, rest
+
+    def readline(self) -> bytes:
+        first, self.first = self.first, b""
+        return first or self.rest.readline()
+
+    def __iter__(self):
+        return iter(self.rest)
+
+
+def _in_env(stream, spec_name: str | None, env: str, trace: str):
+    """The table to judge by in ``env`` (``--spec``, else the header's
+    variant), and the stream to check."""
+    if env == ADVERSARIAL:
+        return spec_name, stream
+    first = stream.readline()
+    variant = spec_name or (parse_header(first, file=trace).variant if first else "resolved")
+    return load_spec(variant, env=env), _Rewound(first, stream)
 
 
 def _print_verdict(verdict: Verdict, as_json: bool) -> None:
@@ -133,7 +167,7 @@ def _builtin(name: str, spec: Spec) -> Implementation:
     """``reference``, ``reference:MUTANT`` or ``model:VARIANT``."""
     kind, _, arg = name.partition(":")
     if kind == "model" and arg:
-        return ModelImplementation(load_spec(arg))
+        return ModelImplementation(load_spec(arg, env=spec.env))
     if kind == "reference" and not arg:
         return reference_implementation(spec)
     if kind == "reference":
@@ -171,6 +205,7 @@ def _builtin(name: str, spec: Spec) -> Implementation:
 )
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False, writable=True), help="Write JUnit XML here.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@env_option
 def drive_command(
     command: tuple[str, ...],
     builtin: str | None,
@@ -185,6 +220,7 @@ def drive_command(
     max_failures: int,
     junit_path: str | None,
     as_json: bool,
+    env: str,
 ) -> None:
     """Run COMMAND (after `--`) as a child speaking the drive protocol
     (spec/PROTOCOL.md) through tests generated from the table: a tour of
@@ -198,7 +234,7 @@ def drive_command(
     def body() -> int:
         if bool(command) == bool(builtin):
             return _usage("give either a command to run (after --) or --builtin, not both or neither")
-        spec = load_spec(spec_name)
+        spec = load_spec(spec_name, env=env)
         if builtin:
             impl = _builtin(builtin, spec)
         else:
@@ -227,12 +263,13 @@ def drive_command(
 
 @oracle.command("schema")
 @click.option("--spec", "spec_name", default="resolved", show_default=True, help=SPEC_HELP)
-def schema_command(spec_name: str) -> None:
+@env_option
+def schema_command(spec_name: str, env: str) -> None:
     """Print the JSON Schema of a trace line, made from the table
     (spec/trace.schema.json is this command's output)."""
 
     def body() -> int:
-        click.echo(schema_text(load_spec(spec_name)), nl=False)
+        click.echo(schema_text(load_spec(spec_name, env=env)), nl=False)
         return CONFORMS
 
     sys.exit(_guarded(body))

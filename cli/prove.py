@@ -22,6 +22,8 @@ from virtio_notifier_spec.proofs.symbolic import SolverGaveUp
 from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.load import load_spec
 
+from .env import env_option
+
 PROVED, FAILS, BAD_INPUT = 0, 1, 2
 
 _STYLE = {
@@ -29,6 +31,7 @@ _STYLE = {
     Verdict.VIOLATED: "red",
     Verdict.NOT_INDUCTIVE: "yellow",
     Verdict.UNKNOWN: "yellow",
+    Verdict.NOT_APPLICABLE: "dim",
 }
 
 
@@ -114,7 +117,8 @@ def print_failures(console: Console, report: ProofReport) -> None:
     help="Also compare Z3's reachable states and verdicts with the explorer's for 1..N queues.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
-def prove(spec_name: str, cross: int | None, as_json: bool) -> None:
+@env_option
+def prove(spec_name: str, cross: int | None, as_json: bool, env: str) -> None:
     """Prove every property of one table for every number of queues.
 
     Invariants by induction (queues are an uninterpreted sort), step and
@@ -123,7 +127,7 @@ def prove(spec_name: str, cross: int | None, as_json: bool) -> None:
     counterexample to induction (a missing lemma).
     """
     try:
-        spec = load_spec(spec_name)
+        spec = load_spec(spec_name, env=env)
     except SpecError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(BAD_INPUT)

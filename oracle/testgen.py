@@ -167,7 +167,7 @@ def _row_pairs_of_runs(machine: Machine, starts: list[State], runs) -> set[RowPa
         last: dict[int, str] = {}
         for inst in events:
             nxt, fired_now = set(), {}
-            for pre in states:
+            for pre in sorted(states):  # sorted: the same pairs whatever the hash seed
                 if not machine.enabled(pre, inst):
                     continue
                 for choice in machine.step(pre, inst).choices:

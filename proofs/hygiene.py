@@ -171,6 +171,7 @@ def witnesses(spec: Spec) -> list[Proof]:
             began,
             f"never fires in a reachable state ({sizes})",
             "every row fires on a path found by bounded model checking",
+            spec.env if spec.restricted else None,
         )
     )
     began = time.perf_counter()
@@ -187,14 +188,21 @@ def witnesses(spec: Spec) -> list[Proof]:
             began,
             f"the left of => never holds in a reachable state ({sizes})",
             "the left of every => holds in some reachable state",
+            spec.env if spec.restricted else None,
         )
     )
     return results
 
 
-def _witnessed(name: str, missing: list[str], began: float, failure: str, success: str) -> Proof:
+def _witnessed(
+    name: str, missing: list[str], began: float, failure: str, success: str, env: str | None = None
+) -> Proof:
     """A hygiene check decided by witnesses: violated when ``missing`` names
-    anything that has none."""
+    anything that has none; not applicable in a restricted environment
+    (``env``), where a row or a premise may be unreachable without being dead."""
+    if missing and env is not None:
+        message = f"not asked of the {env} environment, which restricts its events; {failure}: {', '.join(missing)}"
+        return Proof(name, "hygiene", Verdict.NOT_APPLICABLE, time.perf_counter() - began, message)
     if missing:
         return Proof(name, "hygiene", Verdict.VIOLATED, time.perf_counter() - began, f"{failure}: {', '.join(missing)}")
     return Proof(name, "hygiene", Verdict.PROVED, time.perf_counter() - began, success)

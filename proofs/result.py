@@ -16,6 +16,7 @@ class Verdict(Enum):
     VIOLATED = "violated"  # a reachable state (or step) breaks it: a trace shows how
     NOT_INDUCTIVE = "not inductive"  # no violation found, but a lemma is missing
     UNKNOWN = "unknown"  # the solver gave up
+    NOT_APPLICABLE = "not applicable"  # not asked of this environment (a restricted profile)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +114,7 @@ class ProofReport:
 
     @property
     def ok(self) -> bool:
-        return all(p.proved for p in self.proofs)
+        return all(p.proved or p.verdict is Verdict.NOT_APPLICABLE for p in self.proofs)
 
     def get(self, name: str) -> Proof | None:
         return next((p for p in self.proofs if p.name == name), None)

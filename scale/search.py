@@ -132,7 +132,7 @@ def _reduced_result(
     checks = (*[p.name for p in spec.properties], *HYGIENE)
     unfired = unfired_sources(spec, explorer.fired, explorer.fired_from)
     if partial is None:
-        record_dead(explorer.fired, unfired, _start(explorer), found)
+        record_dead(explorer.fired, unfired, _start(explorer), found, spec.restricted)
     ordered = {name: found[name] for name in checks if name in found}
     return Exploration(
         spec,

@@ -23,6 +23,7 @@ from .errors import ExpressionError, SchemaError, SpecError, TableError
 from .expr import BOOL, QUEUE, Expr, Kind, Type, Var, walk
 from .overlap import first_overlap
 from .parse import KEYWORDS, parse_expr
+from .profile import ADVERSARIAL, apply_profile, read_profiles
 from .resolve import Context, resolve_bool, resolve_effect
 from .schema import (
     LIVENESS_KINDS,
@@ -154,6 +155,7 @@ class _Loader:
         transitions = self.transitions(states, events, variables, literals)
         self.liveness: list[Liveness] = []
         properties = self.properties(events, variables, literals)
+        profiles = read_profiles(self.entries("profiles"), variables, events, literals)
         spec = Spec(
             name=name,
             summary=summary,
@@ -167,6 +169,7 @@ class _Loader:
             properties=properties,
             liveness=tuple(self.liveness),
             base=self.composed.base.main.path if self.composed.base else None,
+            profiles=profiles,
         )
         _check_determinism(spec)
         return spec
@@ -557,6 +560,7 @@ def _check_determinism(spec: Spec) -> None:
                 )
 
 
-def load_spec(name_or_path: str | Path) -> Spec:
-    """Load and validate a variant by name (``proposal``, ``resolved``) or path."""
-    return _Loader(spec_path(name_or_path)).load()
+def load_spec(name_or_path: str | Path, env: str = ADVERSARIAL) -> Spec:
+    """Load and validate a variant by name (``proposal``, ``resolved``) or path,
+    in the environment profile ``env`` (``spec/profile.py``)."""
+    return apply_profile(_Loader(spec_path(name_or_path)).load(), env)

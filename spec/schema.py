@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from .expr import Effect, Expr, Type
+
+if TYPE_CHECKING:
+    from .profile import Profile
 
 
 class Scope(Enum):
@@ -198,7 +202,13 @@ class Liveness:
 
 @dataclass(frozen=True, slots=True)
 class Spec:
-    """A whole table: one variant of the machine and its environment."""
+    """A whole table: one variant of the machine and its environment.
+
+    ``profiles`` are the environments the table declares (``profile.py``);
+    ``env`` names the one applied. ``restricted`` is true when it is not
+    exhaustive: rows may then be unreachable without being dead, and the
+    dead-row checks report them instead of failing.
+    """
 
     name: str
     summary: str
@@ -211,6 +221,9 @@ class Spec:
     transitions: tuple[Transition, ...]
     properties: tuple[Property, ...]
     base: str | None = None  # the main file of the table this one extends, if any
+    profiles: tuple[Profile, ...] = ()
+    env: str = "unrestricted"
+    restricted: bool = False
     liveness: tuple[Liveness, ...] = ()
 
     def variable(self, name: str) -> Variable:

@@ -10,6 +10,17 @@ from virtio_notifier_spec.model.machine import Machine
 from virtio_notifier_spec.spec.concrete import compile_expr
 from virtio_notifier_spec.spec.schema import PropertyKind
 
+#: A property stricter than the table's, for tests of fairness: a kick is
+#: handled even if the VM stops (appended to a variant with ``extra=``).
+STRICT = """
+[[properties]]
+name = "every_kick_handled_even_in_a_stopped_vm"
+kind = "leads_to"
+from = "pending"
+to = "not pending"
+rationale = "Stricter than the table: a kick is handled even if the VM stops."
+"""
+
 
 def replay(spec, queues: int, lasso, fair: bool = True) -> list:
     """Every state of the lasso (stem, then cycle back to its entry), after

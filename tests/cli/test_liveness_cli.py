@@ -24,8 +24,8 @@ def test_proposal_fails_with_its_lasso_in_json_and_exit_1():
     (run,) = json.loads(done.stdout)["liveness"]
     assert run["verdicts"]["kick_eventually_handled"] == "fails"
     lasso = run["lassos"]["kick_eventually_handled"]
-    assert [s["event"] for s in lasso["stem"]["steps"]] == ["set_status", "kick"]
-    assert [s["event"] for s in lasso["cycle"]] == ["reset", "set_status"]
+    assert [s["event"] for s in lasso["stem"]["steps"]] == ["set_status", "set_host_notifier", "kick"]
+    assert [s["event"] for s in lasso["cycle"]] == ["set_host_notifier", "set_host_notifier"]
 
 
 def test_resolved_holds_exit_0_and_fails_without_fairness_exit_1():
@@ -50,6 +50,6 @@ def test_verify_rows_give_each_variant_its_verdicts_and_what_holds_for_every_n()
     console.print(table)
     text = console.export_text()
     row = next(line for line in text.splitlines() if "kick_eventually_handled" in line)
-    assert "holds (1-2 q)" in row and "FAILS (1 q, lasso 2+2)" in row and "every N (one-queue projection)" in row
+    assert "holds (1-2 q)" in row and "FAILS (1 q, lasso 3+2)" in row and "every N (one-queue projection)" in row
     row = next(line for line in text.splitlines() if "fast_path_recoverable" in line)
     assert row.count("holds (1-2 q)") == 2 and "every N" not in row

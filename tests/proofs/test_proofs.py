@@ -20,7 +20,7 @@ from virtio_notifier_spec.spec.load import load_spec
 # what the proofs find violated, each with a trace.
 PROPOSAL_VIOLATED = {
     "assigned_holds_exactly_ours",
-    "assigned_only_when_driver_ok",
+    "armed_only_when_driver_ok",
     "handler_matches_ioeventfd",
     "load_is_history_free",
     "no_leaked_ioeventfd",

@@ -145,7 +145,7 @@ NO_DRAIN_ON_RESET = (
     [
         (None, set()),
         (NO_LIMIT, {"limited_host_no_userspace_ioeventfd"}),
-        # the kick left behind has no handler: `handle` is not offered for it
+        # the kick left behind is read by nobody: `handle` is not offered for it
         (NO_DRAIN_ON_RESET, {"no_lost_kick"}),
     ],
 )
