@@ -30,6 +30,7 @@ from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.schema import Spec
 
+from .env import env_option
 from .exitcodes import ExitCode
 from .params import QueueRange, Seconds
 
@@ -119,10 +120,11 @@ def _spin_column(spec: Spec, sizes, fair: bool) -> dict[str, list[str]]:
 @click.option("--max-states", type=click.IntRange(min=1), help="Stop a run after this many states (unknown).")
 @click.option("--timeout", type=Seconds(), help="Stop a run after this many seconds (unknown).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-def liveness(spec_name, queues, symmetry, fairness, with_spin, max_states, timeout, as_json) -> None:
+@env_option
+def liveness(spec_name, queues, symmetry, fairness, with_spin, max_states, timeout, as_json, env) -> None:
     """Check the properties of infinite runs: leads_to, recoverable, deadlock_free."""
     try:
-        spec = load_spec(spec_name)
+        spec = load_spec(spec_name, env=env)
         runs = check_every(spec, queues, symmetry=symmetry, fair=fairness, max_states=max_states, timeout=timeout)
         if with_spin and not available():
             raise SpecError("--spin needs spin and a C compiler (make deps)")
@@ -144,7 +146,7 @@ def liveness(spec_name, queues, symmetry, fairness, with_spin, max_states, timeo
     else:
         console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
         fair = "declared" if fairness else "none (--no-fairness)"
-        table = Table(title=f"Liveness: {spec.name}, fairness {fair}, {runs[0].note}")
+        table = Table(title=f"Liveness: {spec.name}, env {spec.env}, fairness {fair}, {runs[0].note}")
         table.add_column("property")
         table.add_column("kind")
         for run in runs:

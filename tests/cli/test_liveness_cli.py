@@ -53,3 +53,9 @@ def test_verify_rows_give_each_variant_its_verdicts_and_what_holds_for_every_n()
     assert "holds (1-2 q)" in row and "FAILS (1 q, lasso 3+2)" in row and "every N (one-queue projection)" in row
     row = next(line for line in text.splitlines() if "fast_path_recoverable" in line)
     assert row.count("holds (1-2 q)") == 2 and "every N" not in row
+
+
+def test_the_environment_is_chosen_as_for_every_command():
+    done = _run("--spec", "resolved", "--queues", "1", "--env", "qemu")
+    assert done.exit_code == 0 and "env qemu" in done.stdout
+    assert _run("--env", "nowhere").exit_code == 2
