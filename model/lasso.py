@@ -40,7 +40,7 @@ class Lasso:
         >>> spec = load_spec("resolved")
         >>> start = Machine(spec, 1).initial_states()[0]
         >>> print(Lasso(Trace(start, ()), ()).format(spec))
-          0. start (a)  limited=false running=true status=zero | q0 deassigned
+          0. start (a)  limited=false running=true vhost_on=false status=zero | q0 deassigned
           then for ever: nothing happens (the run stays in state 0)
         """
         lines = self.stem.format(spec, indent).splitlines()

@@ -543,8 +543,8 @@ def decode_state(spec: Spec, queues: int, cells: str) -> State:
     """A state as :func:`to_promela_liveness` prints it, read back.
 
     >>> from virtio_notifier_spec.spec.load import load_spec
-    >>> decode_state(load_spec("resolved"), 1, "0 0 1 5 0 0 6 0")
-    State(device=(False, True, 'driver_ok'), queues=(('deassigned', False, False, 'none', False),))
+    >>> decode_state(load_spec("resolved"), 1, "0 0 1 0 5 0 1 0 6 0")
+    State(device=(False, True, False, 'driver_ok'), queues=(('deassigned', False, True, False, 'none', False),))
     """
     values = enum_values(spec)
     numbers = iter(int(x) for x in cells.split())

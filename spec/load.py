@@ -388,7 +388,7 @@ class _Loader:
     def properties(self, events, variables, literals) -> tuple[Property, ...]:
         props: list[Property] = []
         for entry, at in self.entries("properties"):
-            if isinstance(entry, dict) and entry.get("kind") in _LIVENESS_NAMES:
+            if isinstance(entry, dict) and isinstance(entry.get("kind"), str) and entry["kind"] in _LIVENESS_NAMES:
                 self.liveness.append(_liveness(entry, at, events, variables, literals, {p.name for p in props}))
                 continue
             _keys(entry, at, {"name", "kind", "rationale"}, {"expr", "events", "inputs", "lemma"})
@@ -468,7 +468,7 @@ _LIVENESS_NAMES = {kind.value for kind in LIVENESS_KINDS}
 def _fairness(entry: dict, at: _At) -> Fairness:
     value = entry.get("fairness", "none")
     try:
-        return Fairness(value)
+        return Fairness(value) if isinstance(value, str) else Fairness(None)
     except ValueError:
         choices = [f.value for f in Fairness]
         raise at.error(SchemaError, f"expected one of {choices}, found {value!r}", "fairness") from None

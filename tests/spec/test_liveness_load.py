@@ -50,9 +50,10 @@ def test_a_bad_liveness_entry_is_one_located_error(broken, extra, error, field, 
     assert words in str(info.value)
 
 
-def test_an_unknown_fairness_is_refused_with_its_line(broken):
+@pytest.mark.parametrize("value", ['"eventually"', '["weak"]'])
+def test_an_unknown_fairness_is_refused_with_its_line(broken, value):
     with pytest.raises(SchemaError, match=r"common.toml:\d+: events.fairness: expected one of"):
-        broken("resolved", Edit("handle", "fairness", '"eventually"', file="common"))
+        broken("resolved", Edit("handle", "fairness", value, file="common"))
 
 
 def test_validate_says_it_in_one_line_with_exit_2(broken_path):
