@@ -65,8 +65,10 @@ REFERENCE_EXAMPLES ?= 400
 reference: $(STAMP)
 	REFERENCE_EXAMPLES=$(REFERENCE_EXAMPLES) $(PY) -m pytest -s -q -p no:cacheprovider tests/reference/test_reference_stateful.py
 
-# The checker against SPIN, 4 to 1024 queues, side by side (bench/scale.py);
-# writes bench/results.md. Takes a few minutes: SPIN runs are capped at 60 s.
+# The engines against SPIN in one run (bench/scale.py): general, packed (1 and
+# 2 threads) and SPIN at its best exact setting for 4-10 queues, orbits and
+# support up to 1024; writes bench/results.md. Takes 10-40 minutes (SPIN at 10
+# queues), depending on the machine's load.
 .PHONY: bench
 bench: $(STAMP) deps
 	$(PY) bench/scale.py

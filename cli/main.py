@@ -115,9 +115,28 @@ SPEC_HELP = "A variant (proposal, resolved) or the path of a table's TOML file."
     show_default=True,
     help="Explore one state per orbit of the queue permutations (scale/reduced.py).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "packed", "general"]),
+    default="auto",
+    show_default=True,
+    help="The packed engine where the table allows it (model/packed.py), or force one (cross-checks).",
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Threads for the packed engine."
+)
 @env_option
 def check(
-    spec_name: str, queues: range, max_states, timeout, as_json: bool, quiet: bool, symmetry: bool, env: str
+    spec_name: str,
+    queues: range,
+    max_states,
+    timeout,
+    as_json: bool,
+    quiet: bool,
+    symmetry: bool,
+    env: str,
+    engine: str,
+    workers: int,
 ) -> None:
     """Explore every reachable state and check every property of one table.
 
@@ -128,7 +147,17 @@ def check(
     def body() -> int:
         spec = _load(spec_name, env)
         results = [
-            _run(spec, n, quiet or as_json, max_states=max_states, timeout=timeout, symmetry=symmetry) for n in queues
+            _run(
+                spec,
+                n,
+                quiet or as_json,
+                max_states=max_states,
+                timeout=timeout,
+                symmetry=symmetry,
+                engine=engine,
+                workers=workers,
+            )
+            for n in queues
         ]
         _print_results({spec.name: results}, as_json)
         if not as_json:

@@ -237,6 +237,10 @@ class Explorer:
             raise _Stop("stopped at --timeout")
 
 
+#: ``engine=`` of :func:`explore`: the packed engine where it applies, else the general one.
+ENGINES = ("auto", "packed", "general")
+
+
 def explore(
     spec: Spec,
     queues: int = 2,
@@ -244,8 +248,17 @@ def explore(
     max_states: int | None = None,
     timeout: float | None = None,
     progress: Callable[[int, int, int], None] | None = None,
+    engine: str = "auto",
+    workers: int = 1,
 ) -> Exploration:
     """Explore every reachable state of ``spec`` for ``queues`` queues.
+
+    ``engine``: ``"auto"`` uses the packed engine (:mod:`.packed`) when the
+    table is inside its fragment (:func:`.packable.packed_refusal`) and the
+    general explorer otherwise; ``"packed"`` or ``"general"`` force one (the
+    cross-checks); a forced packed run of a table outside raises the
+    refusal, a :class:`~.packable.NotPackable`. Both give the same result. ``workers``: threads
+    that expand the packed engine's frontier.
 
     The reductions by queue symmetry are in :mod:`virtio_notifier_spec.scale.search`.
 
@@ -253,7 +266,33 @@ def explore(
     >>> r = explore(load_spec("resolved"), 3)
     >>> r.ok, r.states
     (True, 422)
+    >>> explore(load_spec("resolved"), 3, engine="general").transitions == r.transitions
+    True
     """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if engine != "general":
+        from .packed import explore_packed, packed_engine_refusal
+
+        refusal = packed_engine_refusal(spec, queues)
+        if refusal is None:
+            return explore_packed(
+                spec, queues, max_states=max_states, timeout=timeout, progress=progress, workers=workers
+            )
+        if engine == "packed":
+            raise refusal
+    return explore_general(spec, queues, max_states=max_states, timeout=timeout, progress=progress)
+
+
+def explore_general(
+    spec: Spec,
+    queues: int = 2,
+    *,
+    max_states: int | None = None,
+    timeout: float | None = None,
+    progress: Callable[[int, int, int], None] | None = None,
+) -> Exploration:
+    """The general explorer: any table, one state object at a time."""
     began = time.perf_counter()
     explorer = Explorer(spec, queues, max_states=max_states, timeout=timeout, progress=progress)
     depth, partial = explorer.run()

@@ -221,7 +221,8 @@ def test_scale_docstring_examples_run(module):
 def test_a_reduced_search_reports_its_progress(monkeypatch, mode):
     monkeypatch.setattr(reduced, "PROGRESS_EVERY", 25)
     calls = []
-    explore(load_spec("resolved"), 6 if mode == "orbits" else 64, symmetry=mode, progress=lambda *a: calls.append(a))
+    n = 6 if mode == "orbits" else 64
+    explore(load_spec("resolved"), n, symmetry=mode, engine="general", progress=lambda *a: calls.append(a))
     assert calls and [c[0] for c in calls] == sorted(c[0] for c in calls) and calls[0][0] == 25
 
 
