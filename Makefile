@@ -73,8 +73,9 @@ reference: $(STAMP)
 bench: $(STAMP) deps
 	$(PY) bench/scale.py
 
-# The Z3 proofs (proofs/README.md): how long the whole set takes, and the
-# cross-check with the explorer for 1-3 queues; writes bench/proofs.md.
+# The Z3 proofs (proofs/README.md): how long the whole set takes, the verdicts
+# on the probe tables of tests/proofs/probes.py, and the cross-check with the
+# explorer for 1-3 queues; writes bench/proofs.md (exit 1 on a wrong verdict).
 .PHONY: bench-proofs crosscheck-proofs
 bench-proofs: $(STAMP)
 	$(PY) bench/proofs.py
