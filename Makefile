@@ -98,3 +98,9 @@ fuzz-tables: $(STAMP)
 # exit 1 when a verdict or a divergence is not the one the catalogue pins.
 designs: $(STAMP)
 	$(PY) -m virtio_notifier_spec designs
+
+# The liveness checks beside SPIN's, both variants, 1-2 queues, and the time
+# `verify` spends on liveness; writes bench/liveness.md. About a minute.
+.PHONY: bench-liveness
+bench-liveness: $(STAMP) deps
+	$(PY) bench/liveness.py

@@ -190,8 +190,12 @@ def verify(resolved_queues: range, proposal_queues: range, as_json: bool, quiet:
         from virtio_notifier_spec.proofs.prove import prove as prove_table
 
         proofs = prove_table(_load("resolved", env))
-        _print_results(by_variant, as_json, proofs)
-        explored = all(r.ok for r in by_variant["resolved"])
+        # Then the properties of infinite runs, at the same queue counts (liveness.py).
+        from .liveness import check_every
+
+        live = {name: check_every(_load(name, env), sizes, symmetry="auto") for name, sizes in plan.items()}
+        _print_results(by_variant, as_json, proofs, live)
+        explored = all(r.ok for r in by_variant["resolved"]) and all(r.ok for r in live["resolved"])
         return HOLDS if explored and proofs.ok else FAILS
 
     sys.exit(_guarded(body))
@@ -201,14 +205,19 @@ def _console() -> Console:
     return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
-def _print_results(by_variant: dict[str, list[Exploration]], as_json: bool, proofs=None) -> None:
-    """``proofs``: a ProofReport (verify) shown as the "proved for all N" column."""
+def _print_results(by_variant: dict[str, list[Exploration]], as_json: bool, proofs=None, live=None) -> None:
+    """``proofs``: a ProofReport (verify) shown as the "proved for all N" column;
+    ``live``: liveness runs per variant (verify), rows of the same table."""
+    from . import liveness
+
     if as_json:
         document = {name: [exploration_json(r) for r in runs] for name, runs in by_variant.items()}
         if proofs is not None:
             from .prove import report_json
 
             document["proofs"] = report_json(proofs)
+        if live is not None:
+            document["liveness"] = {name: liveness.runs_json(runs) for name, runs in live.items()}
         click.echo(json.dumps(document, indent=2, sort_keys=False))
         return
     console = _console()
@@ -218,8 +227,13 @@ def _print_results(by_variant: dict[str, list[Exploration]], as_json: bool, proo
     else:
         from .prove import print_failures, proof_cell
 
-        console.print(verdicts_table(by_variant, {p.name: proof_cell(proofs, p.name) for p in proofs.proofs}))
+        table = verdicts_table(by_variant, {p.name: proof_cell(proofs, p.name) for p in proofs.proofs})
+        if live is not None:
+            liveness.add_rows(table, live, extra_columns=1)
+        console.print(table)
         print_failures(console, proofs)
+    for runs in (live or {}).values():
+        liveness.print_failures(console, runs)
     for runs in by_variant.values():
         shown: set[str] = set()
         for r in runs:
@@ -307,7 +321,15 @@ cli.add_command(scale)
 from .diff import diff  # noqa: E402
 
 cli.add_command(diff)
+
+
 # Real hypervisors judged: `designs`; see designs.py and designs/README.md.
 from .designs import designs  # noqa: E402
 
 cli.add_command(designs)
+
+
+# Properties of infinite runs: `liveness`; see liveness.py.
+from .liveness import liveness  # noqa: E402
+
+cli.add_command(liveness)
