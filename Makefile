@@ -6,11 +6,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: verify test lint deps clean diagrams
+.PHONY: verify test lint deps clean diagrams designs
 
 verify: $(STAMP) deps
 	$(PY) -m virtio_notifier_spec verify
 	$(PY) -m virtio_notifier_spec scale
+	$(PY) -m virtio_notifier_spec prove --spec resolved --env qemu
+	$(PY) -m virtio_notifier_spec designs
 
 test: $(STAMP) deps
 	$(PY) -m pytest
@@ -45,8 +47,9 @@ clean:
 diagrams: $(STAMP) deps
 	$(PY) -m virtio_notifier_spec draw --out diagrams --clean
 
-# Throughput of `oracle check` on long traces (10 million events, in constant
-# memory); writes bench/oracle.md. Not part of `make test`: it takes a minute.
+# The oracle's benchmark: `oracle check` throughput and peak memory at 2, 64
+# and 1024 queues, `oracle drive` time and memory against the C example at 2,
+# 4 and 8 queues; writes bench/oracle.md. Not part of `make test`: a few minutes.
 .PHONY: bench-oracle
 bench-oracle: $(STAMP)
 	$(PY) bench/oracle.py
@@ -63,14 +66,17 @@ REFERENCE_EXAMPLES ?= 400
 reference: $(STAMP)
 	REFERENCE_EXAMPLES=$(REFERENCE_EXAMPLES) $(PY) -m pytest -s -q -p no:cacheprovider tests/reference/test_reference_stateful.py
 
-# The checker against SPIN, 4 to 1024 queues, side by side (bench/scale.py);
-# writes bench/results.md. Takes a few minutes: SPIN runs are capped at 60 s.
+# The engines against SPIN in one run (bench/scale.py): general, packed (1 and
+# 2 threads) and SPIN at its best exact setting for 4-10 queues, orbits and
+# support up to 1024; writes bench/results.md. Takes 10-40 minutes (SPIN at 10
+# queues), depending on the machine's load.
 .PHONY: bench
 bench: $(STAMP) deps
 	$(PY) bench/scale.py
 
-# The Z3 proofs (proofs/README.md): how long the whole set takes, and the
-# cross-check with the explorer for 1-3 queues; writes bench/proofs.md.
+# The Z3 proofs (proofs/README.md): how long the whole set takes, the verdicts
+# on the probe tables of tests/proofs/probes.py, and the cross-check with the
+# explorer for 1-3 queues; writes bench/proofs.md (exit 1 on a wrong verdict).
 .PHONY: bench-proofs crosscheck-proofs
 bench-proofs: $(STAMP)
 	$(PY) bench/proofs.py
@@ -79,6 +85,25 @@ bench-proofs: $(STAMP)
 # too); writes its timings to bench/crosscheck.md. About 15 s.
 crosscheck-proofs: $(STAMP)
 	$(PY) bench/proofs.py --repeat 1 --crosscheck 4 --out bench/crosscheck.md
+
+# Random valid tables (tests/tables.py) of up to a few hundred rows, damaged in
+# one place: every command must refuse each with exit 2 and its file and line.
+# `make test` runs 30 small ones; DAMAGE_EXAMPLES=2000 hunts longer.
+DAMAGE_EXAMPLES ?= 300
+.PHONY: fuzz-tables
+fuzz-tables: $(STAMP)
+	DAMAGE_EXAMPLES=$(DAMAGE_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider tests/spec/test_damaged_tables.py
+# Real hypervisors judged (designs/README.md): every design of designs/ in
+# its environment, the verdict matrix and its replayable traces, rewritten;
+# exit 1 when a verdict or a divergence is not the one the catalogue pins.
+designs: $(STAMP)
+	$(PY) -m virtio_notifier_spec designs
+
+# The liveness checks beside SPIN's, both variants, 1-2 queues, and the time
+# `verify` spends on liveness; writes bench/liveness.md. About a minute.
+.PHONY: bench-liveness
+bench-liveness: $(STAMP) deps
+	$(PY) bench/liveness.py
 
 # The differential soundness suite's long run (tests/soundness/run.py): random
 # tables through the explicit search, orbits, support, Z3 and SPIN, which must

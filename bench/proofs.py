@@ -2,11 +2,14 @@
 
 Run by `make bench-proofs`; writes bench/proofs.md. The goal is the whole set
 (both variants: invariants, step and history properties, hygiene, with the
-bounded model checking that finds `proposal`'s traces) in under 10 s on the
-project's 2-core machine. Each variant is proved ``--repeat`` times in this
-process (the first also declares Z3's sorts); the median is reported.
-With ``--crosscheck N`` it also times the cross-check for 1..N queues and
-exits 1 if the explorer and Z3 disagree anywhere (``make crosscheck-proofs``).
+search that finds `proposal`'s traces) in under 10 s on the project's 2-core
+machine. Each variant is proved ``--repeat`` times in this process (the
+first also declares Z3's sorts); the median is reported. Then the tables of
+``tests/proofs/probes.py``, built to probe the verdicts, once each: the
+verdict of the check each probes and how far the search went. With
+``--crosscheck N`` it also times the cross-check for 1..N queues and exits 1
+if the explorer and Z3 disagree anywhere (``make crosscheck-proofs``), or if
+a probe gets a verdict other than its expected one.
 
     python bench/proofs.py [--repeat 3] [--crosscheck 3] [--out bench/proofs.md]
 """
@@ -14,17 +17,22 @@ exits 1 if the explorer and Z3 disagree anywhere (``make crosscheck-proofs``).
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import z3
 from virtio_notifier_spec.proofs.crosscheck import crosscheck
-from virtio_notifier_spec.proofs.induction import explorer_depth
 from virtio_notifier_spec.proofs.prove import prove
 from virtio_notifier_spec.spec.load import load_spec
+
+TESTS = Path(__file__).resolve().parent.parent / "tests"
+sys.path[:0] = [str(TESTS), str(TESTS / "proofs")]
+from probes import PROBES  # noqa: E402  (the tests' probe tables)
 
 VARIANTS = ("resolved", "proposal")
 GOAL_SECONDS = 10.0
@@ -37,12 +45,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("proofs.md"))
     options = parser.parse_args()
 
+    load = os.getloadavg()[0]
     totals: dict[str, list[float]] = {v: [] for v in VARIANTS}
     reports = {}
     for _ in range(options.repeat):
         for variant in VARIANTS:
             spec = load_spec(variant)
-            explorer_depth.cache_clear()  # every run pays for its own bounds
             began = time.perf_counter()
             reports[variant] = prove(spec)
             totals[variant].append(time.perf_counter() - began)
@@ -53,7 +61,8 @@ def main() -> None:
         "# Proofs benchmark",
         "",
         "Written by `make bench-proofs` (bench/proofs.py). Machine: "
-        f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "
+        f"{platform.machine()}, {os.cpu_count()} cores (load average {load:.1f} at the start), "
+        f"{platform.python_implementation()} {platform.python_version()}, "
         f"Z3 {z3.get_version_string()}. Median of {options.repeat} runs in one process.",
         "",
         "| variant | proofs | proved | seconds (median) | runs |",
@@ -77,6 +86,23 @@ def main() -> None:
     for variant in VARIANTS:
         for p in reports[variant].proofs:
             lines.append(f"| {variant} | {p.name} | {p.kind} | {p.verdict.value} | {p.seconds:.3f} |")
+    lines += [
+        "",
+        "## Probe tables (tests/proofs/probes.py)",
+        "",
+        "| probe | check | verdict | expected | search | seconds |",
+        "|---|---|---|---|---|---:|",
+    ]
+    for name, probe in PROBES.items():
+        with tempfile.TemporaryDirectory() as folder:
+            spec = probe.build(Path(folder))
+            began = time.perf_counter()
+            report = prove(spec)
+            took = time.perf_counter() - began
+        verdict = report.get(probe.check).label
+        if verdict != probe.expected:
+            disagreements.append(f"probe {name}: {probe.check} is {verdict}, expected {probe.expected}")
+        lines.append(f"| {name} | {probe.check} | {verdict} | {probe.expected} | {report.search} | {took:.2f} |")
     if options.crosscheck:
         lines += [
             "",

@@ -1,19 +1,25 @@
-"""Side by side: this project's checker and SPIN on the same machine, `resolved`.
+"""The engines side by side with SPIN, in one run, on `resolved`: `make bench`.
 
-For each queue count: wall time and peak memory of `explore(symmetry=True)`
-(in a child process, start-up included) and of SPIN (generate, compile and
-run pan with -DSAFETY, on the Promela model that scale/promela.py exports),
-each capped at 60 s. Prints a table and writes bench/results.md. Run it with
-`make bench`; nothing here is a test.
+For each queue count N, each in a fresh child process (so that one run's
+memory cannot help or hurt another):
 
-State counts: SPIN stores every concrete state plus one (SPIN_OFFSET). Our
-orbit search stores one state per orbit of the queue permutations and
-reports how many concrete states they stand for (the sum of the orbit sizes,
-N!/prod(count!)): that number must equal SPIN's minus one. Above
-ORBIT_LIMIT queues the checker uses the support abstraction (exact for
-every N at or above its cutoff): its state count is not a count of
-concrete states, so the orbit search also runs, for the comparison only,
-while it takes under the cap.
+- ``general``: the general explorer (model/explore.py), every concrete state;
+- ``packed``: the packed engine (model/packed.py), with 1 thread and with 2;
+- ``SPIN``: the Promela export (scale/promela.py) verified by pan compiled at
+  SPIN's best exact setting (scale/spin.py ``BEST_CFLAGS``: -O3
+  -DNOBOUNDCHECK -DSAFETY) with a hash table sized to the model and a depth
+  bound no search can pass (``sized_pan_args``, from the packed engine's
+  count). `spin -a` and `cc` are timed in their own column, apart from the
+  search;
+- ``orbits`` and ``support``: the queue-symmetry reductions (scale/search.py).
+
+Seconds are the search alone (ours: `explore` in the child after imports and
+loading the table; SPIN: pan), wall clock. Bytes per state: the growth of the
+resident set during the search (ours: peak minus the resident set just before
+it) or pan's whole peak resident set, over the states stored. A ratio is
+printed only where both sides finished. Every cell of a run carries the
+machine's load average when it began, because eight people share this
+machine's two cores. Writes bench/results.md; nothing here is a test.
 """
 
 from __future__ import annotations
@@ -21,161 +27,263 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-SIZES = (4, 8, 10, 12, 16, 64, 256, 1024)
-CAP = 60.0
-ORBIT_COMPARISON_UP_TO = 16
-SPIN_ALWAYS_UP_TO = 16  # SPIN runs at every size up to this; above it, only until its first stop
 HERE = Path(__file__).resolve().parent
+CONCRETE = (4, 6, 8, 10)  # unreduced: general, packed, SPIN
+REDUCED = (4, 8, 10, 12, 16, 32, 64, 256, 1024)
+CAPS = {"general": 90.0, "packed": 600.0, "orbits": 120.0, "support": 120.0, "spin": 2400.0}
+SPIN_OFFSET = 1  # SPIN also stores the state of `init` before its atomic start
 
 
-def _child(argv: list[str], timeout: float) -> tuple[dict | None, float, int]:
-    """Run a child, return (its JSON line or None, wall seconds, peak KiB)."""
-    began = time.monotonic()
-    with tempfile.TemporaryFile() as sink:
-        proc = subprocess.Popen(argv, stdout=sink, stderr=subprocess.DEVNULL)
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                proc.returncode = os.waitstatus_to_exitcode(status)
-                break
-            if time.monotonic() - began > timeout:
-                proc.kill()
-                _, _, usage = os.wait4(proc.pid, 0)
-                proc.returncode = -9
-                return None, time.monotonic() - began, usage.ru_maxrss
-            time.sleep(0.005)
-        seconds = time.monotonic() - began
-        sink.seek(0)
-        text = sink.read().decode()
-    return (json.loads(text) if proc.returncode == 0 and text.strip() else None), seconds, usage.ru_maxrss
+@dataclass
+class Run:
+    engine: str
+    queues: int
+    finished: bool
+    states: int | None = None
+    transitions: int | None = None
+    seconds: float | None = None
+    bytes_per_state: float | None = None
+    peak_mib: float | None = None
+    setup: float | None = None  # SPIN: spin -a plus cc
+    load: float = 0.0
+    note: str = ""
+    ok: bool = True
+
+    @property
+    def rate(self) -> float | None:
+        return self.states / self.seconds if self.finished and self.seconds and self.states else None
 
 
-def one(variant: str, queues: int, mode: str) -> None:
-    """The child: explore and print one JSON line."""
+def _rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0  # pragma: no cover
+
+
+def one(engine: str, queues: int, workers: int) -> None:
+    """The child: one search, one JSON line."""
     from virtio_notifier_spec.scale.search import explore
     from virtio_notifier_spec.spec.load import load_spec
 
-    symmetry = True if mode == "auto" else mode
-    result = explore(load_spec(variant), queues, symmetry=symmetry)
+    spec = load_spec("resolved")
+    reduced = engine in ("orbits", "support")
+    options = {"symmetry": engine} if reduced else {"engine": engine, "workers": workers}
+    explore(spec, 1, **options)  # warm up: tables and caches for one queue, not timed
+    start_kib = _rss_kib()
+    began = time.perf_counter()
+    result = explore(spec, queues, **options)
+    seconds = time.perf_counter() - began
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(
         json.dumps(
             {
-                "ok": result.ok,
                 "states": result.states,
+                "transitions": result.transitions,
+                "seconds": seconds,
+                "start_kib": start_kib,
+                "peak_kib": peak_kib,
+                "ok": result.ok,
                 "reduction": result.reduction,
-                "concrete": result.concrete_states,
                 "cutoff": result.cutoff,
-                "failing": sorted(result.counterexamples),
             }
         )
     )
 
 
-def _ours(queues: int, mode: str) -> tuple[dict | None, float, int]:
-    return _child([sys.executable, str(Path(__file__)), "--one", "resolved", str(queues), mode], CAP)
+def _child(engine: str, queues: int, workers: int = 1) -> Run:
+    load = os.getloadavg()[0]
+    argv = [sys.executable, str(Path(__file__)), "--one", engine, str(queues), str(workers)]
+    label = engine if engine != "packed" else f"packed, {workers} thread{'s' if workers > 1 else ''}"
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=CAPS[engine], check=True).stdout
+    except subprocess.TimeoutExpired:
+        return Run(label, queues, False, load=load, note=f"stopped at {CAPS[engine]:g} s")
+    except subprocess.CalledProcessError as exc:
+        return Run(label, queues, False, load=load, note=f"failed: {exc.stderr.strip()[-200:]}")
+    data = json.loads(out.strip().splitlines()[-1])
+    grown = max(data["peak_kib"] - data["start_kib"], 0) * 1024
+    note = f"cutoff {data['cutoff']}" if data.get("cutoff") else ""
+    if engine in ("orbits", "support") and data["reduction"] != engine:
+        note = f"below the cutoff: {data['reduction']}"
+    return Run(
+        label,
+        queues,
+        True,
+        data["states"],
+        data["transitions"],
+        data["seconds"],
+        grown / data["states"],
+        data["peak_kib"] / 1024,
+        load=load,
+        note=note,
+        ok=data["ok"],
+    )
 
 
-def _spin(queues: int):
+def _spin(queues: int, states: int | None) -> Run:
     from virtio_notifier_spec.scale.promela import to_promela
-    from virtio_notifier_spec.scale.spin import run_spin
+    from virtio_notifier_spec.scale.spin import BEST_CFLAGS, PAN_ARGS, run_spin, sized_pan_args
     from virtio_notifier_spec.spec.load import load_spec
 
+    load = os.getloadavg()[0]
+    pan_args = sized_pan_args(states + SPIN_OFFSET) if states else PAN_ARGS
     with tempfile.TemporaryDirectory() as work:
-        return run_spin(to_promela(load_spec("resolved"), queues), Path(work), timeout=CAP)
+        spin = run_spin(to_promela(load_spec("resolved"), queues), Path(work), CAPS["spin"], BEST_CFLAGS, pan_args)
+    setup = (spin.generate_seconds or 0) + (spin.compile_seconds or 0)
+    peak = spin.search_peak_kib or 0
+    note = " ".join(pan_args) + ("" if spin.finished else f"; {spin.reason}")
+    return Run(
+        "SPIN",
+        queues,
+        spin.finished,
+        spin.states,
+        spin.transitions,
+        spin.search_seconds,
+        peak * 1024 / spin.states if spin.finished and spin.states else None,
+        peak / 1024 if spin.finished else None,
+        setup,
+        load,
+        note,
+        ok=not spin.violated,
+    )
 
 
-def _mib(kib: int) -> str:
-    return f"{kib / 1024:,.0f}"
+def _cell(value, form: str = ",.0f") -> str:
+    return "-" if value is None else format(value, form)
 
 
-def main() -> int:
-    from virtio_notifier_spec.scale.promela import SPIN_OFFSET
+def _row(run: Run) -> str:
+    seconds = _cell(run.seconds, ".2f") if run.finished else f"({run.note})"
+    cells = [
+        str(run.queues),
+        run.engine,
+        _cell(run.states),
+        _cell(run.transitions),
+        seconds,
+        _cell(run.rate),
+        _cell(run.bytes_per_state),
+        _cell(run.peak_mib),
+        _cell(run.setup, ".2f"),
+        f"{run.load:.1f}",
+        run.note if run.finished else "",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+HEADER = (
+    "| queues | engine | states | transitions | search (s) | states/s | bytes/state | peak RSS (MiB) "
+    "| spin -a + cc (s) | load | notes |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+)
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    return f"{a / b:.1f}x" if a and b else "-"
+
+
+def main(concrete=CONCRETE, reduced=REDUCED) -> int:
     from virtio_notifier_spec.scale.spin import available
 
     if not available():
         print("spin or cc is missing: run `make deps`", file=sys.stderr)
         return 2
     spin_version = subprocess.run(["spin", "-V"], capture_output=True, text=True).stdout.strip()
-    load = os.getloadavg()[0]  # other work on the machine slows both checkers alike
-    header = (
-        "| queues | ours (s) | ours peak (MiB) | ours states | reduction | concrete states (ours) "
-        "| SPIN (s) | of which pan's search (s) | SPIN peak (MiB) | SPIN states stored | SPIN / ours (time) "
-        "| counts agree |"
-    )
-    rows = [header, "|" + "---|" * 12]
-    spin_stopped: int | None = None
-    failures = 0
-    for n in SIZES:
-        ours, ours_s, ours_kib = _ours(n, "auto")
-        concrete = ours.get("concrete") if ours else None
-        if ours and concrete is None and n <= ORBIT_COMPARISON_UP_TO:
-            orbit, _, _ = _ours(n, "orbits")
-            concrete = orbit["concrete"] if orbit else None
-        if spin_stopped is None or n <= SPIN_ALWAYS_UP_TO:
-            spin = _spin(n)
-            if not spin.finished and spin_stopped is None:
-                spin_stopped = n
-            spin_cells = [
-                f"{spin.seconds:.2f}" + ("" if spin.finished else f" ({spin.reason})"),
-                f"{spin.search_seconds:.2f}" if spin.search_seconds is not None else "-",
-                _mib(spin.peak_kib),
-                f"{spin.states:,}" if spin.states else "-",
-            ]
-            spin_seconds = spin.seconds
-            spin_states = spin.states if spin.finished else None
-        else:
-            spin_cells = [f"not run: stopped at {spin_stopped} queues", "-", "-", "-"]
-            spin_seconds, spin_states = None, None
-        if ours is None:
-            ours_cells = [f"{ours_s:.2f} (stopped)", _mib(ours_kib), "-", "-"]
-            ratio = "-"
-        else:
-            ours_cells = [
-                f"{ours_s:.2f}",
-                _mib(ours_kib),
-                f"{ours['states']:,}",
-                ours["reduction"] + (f" (cutoff {ours['cutoff']})" if ours.get("cutoff") else ""),
-            ]
-            if not ours["ok"]:
-                failures += 1
-            ratio = f"{spin_seconds / ours_s:.1f}x" if spin_seconds else "-"
-            if spin_seconds and spin_states is None:
-                ratio = f"> {CAP / ours_s:.0f}x"
-        if spin_states is not None and concrete is not None:
-            agree = "yes" if spin_states == concrete + SPIN_OFFSET else f"NO ({spin_states} vs {concrete}+1)"
-            failures += agree != "yes"
-        else:
-            agree = "-"
-        cells = [str(n), *ours_cells, f"{concrete:,}" if concrete else "-", *spin_cells, ratio, agree]
-        rows.append("| " + " | ".join(cells) + " |")
-        print(rows[-1], flush=True)
+    began_load = os.getloadavg()
+    runs: dict[tuple[str, int], Run] = {}
+    lines = [HEADER]
+    print(HEADER, flush=True)
+    stopped: set[str] = set()
+
+    def record(run: Run) -> Run:
+        runs[(run.engine, run.queues)] = run
+        lines.append(_row(run))
+        print(lines[-1], flush=True)
+        if not run.finished:
+            stopped.add(run.engine)
+        return run
+
+    for n in concrete:
+        packed = record(_child("packed", n, 1))
+        record(_child("packed", n, 2))
+        if "general" not in stopped:
+            record(_child("general", n))
+        record(_spin(n, packed.states if packed.finished else None))
+    reduced_lines = [HEADER]
+    lines_before = len(lines)
+    for n in reduced:
+        for engine in ("orbits", "support"):
+            if engine not in stopped:
+                record(_child(engine, n))
+    reduced_lines += lines[lines_before:]
+    del lines[lines_before:]
+
+    def get(engine: str, n: int) -> Run | None:
+        run = runs.get((engine, n))
+        return run if run is not None and run.finished else None
+
+    ratios = [
+        "| queues | states agree | SPIN search / packed (1 thread) | packed bytes/state / SPIN's "
+        "| general / packed (1 thread) | 1 thread / 2 threads |",
+        "|---:|---|---:|---:|---:|---:|",
+    ]
+    for n in concrete:
+        packed, two, general, spin = (get(e, n) for e in ("packed, 1 thread", "packed, 2 threads", "general", "SPIN"))
+        agree = "-"
+        if packed and spin:
+            agree = "yes" if spin.states == packed.states + SPIN_OFFSET else f"NO ({spin.states} vs {packed.states}+1)"
+        ratios.append(
+            f"| {n} | {agree} | {_ratio(spin and spin.seconds, packed and packed.seconds)} "
+            f"| {_ratio(packed and packed.bytes_per_state, spin and spin.bytes_per_state)} "
+            f"| {_ratio(general and general.seconds, packed and packed.seconds)} "
+            f"| {_ratio(packed and packed.seconds, two and two.seconds)} |"
+        )
+    print("\n".join(ratios))
+    failures = sum(1 for run in runs.values() if run.finished and not run.ok)
+    failures += sum("NO" in line for line in ratios)
+    end_load = os.getloadavg()
     text = "\n".join(
         [
-            "# The checker against SPIN, side by side",
+            "# The engines against SPIN, side by side",
             "",
-            "`make bench` (bench/scale.py) writes this file. Variant `resolved`, both values of the limit",
-            "flag; every property of the table holds at every size. Times are wall clock including start-up",
-            "(Python's import for ours; spin -a, cc and pan for SPIN), peak memory is the largest child's",
-            f"resident set. Each run is capped at {CAP:g} s. SPIN runs at every size up to {SPIN_ALWAYS_UP_TO} queues;",
-            "above that, not after its first stop (the model only grows).",
+            "`make bench` (bench/scale.py) writes this file; its docstring says what each column",
+            "measures. Variant `resolved`, both values of the limit flag; every property holds at",
+            "every size. Each search ran in a fresh child process.",
             "",
-            "`ours states` counts what the checker stored: orbits of the queue permutations (`orbits`) or",
-            "(device, classes of queues present) for the support abstraction (`support`, exact for every N",
-            "at or above the cutoff). `concrete states (ours)` is the number of concrete states the orbits",
-            "stand for (sum of N!/prod(count!)), from the orbit search, shown up to "
-            f"{ORBIT_COMPARISON_UP_TO} queues; SPIN stores that number plus {SPIN_OFFSET}: the state of",
-            "`init` before its atomic start (scale/promela.py).",
+            f"Machine: {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
+            f"Linux {platform.release()}, Python {platform.python_version()}, NumPy {_numpy_version()}, "
+            f"{spin_version}; pan compiled with `{' '.join(_best_flags())}`. Load average (1, 5, 15 min) "
+            f"{_loads(began_load)} when the run began and {_loads(end_load)} when it ended; the `load`",
+            "column is the 1-minute average as each search began. The machine is shared: a busy",
+            "moment slows a run, so compare rows with similar load, and rerun when it is quiet.",
             "",
-            f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
-            f"{spin_version}, cc flags of scale/spin.py; load average {load:.1f} when the run began.",
+            f"Caps: {', '.join(f'{k} {v:g} s' for k, v in CAPS.items())}. A stopped search is shown with",
+            "its cap and no ratio.",
             "",
-            *rows,
+            "## Every concrete state",
+            "",
+            "SPIN stores one state more than we do: `init` before its atomic start. Transitions",
+            "likewise differ by SPIN's start-up steps.",
+            "",
+            *lines,
+            "",
+            "## Ratios, where both sides finished",
+            "",
+            *ratios,
+            "",
+            "## Reduced by queue symmetry",
+            "",
+            "`orbits` stores one state per orbit of the queue permutations; `support` stores (device,",
+            "classes of queues present) and is exact for every N at or above its cutoff.",
+            "",
+            *reduced_lines,
             "",
         ]
     )
@@ -184,8 +292,26 @@ def main() -> int:
     return 1 if failures else 0
 
 
+def _loads(loads: tuple[float, float, float]) -> str:
+    return ", ".join(f"{x:.1f}" for x in loads)
+
+
+def _numpy_version() -> str:
+    import numpy
+
+    return numpy.__version__
+
+
+def _best_flags() -> tuple[str, ...]:
+    from virtio_notifier_spec.scale.spin import BEST_CFLAGS
+
+    return BEST_CFLAGS
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "--one":
-        one(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+        one(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    elif len(sys.argv) == 2 and sys.argv[1] == "--quick":
+        sys.exit(main(concrete=(3, 4), reduced=(4, 12)))
     else:
         sys.exit(main())

@@ -12,6 +12,7 @@ commit message::
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -21,19 +22,19 @@ from virtio_notifier_spec.draw.reachable import LIMIT
 from virtio_notifier_spec.draw.render import DotMissing, RenderError, dot_program
 from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.load import load_spec
+from virtio_notifier_spec.spec.profile import ADVERSARIAL
+
+from .env import env_option
+from .params import QueueRange
 
 OK, BAD_INPUT = 0, 2
 
 
-def _sizes(text: str) -> range:
-    low, _, high = text.partition("-")
-    try:
-        first, last = int(low), int(high or low)
-    except ValueError:
-        raise click.BadParameter(f"expected a number of queues or a range like 1-2, found {text!r}") from None
-    if not 1 <= first <= last:
-        raise click.BadParameter(f"queue counts start at 1 and go up, found {text!r}")
-    return range(first, last + 1)
+def _load(name: str, env: str):
+    """A table in ``env``; outside the default environment its drawings are
+    named for it too (``machine-resolved-qemu``), beside the default ones."""
+    spec = load_spec(name, env=env)
+    return spec if env == ADVERSARIAL else dataclasses.replace(spec, name=f"{spec.name}-{env}")
 
 
 @click.command()
@@ -65,7 +66,9 @@ def _sizes(text: str) -> range:
     show_default=True,
     help="Folder to write into; '-' prints the machines (and diffs) to stdout.",
 )
-@click.option("--queues", default="1-2", show_default=True, help="Queue counts for the reachable graphs.")
+@click.option(
+    "--queues", type=QueueRange(), default="1-2", show_default=True, help="Queue counts for the reachable graphs."
+)
 @click.option(
     "--max-full",
     type=click.IntRange(min=0),
@@ -74,17 +77,18 @@ def _sizes(text: str) -> range:
     help="Draw a reachable graph state by state up to this many states; larger ones as a summary.",
 )
 @click.option("--clean", is_flag=True, help="Remove drawings in --out that are no longer produced.")
+@env_option
 def draw(
     specs: tuple[str, ...],
     diffs: tuple[tuple[str, str], ...],
     formats: tuple[str, ...],
     out: str,
-    queues: str,
+    queues: range,
     max_full: int,
     clean: bool,
+    env: str,
 ) -> None:
     """Draw each table's machine, reachable graphs and counterexamples, and diffs."""
-    sizes = _sizes(queues)
     chosen = formats or FORMATS
     try:
         if not specs and not diffs:
@@ -94,14 +98,14 @@ def draw(
         if out == "-" and (len(chosen) != 1 or chosen[0] not in ("dot", "ascii")):
             click.echo("error: --out - prints one text format: give --format dot or --format ascii", err=True)
             sys.exit(BAD_INPUT)
-        loaded = {name: load_spec(name) for name in dict.fromkeys([*specs, *(n for d in diffs for n in d)])}
+        loaded = {name: _load(name, env) for name in dict.fromkeys([*specs, *(n for d in diffs for n in d)])}
         chosen_specs = [loaded[s] for s in specs]
         pairs = [(loaded[a], loaded[b]) for a, b in diffs]
         if out == "-":
-            for drawing in text_plan(chosen_specs, pairs, sizes):
+            for drawing in text_plan(chosen_specs, pairs, queues):
                 click.echo(drawing.dot if chosen[0] == "dot" else drawing.text, nl=False)
             sys.exit(OK)
-        drawings = plan(chosen_specs, pairs, sizes, max_full)
+        drawings = plan(chosen_specs, pairs, queues, max_full)
         folder = Path(out)
         written = write(drawings, folder, chosen)
         if clean:

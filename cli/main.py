@@ -29,25 +29,10 @@ from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.schema import Spec
 from virtio_notifier_spec.spec.text import effect_text, to_text
 
+from .env import env_option
+from .params import QueueRange, Seconds
+
 HOLDS, FAILS, BAD_INPUT = 0, 1, 2
-
-
-class QueueRange(click.ParamType):
-    """``3`` or ``1-6``: queue counts to explore."""
-
-    name = "N|A-B"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, range):
-            return value
-        try:
-            low, _, high = str(value).partition("-")
-            first, last = int(low), int(high or low)
-        except ValueError:
-            self.fail(f"expected a number of queues or a range like 1-6, found {value!r}", param, ctx)
-        if not 1 <= first <= last:
-            self.fail(f"queue counts start at 1 and go up, found {value!r}", param, ctx)
-        return range(first, last + 1)
 
 
 class _Progress:
@@ -90,8 +75,8 @@ def _run(spec: Spec, queues: int, quiet: bool, **limits) -> Exploration:
         progress.close()
 
 
-def _load(name: str) -> Spec:
-    return load_spec(name)
+def _load(name: str, env: str | None = None) -> Spec:
+    return load_spec(name) if env is None else load_spec(name, env=env)
 
 
 def _guarded(command: Callable[..., int]) -> int:
@@ -121,7 +106,7 @@ SPEC_HELP = "A variant (proposal, resolved) or the path of a table's TOML file."
     help="Queues per device: N, or a range A-B explored one size at a time.",
 )
 @click.option("--max-states", type=click.IntRange(min=1), help="Stop after this many states (partial).")
-@click.option("--timeout", type=click.FloatRange(min=0.1), help="Stop after this many seconds (partial).")
+@click.option("--timeout", type=Seconds(), help="Stop after this many seconds (partial).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
 @click.option("--quiet", is_flag=True, help="No progress display.")
 @click.option(
@@ -130,7 +115,29 @@ SPEC_HELP = "A variant (proposal, resolved) or the path of a table's TOML file."
     show_default=True,
     help="Explore one state per orbit of the queue permutations (scale/reduced.py).",
 )
-def check(spec_name: str, queues: range, max_states, timeout, as_json: bool, quiet: bool, symmetry: bool) -> None:
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "packed", "general"]),
+    default="auto",
+    show_default=True,
+    help="The packed engine where the table allows it (model/packed.py), or force one (cross-checks).",
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Threads for the packed engine."
+)
+@env_option
+def check(
+    spec_name: str,
+    queues: range,
+    max_states,
+    timeout,
+    as_json: bool,
+    quiet: bool,
+    symmetry: bool,
+    env: str,
+    engine: str,
+    workers: int,
+) -> None:
     """Explore every reachable state and check every property of one table.
 
     Both values of the host's limit flag are explored. A failing property
@@ -138,9 +145,19 @@ def check(spec_name: str, queues: range, max_states, timeout, as_json: bool, qui
     """
 
     def body() -> int:
-        spec = _load(spec_name)
+        spec = _load(spec_name, env)
         results = [
-            _run(spec, n, quiet or as_json, max_states=max_states, timeout=timeout, symmetry=symmetry) for n in queues
+            _run(
+                spec,
+                n,
+                quiet or as_json,
+                max_states=max_states,
+                timeout=timeout,
+                symmetry=symmetry,
+                engine=engine,
+                workers=workers,
+            )
+            for n in queues
         ]
         _print_results({spec.name: results}, as_json)
         if not as_json:
@@ -155,7 +172,8 @@ def check(spec_name: str, queues: range, max_states, timeout, as_json: bool, qui
 @click.option("--proposal-queues", type=QueueRange(), default="1-4", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
 @click.option("--quiet", is_flag=True, help="No progress display.")
-def verify(resolved_queues: range, proposal_queues: range, as_json: bool, quiet: bool) -> None:
+@env_option
+def verify(resolved_queues: range, proposal_queues: range, as_json: bool, quiet: bool, env: str) -> None:
     """Check both variants; exit 0 when `resolved` satisfies everything.
 
     The verdicts on `proposal` (the message read literally) are reported,
@@ -166,14 +184,18 @@ def verify(resolved_queues: range, proposal_queues: range, as_json: bool, quiet:
         plan = {"resolved": resolved_queues, "proposal": proposal_queues}
         by_variant = {}
         for name, sizes in plan.items():
-            spec = _load(name)
+            spec = _load(name, env)
             by_variant[name] = [_run(spec, n, quiet or as_json) for n in sizes]
         # Then the Z3 proofs of `resolved` for every number of queues (issue 3).
         from virtio_notifier_spec.proofs.prove import prove as prove_table
 
-        proofs = prove_table(_load("resolved"))
-        _print_results(by_variant, as_json, proofs)
-        explored = all(r.ok for r in by_variant["resolved"])
+        proofs = prove_table(_load("resolved", env))
+        # Then the properties of infinite runs, at the same queue counts (liveness.py).
+        from .liveness import check_every
+
+        live = {name: check_every(_load(name, env), sizes, symmetry="auto") for name, sizes in plan.items()}
+        _print_results(by_variant, as_json, proofs, live)
+        explored = all(r.ok for r in by_variant["resolved"]) and all(r.ok for r in live["resolved"])
         return HOLDS if explored and proofs.ok else FAILS
 
     sys.exit(_guarded(body))
@@ -183,14 +205,19 @@ def _console() -> Console:
     return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
-def _print_results(by_variant: dict[str, list[Exploration]], as_json: bool, proofs=None) -> None:
-    """``proofs``: a ProofReport (verify) shown as the "proved for all N" column."""
+def _print_results(by_variant: dict[str, list[Exploration]], as_json: bool, proofs=None, live=None) -> None:
+    """``proofs``: a ProofReport (verify) shown as the "proved for all N" column;
+    ``live``: liveness runs per variant (verify), rows of the same table."""
+    from . import liveness
+
     if as_json:
         document = {name: [exploration_json(r) for r in runs] for name, runs in by_variant.items()}
         if proofs is not None:
             from .prove import report_json
 
             document["proofs"] = report_json(proofs)
+        if live is not None:
+            document["liveness"] = {name: liveness.runs_json(runs) for name, runs in live.items()}
         click.echo(json.dumps(document, indent=2, sort_keys=False))
         return
     console = _console()
@@ -204,8 +231,13 @@ def _print_results(by_variant: dict[str, list[Exploration]], as_json: bool, proo
     else:
         from .prove import print_failures, proof_cell
 
-        console.print(verdicts_table(by_variant, {p.name: proof_cell(proofs, p.name) for p in proofs.proofs}))
+        table = verdicts_table(by_variant, {p.name: proof_cell(proofs, p.name) for p in proofs.proofs})
+        if live is not None:
+            liveness.add_rows(table, live, extra_columns=1)
+        console.print(table)
         print_failures(console, proofs)
+    for runs in (live or {}).values():
+        liveness.print_failures(console, runs)
     for runs in by_variant.values():
         shown: set[str] = set()
         for r in runs:
@@ -221,11 +253,12 @@ def _print_results(by_variant: dict[str, list[Exploration]], as_json: bool, proo
 
 @cli.command()
 @click.option("--spec", "spec_name", default="resolved", show_default=True, help=SPEC_HELP)
-def show(spec_name: str) -> None:
+@env_option
+def show(spec_name: str, env: str) -> None:
     """Print the table: each row with its letter, guard, effects and reason."""
 
     def body() -> int:
-        spec = _load(spec_name)
+        spec = _load(spec_name, env)
         click.echo(f"{spec.name}: {spec.summary}")
         for row in spec.transitions:
             letter = f"{row.letter}. " if row.letter else ""
@@ -286,3 +319,21 @@ cli.add_command(prove)
 from .scale import scale  # noqa: E402
 
 cli.add_command(scale)
+
+
+# What changed between two tables, as text or JSON: `diff`; see diff.py.
+from .diff import diff  # noqa: E402
+
+cli.add_command(diff)
+
+
+# Real hypervisors judged: `designs`; see designs.py and designs/README.md.
+from .designs import designs  # noqa: E402
+
+cli.add_command(designs)
+
+
+# Properties of infinite runs: `liveness`; see liveness.py.
+from .liveness import liveness  # noqa: E402
+
+cli.add_command(liveness)

@@ -25,6 +25,8 @@ from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.schema import Spec
 
+from .env import env_option
+
 ALL_KILLED, SURVIVORS, BAD_INPUT = 0, 1, 2
 
 
@@ -125,7 +127,8 @@ def _select(names: tuple[str, ...]) -> tuple[Mutant, ...]:
 @click.option("--max-depth", type=click.IntRange(1, 40), default=12, show_default=True, help="Longest event sequence.")
 @click.option("--only", multiple=True, metavar="NAME", help="Only this mutant (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
-def mutants(spec_name: str, max_queues: int, max_depth: int, only: tuple[str, ...], as_json: bool) -> None:
+@env_option
+def mutants(spec_name: str, max_queues: int, max_depth: int, only: tuple[str, ...], as_json: bool, env: str) -> None:
     """Check that every mutant of the reference implementation is caught.
 
     Each is shown with the shortest event sequence that exposes it; the
@@ -133,7 +136,7 @@ def mutants(spec_name: str, max_queues: int, max_depth: int, only: tuple[str, ..
     survives or the reference diverges.
     """
     try:
-        spec = load_spec(spec_name)
+        spec = load_spec(spec_name, env=env)
     except SpecError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(BAD_INPUT)

@@ -1,13 +1,17 @@
-"""The oracle's command line: ``virtio-notifier-spec oracle check | drive``.
+"""The oracle's command line: ``virtio-notifier-spec oracle check | drive | replay | schema``.
 
 ``oracle check TRACE`` judges a trace an implementation wrote
 (``spec/TRACE.md``); ``oracle drive -- COMMAND`` runs an implementation that
 speaks the drive protocol (``spec/PROTOCOL.md``) through tests generated
-from the table. They live under ``oracle`` because the top-level ``check``
-is the explorer's.
+from the table; ``oracle replay`` runs one sequence against it, step by
+step. They live under ``oracle`` because the top-level ``check`` is the
+explorer's.
 
-Exit codes: 0 the implementation conforms, 1 it diverges (or fails to
-answer), 2 bad input or usage (one line naming the file, line and field).
+Exit codes (``cli/exitcodes.py``): 0 the implementation conforms, 1 it
+diverges, fails to answer, or observes nothing the table can check, 2 bad
+input or usage (one line naming the file, line and field; output paths are
+checked before anything runs), 4 an internal error (an I/O failure, a bug
+of the oracle: one line), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -16,45 +20,79 @@ import json
 import os
 import shutil
 import sys
+import time
 from collections.abc import Callable
+from functools import partial
 
 import click
-from virtio_notifier_spec.oracle.conformance import Verdict, check_trace, divergence_text, open_trace
+from virtio_notifier_spec.model.machine import Machine
+from virtio_notifier_spec.oracle.conformance import Verdict, check_trace, divergence_text, groups_text, open_trace
+from virtio_notifier_spec.oracle.drive import DriveProgress
 from virtio_notifier_spec.oracle.drive import drive as run_drive
 from virtio_notifier_spec.oracle.implementation import Implementation, ModelImplementation
 from virtio_notifier_spec.oracle.junit import junit_xml
+from virtio_notifier_spec.oracle.output import check_writable, write_whole
 from virtio_notifier_spec.oracle.process import ProcessImplementation
-from virtio_notifier_spec.oracle.testgen import generate
+from virtio_notifier_spec.oracle.replay import replay as run_replay
+from virtio_notifier_spec.oracle.sequence import parse_sequence
+from virtio_notifier_spec.oracle.testgen import generate, observed_starts
+from virtio_notifier_spec.oracle.tracefile import LINE_READ, RecordReader, TraceError, parse_header, read_line
 from virtio_notifier_spec.oracle.traceschema import schema_text
 from virtio_notifier_spec.reference.implementation import reference_implementation
 from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.schema import Spec
 
-CONFORMS, DIVERGES, BAD_INPUT = 0, 1, 2
+from .env import env_option
+from .exitcodes import ExitCode
+
 SPEC_HELP = "A variant (proposal, resolved) or the path of a table's TOML file."
+MAX_DRIVE_QUEUES = 1024
 
 
 def _guarded(command: Callable[[], int]) -> int:
+    """Run a command's body: bad input is one line and 2, an I/O failure or
+    a bug of ours one line and 4, Ctrl-C 130; never a traceback."""
     try:
         return command()
     except SpecError as exc:
         click.echo(f"error: {exc}", err=True)
-        return BAD_INPUT
-    except OSError as exc:  # an output file that cannot be written
-        click.echo(f"error: {exc.filename or ''}: {exc.strerror or exc}", err=True)
-        return BAD_INPUT
+        return ExitCode.BAD_INPUT
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return ExitCode.INTERRUPTED
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"internal error: {where}{exc.strerror or exc} (an I/O failure)", err=True)
+        return ExitCode.INTERNAL
+    except Exception as exc:  # a bug of the oracle: one line, its own exit code
+        click.echo(f"internal error: {type(exc).__name__}: {exc} (a bug of the oracle)", err=True)
+        return ExitCode.INTERNAL
 
 
 def _usage(message: str) -> int:
     click.echo(f"error: {message}", err=True)
-    return BAD_INPUT
+    return ExitCode.BAD_INPUT
+
+
+def _write_after(path: str | None, data: bytes | None, option: str) -> int | None:
+    """Write an output file once the report is printed; a failure now is an
+    I/O failure (4), and the report is already out."""
+    if path is None or data is None:
+        return None
+    try:
+        write_whole(path, data)
+    except OSError as exc:
+        click.echo(f"internal error: {option} {path}: {exc.strerror or exc} (the report above is complete)", err=True)
+        return ExitCode.INTERNAL
+    return None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def oracle() -> None:
-    """Judge another implementation against the table: by its trace (check)
-    or by driving it through generated tests (drive)."""
+    """Judge another implementation against the table: by its trace (check),
+    by driving it through generated tests (drive), or one sequence at a
+    time (replay)."""
 
 
 # -- check ----------------------------------------------------------------------
@@ -65,46 +103,75 @@ def oracle() -> None:
 @click.option(
     "--spec", "spec_name", default=None, help=SPEC_HELP + " Default: the variant named in the trace's header."
 )
-@click.option("--all", "show_all", is_flag=True, help="Go on after a divergence and list several.")
+@click.option(
+    "--all", "show_all", is_flag=True, help="Read the whole trace: count every divergence by symptom and list them."
+)
 @click.option(
     "--max",
     "max_divergences",
     type=click.IntRange(min=1),
     default=10,
     show_default=True,
-    help="With --all: stop after this many divergences.",
+    help="With --all: list this many divergences in full (every one is counted).",
 )
 @click.option(
     "--example",
     "example_path",
-    type=click.Path(dir_okay=False, writable=True),
+    type=click.Path(dir_okay=False),
     help="Write the first divergence's shortest replayable example (a trace) here.",
 )
+@click.option(
+    "--example-seconds",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    help="How long to search for each example before saying none was found.",
+)
+@click.option("--allow-unobserved", is_flag=True, help="Do not fail a trace that observes nothing the table can check.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@env_option
 def check_command(
-    trace: str, spec_name: str | None, show_all: bool, max_divergences: int, example_path: str | None, as_json: bool
+    trace: str,
+    spec_name: str | None,
+    show_all: bool,
+    max_divergences: int,
+    example_path: str | None,
+    example_seconds: float,
+    allow_unobserved: bool,
+    as_json: bool,
+    env: str,
 ) -> None:
     """Replay TRACE (a JSON Lines file, `-` for stdin) on the table and report
-    where it first diverges: the line, the event, the transition the spec
-    fires there, expected against observed, and a short replayable example.
+    where it diverges: the line, the event, the transition the spec fires
+    there, expected against observed, and a short replayable example.
 
-    The trace is streamed: any length is checked in constant memory.
+    The trace is streamed: any length is checked in bounded memory.
     """
 
     def body() -> int:
+        if example_path:
+            check_writable(example_path, "--example")
         stream = open_trace(trace)
         try:
             verdict = check_trace(
-                stream, file=trace, spec=spec_name, max_divergences=max_divergences if show_all else 1
+                stream,
+                file=trace,
+                spec=spec_name,
+                env=env,
+                max_divergences=max_divergences if show_all else 1,
+                example_seconds=example_seconds,
+                require_observation=not allow_unobserved,
             )
         finally:
             if stream is not sys.stdin.buffer:
                 stream.close()
-        if example_path and verdict.divergences and verdict.divergences[0].example:
-            with open(example_path, "w", encoding="utf-8") as out:
-                out.write("\n".join(verdict.divergences[0].example) + "\n")
         _print_verdict(verdict, as_json)
-        return CONFORMS if verdict.ok else DIVERGES
+        first = verdict.divergences[0] if verdict.divergences else None
+        example = ("\n".join(first.example) + "\n").encode() if first and first.example else None
+        failed = _write_after(example_path, example, "--example")
+        if failed is not None:
+            return failed
+        return ExitCode.HOLDS if verdict.ok else ExitCode.FAILS
 
     sys.exit(_guarded(body))
 
@@ -117,13 +184,23 @@ def _print_verdict(verdict: Verdict, as_json: bool) -> None:
         f"{verdict.file}: {verdict.events} event(s), {verdict.queues} queue(s), "
         f"limited={'true' if verdict.limited else 'false'}"
     )
+    observed = verdict.observation.text()
     if verdict.ok:
-        click.echo(f"{where}: conforms to {verdict.variant}")
+        click.echo(f"{where}: conforms to {verdict.variant}; {observed}")
+        return
+    if verdict.unobserved and not verdict.divergences:
+        click.echo(
+            f"{where}: observes nothing the table can check, so only the events were checked (they conform to "
+            f"{verdict.variant}); add `observed` fields, or pass --allow-unobserved"
+        )
         return
     for d in verdict.divergences:
         click.echo(divergence_text(verdict, d))
-    more = "" if verdict.complete else f" (checked up to line {verdict.divergences[-1].line})"
-    click.echo(f"{where}: {len(verdict.divergences)} divergence(s) from {verdict.variant}{more}")
+    if len(verdict.groups) > 1 or sum(g.count for g in verdict.groups) > len(verdict.divergences):
+        click.echo(groups_text(verdict))
+    total = sum(g.count for g in verdict.groups)
+    more = "" if verdict.complete else f" (stopped at line {verdict.divergences[-1].line}; --all reads on)"
+    click.echo(f"{where}: {total} divergence(s) from {verdict.variant}{more}; {observed}")
 
 
 # -- drive ----------------------------------------------------------------------
@@ -133,7 +210,7 @@ def _builtin(name: str, spec: Spec) -> Implementation:
     """``reference``, ``reference:MUTANT`` or ``model:VARIANT``."""
     kind, _, arg = name.partition(":")
     if kind == "model" and arg:
-        return ModelImplementation(load_spec(arg))
+        return ModelImplementation(load_spec(arg, env=spec.env))
     if kind == "reference" and not arg:
         return reference_implementation(spec)
     if kind == "reference":
@@ -146,22 +223,89 @@ def _builtin(name: str, spec: Spec) -> Implementation:
     raise SpecError(f"expected reference, reference:MUTANT or model:VARIANT, found {name!r}", field="--builtin")
 
 
-@oracle.command("drive", context_settings={"ignore_unknown_options": True})
-@click.argument("command", nargs=-1, type=click.UNPROCESSED)
-@click.option(
+def _implementation(
+    command: tuple[str, ...], builtin: str | None, spec: Spec, timeout: float, protocol: str
+) -> Implementation | int:
+    """The implementation to test, or an exit code for bad usage."""
+    if bool(command) == bool(builtin):
+        return _usage("give either a command to run (after --) or --builtin, not both or neither")
+    if builtin:
+        return _builtin(builtin, spec)
+    program = command[0]
+    if shutil.which(program) is None and not (os.path.isfile(program) and os.access(program, os.X_OK)):
+        return _usage(f"{program}: no such executable")
+    return ProcessImplementation(command, timeout=timeout, protocol=None if protocol == "auto" else int(protocol))
+
+
+class _Progress:
+    """A progress line on stderr once a drive has run a second: redrawn on a
+    terminal, one line every 2 seconds off one (CI logs)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.began = time.monotonic()
+        self.last = self.began
+        self.shown = False
+
+    def __call__(self, p: DriveProgress) -> None:
+        now = time.monotonic()
+        if self.quiet or now - self.began < 1.0 or now - self.last < (0.25 if self.tty else 2.0):
+            return
+        self.last = now
+        if p.phase == "tests":
+            what = f"tests {p.done:,}/{p.total:,}, {p.failed} failed"
+        elif p.phase == "generating":
+            what = f"generating the suite: {p.done:,} states or orbits walked"
+        else:
+            what = f"shrinking and confirming symptom {p.done + 1} of {p.total}"
+        line = f"drive: {what}, {now - self.began:.0f} s"
+        click.echo(f"\r{line}\x1b[K" if self.tty else line, err=True, nl=not self.tty)
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown and self.tty:
+            click.echo("\r\x1b[K", err=True, nl=False)
+
+
+PROTOCOL_OPTION = click.option(
+    "--protocol",
+    type=click.Choice(["auto", "1", "2"]),
+    default="auto",
+    show_default=True,
+    help="Protocol version: auto offers 2 (request ids) and speaks 1 with a child that does not accept it.",
+)
+TIMEOUT_OPTION = click.option(
+    "--timeout", type=click.FloatRange(min=0.01), default=5.0, show_default=True, help="Seconds to wait for each reply."
+)
+BUILTIN_OPTION = click.option(
     "--builtin",
     help="Drive an in-process implementation instead of a command: reference, reference:MUTANT or model:VARIANT.",
 )
+
+
+@oracle.command("drive", context_settings={"ignore_unknown_options": True})
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@BUILTIN_OPTION
 @click.option("--spec", "spec_name", default="resolved", show_default=True, help=SPEC_HELP)
-@click.option("--queues", type=click.IntRange(1, 8), default=2, show_default=True, help="Queues per device.")
+@click.option(
+    "--queues", type=click.IntRange(1, MAX_DRIVE_QUEUES), default=2, show_default=True, help="Queues per device."
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random walks.")
 @click.option("--walks", type=click.IntRange(min=0), default=20, show_default=True, help="Random walks.")
-@click.option("--walk-length", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--walk-length", type=click.IntRange(min=1), default=50, show_default=True, help="Events per walk.")
 @click.option("--no-tour", is_flag=True, help="Skip the (state, event) tour.")
 @click.option("--no-pairs", is_flag=True, help="Skip the consecutive-transition pairs.")
 @click.option(
-    "--timeout", type=click.FloatRange(min=0.01), default=5.0, show_default=True, help="Seconds to wait for each reply."
+    "--symmetry",
+    type=click.Choice(["auto", "on", "off"]),
+    default="auto",
+    show_default=True,
+    help="Tour one state per orbit of the queues (on), every state (off), or orbits above 3 queues when the table's "
+    "queues are interchangeable (auto).",
 )
+@TIMEOUT_OPTION
+@PROTOCOL_OPTION
 @click.option(
     "--max-failures",
     type=click.IntRange(min=1),
@@ -169,8 +313,15 @@ def _builtin(name: str, spec: Spec) -> Implementation:
     show_default=True,
     help="Stop running tests after this many fail.",
 )
-@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, writable=True), help="Write JUnit XML here.")
+@click.option("--all", "run_all", is_flag=True, help="Run every test however many fail; report every symptom.")
+@click.option("--no-shrink", is_flag=True, help="Report failing tests as they failed, without shrinking.")
+@click.option(
+    "--allow-unobserved", is_flag=True, help="Do not fail an implementation that observes nothing the table can check."
+)
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Write JUnit XML here.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.option("--quiet", is_flag=True, help="No progress line.")
+@env_option
 def drive_command(
     command: tuple[str, ...],
     builtin: str | None,
@@ -181,43 +332,148 @@ def drive_command(
     walk_length: int,
     no_tour: bool,
     no_pairs: bool,
+    symmetry: str,
     timeout: float,
+    protocol: str,
     max_failures: int,
+    run_all: bool,
+    no_shrink: bool,
+    allow_unobserved: bool,
     junit_path: str | None,
     as_json: bool,
+    quiet: bool,
+    env: str,
 ) -> None:
     """Run COMMAND (after `--`) as a child speaking the drive protocol
     (spec/PROTOCOL.md) through tests generated from the table: a tour of
-    every reachable (state, event) pair, every pair of consecutive
-    transitions, and seeded random walks. Reports coverage and the first
-    failure shrunk to its shortest sequence.
+    every reachable (state, event) pair (or, for many queues, every (orbit,
+    event) pair, replayed on concrete queues), every pair of consecutive
+    transitions, and seeded random walks. Reports coverage, which fields the
+    implementation observes, and each distinct failure with its shortest
+    sequence, confirmed from a fresh start.
 
     Example: virtio-notifier-spec oracle drive --queues 2 -- ./notifier
     """
 
     def body() -> int:
-        if bool(command) == bool(builtin):
-            return _usage("give either a command to run (after --) or --builtin, not both or neither")
-        spec = load_spec(spec_name)
-        if builtin:
-            impl = _builtin(builtin, spec)
-        else:
-            program = command[0]
-            if shutil.which(program) is None and not (os.path.isfile(program) and os.access(program, os.X_OK)):
-                return _usage(f"{program}: no such executable")
-            impl = ProcessImplementation(command, timeout=timeout)
-        suite = generate(
-            spec, queues, walks=walks, walk_length=walk_length, seed=seed, tour=not no_tour, pairs=not no_pairs
-        )
-        report = run_drive(spec, impl, suite, max_failures=max_failures)
         if junit_path:
-            with open(junit_path, "wb") as out:
-                out.write(junit_xml(report))
-        if as_json:
-            click.echo(json.dumps(report.to_json(), indent=2))
+            check_writable(junit_path, "--junit")
+        spec = load_spec(spec_name, env=env)
+        impl = _implementation(command, builtin, spec, timeout, protocol)
+        if isinstance(impl, int):
+            return impl
+        wanted = {"auto": "auto", "on": True, "off": False}[symmetry]
+        progress = _Progress(quiet)
+        starts = observed_starts(Machine(spec, queues), lambda limited: impl.start(queues, limited))
+        suite = generate(
+            spec,
+            queues,
+            walks=walks,
+            walk_length=walk_length,
+            seed=seed,
+            tour=not no_tour,
+            pairs=not no_pairs,
+            symmetry=wanted,
+            progress=lambda nodes: progress(DriveProgress("generating", nodes, 0, 0)),
+            starts=starts,
+        )
+        try:
+            report = run_drive(
+                spec,
+                impl,
+                suite,
+                max_failures=None if run_all else max_failures,
+                shrink=not no_shrink,
+                require_observation=not allow_unobserved,
+                progress=progress,
+            )
+        finally:
+            progress.close()
+        click.echo(json.dumps(report.to_json(), indent=2) if as_json else report.text())
+        failed = _write_after(junit_path, junit_xml(report) if junit_path else None, "--junit")
+        if failed is not None:
+            return failed
+        return ExitCode.HOLDS if report.ok else ExitCode.FAILS
+
+    sys.exit(_guarded(body))
+
+
+# -- replay ---------------------------------------------------------------------
+
+
+def _trace_events(path: str, spec_name: str | None, env: str):
+    """(spec, queues, limited, events) from a trace file's header and lines."""
+    stream = open_trace(path)
+    try:
+        first = read_line(stream, file=path, number=1)
+        if not first:
+            raise TraceError("empty trace: line 1 must be the header", file=path, line=1)
+        header = parse_header(first, file=path)
+        spec = load_spec(spec_name or header.variant, env=env)
+        reader = RecordReader(spec, header, path)
+        events = tuple(
+            reader.parse(line, number).instance
+            for number, line in enumerate(iter(partial(stream.readline, LINE_READ), b""), 2)
+        )
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    return spec, header.queues, header.limited, events
+
+
+@oracle.command("replay", context_settings={"ignore_unknown_options": True})
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.option(
+    "--sequence",
+    help="The events, as drive prints them: 'start(limited=false); set_status(value=driver_ok, assign_ok=true); ...'.",
+)
+@click.option("--trace", "trace_path", help="Replay the events of this trace (its header gives queues and limited).")
+@BUILTIN_OPTION
+@click.option("--spec", "spec_name", default=None, help=SPEC_HELP + " Default: resolved, or the trace's variant.")
+@click.option(
+    "--queues", type=click.IntRange(1, MAX_DRIVE_QUEUES), default=2, show_default=True, help="With --sequence."
+)
+@click.option("--limited", is_flag=True, help="With --sequence, when it does not start with start(limited=...).")
+@TIMEOUT_OPTION
+@PROTOCOL_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@env_option
+def replay_command(
+    command: tuple[str, ...],
+    sequence: str | None,
+    trace_path: str | None,
+    builtin: str | None,
+    spec_name: str | None,
+    queues: int,
+    limited: bool,
+    timeout: float,
+    protocol: str,
+    as_json: bool,
+    env: str,
+) -> None:
+    """Run one event sequence against COMMAND (after `--`) or --builtin and
+    print each step: the rows the spec fires, the state it expects, what
+    the implementation observed, and every field that differs.
+
+    Example: virtio-notifier-spec oracle replay --queues 1 --sequence
+    'start(limited=false); set_status(value=driver_ok, assign_ok=true); kick(queue=0); reset()' -- ./notifier
+    """
+
+    def body() -> int:
+        if bool(sequence) == bool(trace_path):
+            return _usage("give the events either with --sequence or with --trace, not both or neither")
+        if trace_path:
+            spec, n, lim, events = _trace_events(trace_path, spec_name, env)
         else:
-            click.echo(report.text())
-        return CONFORMS if report.ok else DIVERGES
+            spec, n = load_spec(spec_name or "resolved", env=env), queues
+            start, events = parse_sequence(Machine(spec, n), sequence)
+            lim = limited if start is None else start
+        impl = _implementation(command, builtin, spec, timeout, protocol)
+        if isinstance(impl, int):
+            return impl
+        result = run_replay(spec, impl, n, lim, events)
+        click.echo(json.dumps(result.to_json(), indent=2) if as_json else result.text())
+        return ExitCode.HOLDS if result.ok else ExitCode.FAILS
 
     sys.exit(_guarded(body))
 
@@ -227,12 +483,13 @@ def drive_command(
 
 @oracle.command("schema")
 @click.option("--spec", "spec_name", default="resolved", show_default=True, help=SPEC_HELP)
-def schema_command(spec_name: str) -> None:
+@env_option
+def schema_command(spec_name: str, env: str) -> None:
     """Print the JSON Schema of a trace line, made from the table
     (spec/trace.schema.json is this command's output)."""
 
     def body() -> int:
-        click.echo(schema_text(load_spec(spec_name)), nl=False)
-        return CONFORMS
+        click.echo(schema_text(load_spec(spec_name, env=env)), nl=False)
+        return ExitCode.HOLDS
 
     sys.exit(_guarded(body))

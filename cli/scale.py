@@ -23,6 +23,9 @@ from virtio_notifier_spec.scale.system import System, explore_system
 from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.load import load_spec
 
+from .env import env_option
+from .params import Seconds
+
 DEFAULT_CONFIG = CONFIG_DIR / "three_devices.toml"
 
 
@@ -44,11 +47,12 @@ DEFAULT_CONFIG = CONFIG_DIR / "three_devices.toml"
     show_default=True,
     help="A configuration of several devices (spec/configs/*.toml).",
 )
-@click.option("--timeout", type=click.FloatRange(min=0.1), help="Stop each run after this many seconds (partial).")
-def scale(spec_name: str, queues: int, config_path: str, timeout) -> None:
+@click.option("--timeout", type=Seconds(), help="Stop each run after this many seconds (partial).")
+@env_option
+def scale(spec_name: str, queues: int, config_path: str, timeout, env: str) -> None:
     """Check one table at every queue count up to --queues, and several devices sharing the host's slots."""
     try:
-        spec = load_spec(spec_name)
+        spec = load_spec(spec_name, env=env)  # --env: the one-device check; a configuration names its own table
         config = load_config(config_path)
         runs = explore_every(spec, queues, timeout=timeout)
         system = explore_system(config, timeout=timeout)

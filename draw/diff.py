@@ -90,14 +90,21 @@ def verdict_changes(old: list[Exploration], new: list[Exploration]) -> tuple[tup
 
 
 def spec_diff(
-    old: Spec, new: Spec, old_runs: list[Exploration] | None = None, new_runs: list[Exploration] | None = None
+    old: Spec,
+    new: Spec,
+    old_runs: list[Exploration] | None = None,
+    new_runs: list[Exploration] | None = None,
+    *,
+    quiet_rows: bool = False,
 ) -> SpecDiff:
-    """Compare two tables row by row; with explorations, also their verdicts."""
+    """Compare two tables row by row; with explorations, also their verdicts.
+    ``quiet_rows``: compare the rows that change nothing like the others (the
+    text and JSON of the ``diff`` command) instead of listing them apart."""
     a, b = _pairs(old), _pairs(new)
     changes = []
     for key in dict.fromkeys([*a, *b]):
         row_a, row_b = a.get(key), b.get(key)
-        if (row_a is None or row_a.quiet) and (row_b is None or row_b.quiet):
+        if not quiet_rows and (row_a is None or row_a.quiet) and (row_b is None or row_b.quiet):
             continue
         if row_a is None:
             changes.append(RowChange("added", key[1], None, row_b))
@@ -106,8 +113,8 @@ def spec_diff(
         else:
             what = _compare(row_a, row_b)
             changes.append(RowChange("changed" if what else "same", key[1], row_a, row_b, what))
-    quiet_a = {r.name for r in old.transitions if r.quiet}
-    quiet_b = {r.name for r in new.transitions if r.quiet}
+    quiet_a = set() if quiet_rows else {r.name for r in old.transitions if r.quiet}
+    quiet_b = set() if quiet_rows else {r.name for r in new.transitions if r.quiet}
     verdicts = verdict_changes(old_runs or [], new_runs or [])
     return SpecDiff(
         old, new, tuple(changes), tuple(sorted(quiet_a - quiet_b)), tuple(sorted(quiet_b - quiet_a)), verdicts

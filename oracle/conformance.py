@@ -1,19 +1,25 @@
 """Trace checking: replay an implementation's trace on the table and find
-where it first diverges.
+where it diverges.
 
 The checker streams: it holds the set of states the spec allows after the
 lines read so far (one state for a deterministic table), never the trace.
-Because the state space is small and traces repeat the same lines, each
-(state set, line) pair is judged once and remembered: the hot loop is one
-dictionary look-up per line. A line with a ``meta`` field (say, a
+Each (state set, line) pair is judged once and remembered, so the hot loop
+is one dictionary look-up per line. A line with a ``meta`` field (say, a
 timestamp) is unique; it is parsed, stripped of ``meta`` and looked up in
-that canonical form. The memo is bounded (``memo_limit`` entries, then
-forgotten), so memory stays constant however long the trace.
+that canonical form. What is remembered is bounded by an estimate of its
+size (``memo_bytes``, then forgotten), so memory stays constant however long
+the trace, and grows with the number of queues only through the size of a
+state and of a line. A line is at most
+:data:`~.tracefile.MAX_LINE_BYTES` long.
 
 A divergence names the line, the event, the rows the spec fires there (with
 their letters), each observed field against its expected value, and a
-short replayable example: the shortest run of the spec to the same state,
-followed by the diverging line.
+short replayable example: a shortest run of the spec to the same state,
+followed by the diverging line. The example is searched for within a
+budget (:func:`~.graph.shortest_run`, over orbits of the queues for a wide
+device); when none is found the report says so and names lines 1-N of the
+trace, which replay it too. Divergences are grouped by symptom
+(:mod:`.symptom`), with the number of lines in each group.
 
 >>> import io
 >>> lines = [b'{"format":"virtio-notifier-trace","version":1,"variant":"resolved","queues":1,"limited":false}\\n',
@@ -22,23 +28,36 @@ followed by the diverging line.
 >>> verdict = check_trace(io.BytesIO(b"".join(lines)), file="t.jsonl")
 >>> verdict.ok, verdict.divergences[0].line, str(verdict.divergences[0].mismatches[0])
 (False, 2, 'q0.state: expected assigned, observed deassigned')
+>>> verdict.groups[0].symptom.text()
+'set_status: the spec fires b (assign_on_driver_ok); state differs'
 """
 
 from __future__ import annotations
 
+import itertools
 import sys
-from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import IO
 
 from virtio_notifier_spec.model.machine import Instance, Machine
 from virtio_notifier_spec.spec.concrete import State
 from virtio_notifier_spec.spec.load import load_spec
+from virtio_notifier_spec.spec.profile import ADVERSARIAL
 from virtio_notifier_spec.spec.schema import Spec
 from virtio_notifier_spec.spec.text import to_text
 
-from .observation import KICK_EVENT, Mismatch, Observation, ObservationError, parse_observation
+from .graph import SEARCH_SECONDS, graph_for, shortest_run
+from .judge import Expected, allowed_steps, explain
+from .observation import (
+    Mismatch,
+    Observation,
+    ObservationCoverage,
+    ObservationError,
+    checkable_fields,
+    parse_observation,
+)
+from .symptom import Symptom, divergence_symptom
 from .tracefile import (
     Header,
     Record,
@@ -47,31 +66,22 @@ from .tracefile import (
     decode_line,
     dumps,
     parse_header,
+    read_blocks,
+    read_line,
     record_json,
     trace_lines,
 )
 
-EXAMPLE_SEARCH_LIMIT = 200_000
-MEMO_LIMIT = 100_000  # remembered (state set, line) pairs: bounds memory, about 50 MiB at most
-
-
-@dataclass(frozen=True, slots=True)
-class Expected:
-    """A row the spec fires at the diverging step."""
-
-    queue: int
-    letter: str | None
-    transition: str
-
-    def __str__(self) -> str:
-        if self.letter:
-            return f"q{self.queue} {self.letter} ({self.transition})"
-        return f"q{self.queue} {self.transition}"
+MEMO_BYTES = 32 << 20  # what the memo may hold (an estimate), then it is forgotten
+GROUP_LINES = 10  # line numbers kept for each group
+EXAMPLE_NODE_BUDGET = 1_000_000  # divided by the number of queues: the example search's budget in nodes
 
 
 @dataclass(frozen=True, slots=True)
 class Divergence:
-    """Where an implementation's trace leaves the spec."""
+    """Where an implementation's trace leaves the spec. ``example`` is None
+    when no example was searched for (the line's symptom was seen before,
+    ``same_as`` names where) or found (``example_note`` says why)."""
 
     line: int
     event: str
@@ -80,6 +90,15 @@ class Divergence:
     mismatches: tuple[Mismatch, ...]
     not_enabled: str | None = None
     example: tuple[str, ...] | None = None
+    example_note: str | None = None
+    same_as: int | None = None
+
+    @property
+    def symptom(self) -> Symptom:
+        name = self.event.partition("(")[0]
+        if self.not_enabled:
+            return Symptom("not_enabled", name)
+        return divergence_symptom(name, [(e.queue, e.letter, e.transition) for e in self.expected], self.mismatches)
 
     def to_json(self) -> dict:
         return {
@@ -87,11 +106,33 @@ class Divergence:
             "event": self.event,
             "args": self.args,
             "not_enabled": self.not_enabled,
+            "symptom": self.symptom.to_json(),
             "expected_transitions": [
                 {"queue": e.queue, "letter": e.letter, "transition": e.transition} for e in self.expected
             ],
             "mismatches": [m.to_json() for m in self.mismatches],
             "example": list(self.example) if self.example is not None else None,
+            "example_note": self.example_note,
+            "same_symptom_as_line": self.same_as,
+        }
+
+
+@dataclass(frozen=True)
+class DivergenceGroup:
+    """The lines of a trace that diverge with one symptom."""
+
+    symptom: Symptom
+    count: int
+    lines: tuple[int, ...]  # the first GROUP_LINES of them
+    first: Divergence  # the first, with its example
+
+    def to_json(self) -> dict:
+        return {
+            "symptom": self.symptom.to_json(),
+            "summary": self.symptom.text(),
+            "lines": self.count,
+            "first_lines": list(self.lines),
+            "first": self.first.to_json(),
         }
 
 
@@ -107,10 +148,24 @@ class Verdict:
     divergences: tuple[Divergence, ...]
     complete: bool = True  # False when the check stopped before the end of the trace
     memo: dict = field(default_factory=dict)
+    groups: tuple[DivergenceGroup, ...] = ()
+    observation: ObservationCoverage = field(default_factory=lambda: ObservationCoverage((), ()))
+    require_observation: bool = False
+
+    @property
+    def unobserved(self) -> bool:
+        """No line observed anything, and an observation was required."""
+        return self.require_observation and self.observation.nothing
 
     @property
     def ok(self) -> bool:
-        return not self.divergences
+        return not self.divergences and not self.unobserved
+
+    @property
+    def verdict(self) -> str:
+        if self.divergences:
+            return "diverges"
+        return "unobserved" if self.unobserved else "conforms"
 
     def to_json(self) -> dict:
         return {
@@ -120,7 +175,9 @@ class Verdict:
             "limited": self.limited,
             "events": self.events,
             "complete": self.complete,
-            "verdict": "conforms" if self.ok else "diverges",
+            "verdict": self.verdict,
+            "observation_coverage": self.observation.to_json(),
+            "groups": [g.to_json() for g in self.groups],
             "divergences": [d.to_json() for d in self.divergences],
         }
 
@@ -130,7 +187,12 @@ class _Done(Exception):
 
 
 class TraceChecker:
-    """Checks the lines of one trace against one table."""
+    """Checks the lines of one trace against one table.
+
+    ``max_divergences``: 1 stops at the first divergence; more (or None)
+    reads the whole trace, resynchronising on the observed values after
+    each divergence, lists that many and counts every one by symptom.
+    """
 
     def __init__(
         self,
@@ -138,8 +200,10 @@ class TraceChecker:
         header: Header,
         *,
         file: str | None = None,
-        max_divergences: int = 1,
-        memo_limit: int = MEMO_LIMIT,
+        max_divergences: int | None = 1,
+        memo_bytes: int = MEMO_BYTES,
+        example_seconds: float = SEARCH_SECONDS,
+        require_observation: bool = False,
     ) -> None:
         self.spec = spec
         self.header = header
@@ -147,13 +211,21 @@ class TraceChecker:
         self.machine = Machine(spec, header.queues)
         self.reader = RecordReader(spec, header, file, self.machine)
         self.max_divergences = max_divergences
-        self.memo_limit = memo_limit
+        self.memo_bytes = memo_bytes
+        self.example_seconds = example_seconds
+        self.require_observation = require_observation
         self.divergences: list[Divergence] = []
+        self.groups: dict[Symptom, list] = {}  # symptom -> [count, lines, first divergence]
+        self.observed: set[str] = set()
         self.sets: list[frozenset[State]] = []
         self.ids: dict[frozenset[State], int] = {}
         self.tables: list[dict[bytes, int]] = []
         self.parsed: dict[bytes, Record] = {}
         self.entries = 0
+        self.cost = 0
+        self.flushes = 0
+        self.entry_cost = 200 + 100 * header.queues
+        self.graph = None
         self.spec_starts = self._spec_starts()
         self.start = self._intern(frozenset(self._observed_starts()))
 
@@ -173,11 +245,12 @@ class TraceChecker:
             obs = parse_observation(self.spec, self.header.queues, self.header.observed, "observed")
         except ObservationError as exc:
             raise TraceError(exc.message, file=self.file, line=1, field=exc.field) from None
+        self.observed |= obs.fields()
         kept = [s for s in starts if not obs.mismatches(s, s, None)]
         if kept:
             return kept
         first = starts[0]
-        self.divergences.append(Divergence(1, "start", {}, (), tuple(obs.mismatches(first, first, None))))
+        self._record(Divergence(1, "start", {}, (), tuple(obs.mismatches(first, first, None))))
         return [obs.patch(first)]
 
     def _intern(self, states: frozenset[State]) -> int:
@@ -189,28 +262,47 @@ class TraceChecker:
             self.tables.append({})
         return sid
 
+    def _flush(self) -> None:
+        """Forget every judged line and state set (the memo is full)."""
+        self.sets.clear()
+        self.ids.clear()
+        self.tables.clear()
+        self.parsed.clear()
+        self.entries = 0
+        self.cost = 0
+        self.flushes += 1
+
     # -- the hot loop -------------------------------------------------------
     def run(self, lines: Iterable[bytes]) -> Verdict:
-        """Check every line after the header; stops at the
-        ``max_divergences``-th divergence."""
-        if len(self.divergences) >= self.max_divergences:
+        """Check every line after the header (any iterable of lines, with
+        or without their newline)."""
+        lines = iter(lines)
+        return self.run_blocks(iter(lambda: list(itertools.islice(lines, 4096)), []))
+
+    def run_blocks(self, blocks: Iterable[Iterable[bytes]]) -> Verdict:
+        """Check every line after the header, given a block of lines at a
+        time (:func:`~.tracefile.read_blocks`)."""
+        if self.divergences and self.max_divergences == 1:  # the header's observation diverged
             return self._verdict(0, False)
         tables = self.tables
         sid = self.start
-        number = 1
-        complete = True
+        number = base = 2
         try:
-            for number, line in enumerate(lines, 2):
-                nxt = tables[sid].get(line)
-                if nxt is None:
-                    nxt = self._judge(sid, line, number)
-                sid = nxt
+            for block in blocks:
+                for number, line in enumerate(block, base):
+                    nxt = tables[sid].get(line)
+                    if nxt is None:
+                        nxt = self._judge(sid, line, number)
+                    sid = nxt
+                base = number = number + 1
         except _Done:
-            complete = False
-        return self._verdict(number - 1, complete)
+            return self._verdict(number - 1, False)
+        return self._verdict(number - 2, True)
 
     def _verdict(self, events: int, complete: bool) -> Verdict:
         h = self.header
+        groups = tuple(DivergenceGroup(s, n, tuple(lines), first) for s, (n, lines, first) in self.groups.items())
+        checkable = checkable_fields(self.spec)
         return Verdict(
             self.file,
             self.spec.name,
@@ -219,7 +311,10 @@ class TraceChecker:
             events,
             tuple(self.divergences),
             complete,
-            {"state_sets": len(self.sets), "entries": self.entries},
+            {"state_sets": len(self.sets), "entries": self.entries, "flushes": self.flushes},
+            groups,
+            ObservationCoverage(tuple(f for f in checkable if f in self.observed), checkable),
+            self.require_observation,
         )
 
     # -- a line not seen before in this state set ----------------------------
@@ -237,34 +332,27 @@ class TraceChecker:
         record = self.parsed.get(key)
         if record is None:
             record = self.reader.record(doc, number)
-            self.parsed[key] = record
+            self.observed |= record.observation.fields()
+        states = self.sets[sid]
         inst, obs = record.instance, record.observation
-        posts: set[State] = set()
-        enabled = [pre for pre in sorted(self.sets[sid]) if self.machine.enabled(pre, inst)]
-        kicked = inst.target if inst.event.name == KICK_EVENT else None
-        for pre in enabled:
-            for choice in self.machine.step(pre, inst).choices:
-                if obs.empty or not obs.mismatches(pre, choice.post, kicked):
-                    posts.add(choice.post)
-        if posts:
-            nid = self._intern(frozenset(posts))
-            self._remember(sid, key, nid)
-            return nid
-        return self._diverge(sid, enabled, record, number, kicked)
-
-    def _remember(self, sid: int, key: bytes, nid: int) -> None:
-        self.entries += 1
-        if self.entries > self.memo_limit:
-            for table in self.tables:
-                table.clear()
-            self.parsed.clear()
-            self.entries = 1
+        enabled = [pre for pre in sorted(states) if self.machine.enabled(pre, inst)]
+        posts = {choice.post for _, choice in allowed_steps(self.machine, enabled, inst, obs)}
+        if not posts:
+            return self._diverge(states, enabled, record, number)
+        # the key, the record (its observation as text, and its checks), the state sets
+        self.cost += 2 * len(key) + self.entry_cost * (2 + len(posts))
+        if self.cost > self.memo_bytes:
+            self._flush()
+            return self._intern(frozenset(posts))
+        nid = self._intern(frozenset(posts))
+        self.parsed[key] = record
         self.tables[sid][key] = nid
+        self.entries += 1
+        return nid
 
-    def _diverge(self, sid: int, enabled: list[State], record: Record, number: int, kicked: int | None) -> int:
+    def _diverge(self, states: frozenset[State], enabled: list[State], record: Record, number: int) -> int:
         inst: Instance = record.instance
         obs: Observation = record.observation
-        example = self._example(self.sets[sid], record)
         if not enabled:
             when = to_text(inst.event.when) if inst.event.when is not None else "never"
             divergence = Divergence(
@@ -274,78 +362,54 @@ class TraceChecker:
                 (),
                 (),
                 not_enabled=f"the spec's environment cannot issue {inst.event.name} here: it needs {when}",
-                example=example,
             )
-            resync = [obs.patch(s) for s in sorted(self.sets[sid])]
+            resync = [obs.patch(s) for s in sorted(states)]
         else:
-            pre = enabled[0]
-            choice = self.machine.step(pre, inst).choices[0]
-            mismatches = tuple(obs.mismatches(pre, choice.post, kicked))
-            divergence = Divergence(
-                number,
-                str(inst),
-                dict(inst.args),
-                expected_rows(inst, choice.fired, mismatches),
-                mismatches,
-                example=example,
-            )
+            mismatches, expected = explain(self.machine, enabled, inst, obs)
+            divergence = Divergence(number, str(inst), dict(inst.args), expected, mismatches)
             resync = [obs.patch(c.post) for p in enabled for c in self.machine.step(p, inst).choices]
-        self.divergences.append(divergence)
-        if len(self.divergences) >= self.max_divergences:
+        self._record(divergence, states, record)
+        if self.max_divergences == 1:
             raise _Done
+        self.cost += self.entry_cost * (1 + len(resync))
+        if self.cost > self.memo_bytes:
+            self._flush()
         return self._intern(frozenset(resync))
 
-    def _example(self, targets: frozenset[State], record: Record) -> tuple[str, ...] | None:
-        path = shortest_path(self.machine, self.spec_starts, targets)
-        if path is None:
-            return None
+    def _record(self, divergence: Divergence, states: frozenset[State] | None = None, record=None) -> None:
+        """Count the divergence in its group; the first of a group gets an example."""
+        group = self.groups.get(divergence.symptom)
+        if group is None:
+            if states is not None:
+                example, note = self._example(states, record)
+                divergence = replace(divergence, example=example, example_note=note)
+            self.groups[divergence.symptom] = [1, [divergence.line], divergence]
+        else:
+            group[0] += 1
+            if len(group[1]) < GROUP_LINES:
+                group[1].append(divergence.line)
+            divergence = replace(divergence, same_as=group[2].line)
+        if self.max_divergences is None or len(self.divergences) < self.max_divergences:
+            self.divergences.append(divergence)
+
+    def _example(self, targets: frozenset[State], record: Record) -> tuple[tuple[str, ...] | None, str | None]:
+        if self.graph is None:
+            self.graph = graph_for(self.spec, self.header.queues, "auto", self.machine)
+        budget = max(1_000, EXAMPLE_NODE_BUDGET // self.header.queues)
+        search = shortest_run(self.graph, self.spec_starts, targets, max_nodes=budget, seconds=self.example_seconds)
+        if search.events is None:
+            return None, f"no replayable example: {search.why_not}"
         header = Header(self.spec.name, self.header.queues, self.header.limited)
-        return tuple(trace_lines(header, [*(record_json(i) for i in path), record.to_json()]))
-
-
-def expected_rows(inst: Instance, fired, mismatches) -> tuple[Expected, ...]:
-    """The rows worth naming: all for a one-queue event; for a device-wide
-    one, those that do something or concern a mismatching queue."""
-    fired = list(fired)
-    if inst.target is None:
-        named = {m.field.split(".")[0] for m in mismatches}
-        fired = [(q, r) for q, r in fired if not r.quiet or f"q{q}" in named] or fired
-    return tuple(Expected(q, r.letter, r.name) for q, r in fired)
-
-
-def shortest_path(
-    machine: Machine, starts: Iterable[State], targets: frozenset[State], limit: int = EXAMPLE_SEARCH_LIMIT
-) -> list[Instance] | None:
-    """The shortest list of events from one of ``starts`` to one of
-    ``targets`` (breadth first, events in table order), or None."""
-    parent: dict[State, tuple[State, Instance] | None] = {}
-    frontier: deque[State] = deque()
-    for s in sorted(starts):
-        parent[s] = None
-        frontier.append(s)
-    while frontier:
-        state = frontier.popleft()
-        if state in targets:
-            path = []
-            while (link := parent[state]) is not None:
-                state, inst = link
-                path.append(inst)
-            return path[::-1]
-        for inst in machine.instances:
-            if not machine.enabled(state, inst):
-                continue
-            for choice in machine.step(state, inst).choices:
-                if choice.post not in parent:
-                    parent[choice.post] = (state, inst)
-                    frontier.append(choice.post)
-                    if len(parent) > limit:
-                        return None
-    return None
+        lines = trace_lines(header, [*(record_json(i) for i in search.events), record.to_json()])
+        return tuple(lines), None
 
 
 def open_trace(path: str) -> IO[bytes]:
-    """Open a trace file (``-`` is standard input) or raise TraceError."""
+    """Open a trace file (``-`` is standard input) or raise TraceError (a
+    file that is not there) or OSError (standard input closed)."""
     if path == "-":
+        if sys.stdin is None:
+            raise OSError("cannot read the trace from standard input: it is closed")
         return sys.stdin.buffer
     try:
         return open(path, "rb")
@@ -358,18 +422,32 @@ def check_trace(
     *,
     file: str | None = None,
     spec: Spec | str | None = None,
-    max_divergences: int = 1,
-    memo_limit: int = MEMO_LIMIT,
+    env: str = ADVERSARIAL,
+    max_divergences: int | None = 1,
+    memo_bytes: int = MEMO_BYTES,
+    example_seconds: float = SEARCH_SECONDS,
+    require_observation: bool = False,
 ) -> Verdict:
     """Check a whole trace read from ``stream``; ``spec`` (a Spec, a
-    variant's name or a TOML path) overrides the header's variant."""
-    first = stream.readline()
+    variant's name or a TOML path) overrides the header's variant, loaded
+    in the environment profile ``env`` (a Spec carries its own).
+    ``require_observation``: a trace that observes nothing fails (verdict
+    ``unobserved``); the command line asks for it unless told otherwise."""
+    first = read_line(stream, file=file, number=1)
     if not first:
         raise TraceError("empty trace: line 1 must be the header", file=file, line=1)
     header = parse_header(first, file=file)
-    table = spec if isinstance(spec, Spec) else load_spec(spec or header.variant)
-    checker = TraceChecker(table, header, file=file, max_divergences=max_divergences, memo_limit=memo_limit)
-    return checker.run(stream)
+    table = spec if isinstance(spec, Spec) else load_spec(spec or header.variant, env=env)
+    checker = TraceChecker(
+        table,
+        header,
+        file=file,
+        max_divergences=max_divergences,
+        memo_bytes=memo_bytes,
+        example_seconds=example_seconds,
+        require_observation=require_observation,
+    )
+    return checker.run_blocks(read_blocks(stream))
 
 
 def divergence_text(verdict: Verdict, d: Divergence) -> str:
@@ -380,14 +458,28 @@ def divergence_text(verdict: Verdict, d: Divergence) -> str:
     if d.expected:
         lines.append("  the spec fires: " + ", ".join(str(e) for e in d.expected))
     lines += [f"  {m}" for m in d.mismatches]
+    if d.same_as is not None:
+        lines.append(f"  the same symptom as line {d.same_as} (its example replays it)")
+        return "\n".join(lines)
     if d.example is not None:
         lines.append(
             f"  shortest replayable example ({len(d.example) - 1} event(s); the table's shortest run "
             f"to the same state, then line {d.line}):"
         )
         lines += [f"    {x}" for x in d.example]
+    elif d.example_note:
+        lines.append(f"  {d.example_note}")
     lines.append(
         f"  lines 1-{d.line} of the trace replay it too (the example may not, if the implementation "
         "keeps state the table does not)"
     )
     return "\n".join(lines)
+
+
+def groups_text(verdict: Verdict) -> str:
+    """One line per symptom: how many lines, and the first ones."""
+    out = [f"{len(verdict.groups)} distinct symptom(s):"]
+    for n, g in enumerate(verdict.groups, 1):
+        more = ", ..." if g.count > len(g.lines) else ""
+        out.append(f"  [{n}] {g.symptom.text()}: {g.count} line(s) ({', '.join(map(str, g.lines))}{more})")
+    return "\n".join(out)

@@ -7,7 +7,9 @@ Anything with three methods is one (:class:`Implementation`):
 - ``event(name, args)``: one of the table's events, named and with
   arguments exactly as in ``spec/common.toml``; returns what the
   implementation observed after it (see :mod:`.observation`) or None;
-- ``close()``.
+- ``close()``: end it; the next ``start`` begins afresh (a child process
+  is started again), which is how the oracle confirms a failure from a
+  fresh start.
 
 A Python implementation is checked in-process through this interface: wrap
 it in :class:`CallbackImplementation` (or write the three methods). Another
@@ -47,6 +49,22 @@ class ImplementationFailure(Exception):
         self.kind = kind
         self.detail = detail
         self.stderr = stderr
+
+
+class StrayReply(ImplementationFailure):
+    """A reply that answers an earlier request (late, or a second one), or
+    output after a reply: a ``protocol`` failure of the run that caused it.
+
+    ``run`` numbers the implementation's ``start`` requests (1 is the first;
+    an implementation that can answer late says which run is in progress in
+    its ``current_run`` attribute) and ``step`` the request within that run (0 is
+    ``start``).
+    """
+
+    def __init__(self, detail: str, run: int, step: int, stderr: str = "") -> None:
+        super().__init__("protocol", detail, stderr)
+        self.run = run
+        self.step = step
 
 
 class Implementation(Protocol):

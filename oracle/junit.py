@@ -1,6 +1,9 @@
 """JUnit XML for a drive report, for CI systems that show test results.
 
-Deterministic: test cases in suite order, no timestamps or durations.
+Deterministic: test cases in suite order, no timestamps or durations. Every
+text from the implementation (its stderr, its error messages) is made
+:func:`~.visible.visible` first: XML 1.0 cannot hold most control
+characters, and a file with one is not well-formed.
 
 >>> from virtio_notifier_spec.spec.load import load_spec
 >>> from virtio_notifier_spec.oracle.drive import drive
@@ -17,37 +20,41 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from .drive import DriveReport
+from .visible import visible
 
 
 def junit_xml(report: DriveReport) -> bytes:
     """The report as JUnit XML: one <testcase> per generated test."""
-    failures = len(report.failed)
-    total = len(report.results) + len(report.skipped)
+    failures = len(report.failed) + report.unobserved
+    total = len(report.results) + len(report.skipped) + report.unobserved
     attrs = {"tests": str(total), "failures": str(failures), "skipped": str(len(report.skipped))}
     root = ET.Element("testsuites", {"name": "virtio-notifier-spec oracle drive", **attrs})
-    suite = ET.SubElement(
-        root,
-        "testsuite",
-        {
-            "name": f"{report.implementation} vs {report.variant} ({report.queues} queues, seed {report.seed})",
-            **attrs,
-        },
-    )
+    name = f"{visible(report.implementation)} vs {report.variant} ({report.queues} queues, seed {report.seed})"
+    suite = ET.SubElement(root, "testsuite", {"name": name, **attrs})
     props = ET.SubElement(suite, "properties")
-    for name, value in (("coverage", report.coverage.text()), ("implementation", report.implementation)):
+    for name, value in (
+        ("coverage", report.coverage.text()),
+        ("observation", report.observation.text()),
+        ("implementation", visible(report.implementation)),
+        ("verdict", report.verdict),
+    ):
         ET.SubElement(props, "property", {"name": name, "value": value})
     for result in report.results:
         case = ET.SubElement(suite, "testcase", {"classname": f"oracle.{result.case.kind}", "name": result.case.name})
         if result.failure is not None:
             f = result.failure
-            node = ET.SubElement(case, "failure", {"type": f.kind, "message": (f.lines() or [f.kind])[0]})
-            node.text = "\n".join([f.describe(), *f.lines()])
+            message = f"{f.symptom.text()}: {(f.lines() or [f.kind])[0]}"
+            node = ET.SubElement(case, "failure", {"type": f.kind, "message": visible(message)})
+            node.text = visible("\n".join([f.describe(), *f.lines()]))
         else:
             ET.SubElement(case, "system-out").text = result.case.describe()
     for case_info in report.skipped:
         case = ET.SubElement(suite, "testcase", {"classname": f"oracle.{case_info.kind}", "name": case_info.name})
         ET.SubElement(case, "skipped", {"message": "not run: the drive stopped after --max-failures"})
-    if report.shrunk is not None:
-        ET.SubElement(suite, "system-err").text = report.text()
+    if report.unobserved:  # a suite that could not fail is a failure of its own
+        case = ET.SubElement(suite, "testcase", {"classname": "oracle.observation", "name": "observation-coverage"})
+        ET.SubElement(case, "failure", {"type": "unobserved", "message": report.observation.text()})
+    if not report.ok:
+        ET.SubElement(suite, "system-err").text = visible(report.text())
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"

@@ -28,11 +28,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from orjson import dumps
 from virtio_notifier_spec.spec.concrete import State
 from virtio_notifier_spec.spec.expr import BOOL
 from virtio_notifier_spec.spec.schema import Spec
 
 HANDLED = "handled"
+_CACHE_LIMIT = 4096  # distinct queue entries whose checks a reader keeps
 KICK_EVENT = "kick"
 PENDING = "pending"
 
@@ -65,18 +67,25 @@ class Mismatch:
 class Observation:
     """The checks one observation asks for, by slot.
 
-    ``device``: (slot, name, value); ``queues``: (queue, slot, name, value);
-    ``handled``: (queue, value). ``handled`` needs the step (pre, post, event).
+    ``device``: (slot, name, value); ``queues``: (queue, ((slot, name,
+    value), ...)), one entry per observed queue (queues observed alike share
+    their checks); ``handled``: (queue, value). ``handled`` needs the step
+    (pre, post, event).
     """
 
     device: tuple[tuple[int, str, object], ...] = ()
-    queues: tuple[tuple[int, int, str, object], ...] = ()
+    queues: tuple[tuple[int, tuple[tuple[int, str, object], ...]], ...] = ()
     handled: tuple[tuple[int, bool], ...] = ()
     pending_slot: int = -1
 
     @property
     def empty(self) -> bool:
         return not (self.device or self.queues or self.handled)
+
+    def fields(self) -> frozenset[str]:
+        """The names of the variables (and ``handled``) this observation checks."""
+        names = {name for _, name, _ in self.device} | {name for _, fields in self.queues for _, name, _ in fields}
+        return frozenset(names | ({HANDLED} if self.handled else set()))
 
     def mismatches(self, pre: State, post: State, kicked: int | None) -> list[Mismatch]:
         """What differs in ``post`` (reached from ``pre``; ``kicked`` is the
@@ -85,9 +94,11 @@ class Observation:
         for slot, name, value in self.device:
             if post.device[slot] != value:
                 found.append(Mismatch(name, post.device[slot], value))
-        for q, slot, name, value in self.queues:
-            if post.queues[q][slot] != value:
-                found.append(Mismatch(f"q{q}.{name}", post.queues[q][slot], value))
+        for q, fields in self.queues:
+            queue = post.queues[q]
+            for slot, name, value in fields:
+                if queue[slot] != value:
+                    found.append(Mismatch(f"q{q}.{name}", queue[slot], value))
         for q, value in self.handled:
             expected = expected_handled(pre, post, kicked, q, self.pending_slot)
             if expected != value:
@@ -102,9 +113,45 @@ class Observation:
         for slot, _, value in self.device:
             device[slot] = value
         queues = [list(q) for q in state.queues]
-        for q, slot, _, value in self.queues:
-            queues[q][slot] = value
+        for q, fields in self.queues:
+            for slot, _, value in fields:
+                queues[q][slot] = value
         return State(tuple(device), tuple(tuple(q) for q in queues))
+
+
+@dataclass(frozen=True)
+class ObservationCoverage:
+    """Which fields the implementation ever reported, of those the table can check."""
+
+    observed: tuple[str, ...]
+    checkable: tuple[str, ...]
+
+    @property
+    def nothing(self) -> bool:
+        return not self.observed
+
+    def to_json(self) -> dict:
+        return {
+            "observed": list(self.observed),
+            "never": [f for f in self.checkable if f not in self.observed],
+        }
+
+    def text(self) -> str:
+        never = [f for f in self.checkable if f not in self.observed]
+        shown = ", ".join(self.observed) or "nothing"
+        tail = f"; never observed: {', '.join(never)}" if never and self.observed else ""
+        return f"observed: {shown} ({len(self.observed)}/{len(self.checkable)} fields){tail}"
+
+
+def checkable_fields(spec: Spec) -> tuple[str, ...]:
+    """Every field an observation can hold, in the table's order.
+
+    >>> from virtio_notifier_spec.spec.load import load_spec
+    >>> checkable_fields(load_spec("resolved"))[-2:]
+    ('pending', 'handled')
+    """
+    names = [v.name for v in spec.device_variables] + [v.name for v in spec.queue_variables]
+    return (*names, HANDLED) if PENDING in names else tuple(names)
 
 
 def expected_handled(pre: State, post: State, kicked: int | None, q: int, pending_slot: int) -> bool:
@@ -154,6 +201,7 @@ class ObservationReader:
         self.pending_slot = names.index(PENDING) if PENDING in names else -1
         self.device_known = ", ".join(v.name for v in spec.device_variables)
         self.queue_known = ", ".join([*names, HANDLED] if self.pending_slot >= 0 else names)
+        self._cache: dict[bytes, tuple[tuple, bool | None]] = {}
 
     def read(self, raw: object, where: str) -> Observation:
         """Check ``raw`` (parsed JSON) and compile its checks; raises
@@ -178,24 +226,35 @@ class ObservationReader:
                 )
             ]
         checks, handled = [], []
-        for q, entry, at in _queue_entries(raw.get("queues"), self.queues, f"{where}.queues"):
-            if self.pending_slot >= 0 and HANDLED in entry:
-                value = entry[HANDLED]
-                if type(value) is not bool:
-                    raise ObservationError(f"{at}.{HANDLED}", f"expected true or false, found {_shown(value)}")
-                handled.append((q, value))
-            checks += [
-                (q, slot, name, value)
-                for slot, name, value in self._entry(
-                    entry,
-                    self.queue_vars,
-                    at,
-                    self.queue_known,
-                    "unknown queue variable",
-                    extra=int(self.pending_slot >= 0 and HANDLED in entry),
-                )
-            ]
+        cache = self._cache
+        for q, entry, label in _queue_entries(raw.get("queues"), self.queues, f"{where}.queues"):
+            try:  # queues alike are checked once; the key is the entry's JSON, so true is not 1
+                key = dumps(entry)
+                known = cache.get(key)
+            except TypeError:  # not JSON: the full check says what is wrong
+                key, known = None, None
+            if known is None:
+                known = self._queue_entry(entry, _at(f"{where}.queues", label))
+                if key is not None and len(cache) < _CACHE_LIMIT:
+                    cache[key] = known
+            fields, handled_value = known
+            if fields:
+                checks.append((q, fields))
+            if handled_value is not None:
+                handled.append((q, handled_value))
         return Observation(tuple(device), tuple(checks), tuple(handled), self.pending_slot)
+
+    def _queue_entry(self, entry: dict, at: str) -> tuple[tuple, bool | None]:
+        """One queue's checks and its ``handled`` (None: not observed)."""
+        handled = None
+        if self.pending_slot >= 0 and HANDLED in entry:
+            handled = entry[HANDLED]
+            if type(handled) is not bool:
+                raise ObservationError(f"{at}.{HANDLED}", f"expected true or false, found {_shown(handled)}")
+        fields = self._entry(
+            entry, self.queue_vars, at, self.queue_known, "unknown queue variable", extra=int(handled is not None)
+        )
+        return tuple(fields), handled
 
     @staticmethod
     def _entry(entry: dict, variables, at: str, known: str, unknown_text: str, extra: int = 0):
@@ -220,31 +279,39 @@ def parse_observation(spec: Spec, queues: int, raw: object, where: str) -> Obser
     return ObservationReader(spec, queues).read(raw, where)
 
 
-def _queue_entries(raw: object, queues: int, where: str):
-    """(queue, entry, field) for a list of ``queues`` entries (null or {}
-    for an unobserved queue) or an object keyed by queue index."""
+def _queue_entries(raw: object, queues: int, where: str) -> list[tuple[int, dict, int | str]]:
+    """(queue, entry, label) for a list of ``queues`` entries (null or {}
+    for an unobserved queue) or an object keyed by queue index; ``label``
+    names the entry in a message (see :func:`_at`)."""
     if raw is None:
         return []
     if isinstance(raw, list):
         if len(raw) != queues:
             raise ObservationError(where, f"expected {queues} entries (one per queue), found {len(raw)}")
-        items = [(q, entry, f"{where}[{q}]") for q, entry in enumerate(raw)]
+        items = list(enumerate(raw))
+        labels: list[int | str] = list(range(queues))
     elif isinstance(raw, dict):
-        items = []
+        items, labels = [], []
         for key in sorted(raw):
             if not (key.isascii() and key.isdigit()) or int(key) >= queues:
                 raise ObservationError(f"{where}.{key}", f"expected a queue index 0-{queues - 1}")
-            items.append((int(key), raw[key], f"{where}.{key}"))
+            items.append((int(key), raw[key]))
+            labels.append(key)
     else:
         raise ObservationError(where, f"expected a list or an object, found {_shown(raw)}")
     entries = []
-    for q, entry, at in items:
+    for (q, entry), label in zip(items, labels, strict=True):
         if entry is None:
             continue
         if not isinstance(entry, dict):
-            raise ObservationError(at, f"expected an object, found {_shown(entry)}")
-        entries.append((q, entry, at))
+            raise ObservationError(_at(where, label), f"expected an object, found {_shown(entry)}")
+        entries.append((q, entry, label))
     return entries
+
+
+def _at(where: str, label: int | str) -> str:
+    """``observed.queues[1]`` for a list entry, ``observed.queues.1`` for a keyed one."""
+    return f"{where}[{label}]" if isinstance(label, int) else f"{where}.{label}"
 
 
 def full_observation(spec: Spec, pre: State | None, post: State, kicked: int | None) -> dict:

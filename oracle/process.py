@@ -1,43 +1,81 @@
 """An implementation run as a child process speaking the drive protocol.
 
 The child reads requests on stdin and writes one reply line per request on
-stdout (``spec/PROTOCOL.md``). Whatever it does, the oracle goes on: a reply
-that does not come within ``timeout`` seconds, a child that exits, a line
-that is not JSON or not a reply each become an :class:`ImplementationFailure`
-carrying the tail of the child's stderr; the child is then killed (by its
-pid) and started again for the next test.
+stdout (``spec/PROTOCOL.md``). Whatever it does, the oracle goes on:
+
+- the child runs in a process group of its own, and the oracle ends the
+  whole group (a child started through a shell leaves no orphans);
+- a reply that does not come within ``timeout`` seconds, a child that exits,
+  a line that is not a reply, each become an :class:`ImplementationFailure`
+  carrying the tail of the child's stderr; the group is then killed and the
+  child started again for the next run;
+- in protocol version 2 each request carries an id that the reply echoes: a
+  late or second reply is matched to the request it answers and reported
+  as a :class:`StrayReply`, a protocol failure of the run that sent it,
+  instead of being read as the answer to the next request;
+- a reply ``{"ok":false}`` is an ``error`` failure; the child keeps running
+  (a restart costs time, and a refusal is an answer).
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import selectors
+import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 
 from . import protocol
-from .implementation import ImplementationFailure
+from .implementation import ImplementationFailure, StrayReply
 
 STDERR_TAIL = 4000
+CLOSE_SECONDS = 1.0  # how long a child may take to exit after quit
+_SENT_LIMIT = 100_000  # requests remembered for matching late replies
+WINDOW = 32  # requests sent ahead of their replies (version 2); at most a few kB on the child's stdin
 
 
 class ProcessImplementation:
-    """Drives ``command`` (an argv list) through the protocol."""
+    """Drives ``command`` (an argv list) through the protocol.
 
-    def __init__(self, command: Sequence[str], *, timeout: float = 5.0, cwd: str | None = None) -> None:
+    ``protocol``: the version to speak (1 or 2), or None to offer the newest
+    and speak version 1 with a child that does not accept it. ``runs``
+    counts the ``start`` requests, ``spawns`` the children started.
+    """
+
+    def __init__(
+        self, command: Sequence[str], *, timeout: float = 5.0, cwd: str | None = None, protocol: int | None = None
+    ) -> None:
         if not command:
             raise ValueError("no command to run")
+        if protocol is not None and protocol not in _versions():
+            raise ValueError(f"protocol version {protocol} is not one of {list(_versions())}")
         self.command = list(command)
         self.timeout = timeout
         self.cwd = cwd
         self.name = " ".join(self.command)
+        self.wanted = protocol
+        self.version: int | None = None
         self.proc: subprocess.Popen | None = None
         self.stderr = None
         self.buffer = b""
         self.selector: selectors.BaseSelector | None = None
+        self.runs = 0  # start requests sent
+        self.current_run = 0  # the number of the run in progress (its start request's)
+        self.spawns = 0
+        self.strays: list[StrayReply] = []
+        self._step = 0
+        self._next_id = 1
+        self._last: int | None = None
+        self._sent: dict[int, tuple[int, int, str]] = {}
+        self._flight = 0  # requests sent whose replies are not read (version 2)
+        self._ahead: deque[_Run] = deque()  # announced runs, maybe partly sent
+        self._upcoming: Iterator | None = None  # announced runs not yet looked at
 
     # -- the child ------------------------------------------------------------
     def _spawn(self) -> None:
@@ -50,22 +88,36 @@ class ProcessImplementation:
                 stderr=self.stderr,
                 cwd=self.cwd,
                 bufsize=0,
+                start_new_session=True,  # its own process group, ended as a whole
             )
         except OSError as exc:
             self.stderr.close()
             self.stderr = None
             raise ImplementationFailure("crash", f"cannot start {self.name}: {exc.strerror or exc}") from None
+        self.spawns += 1
         self.buffer = b""
+        self._last = None
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.proc.stdout, selectors.EVENT_READ)
-        reply = self._ask(protocol.hello(), "hello")
-        if reply.protocol is not None and reply.protocol != protocol.PROTOCOL_VERSION:
-            self._fail(
-                "protocol",
-                f"the implementation speaks protocol {reply.protocol}, the oracle {protocol.PROTOCOL_VERSION}",
-            )
+        self.version = self._negotiate()
+
+    def _negotiate(self) -> int:
+        """Say hello with the wanted (or newest) version; settle on one."""
+        offer = self.wanted or protocol.PROTOCOL_VERSION
+        self._unsolicited("hello")
+        reply = self._ask(protocol.hello(offer), "hello", None, refuse_ok=self.wanted is None and offer > 1)
+        if not reply.ok:  # a child that knows only version 1 may refuse the offer: offer 1
+            offer = 1
+            reply = self._ask(protocol.hello(1), "hello", None, refuse_ok=True)
+            if not reply.ok:
+                self._fail("error", f"the implementation refused hello: {reply.error or 'no reason'}")
+        spoken = reply.protocol if reply.protocol is not None else 1
+        if spoken not in _versions() or spoken > offer or (self.wanted is not None and spoken != self.wanted):
+            wanted = f"version {self.wanted}" if self.wanted else f"versions {', '.join(map(str, _versions()))}"
+            self._fail("protocol", f"the implementation speaks protocol {spoken}; the oracle asked for {wanted}")
         if reply.implementation:
             self.name = reply.implementation
+        return spoken
 
     def _stderr_tail(self) -> str:
         if self.stderr is None:
@@ -79,10 +131,15 @@ class ProcessImplementation:
             return ""
 
     def _kill(self) -> None:
+        """End the child's whole process group and reap the child; what was
+        sent ahead is lost, and sent again when asked for."""
         proc, self.proc = self.proc, None
+        self._flight = 0
+        for run in self._ahead:
+            run.ids, run.read, run.run = [], 0, 0
         if proc is not None:
-            if proc.poll() is None:
-                proc.kill()
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=5)
             for stream in (proc.stdin, proc.stdout):
@@ -95,38 +152,96 @@ class ProcessImplementation:
             self.stderr.close()
             self.stderr = None
 
-    def _fail(self, kind: str, detail: str) -> None:
+    def _fail(self, kind: str, detail: str, stray: tuple[int, int] | None = None):
+        """Kill the child and raise: every failure but a refusal (``error``)
+        leaves the child in a state the oracle cannot trust."""
         time.sleep(0.01)  # let the child's last words reach stderr
         stderr = self._stderr_tail()
         code = self.proc.poll() if self.proc is not None else None
         if code is not None and kind == "crash":
             detail += f" (exit status {code})"
         self._kill()
+        if stray is not None:
+            raise StrayReply(detail, stray[0], stray[1], stderr)
         raise ImplementationFailure(kind, detail, stderr)
 
     # -- one exchange -----------------------------------------------------------
-    def _ask(self, request: bytes, what: str) -> protocol.Reply:
-        assert self.proc is not None and self.proc.stdin is not None and self.selector is not None
-        if self.buffer or self.selector.select(0):
-            unsolicited = (self.buffer or os.read(self.proc.stdout.fileno(), 80))[:80]
-            if unsolicited:  # (an empty read is an exit, found when the reply is awaited)
-                shown = unsolicited.decode("utf-8", "replace")
-                self._fail("protocol", f"output nobody asked for, before the {what} request: {shown!r}")
+    def _where(self, number: int | None) -> tuple[int, int] | None:
+        """(run, step) of a request, for a reply that answers it late."""
+        if number is None or number not in self._sent:
+            return None
+        run, step, _ = self._sent[number]
+        return run, step
+
+    def _unsolicited(self, what: str) -> None:
+        """Output waiting before a request is sent answers nothing asked now."""
+        assert self.proc is not None and self.selector is not None
+        if not self.buffer and not self.selector.select(0):
+            return
+        data = self.buffer or os.read(self.proc.stdout.fileno(), 65536)
+        if not data:  # an exit: found when the reply is awaited
+            return
+        self.buffer = b""
+        first = data.split(b"\n", 1)[0]
+        answered = self._answered(first)
+        where = answered if answered is not None else self._last
+        label = self._sent.get(where, (0, 0, "an earlier request"))[2] if where is not None else "hello"
+        shown = data[:80].decode("utf-8", "replace")
+        detail = f"output after the reply to {label}, before the {what} request: {shown!r}"
+        if answered is not None:
+            detail = f"a second or late reply to request {answered} ({label}), before the {what} request: {shown!r}"
+        self._fail("protocol", detail, self._where(where))
+
+    def _answered(self, line: bytes) -> int | None:
+        """The id of the earlier request a stray line answers, if it says."""
+        try:
+            reply = protocol.decode_reply(line)
+        except protocol.ProtocolError:
+            return None
+        return reply.id if reply.id in self._sent else None
+
+    def _send(self, request: bytes, what: str) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
         try:
             self.proc.stdin.write(request)
         except (BrokenPipeError, OSError):
             self._fail("crash", f"the implementation exited before the {what} request")
-        line = self._read_line(what)
+
+    def _ask(self, request: bytes, what: str, request_id: int | None, *, refuse_ok: bool = False) -> protocol.Reply:
+        self._send(request, what)
+        return self._receive(what, request_id, refuse_ok=refuse_ok)
+
+    def _receive(
+        self, what: str, request_id: int | None, *, refuse_ok: bool = False, in_flight: bool = False
+    ) -> protocol.Reply:
+        """Read the reply to ``request_id`` (``in_flight``: later requests are
+        sent already, so more lines may follow this one)."""
+        line = self._read_line(what, in_flight)
         try:
             reply = protocol.decode_reply(line)
         except protocol.ProtocolError as exc:
             shown = line[:200].decode("utf-8", "replace").rstrip("\n")
             self._fail("protocol", f"{exc} (answering {what}: {shown!r})")
-        if not reply.ok:
-            self._fail("error", f"the implementation refused {what}: {reply.error or 'no reason given'}")
+        if self.version == 2 and request_id is not None and reply.id != request_id:
+            if reply.id is None:
+                self._fail("protocol", f"the reply to {what} has no id (protocol 2 replies echo the request's id)")
+            if reply.id in self._sent and reply.id < request_id:
+                label = self._sent[reply.id][2]
+                self._fail(
+                    "protocol",
+                    f"a second or late reply to request {reply.id} ({label}) while waiting for the {what} reply",
+                    self._where(reply.id),
+                )
+            if reply.id in self._sent:
+                self._fail(
+                    "protocol", f"the reply to {what} answers request {reply.id}, a later one: replies come in order"
+                )
+            self._fail("protocol", f"the reply to {what} answers request {reply.id}, which was never sent")
+        if not reply.ok and not refuse_ok:
+            raise ImplementationFailure("error", f"the implementation refused {what}: {reply.error or 'no reason'}")
         return reply
 
-    def _read_line(self, what: str) -> bytes:
+    def _read_line(self, what: str, in_flight: bool = False) -> bytes:
         assert self.proc is not None and self.selector is not None
         deadline = time.monotonic() + self.timeout
         fd = self.proc.stdout.fileno()
@@ -141,29 +256,204 @@ class ProcessImplementation:
                 self._fail("crash", f"the implementation exited while answering {what}")
             self.buffer += chunk
         line, _, self.buffer = self.buffer.partition(b"\n")
-        if self.buffer:
+        if self.buffer and not in_flight:
             extra = self.buffer[:80].decode("utf-8", "replace")
             self._fail("protocol", f"more than one line in answer to {what} (then {extra!r})")
         return line + b"\n"
 
+    def _number(self, what: str, run: int | None = None, step: int | None = None) -> int | None:
+        """Number a request, remembered with its run and step; the number
+        goes on the wire (its id) in version 2 only."""
+        number = self._next_id
+        self._next_id += 1
+        self._sent[number] = (self.runs if run is None else run, self._step if step is None else step, what)
+        self._last = number
+        if len(self._sent) > 2 * _SENT_LIMIT:  # forget the oldest half (deleting one by one from the front is slow)
+            self._sent = dict(itertools.islice(self._sent.items(), _SENT_LIMIT, None))
+        return number if self.version == 2 else None
+
     # -- the Implementation interface -------------------------------------------
-    def start(self, queues: int, limited: bool) -> object:
+    def _running(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             self._kill()
             self._spawn()
-        return self._ask(protocol.start(queues, limited), "start").observed
+
+    def start(self, queues: int, limited: bool) -> object:
+        self._running()
+        self._settle_ahead()
+        self._unsolicited("start")
+        self.runs += 1
+        self.current_run = self.runs
+        self._step = 0
+        request_id = self._number("start")
+        return self._ask(protocol.start(queues, limited, request_id), "start", request_id).observed
 
     def event(self, name: str, args: dict) -> object:
         if self.proc is None:
             raise ImplementationFailure("crash", "the implementation is not running")
-        return self._ask(protocol.event(name, args), f"{name}").observed
+        self._unsolicited(name)
+        self._step += 1
+        request_id = self._number(name)
+        return self._ask(protocol.event(name, args, request_id), name, request_id).observed
+
+    def plan(self, runs: Iterable[tuple[int, bool, Sequence[tuple[str, dict]]]]) -> None:
+        """Announce the runs the next :meth:`session` calls will ask for, in
+        order, so that their requests can be sent ahead (version 2)."""
+        self._settle_ahead()
+        self._upcoming = iter(runs)
+
+    def session(self, queues: int, limited: bool, events: Sequence[tuple[str, dict]]) -> Iterator[object]:
+        """``start`` then ``events``, yielding each observation in order.
+
+        In version 2 the requests are pipelined: up to :data:`WINDOW` are in
+        flight before their replies are read (the ids match them), those of
+        the runs announced by :meth:`plan` included, which saves a round
+        trip per event. Replies to requests already sent are read (and
+        dropped) when the caller stops early, so that none is taken for the
+        answer to a later request. Version 1 asks one by one.
+        """
+        self._running()
+        if self.version != 2:
+            yield self.start(queues, limited)
+            for name, args in events:
+                yield self.event(name, args)
+            return
+        run = self._take(queues, limited, events)
+        if not self._flight:
+            self._unsolicited("start")
+        try:
+            while run.read < run.total:
+                if run.read == len(run.ids) or self._flight <= WINDOW // 2:
+                    self._fill(run)
+                number, name = run.ids[run.read]
+                run.read += 1  # read even when it fails: a refusal is a reply
+                self._flight -= 1
+                reply = self._receive(name, number, in_flight=self._flight > 0)
+                if run.read == 1:
+                    self.current_run = run.run
+                yield reply.observed
+        finally:
+            self._settle(run)
+
+    def _take(self, queues: int, limited: bool, events: Sequence[tuple[str, dict]]) -> _Run:
+        """The announced run, if it is the one asked for; else a new one
+        (after reading the replies to what was sent ahead, to send it again)."""
+        if not self._ahead and self._upcoming is not None:
+            self._pull()
+        head = self._ahead[0] if self._ahead else None
+        if head is not None and (head.queues, head.limited, head.events) == (queues, limited, events):
+            return self._ahead.popleft()
+        self._settle_ahead()
+        return _Run(queues, limited, events)
+
+    def _pull(self) -> bool:
+        nxt = next(self._upcoming, None) if self._upcoming is not None else None
+        if nxt is None:
+            self._upcoming = None
+            return False
+        self._ahead.append(_Run(*nxt))
+        return True
+
+    def _fill(self, current: _Run) -> None:
+        """Send requests until :data:`WINDOW` are in flight: the current run's,
+        then the announced runs', in order, in one write."""
+        batch = []
+        runs = iter([current, *self._ahead])
+        run = next(runs)
+        while self._flight < WINDOW:
+            if len(run.ids) == run.total:
+                run = next(runs, None)
+                if run is None:
+                    if not self._pull():
+                        break
+                    run = self._ahead[-1]
+                continue
+            step = len(run.ids)
+            if step == 0:
+                self.runs += 1
+                run.run = self.runs
+            name, args = run.events[step - 1] if step else ("start", {})
+            number = self._number(name, run.run, step)
+            run.ids.append((number, name))
+            batch.append(
+                protocol.start(run.queues, run.limited, number) if step == 0 else protocol.event(name, args, number)
+            )
+            self._flight += 1
+        if batch:
+            self._send(b"".join(batch), "start" if current.read == 0 else current.ids[current.read][1])
+
+    def _settle(self, run: _Run) -> None:
+        """Read the replies to a run's requests that were sent but are no
+        longer wanted (its unsent ones are dropped)."""
+        while run.read < len(run.ids) and self.proc is not None:
+            number, name = run.ids[run.read]
+            run.read += 1
+            self._flight -= 1
+            try:
+                self._receive(name, number, refuse_ok=True, in_flight=self._flight > 0)
+            except ImplementationFailure:
+                return  # the child is killed (or refused): the caller has its verdict already
+
+    def _settle_ahead(self) -> None:
+        """Read the replies to what was sent ahead; those runs are sent again when asked for."""
+        for run in self._ahead:
+            self._settle(run)
+            run.ids, run.read, run.run = [], 0, 0
 
     def close(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            try:
-                self.proc.stdin.write(protocol.quit_request())
-                self.proc.stdin.close()
-                self.proc.wait(timeout=1)
-            except (OSError, subprocess.TimeoutExpired):
-                pass
+        """Say quit, wait for the child to exit (reading what it still
+        writes: anything is a stray, kept in ``strays``), end its group."""
+        self._settle_ahead()
+        self._ahead.clear()
+        self._upcoming = None
+        proc = self.proc
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(OSError):
+                proc.stdin.write(protocol.quit_request())
+                proc.stdin.close()
+            deadline = time.monotonic() + CLOSE_SECONDS
+            late = self._drain(deadline)
+            answered = self._answered(late.split(b"\n", 1)[0]) if late else None
+            where = self._where(answered if answered is not None else self._last) if late else None
+            if where is not None:
+                shown = late[:80].decode("utf-8", "replace")
+                self.strays.append(StrayReply(f"output after the last reply, until quit: {shown!r}", *where))
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
         self._kill()
+
+    def _drain(self, deadline: float) -> bytes:
+        """What the child writes before it closes stdout (or the deadline)."""
+        assert self.proc is not None and self.selector is not None
+        data, fd = self.buffer, self.proc.stdout.fileno()
+        self.buffer = b""
+        while len(data) < STDERR_TAIL:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self.selector.select(left):
+                break
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+
+def _versions() -> tuple[int, ...]:
+    return protocol.VERSIONS
+
+
+@dataclass(eq=False)
+class _Run:
+    """One run in a pipelined stream: its requests sent so far (``ids``:
+    (number, name)) and how many replies were read."""
+
+    queues: int
+    limited: bool
+    events: Sequence[tuple[str, dict]]
+    ids: list[tuple[int, str]] = field(default_factory=list)
+    read: int = 0
+    run: int = 0  # the implementation's number for it, once its start is sent
+
+    @property
+    def total(self) -> int:
+        return len(self.events) + 1

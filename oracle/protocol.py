@@ -1,20 +1,26 @@
 """The drive protocol's messages: one JSON object a line each way.
 
-Documented in ``spec/PROTOCOL.md``. The oracle sends requests::
+Documented in ``spec/PROTOCOL.md``. The oracle says hello with the newest
+version it speaks; in version 2 every later request carries an ``id`` that
+the reply echoes, so that a late or repeated reply is told apart from the
+answer to the next request::
 
-    {"op":"hello","protocol":1}
-    {"op":"start","queues":2,"limited":false}
-    {"op":"event","event":"kick","args":{"queue":0}}
+    {"op":"hello","protocol":2}
+    {"op":"start","queues":2,"limited":false,"id":1}
+    {"op":"event","event":"kick","args":{"queue":0},"id":2}
     {"op":"quit"}
 
-and the implementation answers each but ``quit`` with one line:
-``{"ok":true,"observed":{...}}`` (``observed`` as in a trace, every field
-optional) or ``{"ok":false,"error":"why"}``. :func:`decode_reply` checks a
-reply's shape and raises :class:`ProtocolError` with what is wrong; it never
-raises anything else, whatever the bytes.
+Version 1 is the same without ids. The implementation answers each request
+but ``quit`` with one line: ``{"ok":true,"observed":{...}}`` (``observed``
+as in a trace, every field optional) or ``{"ok":false,"error":"why"}``.
+:func:`decode_reply` checks a reply's shape and raises
+:class:`ProtocolError` with what is wrong; it never raises anything else,
+whatever the bytes.
 
->>> decode_reply(b'{"ok":true}\\n').ok
-True
+>>> decode_reply(b'{"ok":true,"id":7}\\n').id
+7
+>>> event("reset", {}, 3)
+b'{"op":"event","event":"reset","args":{},"id":3}\\n'
 >>> decode_reply(b'[1]')
 Traceback (most recent call last):
 ...
@@ -27,9 +33,10 @@ from dataclasses import dataclass
 
 from .tracefile import DECODE_ERRORS, describe, dumps, loads
 
-PROTOCOL_VERSION = 1
-MAX_REPLY_BYTES = 1 << 20
-_REPLY_KEYS = {"ok", "observed", "error", "protocol", "implementation", "log"}
+VERSIONS = (1, 2)
+PROTOCOL_VERSION = VERSIONS[-1]
+MAX_REPLY_BYTES = 1 << 24  # a full observation of 1024 queues is about 150 kB
+_REPLY_KEYS = {"ok", "observed", "error", "protocol", "implementation", "log", "id"}
 
 
 class ProtocolError(ValueError):
@@ -43,18 +50,25 @@ class Reply:
     error: str | None = None
     protocol: int | None = None
     implementation: str | None = None
+    id: int | None = None
 
 
-def hello() -> bytes:
-    return dumps({"op": "hello", "protocol": PROTOCOL_VERSION}) + b"\n"
+def _request(doc: dict, request_id: int | None) -> bytes:
+    if request_id is not None:
+        doc["id"] = request_id
+    return dumps(doc) + b"\n"
 
 
-def start(queues: int, limited: bool) -> bytes:
-    return dumps({"op": "start", "queues": queues, "limited": limited}) + b"\n"
+def hello(version: int = PROTOCOL_VERSION) -> bytes:
+    return dumps({"op": "hello", "protocol": version}) + b"\n"
 
 
-def event(name: str, args: dict) -> bytes:
-    return dumps({"op": "event", "event": name, "args": args}) + b"\n"
+def start(queues: int, limited: bool, request_id: int | None = None) -> bytes:
+    return _request({"op": "start", "queues": queues, "limited": limited}, request_id)
+
+
+def event(name: str, args: dict, request_id: int | None = None) -> bytes:
+    return _request({"op": "event", "event": name, "args": args}, request_id)
 
 
 def quit_request() -> bytes:
@@ -91,4 +105,7 @@ def decode_reply(line: bytes) -> Reply:
     name = doc.get("implementation")
     if name is not None and not isinstance(name, str):
         raise ProtocolError(f"the reply's 'implementation' must be a string, found {describe(name)}")
-    return Reply(ok, doc.get("observed"), error, version, name)
+    request_id = doc.get("id")
+    if request_id is not None and (type(request_id) is not int or request_id < 0):
+        raise ProtocolError(f"the reply's 'id' must be a request's number, found {describe(request_id)}")
+    return Reply(ok, doc.get("observed"), error, version, name, request_id)

@@ -2,12 +2,22 @@
 
 Three kinds of test, each a run from a fresh device (``limited`` chosen):
 
-- ``tour``: every reachable (state, event) pair: the shortest run to the
+- ``tour``: every reachable (state, event) pair: a shortest run to the
   state, then the event. Runs that are a prefix of another are dropped,
   since the longer one checks every step on its way.
 - ``pair``: every pair of rows that can fire on one queue in two
   consecutive steps (switch coverage), for the pairs the tour missed.
 - ``walk``: seeded random walks of a given length.
+
+The tour and the pairs walk a graph (:mod:`.graph`): every concrete state,
+or, above :data:`~.graph.PLAIN_LIMIT` queues for a table whose queues are
+interchangeable, one state per orbit of the queue permutations. Then the
+pairs are (orbit, event class) pairs, each run is replayed on concrete
+queues, and the *k*-th test is renamed by the rotation ``q -> (q + k) mod
+N``, so that every queue index plays every role across the suite: an
+implementation that treats its queues alike meets every concrete (state,
+event) pair up to a renaming; one that treats some queue apart still sees
+that queue in every role.
 
 Everything is deterministic for a given seed.
 
@@ -15,19 +25,26 @@ Everything is deterministic for a given seed.
 >>> suite = generate(load_spec("resolved"), queues=1, walks=2, walk_length=5, seed=1)
 >>> suite.reachable_pairs, len(suite.row_pairs) > 0, [c.kind for c in suite.cases][-2:]
 (615, True, ['walk', 'walk'])
+>>> generate(load_spec("resolved"), queues=8, walks=0).reduction
+'orbits'
 """
 
 from __future__ import annotations
 
 import random
-from collections import deque
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 
 from virtio_notifier_spec.model.machine import Instance, Machine
 from virtio_notifier_spec.spec.concrete import State
 from virtio_notifier_spec.spec.schema import Spec
 
+from .graph import PLAIN_LIMIT, BreadthFirst, Move, StateGraph, graph_for, symmetric_refusal
+from .implementation import ImplementationFailure
+from .observation import ObservationError, parse_observation
+
 RowPair = tuple[str, str]
+Run = tuple[bool, tuple[Instance, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +64,12 @@ class TestCase:
 
 @dataclass(frozen=True)
 class Suite:
+    """The tests, and what full coverage is: ``reachable_pairs`` (state, event)
+    pairs, or (orbit, event class) pairs when ``reduction`` is ``orbits``,
+    and the ``rows`` that fire from the suite's starts (every row of the
+    table when neither tour nor pairs walked them);
+    ``note`` says why a wanted reduction was not used."""
+
     spec: Spec
     queues: int
     cases: tuple[TestCase, ...]
@@ -54,6 +77,9 @@ class Suite:
     row_pairs: frozenset[RowPair]
     rows: frozenset[str]
     seed: int
+    reduction: str = "none"
+    note: str | None = None
+    graph: StateGraph | None = None
 
 
 def starts_by_limited(machine: Machine) -> dict[bool, list[State]]:
@@ -66,42 +92,83 @@ def starts_by_limited(machine: Machine) -> dict[bool, list[State]]:
     return found
 
 
-def _bfs(machine: Machine, starts: list[State]):
-    """Shortest paths (as parent links) and the states in breadth-first order."""
-    parent: dict[State, tuple[State, Instance] | None] = {s: None for s in starts}
-    order = list(starts)
-    frontier = deque(starts)
-    while frontier:
-        state = frontier.popleft()
-        for inst in machine.instances:
-            if not machine.enabled(state, inst):
-                continue
-            for choice in machine.step(state, inst).choices:
-                if choice.post not in parent:
-                    parent[choice.post] = (state, inst)
-                    order.append(choice.post)
-                    frontier.append(choice.post)
-    return parent, order
+class _Walk:
+    """One breadth-first walk of the graph from one value of ``limited``:
+    the tour's runs, and what the pair analysis needs."""
+
+    def __init__(self, graph: StateGraph, limited: bool, starts: list[State]) -> None:
+        self.graph = graph
+        self.limited = limited
+        self.search = BreadthFirst(graph, starts)
+        self.paths: dict[Hashable, tuple[Instance, ...]] = {}
+        self.last: dict[Hashable, dict[int, str]] = {}  # rows fired by the step into a node, by queue
+        self.into: dict[Hashable, dict[tuple, tuple[Hashable, Move, int]]] = {}  # (class, row) -> how
+        self.out: dict[Hashable, dict[Hashable, dict[str, Move]]] = {}  # class -> row -> move
+        self.expanded: set[tuple[int, ...]] = set()
+        self.runs: list[Run] = []
+        self.keys: set[Hashable] = set()
+        self.rows: set[str] = set()  # the rows that fire from these starts
+        self.covered: set[RowPair] = set()
+        self.order: list[Hashable] = []
+
+    def run(self, progress: Callable[[int], None] | None = None) -> None:
+        graph, parent = self.graph, self.search.parent
+        for node, state, moves in self.search:
+            self.order.append(node)
+            if progress is not None and len(self.order) % 256 == 0:
+                progress(len(self.order))
+            link = parent[node]
+            prefix = () if link is None else (*self.paths[link[0]], link[1])
+            self.paths[node] = prefix
+            last = self.last.setdefault(node, {})
+            if moves:
+                self.expanded.add(tuple(i.id for i in prefix))
+            out = self.out.setdefault(node, {})
+            for move in moves:
+                self.keys.add(move.key)
+                self.runs.append((self.limited, (*prefix, move.inst)))
+                fired = {q: row.name for q, row in move.fired}
+                self.rows.update(fired.values())
+                self.covered.update((last[q], r) for q, r in fired.items() if q in last)
+                if move.node not in self.last and parent.get(move.node) == (node, move.inst):
+                    self.last[move.node] = fired
+                into = self.into.setdefault(move.node, {})
+                for q, name in fired.items():
+                    into.setdefault((graph.queue_class(move.post, q), name), (node, move, q))
+                    out.setdefault(graph.queue_class(state, q), {}).setdefault(name, move)
+
+    def pair_runs(self, all_pairs: set[RowPair], covered: set[RowPair]) -> list[Run]:
+        """A run for each pair of rows on one queue in consecutive steps that
+        ``covered`` lacks; every such pair is added to ``all_pairs``."""
+        runs = []
+        for node in self.order:
+            out = self.out.get(node, {})
+            for (cls, first), (before, move, q) in self.into.get(node, {}).items():
+                for second, then in out.get(cls, {}).items():
+                    pair = (first, second)
+                    all_pairs.add(pair)
+                    if pair not in covered:
+                        covered.add(pair)
+                        runs.append((self.limited, (*self.paths[before], move.inst, self.graph.retarget(then.inst, q))))
+        return runs
 
 
-def _path(parent, state: State) -> tuple[Instance, ...]:
-    path = []
-    while (link := parent[state]) is not None:
-        state, inst = link
-        path.append(inst)
-    return tuple(reversed(path))
-
-
-def _drop_prefixes(runs: list[tuple[bool, tuple[Instance, ...]]]) -> list[tuple[bool, tuple[Instance, ...]]]:
-    keys = {(lim, tuple(i.id for i in ev)) for lim, ev in runs}
-    proper = {(lim, ids[:k]) for lim, ids in keys for k in range(len(ids))}
+def _drop_prefixes(runs: list[Run], expanded: set[tuple[bool, tuple[int, ...]]]) -> list[Run]:
+    """The runs that are not the path to a node the tour goes on from, once each."""
     seen, kept = set(), []
-    for lim, ev in runs:
-        key = (lim, tuple(i.id for i in ev))
-        if key not in proper and key not in seen:
+    for limited, events in runs:
+        key = (limited, tuple(i.id for i in events))
+        if key not in expanded and key not in seen:
             seen.add(key)
-            kept.append((lim, ev))
+            kept.append((limited, events))
     return kept
+
+
+def _rotated(graph: StateGraph, events: tuple[Instance, ...], k: int) -> tuple[Instance, ...]:
+    n = graph.queues
+    if graph.reduction != "orbits" or k % n == 0:
+        return events
+    return tuple(graph.retarget(i, (i.target + k) % n) if i.target is not None else i for i in events)
 
 
 def generate(
@@ -113,78 +180,63 @@ def generate(
     seed: int = 0,
     tour: bool = True,
     pairs: bool = True,
+    symmetry: bool | str = "auto",
+    progress: Callable[[int], None] | None = None,
+    starts: Mapping[bool, list[State]] | None = None,
 ) -> Suite:
-    """The test suite for ``queues`` queues (see the module's docstring)."""
-    machine = Machine(spec, queues)
-    tour_runs: list[tuple[bool, tuple[Instance, ...]]] = []
-    pair_runs: list[tuple[bool, tuple[Instance, ...]]] = []
-    reachable = 0
+    """The test suite for ``queues`` queues (see the module's docstring).
+    ``symmetry``: ``"auto"`` (orbits above :data:`~.graph.PLAIN_LIMIT`
+    queues when the table allows), True (orbits, or the table's
+    :class:`~virtio_notifier_spec.scale.symmetry.SymmetryError`) or False.
+    ``progress(nodes)`` is called as the walk of the graph goes on.
+    ``starts``: the fresh devices to test from, by value of ``limited``
+    (default: every initial state of the table; see :func:`observed_starts`)."""
+    graph = graph_for(spec, queues, symmetry)
+    note = None
+    if graph.reduction == "none" and symmetry == "auto" and queues > PLAIN_LIMIT:
+        note = f"every concrete state is toured: {symmetric_refusal(spec)}"
+    machine = graph.machine
+    tour_runs: list[Run] = []
+    pair_runs: list[Run] = []
+    reachable: set[Hashable] = set()
     all_pairs: set[RowPair] = set()
+    expanded: set[tuple[bool, tuple[int, ...]]] = set()
     covered: set[RowPair] = set()
-    for limited, starts in sorted(starts_by_limited(machine).items()):
-        parent, order = _bfs(machine, starts)
-        into: dict[State, set] = {}
-        for state in order:
-            prefix = _path(parent, state)
-            for inst in machine.instances:
-                if not machine.enabled(state, inst):
-                    continue
-                reachable += 1
-                tour_runs.append((limited, (*prefix, inst)))
-                for choice in machine.step(state, inst).choices:
-                    into.setdefault(choice.post, set()).add((state, inst, choice.fired))
-        covered |= _row_pairs_of_runs(machine, starts, [ev for lim, ev in tour_runs if lim == limited])
-        index = {s: n for n, s in enumerate(order)}
-        for s1 in order:
-            for s0, inst1, fired1 in sorted(into.get(s1, ()), key=lambda x: (index[x[0]], x[1].id)):
-                rows1 = dict(fired1)
-                for inst2 in machine.instances:
-                    if not machine.enabled(s1, inst2):
-                        continue
-                    for choice in machine.step(s1, inst2).choices:
-                        for q, row2 in choice.fired:
-                            if q in rows1:
-                                pair = (rows1[q].name, row2.name)
-                                all_pairs.add(pair)
-                                if pair not in covered:
-                                    covered.add(pair)
-                                    pair_runs.append((limited, (*_path(parent, s0), inst1, inst2)))
+    fired: set[str] = set()
+    by_limited = dict(starts) if starts is not None else starts_by_limited(machine)
+    for limited, firsts in sorted(by_limited.items()) if tour or pairs else ():
+        walk = _Walk(graph, limited, firsts)
+        walk.run(progress)
+        tour_runs += walk.runs
+        reachable |= walk.keys
+        fired |= walk.rows
+        expanded |= {(limited, ids) for ids in walk.expanded}
+        if tour:
+            covered |= walk.covered
+        pair_runs += walk.pair_runs(all_pairs, covered)
     cases: list[TestCase] = []
     if tour:
-        tour_kept = _drop_prefixes(sorted(tour_runs, key=lambda r: (len(r[1]), r[0], [i.id for i in r[1]])))
-        cases += [TestCase(f"tour-{n:05d}", "tour", lim, ev) for n, (lim, ev) in enumerate(tour_kept)]
+        tour_kept = _drop_prefixes(sorted(tour_runs, key=lambda r: (len(r[1]), r[0], [i.id for i in r[1]])), expanded)
+        cases += [
+            TestCase(f"tour-{n:05d}", "tour", lim, _rotated(graph, ev, n)) for n, (lim, ev) in enumerate(tour_kept)
+        ]
     if pairs:
-        cases += [TestCase(f"pair-{n:05d}", "pair", lim, ev) for n, (lim, ev) in enumerate(pair_runs)]
-    cases += random_walks(machine, walks, walk_length, seed)
-    rows = frozenset(t.name for t in spec.transitions)
-    return Suite(spec, queues, tuple(cases), reachable, frozenset(all_pairs), rows, seed)
+        cases += [
+            TestCase(f"pair-{n:05d}", "pair", lim, _rotated(graph, ev, n)) for n, (lim, ev) in enumerate(pair_runs)
+        ]
+    cases += random_walks(machine, walks, walk_length, seed, by_limited)
+    rows = frozenset(fired) if fired else frozenset(t.name for t in spec.transitions)
+    return Suite(
+        spec, queues, tuple(cases), len(reachable), frozenset(all_pairs), rows, seed, graph.reduction, note, graph
+    )
 
 
-def _row_pairs_of_runs(machine: Machine, starts: list[State], runs) -> set[RowPair]:
-    found: set[RowPair] = set()
-    for events in runs:
-        states = set(starts)
-        last: dict[int, str] = {}
-        for inst in events:
-            nxt, fired_now = set(), {}
-            for pre in states:
-                if not machine.enabled(pre, inst):
-                    continue
-                for choice in machine.step(pre, inst).choices:
-                    nxt.add(choice.post)
-                    fired_now.update({q: r.name for q, r in choice.fired})
-            for q, name in fired_now.items():
-                if q in last:
-                    found.add((last[q], name))
-            last = fired_now
-            states = nxt
-    return found
-
-
-def random_walks(machine: Machine, count: int, length: int, seed: int) -> list[TestCase]:
+def random_walks(
+    machine: Machine, count: int, length: int, seed: int, starts: Mapping[bool, list[State]] | None = None
+) -> list[TestCase]:
     """``count`` seeded random walks of ``length`` enabled events each."""
     rng = random.Random(seed)
-    by_limited = starts_by_limited(machine)
+    by_limited = starts if starts is not None else starts_by_limited(machine)
     cases = []
     for n in range(count):
         limited = rng.choice(sorted(by_limited))
@@ -197,3 +249,27 @@ def random_walks(machine: Machine, count: int, length: int, seed: int) -> list[T
             state = rng.choice(machine.step(state, inst).choices).post
         cases.append(TestCase(f"walk-{n:05d}", "walk", limited, tuple(events)))
     return cases
+
+
+def observed_starts(machine: Machine, observe: Callable[[bool], object]) -> dict[bool, list[State]]:
+    """The initial states an implementation is in, by value of ``limited``.
+
+    A host fact with several initial values besides ``limited`` (which
+    queues vhost serves, outside the adversarial profile) is the
+    implementation's to choose. ``observe(limited)`` gives its fresh
+    device's observation; the starts that fit it are the ones to test from
+    (all of them when it does not say, or when none fits: the drive then
+    reports the fresh device's divergence).
+    """
+    found = {}
+    for limited, starts in sorted(starts_by_limited(machine).items()):
+        if len(starts) == 1:
+            found[limited] = starts
+            continue
+        try:
+            obs = parse_observation(machine.spec, machine.queues, observe(limited), "observed")
+        except (ObservationError, ImplementationFailure):
+            found[limited] = starts
+            continue
+        found[limited] = [s for s in starts if not obs.mismatches(s, s, None)] or starts
+    return found

@@ -23,8 +23,9 @@ and raises :class:`TraceError` naming the line and the field.
 
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
@@ -53,7 +54,12 @@ except ImportError:  # pragma: no cover - orjson is a dependency; json still wor
 
 FORMAT = "virtio-notifier-trace"
 VERSIONS = (1,)
-MAX_QUEUES = 64
+MAX_QUEUES = 1024  # QEMU's VIRTIO_QUEUE_MAX
+MAX_LINE_BYTES = 1 << 24  # a full observation of 1024 queues is about 150 kB
+#: Lines are read with ``readline(LINE_READ)``: one byte more than a line may
+#: hold, so that an overlong line is seen and a line without end cannot fill memory.
+LINE_READ = MAX_LINE_BYTES + 1
+BLOCK_BYTES = 1 << 20  # a stream is read a block at a time
 _HEADER_KEYS = {"format", "version", "variant", "queues", "limited", "implementation", "observed"}
 _RECORD_KEYS = {"event", "args", "observed", "meta"}
 
@@ -88,14 +94,19 @@ class Header:
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """One event line: the event instance and the checks its observation asks for."""
+    """One event line: the event instance and the checks its observation
+    asks for; ``observed`` is the observation as JSON text (a few bytes a
+    queue, where the parsed objects would take several times more)."""
 
     instance: Instance
     observation: Observation
-    raw: dict
+    observed: bytes | None = None
 
     def to_json(self) -> dict:
-        return self.raw
+        doc: dict = {"event": self.instance.event.name, "args": dict(self.instance.args)}
+        if self.observed is not None:
+            doc["observed"] = loads(self.observed)
+        return doc
 
 
 def describe(raw: object) -> str:
@@ -113,8 +124,40 @@ def describe(raw: object) -> str:
     return str(raw)
 
 
+def read_line(stream: IO[bytes], *, file: str | None, number: int) -> bytes:
+    """One line of at most :data:`MAX_LINE_BYTES`; a longer one is refused
+    naming its line."""
+    line = stream.readline(LINE_READ)
+    check_length(line, file=file, number=number)
+    return line
+
+
+def read_blocks(stream: IO[bytes]) -> Iterator[Iterable[bytes]]:
+    """The stream's lines, a block of them at a time: a megabyte, then the
+    rest of its last line (at most :data:`LINE_READ` bytes), iterated in
+    memory, which is faster than reading the file line by line. Nothing more
+    than a block and one line is ever held: an overlong line ends the block
+    it is in, and :func:`check_length` refuses it there."""
+    while block := stream.read(BLOCK_BYTES):
+        if not block.endswith(b"\n"):
+            block += stream.readline(LINE_READ)
+        yield io.BytesIO(block)
+
+
+def check_length(line: bytes | str, *, file: str | None, number: int) -> None:
+    """Refuse a line longer than :data:`MAX_LINE_BYTES`, its newline aside."""
+    newline = b"\n" if isinstance(line, bytes) else "\n"
+    if len(line) - line.endswith(newline) > MAX_LINE_BYTES:
+        raise TraceError(
+            f"the line is longer than {MAX_LINE_BYTES:,} bytes (is there a newline after each JSON object?)",
+            file=file,
+            line=number,
+        )
+
+
 def decode_line(line: bytes | str, *, file: str | None, number: int) -> object:
     """Parse one JSON line, or raise :class:`TraceError` saying why."""
+    check_length(line, file=file, number=number)
     try:
         return loads(line)  # a trailing newline is white space to JSON
     except DECODE_ERRORS as exc:
@@ -240,10 +283,8 @@ class RecordReader:
             observation = self.observations.read(doc.get("observed"), "observed")
         except ObservationError as exc:
             raise TraceError(exc.message, file=self.file, line=number, field=exc.field) from None
-        raw = {"event": name, "args": args}
-        if doc.get("observed") is not None:
-            raw["observed"] = doc["observed"]
-        return Record(self.instance(name, args), observation, raw)
+        observed = doc.get("observed")
+        return Record(self.instance(name, args), observation, None if observed is None else dumps(observed))
 
 
 def record_json(instance: Instance, observed: dict | None = None) -> dict:

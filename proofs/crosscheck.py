@@ -32,8 +32,9 @@ from virtio_notifier_spec.model.trace import format_state
 from virtio_notifier_spec.spec.concrete import State
 from virtio_notifier_spec.spec.schema import PropertyKind, Spec
 
-from .induction import _agree
-from .symbolic import Encoding, SolverGaveUp, decide
+from .budget import UNLIMITED, Budget, OutOfTime
+from .induction import agree
+from .symbolic import Encoding, decide
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,20 +56,20 @@ class CrossCheck:
         return not self.disagreements
 
 
-def initial_states(enc: Encoding) -> set[State]:
+def initial_states(enc: Encoding, budget: Budget = UNLIMITED) -> set[State]:
     """Every initial state Z3 allows, enumerated by blocking each one found."""
     solver = z3.Solver()
     start = enc.state("start")
     solver.add(enc.init(start))
     found: set[State] = set()
-    while decide(solver):
+    while decide(solver, budget=budget):
         state = enc.concrete(solver.model(), start, enc.queue_values)
         found.add(state)
         solver.add(z3.Not(enc.equals(start, state)))
     return found
 
 
-def unconfirmed_steps(enc: Encoding, explorer: Explorer) -> list[str]:
+def unconfirmed_steps(enc: Encoding, explorer: Explorer, budget: Budget = UNLIMITED) -> list[str]:
     """The explorer's steps (those of its breadth-first tree: a shortest path
     to every state) that Z3's transition relation does not allow."""
     pre, post = enc.state("pre"), enc.state("post")
@@ -85,26 +86,19 @@ def unconfirmed_steps(enc: Encoding, explorer: Explorer) -> list[str]:
         parent, step = link
         solver, args = solvers[step.event.event.name]
         values = [args[p.name] == enc.value(p.type, step.event.values[p.name]) for p in step.event.event.params]
-        if not decide_with(solver, enc.equals(pre, parent), enc.equals(post, state), *values):
+        if not decide(solver, enc.equals(pre, parent), enc.equals(post, state), *values, budget=budget, quick=True):
             missing.append(f"{format_state(enc.spec, parent)} -- {step.event} --> {format_state(enc.spec, state)}")
     return missing
 
 
-def decide_with(solver: z3.Solver, *assumptions: z3.BoolRef) -> bool:
-    outcome = solver.check(*assumptions)
-    if outcome == z3.unknown:
-        raise SolverGaveUp(solver.reason_unknown())
-    return outcome == z3.sat
-
-
-def escape(enc: Encoding, states: list[State]) -> str | None:
+def escape(enc: Encoding, states: list[State], budget: Budget = UNLIMITED) -> str | None:
     """A Z3 transition from one of ``states`` to a state outside them
     (described as pre, event, post), or None when the set is closed."""
     pre, post = enc.state("pre"), enc.state("post")
     relation, parts = enc.transition(pre, post)
     solver = z3.Solver()
     solver.add(enc.member(pre, states), relation, z3.Not(enc.member(post, states)))
-    if not decide(solver):
+    if not decide(solver, budget=budget):
         return None
     model = solver.model()
     event = next(e for e in enc.spec.events if z3.is_true(model.evaluate(parts[e.name][1], model_completion=True)))
@@ -115,7 +109,7 @@ def escape(enc: Encoding, states: list[State]) -> str | None:
     return f"{before} -- {event.name}({shown}) --> {after}"
 
 
-def _z3_verdicts(enc: Encoding, states: list[State]) -> dict[str, str]:
+def _z3_verdicts(enc: Encoding, states: list[State], budget: Budget) -> dict[str, str]:
     """Each property and hygiene check judged by Z3 on exactly ``states``."""
     spec = enc.spec
     verdicts: dict[str, str] = {}
@@ -126,7 +120,7 @@ def _z3_verdicts(enc: Encoding, states: list[State]) -> dict[str, str]:
     def fails(*formulas) -> str:
         solver.push()
         solver.add(*formulas)
-        sat = decide(solver)
+        sat = decide(solver, budget=budget)
         solver.pop()
         return "fails" if sat else "holds"
 
@@ -144,7 +138,7 @@ def _z3_verdicts(enc: Encoding, states: list[State]) -> dict[str, str]:
                 if fails(step, z3.Not(enc.expr(prop.expr, pre, post, args, None))) == "fails":
                     verdicts[prop.name] = "fails"
         else:
-            verdicts[prop.name] = _history(enc, prop, states)
+            verdicts[prop.name] = _history(enc, prop, states, budget)
     deterministic, complete, fired = "holds", "holds", set()
     for event in spec.events:
         args = enc.args(event, "arg")
@@ -166,45 +160,49 @@ def _z3_verdicts(enc: Encoding, states: list[State]) -> dict[str, str]:
     return verdicts
 
 
-def _history(enc: Encoding, prop, states: list[State]) -> str:
+def _history(enc: Encoding, prop, states: list[State], budget: Budget) -> str:
     solver = z3.Solver()
     pre1, pre2, post1, post2 = (enc.state(n) for n in ("pre", "pre2", "post", "post2"))
     solver.add(
         enc.member(pre1, states),
         enc.member(pre2, states),
-        _agree(enc, pre1, pre2, prop.inputs),
-        z3.Not(_agree(enc, post1, post2, None)),
+        agree(enc, pre1, pre2, prop.inputs),
+        z3.Not(agree(enc, post1, post2, None)),
     )
     for name in prop.events:
         event = enc.spec.event(name)
         args = enc.args(event, "arg")
         solver.push()
         solver.add(enc.step(event, pre1, post1, args), enc.step(event, pre2, post2, args))
-        sat = decide(solver)
+        sat = decide(solver, budget=budget)
         solver.pop()
         if sat:
             return "fails"
     return "holds"
 
 
-def crosscheck(spec: Spec, queues: int) -> CrossCheck:
-    """Compare the explorer and bounded model checking on ``queues`` queues."""
+def crosscheck(spec: Spec, queues: int, *, budget: Budget = UNLIMITED) -> CrossCheck:
+    """Compare the explorer and bounded model checking on ``queues`` queues
+    (:class:`~.budget.OutOfTime` when ``budget`` runs out)."""
     began = time.perf_counter()
-    explorer = Explorer(spec, queues, max_states=None, timeout=None, progress=None)
-    depth, _ = explorer.run()
+    budget.charge()
+    explorer = Explorer(spec, queues, max_states=None, timeout=budget.remaining(), progress=None)
+    depth, stopped = explorer.run()
+    if stopped is not None:
+        raise OutOfTime
     explored = sorted(explorer.parent)
     enc = Encoding(spec, queues)
     problems = []
-    starts = initial_states(enc)
+    starts = initial_states(enc, budget)
     expected = set(explorer.machine.initial_states())
     if starts != expected:
         problems.append(f"Z3 has {len(starts)} initial states, the explorer {len(expected)}")
-    missing = unconfirmed_steps(enc, explorer)
+    missing = unconfirmed_steps(enc, explorer, budget)
     problems += [f"a step of the explorer that Z3 does not allow: {m}" for m in missing[:3]]
-    outside = escape(enc, explored)
+    outside = escape(enc, explored, budget)
     if outside is not None:
         problems.append(f"Z3 reaches a state the explorer does not: {outside}")
-    ours = _z3_verdicts(enc, explored)
+    ours = _z3_verdicts(enc, explored, budget)
     rows = []
     for name in explorer.checks:
         failed = name in explorer.found

@@ -1,32 +1,43 @@
-"""The table's hygiene, proved with Z3 rather than observed by exploration.
+"""The table's hygiene, each verdict saying for which N and which states it holds.
 
-- ``deterministic``: for every event and source state no two guarded rows
-  can fire together, and ``complete``: some row always fires (an ``otherwise``
-  row, or guards that cover every case). Both for every number of queues and
-  every valuation of what the guards read in a pre-state satisfying the
-  proved invariants (not only the reachable ones the explorer visits).
-- ``no_dead_transition``: every row fires in some reachable state, and
-  ``non_vacuous``: every invariant of the form ``A => B`` has a reachable
-  state where ``A`` holds. The witnesses are paths found by bounded model
-  checking for 1, then 2 queues, as deep as the explorer's search.
+- ``deterministic`` (no two guarded rows fire together) and ``complete``
+  (some row always fires): Z3 first, over every state satisfying the proved
+  invariants, for every N; that proves the check "on every state satisfying
+  the proved invariants". When Z3 finds such a state with a problem, it may
+  be unreachable: the search (:mod:`.search`) looks for a reachable one,
+  and the verdict is a violation with its trace, or the check holds on the
+  reachable states, for every N when one queue decides every N
+  (:mod:`.independence`), else for the N searched.
+- ``no_dead_transition``: every row fires from each of its source states
+  in a reachable state. For independent queues the 1-queue search decides
+  every N; otherwise the verdict is labelled with the N searched, and a
+  (row, source) dead at some searched N is a violation at that N.
+- ``non_vacuous``: no sub-formula of a proved property can be replaced by a
+  constant without changing its verdict (:mod:`.vacuity`). A sub-formula
+  matters when a reachable state breaks the property so strengthened (a
+  witness at any N); it does not when the proved invariants imply the
+  strengthened property, or it is inductive with them (for every N).
 """
 
 from __future__ import annotations
 
 import itertools
 import time
+from dataclasses import dataclass
 
 import z3
 from virtio_notifier_spec.model.trace import format_state
 from virtio_notifier_spec.spec.expr import BoolOp, Expr, Quantifier
-from virtio_notifier_spec.spec.schema import Event, Property, Spec, Transition
+from virtio_notifier_spec.spec.schema import Event, Property, Spec
 
-from .bmc import Bmc
-from .induction import explorer_depth
+from .budget import Budget, OutOfTime, check
+from .induction import Disagreement, Prover
 from .result import Proof, Verdict
-from .symbolic import Encoding, SymState
+from .search import Search, replays
+from .symbolic import Encoding
+from .vacuity import Occurrence, maximal, occurrences, strengthened
 
-WITNESS_QUEUES = (1, 2)
+GUARDS = ("deterministic", "complete")
 
 
 def _queue(enc: Encoding, event: Event, args: dict) -> z3.ExprRef:
@@ -34,100 +45,143 @@ def _queue(enc: Encoding, event: Event, args: dict) -> z3.ExprRef:
     return args[event.target] if event.target else z3.Const(enc.fresh("q"), enc.queue_sort)
 
 
-def _failure(enc: Encoding, solver: z3.Solver, pre: SymState, what: str) -> str:
+def _example(enc: Encoding, solver: z3.Solver, pre, what: str) -> str:
     model = solver.model()
     state = enc.concrete(model, pre, enc.model_queues(model))
     return f"{what}, e.g. in {format_state(enc.spec, state)}"
 
 
-def determinism_and_completeness(spec: Spec, assumed: tuple[Property, ...]) -> list[Proof]:
-    """The two guard checks, over every pre-state satisfying ``assumed``."""
+@dataclass(frozen=True, slots=True)
+class GuardCheck:
+    """Z3's answer for ``deterministic`` or ``complete`` over the states
+    satisfying the proved invariants: the problems found (none: it holds
+    there for every N), or ``stopped`` by the time limit."""
+
+    name: str
+    problems: tuple[str, ...]
+    seconds: float
+    stopped: str | None = None
+
+
+def guard_checks(spec: Spec, assumed: tuple[Property, ...], budget: Budget) -> list[GuardCheck]:
+    """``deterministic`` and ``complete`` over every pre-state satisfying ``assumed``."""
     enc = Encoding(spec)
     results = []
-    for check in ("deterministic", "complete"):
+    for name in GUARDS:
         began = time.perf_counter()
         problems: list[str] = []
-        for event in spec.events:
-            pre, args = enc.state("pre"), enc.args(event, "arg")
-            q = _queue(enc, event, args)
-            solver = z3.Solver()
-            solver.add(enc.invariants(pre, assumed), enc.enabled(event, pre, args))
-            for state in spec.states.values:
-                rows = spec.rows(event.name, state)
-                solver.push()
-                solver.add(pre.queue["state"](q) == enc.value(spec.states, state))
-                found = (
-                    _overlaps(enc, solver, event, rows, pre, args, q)
-                    if check == "deterministic"
-                    else _gap(enc, solver, event, state, rows, pre, args, q)
-                )
-                if found:
-                    problems.append(found)
-                solver.pop()
-        verdict = Verdict.VIOLATED if problems else Verdict.PROVED
-        message = "; ".join(problems) if problems else "every event, every source state, every number of queues"
-        results.append(Proof(check, "hygiene", verdict, time.perf_counter() - began, message))
+        try:
+            for event in spec.events:
+                pre, args = enc.state("pre"), enc.args(event, "arg")
+                q = _queue(enc, event, args)
+                solver = z3.Solver()
+                solver.add(enc.invariants(pre, assumed), enc.enabled(event, pre, args))
+                for state in spec.states.values:
+                    rows = spec.rows(event.name, state)
+                    solver.push()
+                    solver.add(pre.queue["state"](q) == enc.value(spec.states, state))
+                    found = (_overlap if name == "deterministic" else _gap)(
+                        enc, solver, event, state, rows, pre, args, q, budget
+                    )
+                    if found:
+                        problems.append(found)
+                    solver.pop()
+        except OutOfTime as exc:
+            results.append(GuardCheck(name, tuple(problems), time.perf_counter() - began, str(exc)))
+            continue
+        results.append(GuardCheck(name, tuple(problems), time.perf_counter() - began))
     return results
 
 
-def _overlaps(enc, solver, event, rows, pre, args, q) -> str | None:
+def _overlap(enc, solver, event, state, rows, pre, args, q, budget) -> str | None:
     guarded = [r for r in rows if not r.otherwise]
     for first, second in itertools.combinations(guarded, 2):
         solver.push()
         solver.add(enc.guard(first, pre, args, q), enc.guard(second, pre, args, q))
-        outcome = solver.check()
+        outcome = check(solver, budget=budget)
         found = None
-        if outcome != z3.unsat:
-            found = (
-                f"{event.name} fires both {first.name} and {second.name}"
-                if outcome == z3.sat
-                else f"the solver gave up on {first.name} and {second.name}"
-            )
-            if outcome == z3.sat:
-                found = _failure(enc, solver, pre, found)
+        if outcome == z3.sat:
+            found = _example(enc, solver, pre, f"{event.name} fires both {first.name} and {second.name}")
+        elif outcome == z3.unknown:
+            found = f"the solver gave up on {first.name} and {second.name}"
         solver.pop()
         if found:
             return found
     return None
 
 
-def _gap(enc, solver, event, state, rows, pre, args, q) -> str | None:
+def _gap(enc, solver, event, state, rows, pre, args, q, budget) -> str | None:
     if any(r.otherwise for r in rows):
         return None
     solver.push()
     solver.add(z3.Not(z3.Or([enc.guard(r, pre, args, q) for r in rows] or [z3.BoolVal(False)])))
-    outcome = solver.check()
+    outcome = check(solver, budget=budget)
     found = None
     if outcome == z3.sat:
-        found = _failure(enc, solver, pre, f"no row says what {event.name} does to a queue in {state}")
+        found = _example(enc, solver, pre, f"no row says what {event.name} does to a queue in {state}")
     elif outcome == z3.unknown:
         found = f"the solver gave up on {event.name} from {state}"
     solver.pop()
     return found
 
 
-# -- witnesses in reachable states -------------------------------------------------
+def guard_verdict(result: GuardCheck, search: Search, independent: str | None) -> Proof:
+    """The verdict on ``deterministic`` or ``complete``: see the module."""
+    name = result.name
+    if not result.problems and result.stopped is None:
+        return Proof(
+            name, "hygiene", Verdict.PROVED, result.seconds, "on every state satisfying the proved invariants, every N"
+        )
+    found = search.first(name)
+    if found is not None:
+        n, cex = found
+        if not replays(search.spec, cex.trace):
+            raise Disagreement(f"{name}: the {search.method}'s trace at {n} queue(s) does not replay")
+        return Proof(name, "hygiene", Verdict.VIOLATED, result.seconds, f"{n} queue(s): {cex.message}", cex.trace)
+    if result.stopped is not None:
+        return Proof(name, "hygiene", Verdict.UNKNOWN, result.seconds, result.stopped)
+    unreached = f"a state satisfying the proved invariants (not reached) lacks it: {result.problems[0]}"
+    if independent is None and search.complete_run(1) is not None:
+        message = f"on every reachable state, every N (independent queues: 1 queue decides every N); {unreached}"
+        return Proof(name, "hygiene", Verdict.PROVED, result.seconds, message)
+    if search.searched == 0:
+        return Proof(name, "hygiene", Verdict.UNKNOWN, result.seconds, f"{unreached}; {search.covered('')}")
+    message = f"{search.covered('on the reachable states, as searched')}; {unreached}"
+    return Proof(name, "hygiene", Verdict.BOUNDED, result.seconds, message, searched=search.searched)
 
 
-def _row_fires(bmc: Bmc, row: Transition):
-    enc = bmc.encoding
-    event = enc.spec.event(row.event)
-
-    def goal(s: SymState) -> z3.BoolRef:
-        args = enc.args(event, "witness")
-
-        def fires(q):
-            return dict((r.name, c) for r, c in enc.fires(event, s, args, q))[row.name]
-
-        where = fires(args[event.target]) if event.target else enc.exists(fires)
-        return z3.And(enc.enabled(event, s, args), where)
-
-    return goal
+def dead_verdict(search: Search, independent: str | None) -> Proof:
+    """``no_dead_transition`` per (row, source state): see the module."""
+    runs = [search.complete_run(n) for n in range(1, search.searched + 1)]
+    seconds = sum(r.seconds for r in runs)
+    if not runs:
+        return Proof("no_dead_transition", "hygiene", Verdict.UNKNOWN, seconds, search.covered(""))
+    if independent is None:
+        dead = runs[0].dead
+        if dead:
+            message = "never fires in a reachable state, for any N (independent queues: 1 queue decides every N): "
+            return _fault(search.spec, "no_dead_transition", seconds, message + ", ".join(dead))
+        message = "every row fires from each of its source states, every N (independent queues: 1 queue decides)"
+        return Proof("no_dead_transition", "hygiene", Verdict.PROVED, seconds, message)
+    first_dead: dict[str, int] = {}
+    for run in runs:
+        for entry in run.dead:
+            first_dead.setdefault(entry, run.queues)
+    if first_dead:
+        shown = ", ".join(f"{entry} ({n} queue{'s' if n > 1 else ''})" for entry, n in first_dead.items())
+        return _fault(search.spec, "no_dead_transition", seconds, f"never fires with: {shown}")
+    message = (
+        f"{search.covered('every row fires from each of its source states, as found')}; "
+        f"larger N are not decided: the queues are not independent ({independent})"
+    )
+    return Proof("no_dead_transition", "hygiene", Verdict.BOUNDED, seconds, message, searched=search.searched)
 
 
 def antecedent(expr: Expr) -> tuple[tuple[str, ...], Expr] | None:
     """The left of ``=>`` under leading ``forall``s, with the bound names;
-    None when the invariant is not an implication."""
+    None when the invariant is not an implication. (The premise a design's
+    analysis watches for, ``designs/analysis.py``; ``non_vacuous`` judges
+    every sub-formula instead.)"""
     bound: list[str] = []
     while isinstance(expr, Quantifier) and expr.kind == "forall":
         bound.append(expr.var)
@@ -137,64 +191,105 @@ def antecedent(expr: Expr) -> tuple[tuple[str, ...], Expr] | None:
     return None
 
 
-def _holds_somewhere(bmc: Bmc, prop: Property, bound: tuple[str, ...], left: Expr):
-    enc = bmc.encoding
-
-    def goal(s: SymState) -> z3.BoolRef:
-        def under(names, env, q):
-            if names:
-                return enc.exists(lambda b: under(names[1:], {**env, names[0]: b}, q))
-            return enc.expr(left, s, None, env, q)
-
-        if prop.per_queue:
-            return enc.exists(lambda q: under(bound, {}, q))
-        return under(bound, {}, None)
-
-    return goal
+def _own(spec: Spec, occurrence: Occurrence) -> bool:
+    """True when the property was written in the table's own file (the last
+    of ``spec.files``), not in a file it includes."""
+    source = occurrence.prop.source
+    return not spec.files or source is None or source.file == spec.files[-1]
 
 
-def witnesses(spec: Spec) -> list[Proof]:
-    """``no_dead_transition`` and ``non_vacuous``, by bounded model checking."""
-    machines = {n: Bmc(spec, n) for n in WITNESS_QUEUES}
+def _fault(spec: Spec, name: str, seconds: float, message: str) -> Proof:
+    """A dead row or a sub-formula that never matters: a violation, except
+    in a restricted environment (an ``--env`` profile that is not
+    exhaustive), where the table may hold rows and cases for callers that
+    this environment does not have: there it is not applicable."""
+    if spec.restricted:
+        message = f"not asked of the {spec.env} environment, which restricts its events; {message}"
+        return Proof(name, "hygiene", Verdict.NOT_APPLICABLE, seconds, message)
+    return Proof(name, "hygiene", Verdict.VIOLATED, seconds, message)
 
-    def reachable(goal_of) -> bool:
-        return any(machines[n].find(goal_of(machines[n]), explorer_depth(spec, n)) is not None for n in WITNESS_QUEUES)
 
-    results = []
-    began = time.perf_counter()
-    dead = [row.name for row in spec.transitions if not reachable(lambda b, r=row: _row_fires(b, r))]
-    sizes = f"{WITNESS_QUEUES[0]}-{WITNESS_QUEUES[-1]} queue(s)"
-    results.append(
-        _witnessed(
-            "no_dead_transition",
-            dead,
-            began,
-            f"never fires in a reachable state ({sizes})",
-            "every row fires on a path found by bounded model checking",
+class VacuityCheck:
+    """``non_vacuous`` over the proved properties ``props``: each candidate
+    sub-formula with its strengthened properties, checked by the search
+    beside the table's own (``extra``)."""
+
+    def __init__(self, props: list[Property]) -> None:
+        self.candidates: list[Occurrence] = [o for p in props for o in occurrences(p)]
+        self.variants: list[tuple[Property, ...]] = []
+        number = itertools.count()
+        for occurrence in self.candidates:
+            self.variants.append(tuple(strengthened(occurrence, v, next(number)) for v in occurrence.values))
+        self.extra = tuple(p for variants in self.variants for p in variants)
+        self.vacuous: dict[int, str] = {}  # candidate index -> how it is known not to matter
+        self.seconds = 0.0
+
+    def unwitnessed(self, search: Search) -> list[int]:
+        """The candidates not yet shown to matter, nor settled."""
+        return [
+            i
+            for i, variants in enumerate(self.variants)
+            if i not in self.vacuous and not any(search.first(p.name) for p in variants)
+        ]
+
+    def settle(self, prover: Prover, indexes: list[int], *, induction: bool) -> None:
+        """Ask Z3 whether each candidate's strengthened properties hold for every N."""
+        began = time.perf_counter()
+        for i in indexes:
+            hows = [prover.settles(p, induction=induction) for p in self.variants[i]]
+            if all(hows):
+                self.vacuous[i] = hows[0]
+        self.seconds += time.perf_counter() - began
+
+    def verdict(self, search: Search, verdicts: dict[str, Verdict]) -> Proof:
+        proof = self._verdict(search, verdicts)
+        return proof.timed(proof.seconds + sum(r.seconds for r in search.runs))  # the witnesses' search
+
+    def _verdict(self, search: Search, verdicts: dict[str, Verdict]) -> Proof:
+        """The verdict, given the ``verdicts`` of the properties with an
+        expression: a violated one is not judged (it fails anyway), one not
+        decided leaves ``non_vacuous`` undecided too. Only the table's own
+        properties can fail it: a requirement it includes from a shared file
+        (``common.toml``) is written for other tables too, and a case of it
+        that this table never needs is a note, not a fault."""
+        spec = search.spec
+        vacuous = maximal([self.candidates[i] for i in self.vacuous])
+        open_ = maximal([self.candidates[i] for i in self.unwitnessed(search)])
+        own_vacuous, own_open = [o for o in vacuous if _own(spec, o)], [o for o in open_ if _own(spec, o)]
+        notes = [f"{o.prop.name}: `{o.text}` ({self._how(o)})" for o in vacuous if not _own(spec, o)]
+        notes += [f"{o.prop.name}: `{o.text}` (not shown either way)" for o in open_ if not _own(spec, o)]
+        violated = [n for n, v in verdicts.items() if v is Verdict.VIOLATED]
+        settled = (Verdict.VIOLATED, Verdict.PROVED, Verdict.NOT_APPLICABLE)
+        undecided = [n for n, v in verdicts.items() if v not in settled]
+        aside = f"; violated, so not judged: {', '.join(violated)}" if violated else ""
+        shared = "in requirements shared with other tables, never needed here: " + "; ".join(notes)
+        if own_vacuous or own_open or undecided:
+            aside += f"; {shared}" if notes else ""
+        if own_vacuous:
+            shown = "; ".join(
+                f"{o.prop.name}: `{o.text}` can be replaced by {' or '.join(str(v).lower() for v in o.values)} "
+                f"and it still holds, every N ({self._how(o)})"
+                for o in own_vacuous
+            )
+            return _fault(spec, "non_vacuous", self.seconds, shown + aside)
+        if own_open:
+            shown = "; ".join(f"{o.prop.name}: `{o.text}`" for o in own_open)
+            message = (
+                f"{search.covered('no reachable state where it matters found')}, "
+                f"and Z3 does not show it never does: {shown}{aside}"
+            )
+            return Proof("non_vacuous", "hygiene", Verdict.UNKNOWN, self.seconds, message, searched=search.searched)
+        if undecided:
+            message = f"not judged until they are decided: {', '.join(undecided)}{aside}"
+            return Proof("non_vacuous", "hygiene", Verdict.UNKNOWN, self.seconds, message)
+        widest = max((search.first(p.name)[0] for v in self.variants for p in v if search.first(p.name)), default=1)
+        which = f"every one but these, {shared}" if notes else "every one"
+        message = (
+            f"replaced by a constant, a sub-formula of a proved property changes its verdict in a reachable "
+            f"state: {which} ({len(self.candidates)} sub-formulas, witnesses with at most "
+            f"{widest} queue{'s' if widest > 1 else ''}){aside}"
         )
-    )
-    began = time.perf_counter()
-    vacuous = []
-    for prop in spec.properties:
-        if prop.kind.value != "invariant" or (found := antecedent(prop.expr)) is None:
-            continue
-        if not reachable(lambda b, p=prop, f=found: _holds_somewhere(b, p, *f)):
-            vacuous.append(prop.name)
-    results.append(
-        _witnessed(
-            "non_vacuous",
-            vacuous,
-            began,
-            f"the left of => never holds in a reachable state ({sizes})",
-            "the left of every => holds in some reachable state",
-        )
-    )
-    return results
+        return Proof("non_vacuous", "hygiene", Verdict.PROVED, self.seconds, message)
 
-
-def _witnessed(name: str, missing: list[str], began: float, failure: str, success: str) -> Proof:
-    """A hygiene check decided by witnesses: violated when ``missing`` names
-    anything that has none."""
-    if missing:
-        return Proof(name, "hygiene", Verdict.VIOLATED, time.perf_counter() - began, f"{failure}: {', '.join(missing)}")
-    return Proof(name, "hygiene", Verdict.PROVED, time.perf_counter() - began, success)
+    def _how(self, occurrence: Occurrence) -> str:
+        return self.vacuous[self.candidates.index(occurrence)]

@@ -14,36 +14,26 @@ a property that is not itself proved. The invariants left in H are then
 inductive together and hold in every reachable state; step and
 history-freedom properties are proved for every step from a state in H.
 
-A failed proof is classified: bounded model checking (:mod:`.bmc`) for 1 to 3
-queues, as deep as the explorer's search, looks for a real violation and
-prints its trace; when it finds none, the property is reported as true but
-not inductive, with the counterexample to induction (two states and the
-event between them) that says which lemma is missing.
+A failed proof is a :class:`Failure`: its counterexample to induction (two
+states and the event between them), not yet a verdict. :func:`classify`
+makes it one with the finite search (:mod:`.search`): a violation found at
+some N, with its trace, or ``unknown: not inductive`` with the N searched.
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
-from functools import lru_cache
+from dataclasses import dataclass
 
 import z3
-from virtio_notifier_spec.model.explore import explore
+from virtio_notifier_spec.model.trace import Trace
 from virtio_notifier_spec.spec.schema import Event, Property, PropertyKind, Spec
 
-from .bmc import Bmc
+from .budget import UNLIMITED, Budget, OutOfTime, check
 from .result import Induction, Proof, Verdict
+from .search import Search, replays
 from .symbolic import Encoding, SymState
-
-CLASSIFY_QUEUES = (1, 2, 3)
-_EXPLORE_LIMIT = 200_000
-
-
-@lru_cache(maxsize=32)
-def explorer_depth(spec: Spec, queues: int) -> int:
-    """How deep the explorer's breadth-first search goes: every reachable
-    state of ``queues`` queues is that many steps from a start at most."""
-    return explore(spec, queues, max_states=_EXPLORE_LIMIT).depth
 
 
 def _show(value: object) -> str:
@@ -64,60 +54,86 @@ def _induction(enc: Encoding, model: z3.ModelRef, event: Event, pre: SymState, p
     )
 
 
-class Prover:
-    """The proofs of one table; :func:`prove` runs them all."""
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A property whose proof failed, before the search classifies it.
 
-    def __init__(self, spec: Spec, classify: bool = True) -> None:
+    ``verdict`` is VIOLATED when an initial state breaks it (``start``, read
+    from Z3's model), NOT_INDUCTIVE with a counterexample to induction, or
+    UNKNOWN when the solver gave up or the time ran out."""
+
+    prop: Property
+    verdict: Verdict
+    message: str
+    seconds: float = 0.0
+    induction: Induction | None = None
+    start: Trace | None = None
+
+    @property
+    def name(self) -> str:
+        return self.prop.name
+
+
+Outcome = Proof | Failure
+
+
+class Prover:
+    """The proofs of one table within ``budget``."""
+
+    def __init__(self, spec: Spec, budget: Budget = UNLIMITED) -> None:
         self.spec = spec
         self.enc = Encoding(spec)
-        self.classify = classify
+        self.budget = budget
         self.invariants = tuple(p for p in spec.properties if p.kind is PropertyKind.INVARIANT)
         self.assumed: tuple[Property, ...] = self.invariants
-        self._bmc: dict[int, Bmc] = {}
 
-    def bmc(self, queues: int) -> Bmc:
-        """One unrolling per number of queues, shared by every classification."""
-        if queues not in self._bmc:
-            self._bmc[queues] = Bmc(self.spec, queues)
-        return self._bmc[queues]
+    def check(self, solver: z3.Solver) -> z3.CheckSatResult:
+        return check(solver, budget=self.budget)
 
     # -- invariants ---------------------------------------------------------
-    def prove_invariants(self) -> list[Proof]:
+    def prove_invariants(self) -> list[Outcome]:
         seconds: dict[str, float] = defaultdict(float)
-        failed: dict[str, tuple[Verdict, Induction | None, str]] = {}
-        for prop in self.invariants:  # Init => P
+        failed: dict[str, Failure] = {}
+        try:
+            self._initially(failed, seconds)
+            self.assumed = tuple(p for p in self.invariants if p.name not in failed)
+            while True:  # H and T => P', dropping what fails until nothing does
+                broken = self._step_round(seconds)
+                if not broken:
+                    break
+                failed.update(broken)
+                self.assumed = tuple(p for p in self.assumed if p.name not in broken)
+        except OutOfTime as exc:  # nothing left unchecked is proved
+            for prop in self.invariants:
+                failed.setdefault(prop.name, Failure(prop, Verdict.UNKNOWN, str(exc)))
+            self.assumed = ()
+        outcomes: list[Outcome] = []
+        for prop in self.invariants:
+            if prop.name in failed:
+                f = failed[prop.name]
+                outcomes.append(Failure(f.prop, f.verdict, f.message, seconds[prop.name], f.induction, f.start))
+            else:
+                outcomes.append(Proof(prop.name, prop.kind.value, Verdict.PROVED, seconds[prop.name], "inductive"))
+        return outcomes
+
+    def _initially(self, failed: dict[str, Failure], seconds: dict[str, float]) -> None:
+        """Init => P for every invariant."""
+        for prop in self.invariants:
             began = time.perf_counter()
             solver = z3.Solver()
             start = self.enc.state("start")
             solver.add(self.enc.init(start), z3.Not(self.enc.invariant(prop, start)))
-            outcome = solver.check()
+            outcome = self.check(solver)
             seconds[prop.name] += time.perf_counter() - began
-            if outcome != z3.unsat:
-                failed[prop.name] = (
-                    Verdict.VIOLATED if outcome == z3.sat else Verdict.UNKNOWN,
-                    None,
-                    "false in an initial state",
-                )
-        self.assumed = tuple(p for p in self.invariants if p.name not in failed)
-        while True:  # H and T => P', dropping what fails until nothing does
-            broken = self._step_round(seconds)
-            if not broken:
-                break
-            failed.update(broken)
-            self.assumed = tuple(p for p in self.assumed if p.name not in broken)
-        proofs = []
-        for prop in self.invariants:
-            began = time.perf_counter()
-            if prop.name in failed:
-                proof = self._classify_invariant(prop, *failed[prop.name])
-            else:
-                proof = Proof(prop.name, prop.kind.value, Verdict.PROVED, 0.0, "inductive")
-            seconds[prop.name] += time.perf_counter() - began
-            proofs.append(_timed(proof, seconds[prop.name]))
-        return proofs
+            if outcome == z3.sat:
+                model = solver.model()
+                state = self.enc.concrete(model, start, self.enc.model_queues(model))
+                failed[prop.name] = Failure(prop, Verdict.VIOLATED, "false in an initial state", start=Trace(state, ()))
+            elif outcome == z3.unknown:
+                failed[prop.name] = Failure(prop, Verdict.UNKNOWN, "the solver gave up on the initial states")
 
-    def _step_round(self, seconds: dict[str, float]) -> dict:
-        broken: dict = {}
+    def _step_round(self, seconds: dict[str, float]) -> dict[str, Failure]:
+        broken: dict[str, Failure] = {}
         enc = self.enc
         solver = z3.Solver()
         pre, post = enc.state("pre"), enc.state("post")
@@ -132,175 +148,176 @@ class Prover:
                 began = time.perf_counter()
                 solver.push()
                 solver.add(z3.Not(enc.invariant(prop, post)))
-                outcome = solver.check()
+                outcome = self.check(solver)
                 if outcome == z3.sat:
                     cti = _induction(enc, solver.model(), event, pre, post, args)
-                    broken[prop.name] = (Verdict.NOT_INDUCTIVE, cti, f"not preserved by {event.name}")
+                    broken[prop.name] = Failure(prop, Verdict.NOT_INDUCTIVE, f"not preserved by {event.name}", 0, cti)
                 elif outcome == z3.unknown:
-                    broken[prop.name] = (Verdict.UNKNOWN, None, f"the solver gave up on {event.name}")
+                    broken[prop.name] = Failure(prop, Verdict.UNKNOWN, f"the solver gave up on {event.name}")
                 solver.pop()
                 seconds[prop.name] += time.perf_counter() - began
             solver.pop()
         return broken
 
-    def _classify_invariant(self, prop: Property, verdict: Verdict, cti: Induction | None, message: str) -> Proof:
-        if self.classify:
-            for n in CLASSIFY_QUEUES:
-                bmc = self.bmc(n)
-                trace = bmc.find(lambda s, b=bmc: z3.Not(b.encoding.invariant(prop, s)), explorer_depth(self.spec, n))
-                if trace is not None:
-                    return Proof(
-                        prop.name,
-                        prop.kind.value,
-                        Verdict.VIOLATED,
-                        0.0,
-                        f"{n} queue(s): {_where(bmc, prop, trace)} in the last state "
-                        f"({_steps(trace)}, bounded model checking)",
-                        trace,
-                    )
-        if verdict is Verdict.NOT_INDUCTIVE:
-            message += (
-                "; bounded model checking finds no violation for "
-                f"{CLASSIFY_QUEUES[0]}-{CLASSIFY_QUEUES[-1]} queue(s): true there but not inductive, "
-                "a lemma is missing (name it in spec/common.toml with lemma = true). "
-                "Counterexample to induction (the pre-state satisfies: "
-                + (", ".join(p.name for p in self.assumed) or "nothing")
-                + ")"
-            )
-        return Proof(prop.name, prop.kind.value, verdict, 0.0, message, induction=cti)
-
     # -- step properties ----------------------------------------------------
-    def prove_step(self, prop: Property) -> Proof:
+    def prove_step(self, prop: Property) -> Outcome:
         began = time.perf_counter()
         enc = self.enc
-        for name in prop.events:
-            event = self.spec.event(name)
-            pre, post, args = enc.state("pre"), enc.state("post"), enc.args(event, "arg")
-            solver = z3.Solver()
-            solver.add(
-                enc.invariants(pre, self.assumed),
-                enc.step(event, pre, post, args),
-                z3.Not(enc.expr(prop.expr, pre, post, args, None)),
-            )
-            outcome = solver.check()
-            if outcome == z3.unknown:
-                return _since(Proof(prop.name, "step", Verdict.UNKNOWN, 0.0, f"the solver gave up on {name}"), began)
-            if outcome == z3.sat:
-                cti = _induction(enc, solver.model(), event, pre, post, args)
-                return _since(self._classify_step(prop, event, cti), began)
-        return _since(Proof(prop.name, "step", Verdict.PROVED, 0.0, "every step from an invariant state"), began)
+        try:
+            for name in prop.events:
+                event = self.spec.event(name)
+                solver, pre, post, args = self._breaking_step(prop, event)
+                outcome = self.check(solver)
+                if outcome == z3.unknown:
+                    return Failure(prop, Verdict.UNKNOWN, f"the solver gave up on {name}", _since(began))
+                if outcome == z3.sat:
+                    cti = _induction(enc, solver.model(), event, pre, post, args)
+                    message = f"false across {event.name} from a state satisfying the proved invariants"
+                    return Failure(prop, Verdict.NOT_INDUCTIVE, message, _since(began), cti)
+        except OutOfTime as exc:
+            return Failure(prop, Verdict.UNKNOWN, str(exc), _since(began))
+        return Proof(prop.name, "step", Verdict.PROVED, _since(began), "every step from an invariant state")
 
-    def _classify_step(self, prop: Property, event: Event, cti: Induction) -> Proof:
-        if self.classify:
-            for n in CLASSIFY_QUEUES:
-                bmc = self.bmc(n)
-                trace = bmc.find_step(
-                    event,
-                    lambda pre, post, args, b=bmc: z3.Not(b.encoding.expr(prop.expr, pre, post, args, None)),
-                    explorer_depth(self.spec, n) + 1,
-                )
-                if trace is not None:
-                    return Proof(
-                        prop.name,
-                        "step",
-                        Verdict.VIOLATED,
-                        0.0,
-                        f"{n} queue(s): false across the last step ({_steps(trace)}, bounded model checking)",
-                        trace,
-                    )
-        return Proof(
-            prop.name,
-            "step",
-            Verdict.NOT_INDUCTIVE,
-            0.0,
-            f"false across {event.name} from a state satisfying the proved invariants, but no "
-            "reachable violation found: a lemma is missing",
-            induction=cti,
+    def _breaking_step(self, prop: Property, event: Event) -> tuple[z3.Solver, SymState, SymState, dict]:
+        """A solver asked for a step of ``event``, from a state satisfying the
+        proved invariants, across which the step property ``prop`` is false."""
+        enc = self.enc
+        pre, post, args = enc.state("pre"), enc.state("post"), enc.args(event, "arg")
+        solver = z3.Solver()
+        solver.add(
+            enc.invariants(pre, self.assumed),
+            enc.step(event, pre, post, args),
+            z3.Not(enc.expr(prop.expr, pre, post, args, None)),
         )
+        return solver, pre, post, args
 
     # -- history freedom ----------------------------------------------------
-    def prove_history(self, prop: Property) -> Proof:
+    def prove_history(self, prop: Property) -> Outcome:
         began = time.perf_counter()
         enc = self.enc
-        for name in prop.events:
-            event = self.spec.event(name)
-            pre1, pre2, post1, post2 = (enc.state(n) for n in ("pre", "pre2", "post", "post2"))
+        try:
+            for name in prop.events:
+                event = self.spec.event(name)
+                pre1, pre2, post1, post2 = (enc.state(n) for n in ("pre", "pre2", "post", "post2"))
+                args = enc.args(event, "arg")
+                solver = z3.Solver()
+                solver.add(
+                    enc.invariants(pre1, self.assumed),
+                    enc.invariants(pre2, self.assumed),
+                    enc.step(event, pre1, post1, args),
+                    enc.step(event, pre2, post2, args),
+                    agree(enc, pre1, pre2, prop.inputs),
+                    z3.Not(agree(enc, post1, post2, None)),
+                )
+                outcome = self.check(solver)
+                if outcome == z3.unknown:
+                    return Failure(prop, Verdict.UNKNOWN, f"the solver gave up on {name}", _since(began))
+                if outcome == z3.sat:
+                    model = solver.model()
+                    first = _induction(enc, model, event, pre1, post1, args)
+                    second = _induction(enc, model, event, pre2, post2, args)
+                    cti = Induction(first.pre, first.event, first.rows, first.post, second.pre, second.post)
+                    message = f"two invariant states agreeing on {', '.join(prop.inputs)} end apart after {event.name}"
+                    return Failure(prop, Verdict.NOT_INDUCTIVE, message, _since(began), cti)
+        except OutOfTime as exc:
+            return Failure(prop, Verdict.UNKNOWN, str(exc), _since(began))
+        return Proof(
+            prop.name, "history_free", Verdict.PROVED, _since(began), "equal inputs and arguments give equal states"
+        )
+
+    # -- strengthened properties (vacuity) ------------------------------------
+    def settles(self, prop: Property, *, induction: bool = True) -> str | None:
+        """How ``prop`` (a strengthened property) is known to hold in every
+        reachable state, or across every step of its events, for every N;
+        None when neither query shows it."""
+        enc = self.enc
+        if prop.kind is PropertyKind.STEP:
+            for name in prop.events:
+                if self.check(self._breaking_step(prop, self.spec.event(name))[0]) != z3.unsat:
+                    return None
+            return "the proved invariants imply it"
+        s = enc.state("s")
+        solver = z3.Solver()
+        solver.add(enc.invariants(s, self.assumed), z3.Not(enc.invariant(prop, s)))
+        if self.check(solver) == z3.unsat:
+            return "the proved invariants imply it"
+        if not induction:
+            return None
+        start = enc.state("start")
+        solver = z3.Solver()
+        solver.add(enc.init(start), z3.Not(enc.invariant(prop, start)))
+        if self.check(solver) != z3.unsat:
+            return None
+        pre, post = enc.state("pre"), enc.state("post")
+        for event in self.spec.events:
             args = enc.args(event, "arg")
             solver = z3.Solver()
             solver.add(
-                enc.invariants(pre1, self.assumed),
-                enc.invariants(pre2, self.assumed),
-                enc.step(event, pre1, post1, args),
-                enc.step(event, pre2, post2, args),
-                _agree(enc, pre1, pre2, prop.inputs),
-                z3.Not(_agree(enc, post1, post2, None)),
+                enc.invariants(pre, (*self.assumed, prop)),
+                enc.step(event, pre, post, args),
+                z3.Not(enc.invariant(prop, post)),
             )
-            outcome = solver.check()
-            if outcome == z3.unknown:
-                return _since(
-                    Proof(prop.name, "history_free", Verdict.UNKNOWN, 0.0, f"the solver gave up on {name}"), began
-                )
-            if outcome == z3.sat:
-                model = solver.model()
-                first = _induction(enc, model, event, pre1, post1, args)
-                second = _induction(enc, model, event, pre2, post2, args)
-                cti = Induction(first.pre, first.event, first.rows, first.post, second.pre, second.post)
-                return _since(self._classify_history(prop, event, cti), began)
-        return _since(
-            Proof(prop.name, "history_free", Verdict.PROVED, 0.0, "equal inputs and arguments give equal states"), began
-        )
+            if self.check(solver) != z3.unsat:
+                return None
+        return "inductive together with the proved invariants"
 
-    def _classify_history(self, prop: Property, event: Event, cti: Induction) -> Proof:
-        # Two runs are needed: the explorer's counterexample (shortest, with
-        # both histories) for small N is the trace shown.
-        if self.classify:
-            for n in CLASSIFY_QUEUES:
-                found = explore(self.spec, n, max_states=_EXPLORE_LIMIT).counterexamples.get(prop.name)
-                if found is not None:
-                    return Proof(
-                        prop.name,
-                        "history_free",
-                        Verdict.VIOLATED,
-                        0.0,
-                        f"{n} queue(s): {found.message} (the explorer's counterexample)",
-                        found.trace,
-                        found.other,
-                    )
+
+def classify(failure: Failure, search: Search, assumed: tuple[Property, ...]) -> Proof:
+    """The verdict on a failed proof: the search's violation at the smallest
+    N (its trace replayed first), or what the failure says, with the N searched."""
+    prop = failure.prop
+    kind = prop.kind.value
+    found = search.first(prop.name)
+    if found is not None:
+        n, cex = found
+        for trace in (cex.trace, cex.other):
+            if trace is not None and not replays(search.spec, trace):
+                raise Disagreement(f"{prop.name}: the {search.method}'s trace at {n} queue(s) does not replay")
+        steps = f"{len(cex.trace)} step{'' if len(cex.trace) == 1 else 's'}"
         return Proof(
             prop.name,
-            "history_free",
-            Verdict.NOT_INDUCTIVE,
-            0.0,
-            f"two invariant states agreeing on {', '.join(prop.inputs)} end apart after "
-            f"{event.name}, but no reachable pair was found: a lemma is missing",
-            induction=cti,
+            kind,
+            Verdict.VIOLATED,
+            failure.seconds,
+            f"{n} queue(s): {cex.message} ({steps}, {search.method})",
+            cex.trace,
+            cex.other,
         )
+    if failure.start is not None:  # false initially, at the size of Z3's model
+        if not replays(search.spec, failure.start):
+            raise Disagreement(f"{prop.name}: Z3's initial state is not one of the explorer's")
+        n = len(failure.start.start.queues)
+        return Proof(
+            prop.name, kind, Verdict.VIOLATED, failure.seconds, f"{n} queue(s): {failure.message}", failure.start
+        )
+    searched = search.covered("no violation found")
+    if failure.verdict is Verdict.NOT_INDUCTIVE:
+        message = (
+            f"{failure.message}; {searched}: undecided. A lemma may be missing (name it with lemma = true). "
+            "Counterexample to induction (the pre-state satisfies: "
+            + (", ".join(p.name for p in assumed) or "nothing")
+            + ")"
+        )
+    elif search.searched == 0 and failure.message == search.stopped:
+        message = failure.message
+    else:
+        message = f"{failure.message}; {searched}"
+    return Proof(
+        prop.name,
+        kind,
+        failure.verdict,
+        failure.seconds,
+        message,
+        induction=failure.induction,
+        searched=search.searched,
+    )
 
 
-def _steps(trace) -> str:
-    return f"{len(trace)} step{'' if len(trace) == 1 else 's'}"
+class Disagreement(RuntimeError):
+    """The proofs and the search contradict each other: a bug of ours."""
 
 
-def _where(bmc: Bmc, prop: Property, trace) -> str:
-    """Which queue breaks a per-queue invariant in the trace's last state,
-    read by the symbolic interpreter on that concrete state."""
-    if not prop.per_queue:
-        return f"{prop.name} is false"
-    enc = bmc.encoding
-    s = enc.state("last")
-    solver = z3.Solver()
-    solver.add(enc.equals(s, trace.last))
-    for index, q in enumerate(enc.queue_values):
-        solver.push()
-        solver.add(z3.Not(enc.expr(prop.expr, s, None, {}, q)))
-        broken = solver.check() == z3.sat
-        solver.pop()
-        if broken:
-            return f"queue {index} breaks {prop.name}"
-    return f"{prop.name} is false"  # pragma: no cover  (the trace was found for it)
-
-
-def _agree(enc: Encoding, a: SymState, b: SymState, names: tuple[str, ...] | None) -> z3.BoolRef:
+def agree(enc: Encoding, a: SymState, b: SymState, names: tuple[str, ...] | None) -> z3.BoolRef:
     """``a`` and ``b`` agree on ``names`` (None: on everything)."""
     chosen = [v.name for v in enc.spec.variables] if names is None else list(names)
     parts = [a.device[n] == b.device[n] for n in chosen if n in a.device]
@@ -310,12 +327,5 @@ def _agree(enc: Encoding, a: SymState, b: SymState, names: tuple[str, ...] | Non
     return z3.And(parts)
 
 
-def _since(proof: Proof, began: float) -> Proof:
-    """``proof`` with the time since ``began`` (a ``perf_counter`` mark)."""
-    return _timed(proof, time.perf_counter() - began)
-
-
-def _timed(proof: Proof, seconds: float) -> Proof:
-    return Proof(
-        proof.name, proof.kind, proof.verdict, seconds, proof.message, proof.trace, proof.other, proof.induction
-    )
+def _since(began: float) -> float:
+    return time.perf_counter() - began

@@ -1,9 +1,23 @@
-"""What a proof says: proved, a real violation (with a trace), or not inductive
-(with the counterexample to induction), and how long it took."""
+"""What a proof says, and how long it took.
+
+The verdicts, and exactly what each claims:
+
+- ``proved``: for every number of queues, by the written argument
+  (``proofs/README.md``) its message names;
+- ``violated``: a shortest replayable trace at a concrete N shows it false
+  (for a hygiene check: the row, state or sub-formula at fault);
+- ``unknown: not inductive``: induction failed (the counterexample to
+  induction is shown) and no violation was found by a search of N = 1..K;
+- ``bounded``: a hygiene check that holds for N = 1..K only, labelled so;
+- ``unknown``: the solver gave up, or ``--timeout`` stopped it;
+- ``not applicable``: a hygiene check not asked of a restricted environment
+  (``--env``), where a row or a sub-formula may be unreachable without
+  being wrong.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from virtio_notifier_spec.model.trace import Trace, format_state
@@ -14,8 +28,10 @@ from virtio_notifier_spec.spec.schema import Spec
 class Verdict(Enum):
     PROVED = "proved"
     VIOLATED = "violated"  # a reachable state (or step) breaks it: a trace shows how
-    NOT_INDUCTIVE = "not inductive"  # no violation found, but a lemma is missing
-    UNKNOWN = "unknown"  # the solver gave up
+    NOT_INDUCTIVE = "unknown: not inductive"  # no violation found up to `searched` queues
+    BOUNDED = "bounded"  # holds for N = 1..searched, not decided beyond
+    UNKNOWN = "unknown"  # the solver gave up, or the time ran out
+    NOT_APPLICABLE = "not applicable"  # not asked of this environment (a restricted profile)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,14 +83,25 @@ class Proof:
     trace: Trace | None = None
     other: Trace | None = None
     induction: Induction | None = None
+    searched: int | None = None  # the search found no violation for N = 1..searched
 
     @property
     def proved(self) -> bool:
         return self.verdict is Verdict.PROVED
 
+    @property
+    def label(self) -> str:
+        """The verdict as shown: ``holds for N = 1..4`` for a bounded one."""
+        if self.verdict is Verdict.BOUNDED:
+            return f"holds for N = 1..{self.searched}" if self.searched and self.searched > 1 else "holds for N = 1"
+        return self.verdict.value
+
+    def timed(self, seconds: float) -> Proof:
+        return replace(self, seconds=seconds)
+
     def format(self, spec: Spec) -> str:
         """The verdict and its evidence, as text a reviewer can replay."""
-        head = f"{spec.name}: {self.name} {self.verdict.value.upper()}"
+        head = f"{spec.name}: {self.name} {self.label.upper()}"
         if self.message:
             head += f": {self.message}"
         lines = [head]
@@ -94,6 +121,8 @@ class Proof:
             "seconds": round(self.seconds, 3),
             "message": self.message,
         }
+        if self.searched is not None:
+            found["searched_up_to"] = self.searched
         if self.trace is not None:
             found["trace"] = self.trace.to_json(spec)
         if self.other is not None:
@@ -110,10 +139,15 @@ class ProofReport:
     spec: Spec
     proofs: tuple[Proof, ...]
     assumed: tuple[str, ...]  # the invariants proved inductive together
+    search: str = ""  # how far the finite search went, e.g. "orbit search, N = 1..3"
 
     @property
     def ok(self) -> bool:
-        return all(p.proved for p in self.proofs)
+        return all(p.proved or p.verdict is Verdict.NOT_APPLICABLE for p in self.proofs)
+
+    @property
+    def violated(self) -> bool:
+        return any(p.verdict is Verdict.VIOLATED for p in self.proofs)
 
     def get(self, name: str) -> Proof | None:
         return next((p for p in self.proofs if p.name == name), None)

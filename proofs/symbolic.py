@@ -9,7 +9,7 @@ Queues are a Z3 sort. :class:`Encoding` with ``queues=None`` declares it
 uninterpreted, so a formula valid in the encoding is valid for every number
 of queues (every finite model of the sort is a device with that many
 queues); with ``queues=N`` it is an enumeration of exactly N queues, for
-bounded model checking and for the cross-check against the explorer.
+the cross-check against the explorer (:mod:`.crosscheck`).
 A per-queue variable of a state is a function from queues to its values.
 
 >>> from virtio_notifier_spec.spec.load import load_spec
@@ -44,6 +44,8 @@ from virtio_notifier_spec.spec.expr import (
 )
 from virtio_notifier_spec.spec.schema import Event, Property, Spec, Transition
 
+from .budget import UNLIMITED, Budget, check
+
 # Z3 enumeration sorts are declared once per process: the same table loaded
 # twice must get the same sorts, and two tables whose types differ get two.
 _ENUMS: dict[tuple[str, tuple], tuple[z3.SortRef, dict[str, z3.ExprRef]]] = {}
@@ -65,9 +67,9 @@ class SolverGaveUp(RuntimeError):
     """Z3 answered unknown where a yes or no is needed."""
 
 
-def decide(solver: z3.Solver) -> bool:
-    """True for sat, False for unsat; never a silent unknown."""
-    outcome = solver.check()
+def decide(solver: z3.Solver, *assumptions: z3.BoolRef, budget: Budget = UNLIMITED, quick: bool = False) -> bool:
+    """True for sat, False for unsat; never a silent unknown (see :func:`~.budget.check`)."""
+    outcome = check(solver, *assumptions, budget=budget, quick=quick)
     if outcome == z3.unknown:
         raise SolverGaveUp(solver.reason_unknown())
     return outcome == z3.sat

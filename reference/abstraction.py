@@ -15,7 +15,7 @@
 >>> device = new_device(queues=1, limited=False)
 >>> perform(device, "set_status", {"value": "driver_ok", "assign_ok": True})
 >>> abstract(device, spec).queues
-(('assigned', False, True, 'ours', False),)
+(('assigned', False, True, True, 'ours', False),)
 """
 
 from __future__ import annotations
@@ -81,6 +81,7 @@ def abstract(device: Device, spec: Spec) -> State:
     device_values = {
         "limited": not kernel.has_many_ioeventfds(),
         "running": device.running,
+        "vhost_on": device.id in kernel.vhost.started,
         "status": status_value(device.status),
     }
     queues = []
@@ -90,6 +91,7 @@ def abstract(device: Device, spec: Spec) -> State:
             "state": queue_state(device, n),
             "our_fd": kernel.ioeventfd(address, Owner.US) is not None,
             "vhost_fd": kernel.ioeventfd(address, Owner.VHOST) is not None,
+            "vhost_serves": device.vqs[n].vhost_serves,
             "handler": _handler(kernel.reader(notifier)),
             "pending": notifier.counter > 0,
         }
@@ -115,6 +117,22 @@ def vhost_release(device: Device, n: int) -> int:
     if device.kernel.vhost.holds(address):
         device.kernel.vhost.stop(address)
     return device.set_host_notifier(n, False)
+
+
+def vhost_start(device: Device) -> None:
+    """vhost starts for ``device``: takes every queue it serves, one call."""
+    device.kernel.vhost.started.add(device.id)
+    for vq in device.vqs:
+        if vq.vhost_serves:
+            vhost_take(device, vq.index)
+
+
+def vhost_stop(device: Device) -> None:
+    """vhost stops for ``device``: gives back every queue it serves."""
+    device.kernel.vhost.started.discard(device.id)
+    for vq in device.vqs:
+        if vq.vhost_serves:
+            vhost_release(device, vq.index)
 
 
 def perform(device: Device, event: str, args: dict) -> None:
@@ -158,6 +176,8 @@ _ACTIONS: dict[str, Callable[[Device, dict], None]] = {
     "set_status": lambda d, a: d.set_status(_status_byte(a, "value")),
     "reset": lambda d, a: d.reset(),
     "set_host_notifier": _set_host_notifier,
+    "vhost_start": lambda d, a: vhost_start(d),
+    "vhost_stop": lambda d, a: vhost_stop(d),
     "load": lambda d, a: d.load(_status_byte(a, "saved")),
     "vm_stop": lambda d, a: d.vm_stop(),
     "vm_run": lambda d, a: d.vm_run(),

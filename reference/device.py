@@ -41,6 +41,7 @@ class VirtQueue:
     notifier: EventFd
     ioeventfd: bool = False  # ours is registered and our handler reads the notifier
     vhost: bool = False  # vhost holds the host notifier: hands off
+    vhost_serves: bool = True  # a queue vhost takes when it starts (not vhost-net's control queue)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +60,7 @@ class KickCount:
 class Device:
     """A virtio device's notifier logic over a :class:`Kernel`."""
 
-    def __init__(self, kernel: Kernel, queues: int) -> None:
+    def __init__(self, kernel: Kernel, queues: int, served: tuple[bool, ...] | None = None) -> None:
         self.kernel = kernel
         self.id = kernel.plug(self._pio_exit)
         # Probed once at start-up: on a 6-slot host our queues never take a
@@ -67,7 +68,8 @@ class Device:
         self.use_ioeventfd = kernel.has_many_ioeventfds()
         self.status = 0
         self.running = True
-        self.vqs = [VirtQueue(n, EventFd(f"dev{self.id}.vq{n}")) for n in range(queues)]
+        served = served if served is not None else (True,) * queues
+        self.vqs = [VirtQueue(n, EventFd(f"dev{self.id}.vq{n}"), vhost_serves=served[n]) for n in range(queues)]
         self.kicks_made = 0
         self.pio_handled = 0
         self.ioeventfd_handled = 0

@@ -27,6 +27,7 @@ Just enough of the host for a device to be tested against the table:
 from __future__ import annotations
 
 import errno
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -158,6 +159,14 @@ class Kernel:
         self.log.append(LogEntry("deassign", f"{address}", owner))
         return 0
 
+    def hand_over(self, address: Address, giver: Owner, taker: Owner) -> None:
+        """The registration ``giver`` made at ``address`` now serves ``taker``
+        (a VMM gives the eventfd it registered to a vhost-user backend, or
+        takes it back): KVM's table is unchanged, so nothing can be refused."""
+        eventfd = self.ioeventfds.pop((address, giver))
+        self.ioeventfds[(address, taker)] = eventfd
+        self.log.append(LogEntry("hand over", f"{address}", taker))
+
     def ioeventfd(self, address: Address, owner: Owner) -> EventFd | None:
         return self.ioeventfds.get((address, owner))
 
@@ -204,6 +213,8 @@ class VhostWorker:
         self.kernel = kernel
         self.held: dict[Address, EventFd] = {}
         self.handled: dict[int, int] = {}
+        self.handled_at: dict[Address, int] = {}
+        self.started: set[int] = set()  # devices vhost is started for (whole-device take)
 
     def holds(self, address: Address) -> bool:
         return address in self.held
@@ -211,7 +222,7 @@ class VhostWorker:
     def start(self, address: Address, eventfd: EventFd) -> None:
         """vhost takes a queue: registers its ioeventfd and reads the notifier."""
         self.kernel.assign_ioeventfd(address, eventfd, Owner.VHOST)
-        self.kernel.attach(eventfd, Owner.VHOST, lambda: self._handle(address, eventfd))
+        self.kernel.attach(eventfd, Owner.VHOST, functools.partial(self._handle, address, eventfd))
         self.held[address] = eventfd
 
     def stop(self, address: Address) -> None:
@@ -221,8 +232,9 @@ class VhostWorker:
         self.kernel.deassign_ioeventfd(address, Owner.VHOST)
 
     def _handle(self, address: Address, eventfd: EventFd) -> None:
-        device = address[0]
-        self.handled[device] = self.handled.get(device, 0) + eventfd.test_and_clear()
+        taken = eventfd.test_and_clear()
+        self.handled[address[0]] = self.handled.get(address[0], 0) + taken
+        self.handled_at[address] = self.handled_at.get(address, 0) + taken
 
     def handled_for(self, device: int) -> int:
         """Kicks of ``device`` that vhost has handled."""

@@ -487,7 +487,7 @@ def _shown(inst: Instance) -> str:
 def _multisets(items: list, n: int):
     """Every way to put n queues into the given initial tuples, as counted forms."""
     if len(items) == 1:
-        yield ((items[0], n),)
+        yield ((items[0], n),) if n else ()  # no class of zero queues: it would stand for a queue that is not there
         return
     head, rest = items[0], items[1:]
     for k in range(n, -1, -1):

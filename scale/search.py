@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from virtio_notifier_spec.model.explore import HYGIENE, Counterexample, Exploration, record_dead, unfired_sources
 from virtio_notifier_spec.model.explore import explore as explore_plain
@@ -30,8 +31,9 @@ from virtio_notifier_spec.spec.concrete import State
 from virtio_notifier_spec.spec.fragment import support_reason, witness_reason
 from virtio_notifier_spec.spec.schema import Spec
 
+from .packed_reduced import PackedReduced, packed_reduced_refusal
 from .reduced import Finding, NotSupported, ReducedExplorer, relabel
-from .symmetry import SupportError, support_cutoff, symmetry_refusal
+from .symmetry import SupportError, support_cutoff, support_refusal, symmetry_refusal
 
 
 def explore(
@@ -42,13 +44,18 @@ def explore(
     timeout: float | None = None,
     progress: Callable[[int, int, int], None] | None = None,
     symmetry: bool | str = False,
+    engine: str = "auto",
+    workers: int = 1,
 ) -> Exploration:
-    """Explore ``spec`` for ``queues`` queues, reduced by symmetry when asked (see the module)."""
+    """Explore ``spec`` for ``queues`` queues, reduced by symmetry when asked
+    (see the module); ``engine`` and ``workers`` as for the plain explorer."""
     mode, notes = _reduction(spec, queues, symmetry)
     if mode == "none":
-        return explore_plain(spec, queues, max_states=max_states, timeout=timeout, progress=progress)
+        return explore_plain(
+            spec, queues, max_states=max_states, timeout=timeout, progress=progress, engine=engine, workers=workers
+        )
     limits = {"max_states": max_states, "timeout": timeout, "progress": progress}
-    return _explore_reduced(spec, queues, mode, notes, **limits)
+    return _explore_reduced(spec, queues, mode, notes, engine, **limits)
 
 
 #: Up to this many queues ``symmetry=True`` explores orbits (exact counts of
@@ -116,46 +123,87 @@ def _witness_notes(spec: Spec) -> tuple[str, ...]:
     return (f"every queue is stepped, not one per class: {reason}",)
 
 
-def _explore_reduced(spec: Spec, queues: int, mode: str, notes: tuple[str, ...], **limits) -> Exploration:
-    began = time.perf_counter()
-    if mode == "support":
-        try:
-            explorer = ReducedExplorer(spec, queues, "support", **limits)
-            depth, partial = explorer.run()
-            return _support_result(spec, queues, explorer, depth, partial, began, limits)
-        except NotSupported as exc:
-            notes = (*notes, f"support abstraction gave up ({exc}), orbit search instead")
-    explorer = ReducedExplorer(spec, queues, "orbits", **limits)
-    depth, partial = explorer.run()
-    found = _concrete_findings(explorer, explorer.found)
-    return _reduced_result(
-        spec,
-        queues,
-        explorer,
+@dataclass(frozen=True, eq=False)
+class _Search:
+    """What a reduced search found, whichever engine ran it; ``tracer`` is the
+    reduced explorer whose records turn findings into concrete traces."""
+
+    states: int
+    edges: int
+    depth: int
+    partial: str | None
+    fired: dict[str, int]
+    fired_from: set[tuple[str, str]]
+    found: dict[str, Finding]
+    tracer: ReducedExplorer
+    concrete: Callable[[], int]
+    cutoff: Callable[[], int]
+
+
+def _search(spec: Spec, queues: int, mode: str, engine: str, want=None, **limits) -> _Search:
+    """Run the ``mode`` search: packed (:mod:`.packed_reduced`) where it serves the table, else general."""
+    if engine != "general" and packed_reduced_refusal(spec, queues) is None:
+        if mode == "support" and support_refusal(spec):
+            raise NotSupported(support_refusal(spec))
+        packed = PackedReduced(spec, queues, mode, want=want, **limits)
+        depth, partial = packed.run_search()
+        return _Search(
+            packed.codes.size,
+            packed.edges,
+            depth,
+            partial,
+            packed.fired_counts(),
+            packed.fired_from(),
+            packed.findings(),
+            packed.general,
+            packed.concrete_states,
+            lambda: packed.cutoff,
+        )
+    general = ReducedExplorer(spec, queues, mode, want=want, **limits)
+    depth, partial = general.run()
+    return _Search(
+        len(general.parent),
+        general.edges,
         depth,
         partial,
-        found,
-        began,
-        "orbits",
-        concrete=None if partial else explorer.concrete_states(),
-        notes=notes,
+        general.fired,
+        general.fired_from,
+        general.found,
+        general,
+        general.concrete_states,
+        lambda: general.cutoff,
     )
 
 
-def _support_result(spec, queues, explorer, depth, partial, began, limits) -> Exploration:
+def _explore_reduced(
+    spec: Spec, queues: int, mode: str, notes: tuple[str, ...], engine: str = "auto", **limits
+) -> Exploration:
+    began = time.perf_counter()
+    if mode == "support":
+        try:
+            run = _search(spec, queues, "support", engine, **limits)
+            return _support_result(spec, queues, run, began, engine, limits)
+        except NotSupported as exc:
+            notes = (*notes, f"support abstraction gave up ({exc}), orbit search instead")
+    run = _search(spec, queues, "orbits", engine, **limits)
+    found = _concrete_findings(run.tracer, run.found)
+    concrete = None if run.partial else run.concrete()
+    return _reduced_result(spec, queues, run, found, began, "orbits", concrete=concrete, notes=notes)
+
+
+def _support_result(spec, queues, run: _Search, began, engine, limits) -> Exploration:
     """Verdicts from the support abstraction; traces from an orbit search
     at N that stops once it has one for every failing check."""
     found: dict[str, Counterexample] = {}
-    failing = frozenset(explorer.found)
+    failing = frozenset(run.found)
     if failing:
-        tracer = ReducedExplorer(spec, queues, "orbits", want=failing, **limits)
-        tracer.run()
-        found = _concrete_findings(tracer, tracer.found)
+        tracer = _search(spec, queues, "orbits", engine, want=failing, **limits)
+        found = _concrete_findings(tracer.tracer, tracer.found)
         for name in failing - set(found):
             found[name] = Counterexample(
-                name, f"{name} fails (the search for a trace stopped early)", Trace(_start(explorer), ())
+                name, f"{name} fails (the search for a trace stopped early)", Trace(_start(run.tracer), ())
             )
-    return _reduced_result(spec, queues, explorer, depth, partial, found, began, "support", cutoff=explorer.cutoff)
+    return _reduced_result(spec, queues, run, found, began, "support", cutoff=run.cutoff())
 
 
 def _start(explorer: ReducedExplorer) -> State:
@@ -164,23 +212,23 @@ def _start(explorer: ReducedExplorer) -> State:
 
 
 def _reduced_result(
-    spec, queues, explorer, depth, partial, found, began, mode, *, concrete=None, cutoff=None, notes=()
+    spec, queues, run: _Search, found, began, mode, *, concrete=None, cutoff=None, notes=()
 ) -> Exploration:
     checks = (*[p.name for p in spec.properties], *HYGIENE)
-    unfired = unfired_sources(spec, explorer.fired, explorer.fired_from)
-    if partial is None:
-        record_dead(explorer.fired, unfired, _start(explorer), found)
+    unfired = unfired_sources(spec, run.fired, run.fired_from)
+    if run.partial is None:
+        record_dead(run.fired, unfired, _start(run.tracer), found, spec.restricted)
     ordered = {name: found[name] for name in checks if name in found}
     return Exploration(
         spec,
         queues,
-        len(explorer.parent),
-        explorer.edges,
-        depth,
-        explorer.fired,
+        run.states,
+        run.edges,
+        run.depth,
+        run.fired,
         ordered,
         time.perf_counter() - began,
-        partial,
+        run.partial,
         checks,
         reduction=mode,
         concrete_states=concrete,

@@ -28,8 +28,11 @@ class LineIndex:
 
     def _block(self, section: str, index: int) -> tuple[int, int]:
         starts = self.blocks.get(section)
-        if not starts:
-            return 1, len(self.lines) + 1
+        if not starts:  # an inline table or dotted keys before the first header: `variant = { ... }`
+            top = self.starts[0] if self.starts else len(self.lines) + 1
+            pattern = re.compile(rf"^\s*{re.escape(section)}\s*[=.]")
+            inline = next((n for n in range(1, top) if pattern.match(self.lines[n - 1])), None)
+            return (inline, inline + 1) if inline else (1, len(self.lines) + 1)
         start = starts[min(index, len(starts) - 1)]
         end = next((n for n in self.starts if n > start), len(self.lines) + 1)
         return start, end

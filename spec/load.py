@@ -1,9 +1,11 @@
-"""Read a variant's TOML (and the file it includes) into a validated :class:`Spec`.
+"""Read a variant's TOML into a validated :class:`Spec`.
 
-The whole table is checked before anything runs: unknown fields, names that
-name nothing, expressions that do not parse or type-check, and two rows that
-can fire together. Each problem raises a :class:`SpecError` that names the
-file, the line and the field.
+:mod:`.compose` gathers the entries of the table's files (its includes, the
+variant it extends); this module validates them as a whole before anything
+runs: unknown fields, names that name nothing, expressions that do not parse
+or type-check, a variable written twice, and two rows that can fire together.
+Each problem raises a :class:`SpecError` that names the file, the line and
+the field.
 
 >>> spec = load_spec("resolved")
 >>> spec.name, [t.letter for t in spec.transitions if t.letter][:3]
@@ -12,83 +14,38 @@ file, the line and the field.
 
 from __future__ import annotations
 
-import itertools
 import re
-import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .concrete import Layout, State, compile_expr
-from .errors import ExpressionError, SchemaError, SpecError, TableError, TomlSyntaxError
-from .expr import BOOL, QUEUE, Kind, Param, Type, Var, is_local, walk
-from .lines import LineIndex
+from .compose import SPEC_DIR, VARIANTS, At, Composed, compose, spec_path
+from .errors import ExpressionError, SchemaError, SpecError, TableError
+from .expr import BOOL, QUEUE, Expr, Kind, Type, Var, walk
+from .overlap import first_overlap
 from .parse import KEYWORDS, parse_expr
+from .profile import ADVERSARIAL, apply_profile, read_profiles
 from .resolve import Context, resolve_bool, resolve_effect
-from .schema import Event, Parameter, Property, PropertyKind, Scope, Source, Spec, Transition, Variable
+from .schema import (
+    LIVENESS_KINDS,
+    Effect,
+    Event,
+    Fairness,
+    Liveness,
+    Parameter,
+    Property,
+    PropertyKind,
+    Scope,
+    Spec,
+    Transition,
+    Variable,
+)
 from .slots import read_slots
 
-SPEC_DIR = Path(__file__).resolve().parent
-VARIANTS = ("proposal", "resolved")
+__all__ = ["SPEC_DIR", "VARIANTS", "load_spec", "spec_path"]
+
 STATE_TYPE = "notifier_state"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_TOP_KEYS = {"include", "variant", "machine", "types", "variables", "events", "transitions", "properties", "slots"}
-
-
-def spec_path(name_or_path: str | Path) -> Path:
-    """A variant's name (``resolved``) or a path to a TOML file."""
-    text = str(name_or_path)
-    if text in VARIANTS:
-        return SPEC_DIR / f"{text}.toml"
-    return Path(text)
-
-
-@dataclass(frozen=True)
-class _Doc:
-    path: str
-    data: dict
-    lines: LineIndex
-
-
-@dataclass(frozen=True)
-class _At:
-    """Where an entry was written: turns problems into located errors."""
-
-    doc: _Doc
-    section: str | None
-    index: int = 0
-
-    def line(self, key: str | None = None) -> int:
-        return self.doc.lines.line(self.section, self.index, key)
-
-    def error(self, kind: type[SpecError], message: str, key: str | None = None) -> SpecError:
-        field = self.section if key is None else (f"{self.section}.{key}" if self.section else key)
-        return kind(message, file=self.doc.path, line=self.line(key), field=field)
-
-    def source(self, entry: dict | None = None) -> Source:
-        keys = tuple((key, self.line(key)) for key in (entry or {}))
-        return Source(self.doc.path, self.line(), keys)
-
-
-def _read(path: Path) -> _Doc:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SchemaError("no such file", file=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SchemaError(f"cannot read the file: {exc}", file=str(path)) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"at line (\d+)", str(exc))
-        line = int(match.group(1)) if match else None
-        raise TomlSyntaxError(f"not valid TOML: {exc}", file=str(path), line=line) from None
-    doc = _Doc(str(path), data, LineIndex(text))
-    unknown = set(data) - _TOP_KEYS
-    if unknown:
-        key = sorted(unknown)[0]
-        raise _At(doc, None).error(SchemaError, f"unknown section; expected one of {sorted(_TOP_KEYS)}", key)
-    return doc
+_At = At  # where an entry was written (compose.At)
 
 
 # -- small typed readers ----------------------------------------------------
@@ -135,47 +92,57 @@ def _located(exc: ExpressionError, at: _At, key: str) -> SpecError:
     return at.error(ExpressionError, exc.message, key)
 
 
+def _effects(entry: dict, at: _At, ctx: Context, *, per_queue: bool) -> tuple[Effect, ...]:
+    """``effects = ["x := ...", ...]``: a list, each variable written once,
+    never ``state`` (a row says where the queue goes in ``to``)."""
+    texts = entry.get("effects", [])
+    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+        raise at.error(SchemaError, f'expected a list of effects, e.g. ["our_fd := true"], found {texts!r}', "effects")
+    effects: dict[str, tuple[Effect, str]] = {}
+    for text in texts:
+        try:
+            effect = resolve_effect(text, ctx, per_queue=per_queue)
+        except ExpressionError as exc:
+            raise _located(exc, at, "effects") from None
+        name = effect.target.name
+        if name == "state":
+            raise at.error(SchemaError, "write the new state in 'to', not as an effect", "effects")
+        if name in effects:
+            where = "row" if per_queue else "event"
+            raise at.error(
+                SchemaError, f"{name} is written twice in one {where}: {effects[name][1]!r} and {text!r}", "effects"
+            )
+        effects[name] = (effect, text)
+    return tuple(effect for effect, _ in effects.values())
+
+
 # -- the loader ---------------------------------------------------------------
 
 
 class _Loader:
+    """Validates the entries :func:`.compose.compose` gathered, section by
+    section, into the records of :mod:`.schema`."""
+
     def __init__(self, path: Path) -> None:
-        self.main = _read(path)
-        include = self.main.data.get("include")
-        self.docs = [self.main]
-        if include is not None:
-            at = _At(self.main, None)
-            if not isinstance(include, str):
-                raise at.error(SchemaError, "expected the path of a TOML file", "include")
-            included = path.parent / include
-            if not included.is_file():
-                raise at.error(SchemaError, f"included file {str(included)!r} does not exist", "include")
-            self.docs.insert(0, _read(included))
+        self.composed: Composed = compose(path)
+        self.main = self.composed.main
+        self.docs = self.composed.docs
 
     def entries(self, section: str):
-        """(entry, where) for every entry of an array of tables, in file order."""
-        for doc in self.docs:
-            items = doc.data.get(section, [])
-            if not isinstance(items, list):
-                raise _At(doc, section).error(SchemaError, f"expected [[{section}]] entries")
-            for index, entry in enumerate(items):
-                yield entry, _At(doc, section, index)
+        """(entry, where) for every entry of an array of tables, in table order."""
+        return self.composed.entries(section)
 
     def table(self, section: str) -> list[tuple[dict, _At]]:
         found = []
-        for doc in self.docs:
-            if section in doc.data:
-                value = doc.data[section]
-                at = _At(doc, section)
-                if not isinstance(value, dict):
-                    raise at.error(SchemaError, f"expected a [{section}] table")
-                found.append((value, at))
+        for value, at in self.composed.table(section):
+            if not isinstance(value, dict):
+                raise at.error(SchemaError, f"expected a [{section}] table")
+            found.append((value, at))
         return found
 
     # -- sections -------------------------------------------------------------
     def load(self) -> Spec:
-        at_main = _At(self.main, "variant")
-        variant = _keys(self.main.data.get("variant"), at_main, {"name", "summary"}, set())
+        name, summary = self.variant()
         machines = self.table("machine")
         if len(machines) != 1:
             raise _At(self.main, None).error(
@@ -187,10 +154,12 @@ class _Loader:
         literals = {value: t for t in types.values() if t.kind is Kind.ENUM for value in t.values}
         events = self.events(types, variables, literals)
         transitions = self.transitions(states, events, variables, literals)
+        self.liveness: list[Liveness] = []
         properties = self.properties(events, variables, literals)
+        profiles = read_profiles(self.entries("profiles"), variables, events, literals)
         spec = Spec(
-            name=_ident(variant, "name", at_main),
-            summary=_text(variant, "summary", at_main),
+            name=name,
+            summary=summary,
             files=tuple(doc.path for doc in self.docs),
             states=states,
             start=start,
@@ -199,10 +168,38 @@ class _Loader:
             events=tuple(events.values()),
             transitions=transitions,
             properties=properties,
+            liveness=tuple(self.liveness),
+            base=self.composed.base.main.path if self.composed.base else None,
+            profiles=profiles,
             slots=read_slots(self.table("slots"), variables, events),
         )
         _check_determinism(spec)
         return spec
+
+    def variant(self) -> tuple[str, str]:
+        """The table's name and summary; a variant that extends another must
+        name itself anew, and may leave its summary to say what it extends."""
+        at = _At(self.main, "variant")
+        entry = self.main.data.get("variant")
+        base = self.composed.base
+        if entry is None:
+            raise _At(self.main, None).error(SchemaError, "missing [variant] table: give its name and summary")
+        if base is None:
+            _keys(entry, at, {"name", "summary"}, set())
+            return _ident(entry, "name", at), _text(entry, "summary", at)
+        _keys(entry, at, {"name"}, {"summary"})
+        name = _ident(entry, "name", at)
+        base_variant = base.main.data.get("variant")
+        base_name = base_variant.get("name") if isinstance(base_variant, dict) else None
+        if name == base_name or name in VARIANTS:
+            raise at.error(
+                SchemaError,
+                f"a variant that extends {base_name!r} needs a name of its own, "
+                f"not {name!r} (nor one of the shipped {list(VARIANTS)})",
+                "name",
+            )
+        default = f"{base_name}, changed by {Path(self.main.path).name}"
+        return name, _text(entry, "summary", at, default=default)
 
     def machine(self, entry: dict, at: _At) -> tuple[Type, str]:
         _keys(entry, at, {"states", "start"}, set())
@@ -289,7 +286,7 @@ class _Loader:
     def events(self, types, variables, literals) -> dict[str, Event]:
         events: dict[str, Event] = {}
         for entry, at in self.entries("events"):
-            _keys(entry, at, {"name", "doc"}, {"params", "target", "when", "effects"})
+            _keys(entry, at, {"name", "doc"}, {"params", "target", "when", "effects", "fairness"})
             name = _ident(entry, "name", at)
             if name in events:
                 raise at.error(SchemaError, f"event {name!r} is declared twice", "name")
@@ -322,14 +319,9 @@ class _Loader:
                     when = resolve_bool(parse_expr(entry["when"]), ctx)
                 except ExpressionError as exc:
                     raise _located(exc, at, "when") from None
-            effects = []
-            for text in _names(entry, "effects", at, default=[]) if "effects" in entry else ():
-                try:
-                    effects.append(resolve_effect(text, ctx, per_queue=False))
-                except ExpressionError as exc:
-                    raise _located(exc, at, "effects") from None
+            effects = _effects(entry, at, ctx, per_queue=False)
             events[name] = Event(
-                name, tuple(params), target, when, tuple(effects), _text(entry, "doc", at), at.source()
+                name, tuple(params), target, when, effects, _text(entry, "doc", at), at.source(), _fairness(entry, at)
             )
         if not events:
             raise _At(self.main, None).error(SchemaError, "the table declares no [[events]]")
@@ -352,6 +344,8 @@ class _Loader:
                 raise at.error(SchemaError, f"unknown event {event_name!r}; expected one of {sorted(events)}", "event")
             event = events[event_name]
             sources = _names(entry, "from", at)
+            if not sources:
+                raise at.error(SchemaError, "expected a state or a non-empty list of states", "from")
             for state in sources:
                 if state not in states.values:
                     raise at.error(
@@ -376,15 +370,7 @@ class _Loader:
                     guard = resolve_bool(parse_expr(entry["guard"]), ctx)
                 except ExpressionError as exc:
                     raise _located(exc, at, "guard") from None
-            effects = []
-            for text in _names(entry, "effects", at, default=[]):
-                try:
-                    effect = resolve_effect(text, ctx, per_queue=True)
-                except ExpressionError as exc:
-                    raise _located(exc, at, "effects") from None
-                if effect.target.name == "state":
-                    raise at.error(SchemaError, "write the new state in 'to', not as an effect", "effects")
-                effects.append(effect)
+            effects = _effects(entry, at, ctx, per_queue=True)
             rows.append(
                 Transition(
                     name,
@@ -394,7 +380,7 @@ class _Loader:
                     target,
                     guard,
                     otherwise,
-                    tuple(effects),
+                    effects,
                     _text(entry, "why", at),
                     at.source(entry),
                 )
@@ -404,9 +390,12 @@ class _Loader:
     def properties(self, events, variables, literals) -> tuple[Property, ...]:
         props: list[Property] = []
         for entry, at in self.entries("properties"):
+            if isinstance(entry, dict) and isinstance(entry.get("kind"), str) and entry["kind"] in _LIVENESS_NAMES:
+                self.liveness.append(_liveness(entry, at, events, variables, literals, {p.name for p in props}))
+                continue
             _keys(entry, at, {"name", "kind", "rationale"}, {"expr", "events", "inputs", "lemma"})
             name = _ident(entry, "name", at)
-            if any(p.name == name for p in props):
+            if any(p.name == name for p in (*props, *self.liveness)):
                 raise at.error(SchemaError, f"property {name!r} is declared twice", "name")
             kind_name = _text(entry, "kind", at)
             try:
@@ -473,17 +462,78 @@ def _common_params(events, names, at: _At) -> dict[str, Type]:
     return shared
 
 
+# -- liveness: fairness of events, and the properties of infinite runs ---------
+
+_LIVENESS_NAMES = {kind.value for kind in LIVENESS_KINDS}
+
+
+def _fairness(entry: dict, at: _At) -> Fairness:
+    value = entry.get("fairness", "none")
+    try:
+        return Fairness(value) if isinstance(value, str) else Fairness(None)
+    except ValueError:
+        choices = [f.value for f in Fairness]
+        raise at.error(SchemaError, f"expected one of {choices}, found {value!r}", "fairness") from None
+
+
+def _liveness(entry: dict, at: _At, events, variables, literals, taken: set[str]) -> Liveness:
+    """A ``leads_to``, ``recoverable`` or ``deadlock_free`` entry of [[properties]].
+
+    ``from`` is the premise (a state predicate; with ``events``, a step of
+    those events, read as a step property: primed names, the events' shared
+    parameters), ``to`` the goal (a state predicate; with ``events`` it may
+    name their queue parameter). Bare per-queue names mean one queue, the
+    same in ``from`` and ``to``.
+    """
+    kind = PropertyKind(entry["kind"])
+    optional = {"deadlock_free": set(), "recoverable": {"from"}, "leads_to": {"events"}}[kind.value]
+    required = {"name", "kind", "rationale"} | ({"from", "to"} - optional if kind.value != "deadlock_free" else set())
+    _keys(entry, at, required, optional)
+    name = _ident(entry, "name", at)
+    if name in taken:
+        raise at.error(SchemaError, f"property {name!r} is declared twice", "name")
+    event_names = _names(entry, "events", at, default=[])
+    for event_name in event_names:
+        if event_name not in events:
+            raise at.error(SchemaError, f"unknown event {event_name!r}; expected one of {sorted(events)}", "events")
+    params = _common_params(events, event_names, at)
+    queue_params = {k: t for k, t in params.items() if t == QUEUE}
+
+    def read(key: str, ctx: Context) -> Expr | None:
+        if key not in entry:
+            return None
+        if not isinstance(entry[key], str):
+            raise at.error(SchemaError, f"expected an expression, found {entry[key]!r}", key)
+        try:
+            return resolve_bool(parse_expr(entry[key]), ctx)
+        except ExpressionError as exc:
+            raise _located(exc, at, key) from None
+
+    if event_names:  # the premise is a step; the goal may name the step's queue
+        premise = read("from", Context(variables, literals, params, in_queue=True, primes=True))
+        goal = read("to", Context(variables, literals, queue_params, in_queue=True))
+    else:
+        premise = read("from", Context(variables, literals, {}, in_queue=True))
+        goal = read("to", Context(variables, literals, {}, in_queue=True))
+    bare = any(
+        isinstance(n, Var) and n.per_queue and n.index is None
+        for e in (premise, goal)
+        if e is not None
+        for n in walk(e)
+    )
+    return Liveness(name, kind, premise, goal, bare, event_names, _text(entry, "rationale", at), at.source(entry))
+
+
 # -- rows that can fire together ------------------------------------------------
 
 
 def _check_determinism(spec: Spec) -> None:
     """Refuse two rows of one event and source whose guards can both hold.
 
-    Guards that read only their own queue and the device are checked over
-    every valuation of what they read (not only reachable ones); guards with
-    quantifiers are left to the explorer and the proofs.
+    Guards that read only their own queue and the device are decided by Z3
+    over every valuation of what they read, reachable or not (:mod:`.overlap`);
+    guards with quantifiers are left to the explorer and the proofs.
     """
-    layout = Layout.of(spec)
     for event in spec.events:
         for state in spec.states.values:
             rows = spec.rows(event.name, state)
@@ -492,42 +542,27 @@ def _check_determinism(spec: Spec) -> None:
                 raise TableError(
                     f"event {event.name!r} from {state!r} has two 'otherwise' rows: "
                     f"{fallbacks[0].name} and {fallbacks[1].name}",
-                    file=fallbacks[1].source.file,
+                    file=fallbacks[1].source.file_of("otherwise"),
                     line=fallbacks[1].source.line_of("otherwise"),
                     field="transitions.otherwise",
                 )
-            guarded = [r for r in rows if not r.otherwise]
-            for first, second in itertools.combinations(guarded, 2):
-                witness = _overlap(spec, layout, event, state, first, second)
-                if witness is not None:
-                    raise TableError(
-                        f"two transitions enabled for one event in one state: {first.name} "
-                        f"(line {first.source.line_of('guard')}) and {second.name} both fire on "
-                        f"{event.name} from {state} when {witness}",
-                        file=second.source.file,
-                        line=second.source.line_of("guard"),
-                        field="transitions.guard",
-                    )
+            overlap = first_overlap(spec, event, state, rows)
+            if overlap is not None:
+                first, second = overlap.first.source, overlap.second.source
+                where = f"line {first.line_of('guard')}"
+                if first.file_of("guard") != second.file_of("guard"):
+                    where = f"{first.file_of('guard')}:{first.line_of('guard')}"
+                raise TableError(
+                    f"two transitions enabled for one event in one state: {overlap.first.name} "
+                    f"({where}) and {overlap.second.name} both fire on "
+                    f"{event.name} from {state} when {overlap.when}",
+                    file=second.file_of("guard"),
+                    line=second.line_of("guard"),
+                    field="transitions.guard",
+                )
 
 
-def _overlap(spec, layout, event, state, first, second) -> str | None:
-    guards = [g for g in (first.guard, second.guard) if g is not None]
-    if not all(is_local(g) for g in guards):
-        return None
-    read = sorted({n.name for g in guards for n in walk(g) if isinstance(n, Var | Param)} - {"state"})
-    types = {v.name: v.type for v in spec.variables} | {p.name: p.type for p in event.params}
-    domains = [types[name].values or (0, 1) for name in read]
-    compiled = [compile_expr(g, layout) for g in guards]
-    for values in itertools.product(*domains):
-        env = dict(zip(read, values, strict=True))
-        device = tuple(env.get(v.name, v.init[0]) for v in spec.device_variables)
-        queue = tuple(state if v.name == "state" else env.get(v.name, v.init[0]) for v in spec.queue_variables)
-        pre = State(device, (queue,))
-        if all(f(pre, None, env, 0) for f in compiled):
-            return ", ".join(f"{k} = {str(v).lower()}" for k, v in env.items()) or "always"
-    return None
-
-
-def load_spec(name_or_path: str | Path) -> Spec:
-    """Load and validate a variant by name (``proposal``, ``resolved``) or path."""
-    return _Loader(spec_path(name_or_path)).load()
+def load_spec(name_or_path: str | Path, env: str = ADVERSARIAL) -> Spec:
+    """Load and validate a variant by name (``proposal``, ``resolved``) or path,
+    in the environment profile ``env`` (``spec/profile.py``)."""
+    return apply_profile(_Loader(spec_path(name_or_path)).load(), env)

@@ -13,10 +13,20 @@ right=Name(name='assigned', index=None, primed=False)))
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import ExpressionError
 from .expr import BOOL, BoolOp, Compare, Expr, IfThenElse, Literal, Name, Not, Quantifier
+from .shape import balanced, depth
+
+# The deepest expression the loader accepts (spec/README.md, "Limits"). Every
+# interpreter recurses over the tree, so the parser is the one gate: deeper
+# text is refused with its column. 32 levels is far beyond any guard worth
+# reading and keeps the deepest interpreter, this parser (about 10 frames a
+# parenthesis), a third of the way into Python's default recursion limit of
+# 1000. A chain of and/or is balanced (spec/shape.py): 500 terms nest 9 levels.
+MAX_DEPTH = 32
 
 KEYWORDS = frozenset({"and", "or", "not", "forall", "exists", "if", "then", "else", "true", "false"})
 
@@ -43,11 +53,21 @@ def tokenize(source: str) -> list[Token]:
         start = match.start(kind)
         if kind == "bad":
             hint = " (comparison is '==', assignment ':=')" if text == "=" else ""
-            raise ExpressionError(f"unexpected character {text!r} at column {start + 1} in {source!r}{hint}")
+            raise ExpressionError(f"unexpected character {text!r} at column {start + 1} in {excerpt(source)}{hint}")
         tokens.append(Token(kind, text, start))
         pos = match.end()
     tokens.append(Token("end", "", len(source)))
     return tokens
+
+
+def excerpt(value: object, limit: int = 80) -> str:
+    """``value`` quoted for a message, shortened when it is long.
+
+    >>> excerpt("not " * 30 + "x")
+    "'not not not not not not not not not not not not not not not not not not not...'"
+    """
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
 
 
 class _Parser:
@@ -55,6 +75,7 @@ class _Parser:
         self.source = source
         self.tokens = tokenize(source)
         self.at = 0
+        self.nesting = 0
 
     # -- token helpers ------------------------------------------------------
     @property
@@ -64,7 +85,20 @@ class _Parser:
     def error(self, expected: str) -> ExpressionError:
         tok = self.token
         found = "end of text" if tok.kind == "end" else repr(tok.text)
-        return ExpressionError(f"expected {expected} at column {tok.pos + 1}, found {found} in {self.source!r}")
+        return ExpressionError(f"expected {expected} at column {tok.pos + 1}, found {found} in {excerpt(self.source)}")
+
+    def nested(self, tok: Token, parse: Callable[[], Expr]) -> Expr:
+        """``parse()`` one level deeper; refused past :data:`MAX_DEPTH`."""
+        self.nesting += 1
+        if self.nesting > MAX_DEPTH:
+            raise ExpressionError(
+                f"nested deeper than the limit of {MAX_DEPTH} levels at column {tok.pos + 1} "
+                f"(spec/README.md, Limits) in {excerpt(self.source)}"
+            )
+        try:
+            return parse()
+        finally:
+            self.nesting -= 1
 
     def accept(self, text: str) -> Token | None:
         tok = self.token
@@ -97,32 +131,34 @@ class _Parser:
             if tok:
                 var = self.identifier().text
                 self.expect(":")
-                return Quantifier(kind, var, self.expr(), pos=tok.pos)
+                return Quantifier(kind, var, self.nested(tok, self.expr), pos=tok.pos)
         return self.implies()
 
     def implies(self) -> Expr:
         left = self.disjunction()
         tok = self.accept("=>")
         if tok:
-            return BoolOp("=>", left, self.expr(), pos=tok.pos)
+            return BoolOp("=>", left, self.nested(tok, self.expr), pos=tok.pos)
         return left
 
     def disjunction(self) -> Expr:
-        left = self.conjunction()
-        while tok := self.accept("or"):
-            left = BoolOp("or", left, self.conjunction(), pos=tok.pos)
-        return left
+        return self.chain("or", self.conjunction)
 
     def conjunction(self) -> Expr:
-        left = self.negation()
-        while tok := self.accept("and"):
-            left = BoolOp("and", left, self.negation(), pos=tok.pos)
-        return left
+        return self.chain("and", self.negation)
+
+    def chain(self, op: str, operand: Callable[[], Expr]) -> Expr:
+        """``operand (op operand)*``, as a balanced tree (spec/shape.py)."""
+        operands, positions = [operand()], []
+        while tok := self.accept(op):
+            positions.append(tok.pos)
+            operands.append(operand())
+        return balanced(op, operands, positions)
 
     def negation(self) -> Expr:
         tok = self.accept("not")
         if tok:
-            return Not(self.negation(), pos=tok.pos)
+            return Not(self.nested(tok, self.negation), pos=tok.pos)
         return self.comparison()
 
     def comparison(self) -> Expr:
@@ -136,7 +172,7 @@ class _Parser:
     def primary(self) -> Expr:
         tok = self.token
         if self.accept("("):
-            inner = self.expr()
+            inner = self.nested(tok, self.expr)
             self.expect(")")
             return inner
         if self.accept("true"):
@@ -144,11 +180,11 @@ class _Parser:
         if self.accept("false"):
             return Literal(False, BOOL, pos=tok.pos)
         if self.accept("if"):
-            cond = self.expr()
+            cond = self.nested(tok, self.expr)
             self.expect("then")
-            then = self.expr()
+            then = self.nested(tok, self.expr)
             self.expect("else")
-            return IfThenElse(cond, then, self.expr(), pos=tok.pos)
+            return IfThenElse(cond, then, self.nested(tok, self.expr), pos=tok.pos)
         if tok.kind != "name" or tok.text in KEYWORDS:
             raise self.error("a value, a name or '('")
         return self.name()
@@ -166,10 +202,22 @@ class _Parser:
 def parse_expr(source: str) -> Expr:
     """Parse one expression; raise :class:`ExpressionError` on bad syntax."""
     if not isinstance(source, str):
-        raise ExpressionError(f"expected an expression as a string, found {source!r}")
+        raise ExpressionError(f"expected an expression as a string, found {excerpt(source)}")
     parser = _Parser(source)
     tree = parser.expr()
     parser.finish()
+    return _shallow(tree, source)
+
+
+def _shallow(tree: Expr, source: str) -> Expr:
+    """``tree``, refused when deeper than :data:`MAX_DEPTH`: nesting below the
+    limit can still add up with long chains at every level."""
+    levels = depth(tree)
+    if levels > MAX_DEPTH:
+        raise ExpressionError(
+            f"the expression nests {levels} levels deep, past the limit of {MAX_DEPTH} levels "
+            f"(spec/README.md, Limits) in {excerpt(source)}"
+        )
     return tree
 
 
@@ -180,12 +228,12 @@ def parse_effect(source: str) -> tuple[Name, Expr]:
     'our_fd'
     """
     if not isinstance(source, str):
-        raise ExpressionError(f"expected an effect 'name := value', found {source!r}")
+        raise ExpressionError(f"expected an effect 'name := value', found {excerpt(source)}")
     parser = _Parser(source)
     target = parser.name()
     if target.primed:
-        raise ExpressionError(f"an effect's target is not primed: {source!r}")
+        raise ExpressionError(f"an effect's target is not primed: {excerpt(source)}")
     parser.expect(":=")
     value = parser.expr()
     parser.finish()
-    return target, value
+    return target, _shallow(value, source)

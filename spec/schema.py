@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from .expr import Effect, Expr, Type
+
+if TYPE_CHECKING:
+    from .profile import Profile
 
 
 class Scope(Enum):
@@ -21,15 +25,22 @@ class Scope(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """Where a record was written, for error messages."""
+    """Where a record was written, for error messages. ``files`` names the
+    keys written in another file than ``file`` (a variant that extends
+    another changes some fields of a row and inherits the others)."""
 
     file: str
     line: int
     keys: tuple[tuple[str, int], ...] = ()
+    files: tuple[tuple[str, str], ...] = ()
 
     def line_of(self, key: str) -> int:
         """The line of one of the entry's keys; the entry's line without it."""
         return dict(self.keys).get(key, self.line)
+
+    def file_of(self, key: str) -> str:
+        """The file where one of the entry's keys was written."""
+        return dict(self.files).get(key, self.file)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +71,29 @@ class Parameter:
     type: Type
 
 
+class Fairness(Enum):
+    """What the environment promises about an event, for liveness.
+
+    ``none``: nothing (a guest may never write its status again, a VM may
+    never stop). ``weak``: if the event stays enabled it eventually happens.
+    ``strong``: if it is enabled again and again it eventually happens.
+    For an event with a ``target`` the promise is made for each queue
+    separately (each queue's handler is its own thread); the event's other
+    parameters are the environment's choice.
+    """
+
+    NONE = "none"
+    WEAK = "weak"
+    STRONG = "strong"
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """An entry point. ``target`` names the queue parameter when the event
     concerns one queue; None when it concerns every queue of the device.
     ``when`` says when the environment can issue it at all (not a guard of
-    the machine: an event outside ``when`` is not offered, not ignored)."""
+    the machine: an event outside ``when`` is not offered, not ignored).
+    ``fairness`` is read only by the liveness checks."""
 
     name: str
     params: tuple[Parameter, ...]
@@ -74,6 +102,7 @@ class Event:
     effects: tuple[Effect, ...]
     doc: str
     source: Source | None = field(default=None, compare=False)
+    fairness: Fairness = Fairness.NONE
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +138,14 @@ class PropertyKind(Enum):
     INVARIANT = "invariant"
     STEP = "step"
     HISTORY_FREE = "history_free"
+    LEADS_TO = "leads_to"
+    RECOVERABLE = "recoverable"
+    DEADLOCK_FREE = "deadlock_free"
+
+
+#: The kinds about infinite runs: a :class:`Liveness` record, checked on the
+#: whole reachable graph (``model/liveness.py``), never in ``Spec.properties``.
+LIVENESS_KINDS = (PropertyKind.LEADS_TO, PropertyKind.RECOVERABLE, PropertyKind.DEADLOCK_FREE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +174,33 @@ class Property:
 
 
 @dataclass(frozen=True, slots=True)
+class Liveness:
+    """A property of infinite runs, with its rationale.
+
+    - ``leads_to``: ``premise ~> goal``: whenever ``premise`` holds, ``goal``
+      holds then or later, on every run that is fair to the events declared
+      fair. With ``events``, the premise is a step of those events (read as
+      a step property: primed names, the events' parameters) and ``goal``
+      may name their queue parameter.
+    - ``recoverable``: from every reachable state where ``premise`` holds
+      (every state when None), some continuation reaches ``goal``.
+    - ``deadlock_free``: every reachable state offers some event.
+
+    ``per_queue``: bare per-queue names in ``premise`` and ``goal`` mean one
+    queue, the same in both; the property is read once for each queue.
+    """
+
+    name: str
+    kind: PropertyKind
+    premise: Expr | None
+    goal: Expr | None
+    per_queue: bool
+    events: tuple[str, ...]
+    rationale: str
+    source: Source | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class VhostEvent:
     """An event vhost issues; ``take`` (over the event's parameters) says when
     it takes host notifiers, None when it never does."""
@@ -161,7 +225,13 @@ class Slots:
 
 @dataclass(frozen=True, slots=True)
 class Spec:
-    """A whole table: one variant of the machine and its environment."""
+    """A whole table: one variant of the machine and its environment.
+
+    ``profiles`` are the environments the table declares (``profile.py``);
+    ``env`` names the one applied. ``restricted`` is true when it is not
+    exhaustive: rows may then be unreachable without being dead, and the
+    dead-row checks report them instead of failing.
+    """
 
     name: str
     summary: str
@@ -173,6 +243,11 @@ class Spec:
     events: tuple[Event, ...]
     transitions: tuple[Transition, ...]
     properties: tuple[Property, ...]
+    base: str | None = None  # the main file of the table this one extends, if any
+    profiles: tuple[Profile, ...] = ()
+    env: str = "unrestricted"
+    restricted: bool = False
+    liveness: tuple[Liveness, ...] = ()
     slots: Slots | None = None  # the [slots] declaration, if the table has one
 
     def variable(self, name: str) -> Variable:

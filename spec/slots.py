@@ -9,7 +9,11 @@ checker:
 holders = ["our_fd", "vhost_fd"]   # per-queue flags: each true one holds one slot
 limit = "limited"                  # the host fact: the host has a slot limit
 answer = "assign_ok"               # KVM's answer to one assignment of ours
-vhost = [{ event = "set_host_notifier", take = "assign" }]
+vhost = [                          # vhost's events; when one is a take
+    { event = "set_host_notifier", take = "assign" },
+    { event = "vhost_start", take = "true" },
+    { event = "vhost_stop" },
+]
 ```
 
 ``vhost`` lists the events vhost issues (offered only on the devices it
@@ -21,7 +25,7 @@ devices refuses it.
 >>> from .load import load_spec
 >>> slots = load_spec("resolved").slots
 >>> slots.holders, slots.limit, slots.answer, [v.event for v in slots.vhost]
-(('our_fd', 'vhost_fd'), 'limited', 'assign_ok', ['set_host_notifier'])
+(('our_fd', 'vhost_fd'), 'limited', 'assign_ok', ['set_host_notifier', 'vhost_start', 'vhost_stop'])
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """The text interpreter: a resolved tree written back as source text.
 
 Used by diagrams, messages and ``show``; parentheses appear only where the
-grammar needs them, so the text parses back to the same tree.
+grammar needs them, so the text parses back to the same tree. An ``and``
+(``or``) chain in the balanced shape the parser gives it (spec/shape.py) is
+written flat; any other grouping keeps its parentheses.
 
 >>> from .load import load_spec
 >>> row = next(t for t in load_spec("resolved").transitions if t.letter == "e")
@@ -12,6 +14,7 @@ grammar needs them, so the text parses back to the same tree.
 from __future__ import annotations
 
 from .expr import BoolOp, Compare, Effect, Expr, IfThenElse, Literal, Name, Not, Param, Quantifier, Var
+from .shape import balanced, chain
 
 # binding strength: higher binds tighter
 _LEVEL = {"quant": 0, "=>": 1, "or": 2, "and": 3, "not": 4, "compare": 5, "atom": 6}
@@ -49,8 +52,10 @@ def to_text(node: Expr) -> str:
         case BoolOp(op="=>", left=left, right=right):
             return f"{_wrap(left, _LEVEL['or'])} => {_wrap(right, _LEVEL['=>'])}"
         case BoolOp(op=op, left=left, right=right):
-            level = _LEVEL[op]
-            return f"{_wrap(left, level)} {op} {_wrap(right, level + 1)}"
+            operands = chain(node)
+            if balanced(op, operands) != node:
+                operands = [left, right]  # grouped by hand: each side in parentheses if it is a chain too
+            return f" {op} ".join(_wrap(x, _LEVEL[op] + 1) for x in operands)
         case Compare(op=op, left=left, right=right):
             return f"{_wrap(left, _LEVEL['atom'])} {op} {_wrap(right, _LEVEL['atom'])}"
         case Quantifier(kind=kind, var=var, body=body):

@@ -69,3 +69,17 @@ def broken(broken_path):
         return load_spec(broken_path(variant, *edits, extra=extra))
 
     return make
+
+
+@pytest.fixture(scope="session")
+def design_matrix():
+    """The verdict matrix of designs/ (tests/designs/): built once, about 5 s."""
+    from virtio_notifier_spec.designs.matrix import build
+
+    return build()
+
+
+@pytest.fixture(scope="session")
+def design_analyses(design_matrix):
+    """Each design's analysis, by name."""
+    return {r.entry.name: r.analysis for r in design_matrix.results}

@@ -1,7 +1,9 @@
 /*
  * A stand-alone implementation of the `resolved` notifier machine in C,
  * speaking the oracle's drive protocol (spec/PROTOCOL.md): one JSON request
- * a line on stdin, one JSON reply a line on stdout.
+ * a line on stdin, one JSON reply a line on stdout. It speaks version 2
+ * (each reply echoes its request's id) when the oracle offers it, and
+ * version 1 (no ids) to an oracle that offers only that.
  *
  * It shows that the oracle is language-neutral: nothing here is generated
  * from the table; it is written the way a VMM would write it, with a small
@@ -19,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_QUEUES 64
+#define MAX_QUEUES 1024                 /* QEMU's VIRTIO_QUEUE_MAX */
 #define MAX_FIELDS 32
 #define TEXT 64
 
@@ -38,7 +40,7 @@ struct vq {
 };
 
 static struct {
-    int queues, limited, running;
+    int queues, limited, running, vhost_on;
     enum status status;
     struct vq vq[MAX_QUEUES];
 } dev;
@@ -131,6 +133,22 @@ static void set_host_notifier(int n, int assign, int assign_ok)
         v->handler = H_NONE;
         v->state = DEASSIGNED;
     }
+}
+
+/* vhost started or stopped for the whole device: every queue is one vhost
+ * serves, taken or given back as set_host_notifier does for one. */
+static void vhost_start(void)
+{
+    dev.vhost_on = 1;
+    for (int n = 0; n < dev.queues; n++)
+        set_host_notifier(n, 1, 1);
+}
+
+static void vhost_stop(int assign_ok)
+{
+    dev.vhost_on = 0;
+    for (int n = 0; n < dev.queues; n++)
+        set_host_notifier(n, 0, assign_ok);
 }
 
 static void vm_stop(void)
@@ -287,25 +305,39 @@ static const struct field *get(const char *path, enum jtype type)
 
 /* ------------------------------------------------------------- the protocol -- */
 
+static int protocol = 1;                /* the version agreed at hello */
+
+/* Close a reply: in version 2 it echoes the request's id. */
+static void end_reply(void)
+{
+    const struct field *id = get("id", J_NUM);
+    if (protocol >= 2 && id)
+        printf(",\"id\":%ld", id->num);
+    printf("}\n");
+    fflush(stdout);
+}
+
 static void fail(const char *why)
 {
-    printf("{\"ok\":false,\"error\":\"%s\"}\n", why);
-    fflush(stdout);
+    printf("{\"ok\":false,\"error\":\"%s\"", why);
+    end_reply();
 }
 
 static void reply(void)
 {
-    printf("{\"ok\":true,\"observed\":{\"device\":{\"limited\":%s,\"running\":%s,\"status\":\"%s\"},\"queues\":[",
-           dev.limited ? "true" : "false", dev.running ? "true" : "false", status_names[dev.status]);
+    printf("{\"ok\":true,\"observed\":{\"device\":{\"limited\":%s,\"running\":%s,\"vhost_on\":%s,\"status\":\"%s\"},"
+           "\"queues\":[", dev.limited ? "true" : "false", dev.running ? "true" : "false",
+           dev.vhost_on ? "true" : "false", status_names[dev.status]);
     for (int n = 0; n < dev.queues; n++) {
         const struct vq *v = &dev.vq[n];
-        printf("%s{\"state\":\"%s\",\"vhost_fd\":%s,\"our_fd\":%s,\"handler\":\"%s\",\"pending\":%s,\"handled\":%s}",
+        printf("%s{\"state\":\"%s\",\"vhost_fd\":%s,\"vhost_serves\":true,\"our_fd\":%s,\"handler\":\"%s\","
+               "\"pending\":%s,\"handled\":%s}",
                n ? "," : "", state_names[v->state], v->vhost_fd ? "true" : "false",
                v->our_fd ? "true" : "false", handler_names[v->handler],
                v->pending ? "true" : "false", v->handled ? "true" : "false");
     }
-    printf("]}}\n");
-    fflush(stdout);
+    printf("]}");
+    end_reply();
 }
 
 static int status_arg(const char *path, enum status *out)
@@ -340,6 +372,10 @@ static int event(const char *name)
     } else if (!strcmp(name, "set_host_notifier")) {
         if (!q) return -1;
         set_host_notifier((int)q->num, flag("args.assign", 0), assign_ok);
+    } else if (!strcmp(name, "vhost_start")) {
+        vhost_start();
+    } else if (!strcmp(name, "vhost_stop")) {
+        vhost_stop(assign_ok);
     } else if (!strcmp(name, "load")) {
         if (status_arg("args.saved", &value)) return -1;
         dev.status = value;             /* a stopped VM: nothing to assign yet */
@@ -371,7 +407,9 @@ int main(void)
         op = get("op", J_STR);
         if (!op) { fail("no op"); continue; }
         if (!strcmp(op->str, "hello")) {
-            printf("{\"ok\":true,\"protocol\":1,\"implementation\":\"c-example%s\"}\n",
+            const struct field *offered = get("protocol", J_NUM);
+            protocol = offered && offered->num >= 2 ? 2 : 1;
+            printf("{\"ok\":true,\"protocol\":%d,\"implementation\":\"c-example%s\"}\n", protocol,
 #if defined(MUTANT_RESET_NO_DRAIN) || defined(MUTANT_DROP_KICK) || defined(MUTANT_RELEASE_IGNORES_STATUS)
                    "-mutant"
 #else

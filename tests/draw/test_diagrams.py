@@ -187,8 +187,8 @@ def test_diff_finds_changed_effects_and_the_verdict_they_change(broken):
     diff = spec_diff(old, new, [explore(old, 1)], [explore(new, 1)])
     changed = [c for c in diff.changes if c.kind != "same"]
     assert [(c.row.name, c.what) for c in changed] == [("reset", ("effects",))]
-    # the kick left behind also finds no row for `handle` in deassigned
-    assert diff.verdicts == (("no_lost_kick", "holds", "fails"), ("complete", "holds", "fails"))
+    # the kick left behind is read by nobody: `handle` is not offered, the table stays complete
+    assert diff.verdicts == (("no_lost_kick", "holds", "fails"),)
     assert "effect - pending := false" in diff_text(diff)
 
 

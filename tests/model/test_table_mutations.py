@@ -19,9 +19,24 @@ BREAKS = {
         "c",
     ),
     "assigned_holds_exactly_ours": (
+        "b arms our handler without registering the ioeventfd",
+        [Edit("assign_on_driver_ok", "effects", '["handler := ours"]')],
+        "b",
+    ),
+    "assigned_is_armed": (
         "b forgets to attach our handler",
         [Edit("assign_on_driver_ok", "effects", '["our_fd := true"]')],
         "b",
+    ),
+    "deassigned_is_unread": (
+        "f leaves vhost's handler attached",
+        [Edit("release_on_limited_host", "effects", '["vhost_fd := false", "pending := false"]')],
+        "d",
+    ),
+    "armed_only_when_assigned": (
+        "g forgets to detach our handler",
+        [Edit("reset", "effects", '["our_fd := false", "pending := false"]')],
+        "g",
     ),
     "limited_host_no_userspace_ioeventfd": (
         "b drops the limit guard",
@@ -32,7 +47,7 @@ BREAKS = {
         ],
         "b",
     ),
-    "assigned_only_when_driver_ok": (
+    "armed_only_when_driver_ok": (
         "e drops the status guard (open question 3)",
         [
             Edit("release_to_assigned", "guard", '"not assign and not limited and running and assign_ok"'),
@@ -70,7 +85,7 @@ BREAKS = {
         [Edit("reset", "effects", '["our_fd := false", "handler := none"]')],
         "g",
     ),
-    "reset_leaves_nothing_assigned": (
+    "reset_disarms_ours": (
         "reset goes to the wrong state",
         [Edit("reset", "to", '"assigned"'), Edit("reset", "effects", None)],
         "g",

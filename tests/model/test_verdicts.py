@@ -18,7 +18,7 @@ PROPOSAL_FAILS = {
     "assigned_holds_exactly_ours": ("Q7", ["set_status"]),
     "handler_matches_ioeventfd": ("Q7", ["set_status"]),
     "no_leaked_ioeventfd": ("Q7", ["set_status"]),
-    "assigned_only_when_driver_ok": ("Q5", ["set_status", "set_status"]),
+    "armed_only_when_driver_ok": ("Q5", ["set_status", "set_status"]),
     "status_zero_resets": ("Q5", ["set_status", "set_status"]),
     "stopped_vm_holds_none_of_ours": ("Q3", ["set_status", "vm_stop"]),
     "no_lost_kick": ("Q8", ["set_status", "kick", "reset"]),

@@ -8,8 +8,6 @@ from __future__ import annotations
 import io
 import itertools
 import json
-import shutil
-import subprocess
 import sys
 import textwrap
 import xml.etree.ElementTree as ET
@@ -18,14 +16,17 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from virtio_notifier_spec.cli.main import cli
+from virtio_notifier_spec.model.machine import Machine
 from virtio_notifier_spec.oracle.conformance import check_trace
 from virtio_notifier_spec.oracle.drive import Driver, drive
 from virtio_notifier_spec.oracle.implementation import ModelImplementation
 from virtio_notifier_spec.oracle.process import ProcessImplementation
 from virtio_notifier_spec.oracle.record import record_trace
-from virtio_notifier_spec.oracle.testgen import generate
+from virtio_notifier_spec.oracle.testgen import generate, observed_starts
 from virtio_notifier_spec.oracle.tracefile import Header
 from virtio_notifier_spec.spec.load import load_spec
+
+pytest_plugins = ["oracle_fixtures"]  # the C example built, a misbehaving child
 
 SPEC = load_spec("resolved")
 SOURCE = Path(__file__).resolve().parents[2] / "examples" / "c" / "notifier.c"
@@ -52,25 +53,6 @@ def run(*args: str):
     return CliRunner().invoke(cli, list(args))
 
 
-@pytest.fixture(scope="module")
-def c_programs(tmp_path_factory) -> dict[str, str]:
-    compiler = shutil.which("cc") or shutil.which("gcc")
-    if compiler is None:
-        pytest.skip("no C compiler")
-    out = tmp_path_factory.mktemp("c")
-    built = {}
-    for flag in ("", *C_MUTANTS):
-        binary = out / (flag.lower() or "notifier")
-        defines = [f"-D{flag}"] if flag else []
-        subprocess.run(
-            [compiler, "-O2", "-std=c99", "-Wall", "-Werror", *defines, "-o", str(binary), str(SOURCE)],
-            check=True,
-            capture_output=True,
-        )
-        built[flag] = str(binary)
-    return built
-
-
 # -- the C example ---------------------------------------------------------------------
 
 
@@ -78,7 +60,7 @@ def test_c_example_conforms_with_full_coverage_for_two_queues(c_programs, tmp_pa
     junit = tmp_path / "junit.xml"
     result = run("oracle", "drive", "--queues", "2", "--json", "--junit", str(junit), "--", c_programs[""])
     assert result.exit_code == 0, result.output
-    doc = json.loads(result.output)
+    doc = json.loads(result.stdout)
     assert doc["implementation"] == "c-example" and doc["verdict"] == "conforms"
     coverage = doc["coverage"]
     assert coverage["state_event_pairs"] == [2588, 2588]
@@ -94,9 +76,10 @@ def test_c_mutant_is_caught_with_its_shortest_failing_sequence(c_programs, flag,
     junit = tmp_path / "junit.xml"
     result = run("oracle", "drive", "--queues", "1", "--json", "--junit", str(junit), "--", c_programs[flag])
     assert result.exit_code == 1, result.output
-    first = json.loads(result.output)["first_failure"]
-    assert first["sequence"] == sequence
-    assert field in [m["field"] for m in first["mismatches"]]
+    groups = json.loads(result.stdout)["groups"]
+    found = next(g["shortest"] for g in groups if g["shortest"]["sequence"] == sequence)
+    assert field in [m["field"] for m in found["mismatches"]]
+    assert all(g["reproduced_from_fresh_start"] for g in groups)
     failures = ET.parse(junit).getroot().iter("failure")
     assert next(failures).get("type") == "divergence"
 
@@ -161,7 +144,7 @@ def test_misbehaving_implementation_is_a_reported_failure_not_a_hang(tmp_path, m
     script.write_text(CHILD, encoding="utf-8")
     impl = ProcessImplementation([sys.executable, str(script), mode], timeout=0.3)
     suite = generate(SPEC, 1, walks=3, walk_length=2, seed=0, tour=False, pairs=False)
-    report = drive(SPEC, impl, suite, max_failures=2)
+    report = drive(SPEC, impl, suite, max_failures=2, shrink=False)
     assert not report.ok
     failure = report.failed[0].failure
     assert failure.kind == kind and words in failure.detail
@@ -277,3 +260,26 @@ def test_trace_check_catches_the_c_mutant_in_a_trace_it_wrote(c_programs, flag):
     divergence = verdict.divergences[0]
     assert divergence.mismatches and divergence.example
     assert len(divergence.example) - 1 == C_MUTANTS[flag][0].count(";")
+
+
+@pytest.mark.parametrize("env", ["qemu", "unrestricted"])
+def test_c_example_conforms_in_the_environments_with_whole_device_vhost_events(c_programs, env):
+    result = run("oracle", "drive", "--queues", "2", "--env", env, "--json", "--", c_programs[""])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["coverage"]["rows"][0] == doc["coverage"]["rows"][1]
+    assert doc["observation_coverage"]["never"] == []
+
+
+def test_the_fresh_device_says_which_host_facts_it_has_and_only_those_are_tested():
+    spec = load_spec("resolved", env="qemu")
+    machine = Machine(spec, 2)
+    serves_one = {"queues": [{"vhost_serves": True}, {"vhost_serves": False}]}
+    found = observed_starts(machine, lambda limited: serves_one)
+    assert all(len(starts) == 1 for starts in found.values())
+    assert all(s.queues[0] != s.queues[1] for starts in found.values() for s in starts)
+    everything = observed_starts(machine, lambda limited: None)  # not said: every configuration
+    assert all(len(starts) == 4 for starts in everything.values())
+    suite = generate(spec, 2, walks=3, starts=found)
+    report = drive(spec, ModelImplementation(spec), suite)
+    assert not report.ok  # the table itself starts with both queues served: the tests do not fit it

@@ -168,6 +168,7 @@ def test_comparisons_of_values_read_from_queues_do_not_count(tmp_path):
     assert check_cutoffs(spec)["no_two_idle_assigned"] == 2
 
 
+HANDLE_WHEN = 'when = "pending[queue] and handler[queue] != none"'
 VM_STOP_WHEN = 'when = "running"\neffects = ["running := false"]'
 
 
@@ -180,7 +181,7 @@ VM_STOP_WHEN = 'when = "running"\neffects = ["running := false"]'
             "may read only the device",
         ),
         (
-            {'when = "pending[queue]"': 'when = "pending[queue] and (exists p: pending[p])"'},
+            {HANDLE_WHEN: HANDLE_WHEN.replace('none"', 'none and (exists p: pending[p])"')},
             "events.when",
             "the device and its target",
         ),

@@ -21,7 +21,11 @@ SLOTS = """[slots]
 holders = ["our_fd", "vhost_fd"]
 limit = "limited"
 answer = "assign_ok"
-vhost = [{ event = "set_host_notifier", take = "assign" }]
+vhost = [
+    { event = "set_host_notifier", take = "assign" },
+    { event = "vhost_start", take = "true" },
+    { event = "vhost_stop" },
+]
 """
 
 

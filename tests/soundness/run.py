@@ -1,6 +1,6 @@
 """The long differential soundness run: ``make soundness``.
 
-Draws random tables (``tables.py``) from a fixed seed until ``--tables``
+Draws random tables (``fragment_tables.py``) from a fixed seed until ``--tables``
 distinct ones have been checked (a table drawn twice is checked once), runs
 every engine on each (``differential.py``: explicit search at N = 1..4, orbits, support,
 Z3 on every table, SPIN at N = 1..2 on every ``--spin-every``-th one) and
@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from soundness.differential import Report, differential
-from soundness.tables import tables
+from soundness.fragment_tables import tables
 from virtio_notifier_spec.spec.fragment import support_reason, witness_reason
 from virtio_notifier_spec.spec.load import load_spec
 
@@ -88,7 +88,7 @@ def _markdown(args, total: Report, kinds: dict, failing, seconds: float) -> str:
         "# The differential soundness run",
         "",
         f"`make soundness` (`tests/soundness/run.py --tables {args.tables} --seed {args.seed} "
-        f"--spin-every {args.spin_every}`): random tables from `tests/soundness/tables.py`, each checked by "
+        f"--spin-every {args.spin_every}`): random tables from `tests/soundness/fragment_tables.py`, each checked by "
         "`tests/soundness/differential.py`: the explicit search at N = 1..4, the orbit search at the same N, "
         "the support abstraction at N = 1024 (against the explicit search from its cutoff on, itself at the "
         "cutoff and the orbit search at cutoff + 1) or its refusal, Z3's `prove`, and SPIN at N = 1..2.",

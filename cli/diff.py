@@ -1,0 +1,137 @@
+"""``virtio-notifier-spec diff A [B]``: what changed between two tables, as text or JSON.
+
+Rows are compared by name and source state (added, removed, changed: guard,
+target or effects; rows that change nothing too), and both tables are explored for each ``--queues`` size
+to say which properties change verdict. The comparison is the drawings'
+(``draw/diff.py``); this command prints it instead of drawing it. With one
+table that ``extends`` another, it is compared with its base.
+
+Exit codes: 0 the tables are the same (rows and verdicts), 1 they differ,
+2 bad input, 3 a run stopped (``--max-states``, ``--timeout``) before the
+verdicts could be compared and no row differs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from virtio_notifier_spec.draw.diff import RowChange, SpecDiff, diff_text, spec_diff
+from virtio_notifier_spec.draw.labels import guard_text
+from virtio_notifier_spec.model.explore import Exploration
+from virtio_notifier_spec.scale.search import explore
+from virtio_notifier_spec.spec.errors import SpecError
+from virtio_notifier_spec.spec.load import load_spec
+from virtio_notifier_spec.spec.schema import Spec, Transition
+from virtio_notifier_spec.spec.text import effect_text
+
+from .exitcodes import ExitCode
+from .params import QueueRange, Seconds
+
+
+def _row(row: Transition) -> dict:
+    return {
+        "to": row.target,
+        "guard": guard_text(row),
+        "effects": [effect_text(e) for e in row.effects],
+    }
+
+
+def _change(change: RowChange) -> dict:
+    row = change.row
+    found = {"name": row.name, "letter": row.letter, "event": row.event, "from": change.source}
+    if change.kind != "changed":
+        return found | _row(row)
+    assert change.old is not None and change.new is not None
+    return found | {"what": list(change.what), "old": _row(change.old), "new": _row(change.new)}
+
+
+def _table(spec: Spec) -> dict:
+    return {"name": spec.name, "files": list(spec.files)}
+
+
+def diff_json(diff: SpecDiff, sizes: range, partial: bool) -> dict:
+    """The difference as one JSON document (``diff --json``)."""
+    rows = {kind: [_change(c) for c in diff.changes if c.kind == kind] for kind in ("added", "removed", "changed")}
+    return {
+        "old": _table(diff.old),
+        "new": _table(diff.new),
+        "queues": list(sizes),
+        "rows": rows,
+        "same": list(dict.fromkeys(c.row.name for c in diff.changes if c.kind == "same")),
+        "verdicts": [{"property": name, "old": was, "new": now} for name, was, now in diff.verdicts],
+        "partial": partial,
+        "differ": differs(diff),
+    }
+
+
+def differs(diff: SpecDiff) -> bool:
+    """True when a row or a verdict differs."""
+    return bool(diff.verdicts or diff.quiet_old or diff.quiet_new or any(c.kind != "same" for c in diff.changes))
+
+
+def summary(diff: SpecDiff) -> str:
+    """One line: how many rows and verdicts differ.
+
+    >>> from virtio_notifier_spec.spec.load import load_spec
+    >>> summary(spec_diff(load_spec("resolved"), load_spec("resolved"), quiet_rows=True))
+    'the same: no row and no verdict differs'
+    """
+    if not differs(diff):
+        return "the same: no row and no verdict differs"
+    counts = {kind: sum(c.kind == kind for c in diff.changes) for kind in ("added", "removed", "changed")}
+    parts = [f"{n} row(s) {kind}" for kind, n in counts.items() if n]
+    parts.append(f"{len(diff.verdicts)} verdict(s) changed" if diff.verdicts else "no verdict changed")
+    return "different: " + ", ".join(parts)
+
+
+def _runs(spec: Spec, sizes: range, **limits) -> list[Exploration]:
+    return [explore(spec, n, **limits) for n in sizes]
+
+
+@click.command()
+@click.argument("old", metavar="A")
+@click.argument("new", metavar="[B]", required=False)
+@click.option(
+    "--queues",
+    type=QueueRange(),
+    default="1-2",
+    show_default=True,
+    help="Queue counts at which both tables are explored for their verdicts: N or A-B.",
+)
+@click.option("--max-states", type=click.IntRange(min=1), help="Stop each run after this many states (partial).")
+@click.option("--timeout", type=Seconds(), help="Stop each run after this many seconds (partial).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of text.")
+def diff(old: str, new: str | None, queues: range, max_states, timeout, as_json: bool) -> None:
+    """Compare two tables: rows added, removed or changed, and changed verdicts.
+
+    A and B are variants (proposal, resolved) or TOML files. With A alone,
+    A must extend another table, and is compared with it. Exit 0 same,
+    1 different, 3 undecided (a run stopped), 2 bad input.
+
+    Example: virtio-notifier-spec diff proposal resolved --json
+    """
+    try:
+        second = load_spec(new if new is not None else old)
+        if new is None and second.base is None:
+            raise SpecError(f"{old} extends no table: name the two tables to compare (diff A B)")
+        first = load_spec(old if new is not None else second.base)
+        limits = {"max_states": max_states, "timeout": timeout}
+        first_runs, second_runs = _runs(first, queues, **limits), _runs(second, queues, **limits)
+    except SpecError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(ExitCode.BAD_INPUT)
+    result = spec_diff(first, second, first_runs, second_runs, quiet_rows=True)
+    partial = any(r.partial for r in [*first_runs, *second_runs])
+    sizes = f"{queues.start}-{queues.stop - 1}" if len(queues) > 1 else str(queues.start)
+    if as_json:
+        click.echo(json.dumps(diff_json(result, queues, partial), indent=2))
+    else:
+        click.echo(diff_text(result, sizes), nl=False)
+        click.echo(f"\n{summary(result)}")
+        if partial:
+            click.echo("a run stopped before it could tell: verdicts marked unknown are undecided")
+    if differs(result):
+        sys.exit(ExitCode.FAILS)
+    sys.exit(ExitCode.INCOMPLETE if partial else ExitCode.HOLDS)

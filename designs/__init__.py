@@ -1,0 +1,1 @@
+"""Models of real hypervisors' notifier designs, judged against the table (README.md)."""
