@@ -106,3 +106,18 @@ fuzz-tables: $(STAMP)
 # exit 1 when a verdict or a divergence is not the one the catalogue pins.
 designs: $(STAMP)
 	$(PY) -m virtio_notifier_spec designs
+
+# The liveness checks beside SPIN's, both variants, 1-2 queues, and the time
+# `verify` spends on liveness; writes bench/liveness.md. About a minute.
+.PHONY: bench-liveness
+bench-liveness: $(STAMP) deps
+	$(PY) bench/liveness.py
+
+# The differential soundness suite's long run (tests/soundness/run.py): random
+# tables through the explicit search, orbits, support, Z3 and SPIN, which must
+# agree wherever each claims to apply; writes the counts to bench/soundness.md
+# and exits 1 on any disagreement. The short run is part of `make test`.
+SOUNDNESS_TABLES ?= 1000
+.PHONY: soundness
+soundness: $(STAMP) deps
+	$(PY) tests/soundness/run.py --tables $(SOUNDNESS_TABLES) --out bench/soundness.md

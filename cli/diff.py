@@ -18,9 +18,8 @@ import json
 import click
 from virtio_notifier_spec.draw.diff import RowChange, SpecDiff, diff_text, spec_diff
 from virtio_notifier_spec.draw.labels import guard_text
-from virtio_notifier_spec.model.explore import INTERRUPTED, TIMEOUT, Exploration
+from virtio_notifier_spec.model.explore import INTERRUPTED, TIMEOUT
 from virtio_notifier_spec.model.report import span
-from virtio_notifier_spec.scale.search import explore
 from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.schema import Spec, Transition
@@ -32,6 +31,7 @@ from .exitcodes import outcome
 from .guard import guarded
 from .options import max_states_option, queues_option, run_options
 from .progress import Progress
+from .runs import explore_sizes
 
 
 def _row(row: Transition) -> dict:
@@ -90,16 +90,6 @@ def summary(diff: SpecDiff) -> str:
     return "different: " + ", ".join(parts)
 
 
-def _runs(spec: Spec, sizes: range, deadline: Deadline, progress: Progress, **limits) -> list[Exploration]:
-    runs = []
-    for n in sizes:
-        if runs and runs[-1].partial:
-            break
-        progress.stage(f"{spec.name}, {n} queue(s)")
-        runs.append(explore(spec, n, timeout=deadline.remaining(), progress=progress, **limits))
-    return runs
-
-
 @click.command()
 @click.argument("old", metavar="A")
 @click.argument("new", metavar="[B]", required=False)
@@ -132,9 +122,9 @@ def diff(
     first = load_spec(old if new is not None else second.base, env=env)
     deadline = Deadline(timeout)
     with Progress(f"diff {first.name} {second.name}", quiet=quiet) as progress:
-        first_runs = _runs(first, queues, deadline, progress, max_states=max_states)
+        first_runs, _ = explore_sizes(first, queues, deadline, progress, max_states=max_states)
         interrupted = first_runs[-1].partial == INTERRUPTED
-        second_runs = [] if interrupted else _runs(second, queues, deadline, progress, max_states=max_states)
+        second_runs = [] if interrupted else explore_sizes(second, queues, deadline, progress, max_states=max_states)[0]
     runs = [*first_runs, *second_runs]
     interrupted = interrupted or any(r.partial == INTERRUPTED for r in runs)
     stopped = INTERRUPTED if interrupted else next((r.partial for r in runs if r.partial), None)

@@ -27,6 +27,7 @@ import traceback
 from collections.abc import Callable
 
 import click
+from virtio_notifier_spec.model.explore import INTERRUPTED
 from virtio_notifier_spec.spec.errors import SpecError
 
 from .deadline import TimeoutReached
@@ -41,6 +42,14 @@ def say(message: str) -> None:
     """One line on stderr; silent if stderr itself is gone."""
     with contextlib.suppress(OSError, ValueError):
         click.echo(message, err=True)
+
+
+def stopped_note(partial: str | None) -> None:
+    """The line on stderr that says a run stopped before it could decide everything."""
+    if partial == INTERRUPTED:
+        say("interrupted: the runs above stopped early; properties without a verdict are unknown")
+    elif partial:
+        say(f"incomplete: {partial}; properties without a verdict are unknown")
 
 
 def _detach_stdout() -> None:

@@ -14,7 +14,7 @@ import json
 import sys
 
 import click
-from virtio_notifier_spec.model.explore import TIMEOUT, Exploration
+from virtio_notifier_spec.model.explore import Exploration
 from virtio_notifier_spec.model.report import (
     counterexample_text,
     coverage_table,
@@ -23,7 +23,6 @@ from virtio_notifier_spec.model.report import (
     span,
     verdicts_table,
 )
-from virtio_notifier_spec.scale.search import explore
 from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.schema import Spec
 from virtio_notifier_spec.spec.text import effect_text, to_text
@@ -32,7 +31,7 @@ from .deadline import Deadline
 from .env import env_option
 from .exitcodes import INTERRUPTED, ExitCode, outcome
 from .export import first_counterexamples, write_counterexamples
-from .guard import guarded, say
+from .guard import guarded, say, stopped_note
 from .options import (
     max_states_option,
     output_options,
@@ -45,6 +44,7 @@ from .options import (
 from .output import console, print_text, wrap
 from .params import QueueRange
 from .progress import Progress
+from .runs import explore_sizes, first_partial
 from .selection import only, restrict
 
 
@@ -59,40 +59,19 @@ def cli() -> None:
     """
 
 
-# -- explorations, shared by check and verify ------------------------------------
-
-
-def explore_sizes(
-    spec: Spec, sizes: range, deadline: Deadline, progress: Progress, **limits
-) -> tuple[list[Exploration], list[int]]:
-    """One exploration per queue count, smallest first, until one stops early
-    (--max-states, --timeout, Ctrl-C): the runs, and the counts not run."""
-    results: list[Exploration] = []
-    for n in sizes:
-        if results and results[-1].partial is not None:
-            break
-        progress.stage(f"{spec.name}, {n} queue(s)")
-        results.append(explore(spec, n, progress=progress, timeout=deadline.remaining(), **limits))
-    return results, [n for n in sizes if n > results[-1].queues]
-
-
-def first_partial(by_variant: dict[str, list[Exploration]], skipped: bool = False) -> str | None:
-    """Why the runs stopped early (Ctrl-C first), or None when they did not."""
-    reasons = [r.partial for runs in by_variant.values() for r in runs if r.partial]
-    if INTERRUPTED in reasons:
-        return INTERRUPTED
-    return reasons[0] if reasons else (TIMEOUT if skipped else None)
-
-
 def print_results(
     by_variant: dict[str, list[Exploration]],
     as_json: bool,
     proofs=None,
     not_run: dict[str, list[int]] | None = None,
+    live: dict | None = None,
 ) -> None:
     """The runs, the verdicts and each counterexample once (at the smallest
     queue count that shows it); ``proofs`` (a ProofReport) adds the column
-    "proved for all N"; ``not_run``: queue counts left out when a run stopped."""
+    "proved for all N"; ``not_run``: queue counts left out when a run stopped;
+    ``live``: liveness runs per variant (verify), rows of the same table."""
+    from . import liveness
+
     not_run = {k: v for k, v in (not_run or {}).items() if v}
     if as_json:
         document: dict = {name: [exploration_json(r) for r in runs] for name, runs in by_variant.items()}
@@ -100,12 +79,18 @@ def print_results(
             from .prove import report_json
 
             document["proofs"] = report_json(proofs)
+        if live is not None:
+            document["liveness"] = {name: liveness.runs_json(runs) for name, runs in live.items()}
         if not_run:
             document["not_run"] = not_run
         click.echo(json.dumps(document, indent=2, sort_keys=False))
         return
     out = console()
     out.print(runs_table(r for runs in by_variant.values() for r in runs))
+    for runs in by_variant.values():  # why a reduced search is not the one asked for
+        for r in runs:
+            for note in r.notes:
+                print_text(out, f"note: {r.spec.name}, {r.queues} queue(s): {note}")
     for name, sizes in not_run.items():
         out.print(f"{name}: not run for {span(sizes)} queue(s): the run before stopped early", markup=False)
     if proofs is None:
@@ -113,8 +98,13 @@ def print_results(
     else:
         from .prove import print_failures, proof_cell
 
-        out.print(verdicts_table(by_variant, {p.name: proof_cell(proofs, p.name) for p in proofs.proofs}))
+        table = verdicts_table(by_variant, {p.name: proof_cell(proofs, p.name) for p in proofs.proofs})
+        if live is not None:
+            liveness.add_rows(table, live, extra_columns=1)
+        out.print(table)
         print_failures(out, proofs)
+    for runs in (live or {}).values():
+        liveness.print_failures(out, runs)
     for runs in by_variant.values():
         shown: set[str] = set()
         for r in runs:
@@ -126,13 +116,6 @@ def print_results(
         dead = sorted({d for r in runs if "no_dead_transition" in r.checks for d in r.dead})
         if dead:
             print_text(out, f"dead transitions in {runs[0].spec.name}: {', '.join(dead)}")
-
-
-def _stopped_note(partial: str | None) -> None:
-    if partial == INTERRUPTED:
-        say("interrupted: the runs above stopped early; properties without a verdict are unknown")
-    elif partial:
-        say(f"incomplete: {partial}; properties without a verdict are unknown")
 
 
 # -- check --------------------------------------------------------------------------
@@ -196,7 +179,7 @@ def check(
     if traces_dir is not None:
         write_counterexamples(traces_dir, spec, spec_name, first_counterexamples(spec.name, results))
     partial = first_partial({spec.name: results}, bool(skipped))
-    _stopped_note(partial)
+    stopped_note(partial)
     return outcome(failed=any(r.counterexamples for r in results), partial=partial)
 
 
@@ -233,6 +216,7 @@ def verify(
     not_run: dict[str, list[int]] = {}
     proofs = None
     partial = None
+    live: dict[str, list] = {}
     with Progress("verify", quiet=quiet) as progress:
         for name, sizes in plan.items():
             if first_partial(by_variant):
@@ -251,9 +235,17 @@ def verify(
                 partial = INTERRUPTED
             if proofs is not None and not proofs.ok and not proofs.violated:
                 partial = "a proof of resolved is undecided (unknown)"
-    print_results(by_variant, as_json, proofs, not_run)
-    _stopped_note(partial)
+        if partial is None:  # then the properties of infinite runs, at the same queue counts (liveness.py)
+            from .liveness import check_every
+
+            for name, sizes in plan.items():
+                progress.stage(f"liveness of {name}")
+                live[name] = check_every(load_spec(name, env=env), sizes, symmetry="auto", timeout=deadline.remaining())
+            partial = next((r.partial for runs in live.values() for r in runs if r.partial), None)
+    print_results(by_variant, as_json, proofs, not_run, live or None)
+    stopped_note(partial)
     failed = any(r.counterexamples for r in by_variant.get("resolved", ())) or (proofs is not None and proofs.violated)
+    failed = failed or any(r.failures for r in live.get("resolved", ()))
     return outcome(failed=failed, partial=partial)
 
 
@@ -337,13 +329,14 @@ def _register() -> None:
     from .designs import designs
     from .diff import diff
     from .draw import draw
+    from .liveness import liveness
     from .mutants import mutants
     from .oracle import oracle
     from .prove import prove
     from .replay import replay
     from .scale import scale
 
-    for command in (draw, oracle, mutants, prove, scale, replay, diff, designs):
+    for command in (draw, oracle, mutants, prove, scale, replay, diff, designs, liveness):
         cli.add_command(command)
 
 

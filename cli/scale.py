@@ -1,13 +1,15 @@
 """``virtio-notifier-spec scale``: the checks at scale.
 
-Verifies a table at large queue counts through the queue symmetry
-reduction (scale/reduced.py), and a configuration of several devices that
-share the host's ioeventfd slots (scale/system.py). ``--queues A-B`` checks
-every count from A to B (one support-abstraction run at B decides every
-count from its cutoff up; orbit searches the smaller ones); ``--queues N``
-checks N alone. ``--timeout`` is for the whole command. Exit codes as
-everywhere: 0 everything holds, 1 a check fails, 2 bad input, 3 stopped
-early, 130 interrupted.
+Verifies a table at large queue counts through the support abstraction
+(scale/reduced.py), and a configuration of several devices that share the
+host's ioeventfd slots (scale/system.py). ``--queues A-B`` checks every
+count from A to B (one support-abstraction run at B decides every count
+from the table's cutoff up; orbit searches the smaller ones); ``--queues
+N`` checks N alone. "exact for every N >= c" is printed only for a table of
+the support fragment (spec/fragment.py); outside it every N up to 8 is an
+orbit search (with a note) and a larger range is refused. ``--timeout`` is
+for the whole command. Exit codes as everywhere: 0 everything holds, 1 a
+check fails, 2 bad input or a refusal, 3 stopped early, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from rich.table import Table
 from virtio_notifier_spec.model.explore import TIMEOUT, Exploration
 from virtio_notifier_spec.model.report import counterexample_text, exploration_json
 from virtio_notifier_spec.scale.config import CONFIG_DIR, load_config
-from virtio_notifier_spec.scale.search import explore, explore_every
+from virtio_notifier_spec.scale.search import explore_every
 from virtio_notifier_spec.scale.system import System, SystemExploration, explore_system
 from virtio_notifier_spec.spec.load import load_spec
 
@@ -69,12 +71,9 @@ def scale(
     limits = {"max_states": max_states}
     system = None
     with Progress(f"scale {spec.name}", quiet=quiet) as progress:
-        if len(queues) == 1:
-            runs = [explore(spec, queues[0], symmetry=True, timeout=deadline.remaining(), progress=progress, **limits)]
-        else:
-            runs = explore_every(
-                spec, queues[-1], smallest=queues[0], timeout=deadline.remaining(), progress=progress, **limits
-            )
+        runs = explore_every(
+            spec, queues[-1], smallest=queues[0], timeout=deadline.remaining(), progress=progress, **limits
+        )
         interrupted = any(r.partial == INTERRUPTED for r in runs)
         if not interrupted:
             progress.stage(f"scale {Path(config.path).name}")
@@ -159,6 +158,8 @@ def _print(name: str, queues: range, runs, missing, config, system) -> None:
             _outcome(system.ok, system.partial, len(system.counterexamples)),
         )
     out.print(table)
+    for note in dict.fromkeys(note for run in runs for note in run.notes):
+        print_text(out, f"note: {note}")
     if missing:
         out.print(f"{name}: not checked for N in {_ranges(missing)}: a run stopped early", markup=False)
     shown: set[str] = set()

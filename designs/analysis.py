@@ -335,13 +335,15 @@ def analyse(entry: Entry, queues: int = 2) -> Analysis:
         Group(symptom, count, tuple(n for n in search.order if n in fields), sequence, detail)
         for symptom, (count, fields, sequence, detail) in sorted(search.groups.items(), key=_order)
     )
+    from .liveness import liveness_verdicts  # the same states, every step kept (liveness.py imports this module)
+
     return Analysis(
         entry,
         search.spec,
         queues,
         len(search.seen),
         search.steps,
-        search.verdicts(),
+        search.verdicts() + liveness_verdicts(entry, queues),
         groups,
         time.perf_counter() - began,
     )

@@ -97,6 +97,11 @@ DESIGNS = (
             "qemu/qemu hw/virtio-pci.c @ 023ee4b4ffa0",
             "qemu/qemu hw/virtio.c @ 0cea71a20750",
         ),
+        verdicts={"fast_path_after_release": "violated"},
+        notes={
+            "fast_path_after_release": "vhost's release clears the disabled flag and starts nothing: a running "
+            "DRIVER_OK guest stays on the pio path until its next status write or a VM stop and run (liveness)."
+        },
         known=(
             Known("set_status", "abort", _ABORT, DIES, _REFUSED),
             Known(
@@ -212,8 +217,15 @@ DESIGNS = (
             "status_zero_resets": "violated",
             "load_is_history_free": "n/a",
             "assigned_is_armed": "violated",
+            "kick_eventually_handled": "violated",
+            "fast_path_after_release": "n/a",
+            "fast_path_recoverable": "violated",
         },
         notes={
+            "kick_eventually_handled": "A kick on a queue vhost does not serve waits in an eventfd nobody reads, "
+            "for ever (liveness).",
+            "fast_path_recoverable": "On a vhost device a queue vhost does not serve is never read by us: full "
+            "speed is out of reach from the start (liveness).",
             "limited_host_no_userspace_ioeventfd": "kvmtool does not probe the host's ioeventfd limit: on a 6-slot "
             "host its userspace queues take slots a vhost device may need.",
             "armed_only_when_driver_ok": "The ioeventfd thread polls a queue from the moment the guest sets it up, "
@@ -302,6 +314,7 @@ DESIGNS = (
             "load_is_history_free": "n/a",
             "assigned_is_armed": "violated",
             "deassigned_is_unread": "n/a",
+            "fast_path_after_release": "n/a",
         },
         notes={
             "armed_only_when_driver_ok": (
@@ -385,6 +398,7 @@ DESIGNS = (
             "load_is_history_free": "n/a",
             "assigned_is_armed": "violated",
             "deassigned_is_unread": "n/a",
+            "fast_path_after_release": "n/a",
         },
         notes={"assigned_is_armed": _REGISTERED_AT_CREATION},
         known=(

@@ -46,22 +46,28 @@ the row `resolved` fires on the queue that differs and the first variable
 that differs. `state` is read from the host (offlimits: vhost holds the
 queue; assigned: an ioeventfd of ours is registered), so the properties
 relating it to the resources only check that the resources agree.
-Each run is also a trace in the oracle's format: replay one with
+The liveness properties are decided on the same states with every step
+kept (`liveness.py`, `model/liveness.py`): a failure is a lasso, whose stem
+and one round of its cycle are the run shown. Each run is also a trace in
+the oracle's format: replay one with
 `virtio-notifier-spec oracle check --env ENV --all FILE`.
 
 What it finds, in short (pinned by `tests/designs/`). In their callers'
-environment both QEMU designs satisfy every property; they differ from
-`resolved` where it costs a guest: a refused ioeventfd aborts QEMU (the
-memory API cannot report it), vhost's take sends a queue it does not serve to
-the pio path (per-device flags in 2011, the grab counter today), and in 2011
-giving the queues back restarts nothing. The 2011 divergence "VM run assigns
-without DRIVER_OK" is not in the code read: the core hands the transport
-"running and DRIVER_OK". In the adversarial environment the same code shows
-far more divergences, and 2011 violated properties, nearly all from events
-QEMU's callers never issue (a take of a held queue, a release of one not
-held). kvmtool polls a queue from its set-up, before DRIVER_OK, leaves a
-queue vhost does not serve unread, and exits when the guest sets a vhost
-device up again after a reset. cloud-hypervisor and Firecracker register
+environment both QEMU designs satisfy every safety property; they differ
+from `resolved` where it costs a guest: a refused ioeventfd aborts QEMU (the
+memory API cannot report it), vhost's take sends a queue it does not serve
+to the pio path (per-device flags in 2011, the grab counter today), and in
+2011 giving the queues back restarts nothing: the liveness property
+`fast_path_after_release` fails, the guest on the slow path for ever. The
+2011 divergence "VM run assigns without DRIVER_OK" is not in the code read:
+the core hands the transport "running and DRIVER_OK". In the adversarial
+environment the same code shows far more divergences, and 2011 violated
+properties, nearly all from events QEMU's callers never issue (a take of a
+held queue, a release of one not held). kvmtool polls a queue from its
+set-up, before DRIVER_OK, leaves a queue vhost does not serve unread (a
+kick there is never handled and full speed is never reached: two liveness
+failures), and exits when the guest sets a vhost device up again after a
+reset. cloud-hypervisor and Firecracker register
 every queue's eventfd when the device is created and read it from activation:
 registered, not armed, which the refined properties accept; Firecracker's
 vhost-user device cannot be reset.
@@ -78,6 +84,10 @@ MODULES = (
     ("`catalogue.py`", "every design, its environment, what it is known to do: verdicts, divergences, their cost"),
     ("`analysis.py`", "every state a design reaches in its environment: property verdicts, divergences by symptom"),
     ("`oracle_run.py`", "a design as an oracle implementation, run through the oracle's generated suite"),
+    (
+        "`liveness.py`",
+        "the liveness properties on a design's reachable graph, every step kept: its verdicts and lassos",
+    ),
     ("`traces.py`", "shortest runs written as oracle traces (`traces/`)"),
     ("`matrix.py`, `render.py`", "the matrix, held to the catalogue; this file"),
 )

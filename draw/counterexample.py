@@ -31,11 +31,11 @@ BAD = "#c0392b"
 IDLE = "#999999"
 
 
-def path_arrows(trace: Trace) -> list[Arrow]:
-    """One numbered arrow per queue and step of ``trace``."""
+def path_arrows(trace: Trace, first: int = 1) -> list[Arrow]:
+    """One numbered arrow per queue and step of ``trace``, from number ``first``."""
     arrows = []
     before: State = trace.start
-    for number, step in enumerate(trace.steps, start=1):
+    for number, step in enumerate(trace.steps, start=first):
         moved = [(q, row) for q, row in step.fired if not row.quiet]
         for q, row in moved:
             colour = QUEUE_COLOURS[q % len(QUEUE_COLOURS)]
@@ -68,7 +68,12 @@ def counterexample_dot(run: Exploration, cx: Counterexample) -> str:
 
 def trace_legend(run: Exploration, cx: Counterexample) -> Html:
     """The text trace, one line a row, for the drawing's legend."""
-    lines = counterexample_text(run, cx).splitlines()
+    return text_legend(counterexample_text(run, cx))
+
+
+def text_legend(text: str) -> Html:
+    """Lines of text in a fixed-width, rounded box, for a drawing's legend."""
+    lines = text.splitlines()
     cells = "".join(
         f'<TR><TD ALIGN="LEFT"><FONT FACE="Courier">{html_escape(line) or " "}</FONT></TD></TR>' for line in lines
     )

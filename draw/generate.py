@@ -7,7 +7,8 @@
   (``.txt``: every state and step);
 - ``diff-<a>-<b>``: what changed from table ``a`` to table ``b``;
 - ``counterexamples/<spec>-<property>``: each failing property's shortest
-  trace through the machine (``.txt``: the trace).
+  trace through the machine (``.txt``: the trace), or for a property of
+  infinite runs its lasso (``.txt``: stem and cycle).
 
 :func:`write` writes each as DOT, SVG, PNG and text, as asked. Everything
 is a function of the tables: the same tables give the same bytes.
@@ -20,11 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from virtio_notifier_spec.model.explore import Exploration, explore
+from virtio_notifier_spec.model.liveness import LivenessRun, check_liveness, failure_text
 from virtio_notifier_spec.spec.schema import Spec
 
 from .ascii import machine_ascii
 from .counterexample import counterexample_dot, trace_text
 from .diff import diff_dot, diff_text, spec_diff
+from .lasso import lasso_dot
 from .machine import machine_dot
 from .reachable import LIMIT, collect, listing, reachable_dot
 from .render import render
@@ -58,6 +61,16 @@ class Runs:
             runs.append(self._done[key])
         return runs
 
+    def liveness_of(self, spec: Spec) -> list[LivenessRun]:
+        """The liveness verdicts of ``spec`` at each size, on every state."""
+        runs = []
+        for n in self.sizes:
+            key = ("liveness", spec.files, spec.name, n)
+            if key not in self._done:
+                self._done[key] = check_liveness(spec, n)
+            runs.append(self._done[key])
+        return runs
+
 
 def machine_drawing(spec: Spec) -> Drawing:
     return Drawing(f"machine-{spec.name}", machine_dot(spec), machine_ascii(spec))
@@ -77,6 +90,12 @@ def spec_drawings(spec: Spec, runs: Runs, limit: int = LIMIT) -> list[Drawing]:
                 found.append(
                     Drawing(f"counterexamples/{spec.name}-{name}", counterexample_dot(run, cx), trace_text(run, cx))
                 )
+    for run in runs.liveness_of(spec):
+        for name in run.failures:
+            if name not in shown:
+                shown.add(name)
+                text = failure_text(run, name) + "\n"
+                found.append(Drawing(f"counterexamples/{spec.name}-{name}", lasso_dot(run, name), text))
     return found
 
 

@@ -18,6 +18,7 @@ table's named properties the exploration checks the table itself:
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import deque
 from collections.abc import Callable
@@ -72,6 +73,11 @@ class Exploration:
     concrete_states: int | None = None
     cutoff: int | None = None
     unfired_sources: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # why the search run is not the one asked for (scale/search.py)
+
+    def noted(self, *notes: str) -> Exploration:
+        """The same result with ``notes`` added."""
+        return dataclasses.replace(self, notes=(*self.notes, *notes))
 
     @property
     def ok(self) -> bool:

@@ -28,6 +28,7 @@ def exploration_json(result: Exploration) -> dict:
         "reduction": result.reduction,
         "concrete_states": result.concrete_states,
         "cutoff": result.cutoff,
+        "notes": list(result.notes),
         "transitions": result.transitions,
         "depth": result.depth,
         "seconds": round(result.seconds, 3),
@@ -69,7 +70,7 @@ def runs_table(results: Iterable[Exploration]) -> Table:
 
 def _states_cell(r: Exploration) -> str:
     """The stored states, and what they stand for under a reduction:
-    ``145 orbits (422 states)``, ``108 support sets (exact for N >= 12)``."""
+    ``145 orbits (422 states)``, ``108 support sets (exact for N >= 1)``."""
     if r.reduction == "none":
         return f"{r.states:,}"
     if r.reduction == "orbits":

@@ -53,6 +53,7 @@ class Config:
     table: str
     slots: int | None
     devices: tuple[Device, ...]
+    table_line: int | None = None  # where `table` is written, for refusals of the table
 
     @property
     def limited(self) -> bool:
@@ -136,4 +137,4 @@ def load_config(path: str | Path) -> Config:
         if not isinstance(vhost, bool):
             raise where("vhost", f"expected true or false, found {vhost!r}")
         devices.append(Device(device_name, queues, vhost))
-    return Config(name, table, slots, tuple(devices))
+    return Config(name, table, slots, tuple(devices), lines.line(None, 0, "table"))

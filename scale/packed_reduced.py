@@ -22,8 +22,8 @@ turned into the same concrete trace by the reduced explorer's own code
 Applicability and the cutoff are not decided here: :mod:`.search` calls
 this only where :func:`.symmetry.symmetry_refusal` (and, for support,
 :func:`.symmetry.support_refusal`) accepted the table, and the cutoff is
-:class:`.reduced.ReducedExplorer`'s rule applied to the widest witness
-this search built. Tables outside the packed engine's fragment, or whose
+the table's (:func:`.symmetry.support_cutoff`), from the written argument. Tables outside the packed engine's
+fragment, or whose
 expressions tell queues of one class apart (:func:`.symmetry.needs_full_witness`),
 stay with :class:`.reduced.ReducedExplorer`.
 """
@@ -509,8 +509,7 @@ class PackedReduced(FrontierSearch):
 
     @property
     def cutoff(self) -> int:
-        """The reduced explorer's cutoff rule, on the widest witness this search built."""
-        self.general.widest = self.widest
+        """Support mode: the table's cutoff (:func:`.symmetry.support_cutoff`), as the reduced explorer's."""
         return self.general.cutoff
 
     def fired_counts(self) -> dict[str, int]:

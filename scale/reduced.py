@@ -11,14 +11,20 @@ Two reductions, both exact for the tables :mod:`.symmetry` accepts:
   the start), so every counterexample is a shortest one; it is rebuilt as
   a concrete run of N queues by replaying each step on a queue of the
   recorded class. States grow polynomially in N.
-- ``support``: a state is ``(device, classes present)``. For a table whose
-  rows read only their own queue (:func:`.symmetry.support_refusal`), a run
-  projects onto one queue per class and any class can be padded with
-  copies, so the reachable ``(device, classes)`` are the same for every N
-  at or above the ``cutoff`` the run reports: a few hundred states decide
-  the table for N = 1024. A failure found this way is shown with the
-  shortest concrete trace from an ``orbits`` search at N that stops as
-  soon as it has one for every failing check.
+- ``support``: a state is ``(device, classes present)``. For a table of the
+  independent-queues fragment (:mod:`virtio_notifier_spec.spec.fragment`)
+  queues never influence each other, so the supports reachable with N
+  queues are those of at most N classes, and a violation needs no more
+  queues than the property names: the verdicts are exact for every N at or
+  above ``support_cutoff(spec)`` (``scale/README.md`` gives the argument).
+  A few hundred states decide the table for N = 1024. A failure found this
+  way is shown with the shortest concrete trace from an ``orbits`` search
+  at N that stops as soon as it has one for every failing check.
+
+The orbit search steps one witness queue per class only when no expression
+compares queues (:func:`.symmetry.needs_full_witness`); otherwise it steps
+every queue of the orbit's representative, which is exact for every
+symmetric table.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ from virtio_notifier_spec.spec.concrete import State, compile_expr
 from virtio_notifier_spec.spec.expr import is_local
 from virtio_notifier_spec.spec.schema import Property, PropertyKind, Spec, Transition
 
-from .symmetry import expand, needs_full_witness, orbit_size, support_refusal
+from .symmetry import expand, needs_full_witness, orbit_size, support_cutoff, support_refusal
 
 Orbit = tuple[tuple, tuple[tuple[tuple, int], ...]]  # (device, ((queue tuple, count), ...))
 
@@ -113,6 +119,8 @@ class ReducedExplorer:
         self.full = needs_full_witness(spec) and mode == "orbits"
         if mode == "support" and support_refusal(spec):
             raise NotSupported(support_refusal(spec))
+        #: support mode: the verdicts hold for every N at or above this
+        self.cutoff = support_cutoff(spec) if mode == "support" else None
         self.max_states = max_states
         self.deadline = time.monotonic() + timeout if timeout else None
         self.progress = progress
@@ -421,11 +429,6 @@ class ReducedExplorer:
     def concrete_states(self) -> int:
         """How many concrete states the explored orbits stand for."""
         return sum(orbit_size(counts) for _, counts in self.parent)
-
-    @property
-    def cutoff(self) -> int:
-        """Support mode: the verdicts hold for every N at or above this."""
-        return max(2, self.widest * (2 if self.history else 1))
 
     # -- concrete traces ------------------------------------------------------------
     def path(self, orbit: Orbit) -> list[tuple[Orbit, Edge]]:

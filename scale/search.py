@@ -5,8 +5,12 @@
 False explores every concrete state (:func:`virtio_notifier_spec.model.explore.explore`);
 True (or ``"auto"``) explores one state per orbit of the queue permutations,
 and for large N the support abstraction (:mod:`.reduced`); ``"orbits"`` or
-``"support"`` choose one. A table whose queues are not interchangeable is
-refused with a :class:`~.symmetry.SymmetryError`.
+``"support"`` choose one. Which tables each is exact for is decided in
+:mod:`virtio_notifier_spec.spec.fragment`: a table whose queues are not
+interchangeable is refused with a :class:`~.symmetry.SymmetryError`; one
+outside the support fragment, with a :class:`~.symmetry.SupportError` when
+``"support"`` was asked for, else the orbit search runs and the result
+says why in its ``notes``.
 
 >>> from virtio_notifier_spec.spec.load import load_spec
 >>> r = explore(load_spec("resolved"), 3, symmetry="orbits")
@@ -31,11 +35,12 @@ from virtio_notifier_spec.model.explore import (
 from virtio_notifier_spec.model.explore import explore as explore_plain
 from virtio_notifier_spec.model.trace import Trace
 from virtio_notifier_spec.spec.concrete import State
+from virtio_notifier_spec.spec.fragment import support_reason, witness_reason
 from virtio_notifier_spec.spec.schema import Spec
 
 from .packed_reduced import PackedReduced, packed_reduced_refusal
 from .reduced import Finding, NotSupported, ReducedExplorer, relabel
-from .symmetry import support_refusal, symmetry_refusal
+from .symmetry import SupportError, support_cutoff, support_refusal, symmetry_refusal
 
 
 def explore(
@@ -51,12 +56,13 @@ def explore(
 ) -> Exploration:
     """Explore ``spec`` for ``queues`` queues, reduced by symmetry when asked
     (see the module); ``engine`` and ``workers`` as for the plain explorer."""
-    mode = _reduction(spec, queues, symmetry)
+    mode, notes = _reduction(spec, queues, symmetry)
     if mode == "none":
         return explore_plain(
             spec, queues, max_states=max_states, timeout=timeout, progress=progress, engine=engine, workers=workers
         )
-    return _explore_reduced(spec, queues, mode, engine, max_states=max_states, timeout=timeout, progress=progress)
+    limits = {"max_states": max_states, "timeout": timeout, "progress": progress}
+    return _explore_reduced(spec, queues, mode, notes, engine, **limits)
 
 
 #: Up to this many queues ``symmetry=True`` explores orbits (exact counts of
@@ -68,45 +74,82 @@ def explore_every(
     spec: Spec, largest: int, *, smallest: int = 1, timeout: float | None = None, **limits
 ) -> list[Exploration]:
     """Verdicts for every queue count from ``smallest`` to ``largest``: one
-    reduced run at ``largest`` decides every N at or above its cutoff
-    (support abstraction); an orbit search decides each smaller N.
-    ``timeout`` is for all the runs together: once it has passed, or a run
-    was interrupted, the smaller counts not yet run are left out (the caller
-    sees which are missing).
+    support run at ``largest`` decides every N at or above the table's cutoff
+    (:func:`~virtio_notifier_spec.spec.fragment.support_cutoff`); an orbit
+    search decides each smaller N. A table outside the support fragment is
+    refused (:class:`~.symmetry.SupportError`) unless ``largest`` is at most
+    :data:`ORBIT_LIMIT`: then every N is an orbit search. ``timeout`` is for
+    all the runs together: once it has passed, or a run was interrupted, the
+    counts not yet run are left out (the caller sees which are missing).
 
     >>> from virtio_notifier_spec.spec.load import load_spec
     >>> runs = explore_every(load_spec("resolved"), 64)
-    >>> [r.queues for r in runs][-2:], runs[-1].cutoff, all(r.ok for r in runs)
-    ([11, 64], 12, True)
+    >>> [r.queues for r in runs], runs[-1].cutoff, all(r.ok for r in runs)
+    ([64], 1, True)
     """
     deadline = None if timeout is None else time.monotonic() + timeout
 
     def left() -> float | None:
         return None if deadline is None else max(deadline - time.monotonic(), 0.001)
 
-    top = explore(spec, largest, symmetry=True, timeout=left(), **limits)
+    def stopped(runs: list[Exploration]) -> bool:
+        interrupted = any(r.partial == INTERRUPTED for r in runs)
+        return interrupted or (deadline is not None and time.monotonic() >= deadline)
+
+    reason = support_reason(spec)
+    if reason is not None:
+        if largest > ORBIT_LIMIT:
+            raise reason.error(
+                SupportError,
+                f"; the support abstraction cannot decide every N up to {largest}"
+                f" (orbit searches decide up to {ORBIT_LIMIT} queues; check --symmetry decides one N)",
+            )
+        note = f"support abstraction refused, every N is an orbit search: {reason}"
+        every: list[Exploration] = []
+        for n in range(smallest, largest + 1):
+            if every and stopped(every):
+                break
+            every.append(explore(spec, n, symmetry="orbits", timeout=left(), **limits).noted(note))
+        return every
+    cutoff = support_cutoff(spec)
+    top = explore(spec, largest, symmetry="support" if largest >= cutoff else "orbits", timeout=left(), **limits)
     below = top.cutoff if top.cutoff is not None else largest
     smaller: list[Exploration] = []
     for n in range(smallest, min(below, largest)):
-        if top.partial == INTERRUPTED or (smaller and smaller[-1].partial == INTERRUPTED):
-            break
-        if deadline is not None and time.monotonic() >= deadline:
+        if stopped([top, *smaller]):
             break
         smaller.append(explore(spec, n, symmetry="orbits", timeout=left(), **limits))
     return [*smaller, top]
 
 
-def _reduction(spec: Spec, queues: int, symmetry: bool | str) -> str:
+def _reduction(spec: Spec, queues: int, symmetry: bool | str) -> tuple[str, tuple[str, ...]]:
+    """The search to run and the notes that say why it is not the one asked for."""
     if symmetry is False or symmetry == "none":
-        return "none"
+        return "none", ()
     if symmetry not in (True, "auto", "orbits", "support"):
         raise ValueError(f"symmetry must be a bool, 'auto', 'orbits' or 'support', not {symmetry!r}")
     refusal = symmetry_refusal(spec)
     if refusal is not None:
         raise refusal
-    if symmetry in (True, "auto"):
-        return "support" if queues > ORBIT_LIMIT and support_refusal(spec) is None else "orbits"
-    return symmetry
+    reason = support_reason(spec)
+    if symmetry == "support" and reason is not None:
+        raise reason.error(SupportError, "; the support abstraction would be unsound (use --symmetry orbits)")
+    if symmetry == "orbits" or (symmetry in (True, "auto") and queues <= ORBIT_LIMIT):
+        return "orbits", _witness_notes(spec)
+    if reason is not None:
+        return "orbits", (f"support abstraction refused, orbit search instead: {reason}", *_witness_notes(spec))
+    cutoff = support_cutoff(spec)
+    if queues < cutoff:
+        note = f"the support abstraction is exact from {cutoff} queues on; orbit search at {queues}"
+        return "orbits", (note, *_witness_notes(spec))
+    return "support", ()
+
+
+def _witness_notes(spec: Spec) -> tuple[str, ...]:
+    reason = witness_reason(spec)
+    if reason is None:
+        return ()
+    return (f"every queue is stepped, not one per class: {reason}",)
 
 
 @dataclass(frozen=True, eq=False)
@@ -161,7 +204,9 @@ def _search(spec: Spec, queues: int, mode: str, engine: str, want=None, **limits
     )
 
 
-def _explore_reduced(spec: Spec, queues: int, mode: str, engine: str = "auto", **limits) -> Exploration:
+def _explore_reduced(
+    spec: Spec, queues: int, mode: str, notes: tuple[str, ...], engine: str = "auto", **limits
+) -> Exploration:
     began = time.perf_counter()
     ends = None if limits.get("timeout") is None else time.monotonic() + limits["timeout"]
 
@@ -171,14 +216,13 @@ def _explore_reduced(spec: Spec, queues: int, mode: str, engine: str = "auto", *
     if mode == "support":
         try:
             run = _search(spec, queues, "support", engine, **left())
-        except NotSupported:
-            run = None
-        if run is not None and (run.partial is not None or queues >= run.cutoff()):
             return _support_result(spec, queues, run, began, engine, left())
+        except NotSupported as exc:
+            notes = (*notes, f"support abstraction gave up ({exc}), orbit search instead")
     run = _search(spec, queues, "orbits", engine, **left())
     found = _concrete_findings(run.tracer, run.found)
     concrete = None if run.partial else run.concrete()
-    return _reduced_result(spec, queues, run, found, began, "orbits", concrete=concrete)
+    return _reduced_result(spec, queues, run, found, began, "orbits", concrete=concrete, notes=notes)
 
 
 def _support_result(spec, queues, run: _Search, began, engine, limits) -> Exploration:
@@ -201,7 +245,9 @@ def _start(explorer: ReducedExplorer) -> State:
     return State(first.device, first.queues * explorer.queues)
 
 
-def _reduced_result(spec, queues, run: _Search, found, began, mode, *, concrete=None, cutoff=None) -> Exploration:
+def _reduced_result(
+    spec, queues, run: _Search, found, began, mode, *, concrete=None, cutoff=None, notes=()
+) -> Exploration:
     checks = (*[p.name for p in spec.properties], *HYGIENE)
     unfired = unfired_sources(spec, run.fired, run.fired_from)
     if run.partial is None:
@@ -222,6 +268,7 @@ def _reduced_result(spec, queues, run: _Search, found, began, mode, *, concrete=
         concrete_states=concrete,
         cutoff=cutoff,
         unfired_sources=unfired,
+        notes=notes,
     )
 
 

@@ -10,9 +10,16 @@ The composition (spec/README.md, "Several devices"):
 - An event that writes a shared host variable (``vm_stop``, ``vm_run``) is
   VM-wide: one step fires it on every device. Every other event is one
   device's; ``set_host_notifier`` is offered only on devices vhost serves.
-- Every true ``our_fd`` or ``vhost_fd`` of any queue of any device holds one
-  slot. On a limited host KVM grants an assignment (``assign_ok = true``)
-  only if the step then fits in the slots; it may always refuse.
+- What holds a slot is the table's ``[slots]`` declaration
+  (``spec/slots.py``): every true ``holders`` flag of any queue of any
+  device holds one; ``vhost`` names vhost's events (offered only on the
+  devices vhost serves) and when one is a take. A table that declares no
+  ``[slots]`` is refused: nothing would be counted.
+- KVM answers each ioeventfd on its own (:mod:`.answers`): every queue an
+  event concerns reads its own ``answer`` (``assign_ok``), and the refusal
+  pattern is explored like any other choice, one multiset per class of
+  identical queues. On a limited host a grant happens only if the step
+  then fits in the slots; KVM may always refuse.
 - ``vhost_never_starved``: when vhost takes a host notifier and the slots
   vhost needs (the queues of the devices it serves) are at most the limit,
   the take fits. vhost's rows do not ask KVM, so a take that does not fit
@@ -45,14 +52,16 @@ from virtio_notifier_spec.model.explore import INTERRUPTED, TIMEOUT
 from virtio_notifier_spec.model.machine import Machine
 from virtio_notifier_spec.model.trace import format_state
 from virtio_notifier_spec.spec.concrete import State, compile_expr
+from virtio_notifier_spec.spec.errors import SchemaError, SpecError
+from virtio_notifier_spec.spec.expr import Param, walk
+from virtio_notifier_spec.spec.fragment import sites
 from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.schema import PropertyKind, Spec, Transition
 
+from .answers import Answers, Option
 from .config import Config
 from .symmetry import symmetry_refusal
 
-SLOT_VARIABLES = ("our_fd", "vhost_fd")
-VHOST_EVENT = "set_host_notifier"
 SYSTEM_CHECKS = ("vhost_never_starved", "slots_within_limit")
 
 Sys = tuple[State, ...]
@@ -67,12 +76,14 @@ class SysStep:
     args: tuple[tuple[str, object], ...]
     fired: tuple[tuple[str, int, Transition], ...]
     post: Sys
+    answers: tuple[tuple[str, int, bool], ...] = ()  # KVM's answer to each queue it was asked for
 
     def __str__(self) -> str:
         shown = ", ".join(f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in self.args)
         where = f"{self.device}: " if self.device else "vm: "
         rows = ", ".join(f"{d}.q{q} {r.label}" for d, q, r in self.fired if not r.quiet) or "nothing changes"
-        return f"{where}{self.event}({shown})  [{rows}]"
+        kvm = ", ".join(f"{d}.q{q} {'granted' if a else 'refused'}" for d, q, a in self.answers)
+        return f"{where}{self.event}({shown})  [{rows}]" + (f"  kvm: {kvm}" if kvm else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,23 +122,60 @@ class SystemExploration:
         return "unknown" if self.partial else "holds"
 
 
+def slots_refusal(spec: Spec, config: Config) -> SpecError | None:
+    """Why ``spec`` cannot be composed on a host that counts slots: it
+    declares no ``[slots]``, or something other than a row reads KVM's
+    answer, which is each queue's own here; None when it can."""
+    if spec.slots is None:
+        return SchemaError(
+            f"the table {spec.name} declares no [slots]: nothing says which variables hold one of the "
+            "host's ioeventfds or which event is vhost's take (spec/slots.py)",
+            file=config.path,
+            line=config.table_line,
+            field="table",
+        )
+    answer = spec.slots.answer
+    if answer is None:
+        return None
+    for vhost in spec.slots.vhost:
+        if vhost.take is not None and any(isinstance(n, Param) and n.name == answer for n in walk(vhost.take)):
+            source = spec.slots.source
+            return SchemaError(
+                f"vhost's take of {vhost.event} reads {answer}: vhost's rows do not ask KVM",
+                file=source.file if source else None,
+                line=source.line_of("vhost") if source else None,
+                field="slots.vhost",
+            )
+    for site in sites(spec):
+        if site.section == "transitions":
+            continue
+        if any(isinstance(n, Param) and n.name == answer for n in walk(site.expr)):
+            reason = site.reason(f"reads {answer}, KVM's answer, which is each queue's own when devices share slots")
+            return reason.error(SchemaError)
+    return None
+
+
 class System:
     """The devices of a configuration, composed."""
 
     def __init__(self, config: Config, spec: Spec | None = None) -> None:
         self.config = config
         self.spec = spec or load_spec(config.table)
-        refusal = symmetry_refusal(self.spec)
+        refusal = symmetry_refusal(self.spec) or slots_refusal(self.spec, config)
         if refusal is not None:
             raise refusal
+        slots = self.spec.slots
         self.machines = tuple(Machine(self.spec, d.queues) for d in config.devices)
         layout = self.machines[0].layout
-        self.slot_slots = tuple(layout.queue.index(v) for v in SLOT_VARIABLES if v in layout.queue)
+        self.slot_slots = tuple(layout.queue.index(v) for v in slots.holders)
         self.shared = tuple(layout.device.index(v.name) for v in self.spec.device_variables if v.host)
         shared_names = {self.spec.device_variables[i].name for i in self.shared}
         self.vm_wide = {e.name for e in self.spec.events if any(x.target.name in shared_names for x in e.effects)}
-        limited = layout.device.index("limited") if "limited" in layout.device else None
-        self.limited_slot = limited
+        self.limited_slot = layout.device.index(slots.limit) if slots.limit is not None else None
+        self.answer = slots.answer
+        self.answers = tuple(Answers(m, slots.answer) for m in self.machines)
+        self.vhost_events = {v.event for v in slots.vhost}
+        self.takes = {v.event: compile_expr(v.take, layout) for v in slots.vhost if v.take is not None}
         props = self.spec.properties
         self.invariants = [(p, compile_expr(p.expr, layout)) for p in props if p.kind is PropertyKind.INVARIANT]
         self.step_props = [(p, compile_expr(p.expr, layout)) for p in props if p.kind is PropertyKind.STEP]
@@ -165,56 +213,96 @@ class System:
 
     # -- steps --------------------------------------------------------------------
     def moves(self, system: Sys):
-        """(device index or None, instance name, args, [(device, instance)]) for every offered event."""
+        """(device index or None, event name, args, [(device, instance)]) for every
+        offered event. The answer parameter is each queue's (:mod:`.answers`), so
+        only the instances with it true are listed; it is not in ``args``."""
         config = self.config
         first = self.machines[0]
         for inst in first.instances:
-            if inst.event.name in self.vm_wide:
+            if inst.event.name in self.vm_wide and self._listed(inst):
                 yield (
                     None,
                     inst.event.name,
-                    inst.args,
+                    self._shown(inst),
                     [(i, m.instance(inst.event.name, **inst.values)) for i, m in enumerate(self.machines)],
                 )
         for i, (device, machine) in enumerate(zip(config.devices, self.machines, strict=True)):
             queues = system[i].queues
             for inst in machine.instances:
                 name = inst.event.name
-                if name in self.vm_wide or (name == VHOST_EVENT and not device.vhost):
+                if name in self.vm_wide or (name in self.vhost_events and not device.vhost) or not self._listed(inst):
                     continue
                 q = inst.target
                 if q is not None and q > 0 and queues[q] == queues[q - 1]:
                     continue  # the same as the same event on the previous, identical queue
-                yield i, name, inst.args, [(i, inst)]
+                yield i, name, self._shown(inst), [(i, inst)]
+
+    def _listed(self, inst) -> bool:
+        return self.answer not in inst.values or inst.values[self.answer] is True
+
+    def _shown(self, inst) -> tuple[tuple[str, object], ...]:
+        return tuple((k, v) for k, v in inst.args if k != self.answer)
 
     def successors(self, system: Sys):
-        """(step, fits): every step offered in ``system``; KVM's refusals are filtered."""
+        """(step, fits): every step offered in ``system``. An outcome in which
+        KVM grants an assignment that does not fit is not one KVM can give."""
         for device, name, args, parts in self.moves(system):
             options = []
             for i, inst in parts:
                 machine = self.machines[i]
                 if not machine.enabled(system[i], inst):
                     break
-                outcome = machine.step(system[i], inst)
-                options.append([(i, c) for c in outcome.choices])
+                options.append([(i, o) for o in self.answers[i].outcomes(system[i], inst)])
             else:
-                values = dict(args)
                 for combo in itertools.product(*options):
                     post = list(system)
-                    fired = []
-                    for i, choice in combo:
-                        post[i] = choice.post
-                        fired += [(self.config.devices[i].name, q, row) for q, row in choice.fired]
+                    fired, answers = [], []
+                    for i, outcome in combo:
+                        post[i] = outcome.post
+                        name_i = self.config.devices[i].name
+                        fired += [(name_i, q, row) for q, row in outcome.fired]
+                        answers += [(name_i, q, a) for q, a in outcome.answers]
                     post_t = tuple(post)
                     fits = not self.config.limited or self.used(post_t) <= self.config.slots
-                    if not fits and values.get("assign_ok") is True and not self.is_vhost_take(name, values):
-                        continue  # KVM refuses; the assign_ok = false instance is the refusal
+                    if not fits and any(o.granted for _, o in combo):
+                        continue  # KVM refuses what does not fit: the refusal is another outcome
                     device_name = None if device is None else self.config.devices[device].name
-                    yield SysStep(device_name, name, args, tuple(fired), post_t), fits
+                    yield SysStep(device_name, name, args, tuple(fired), post_t, tuple(answers)), fits
 
-    @staticmethod
-    def is_vhost_take(name: str, values: dict) -> bool:
-        return name == VHOST_EVENT and values.get("assign") is True
+    def is_vhost_take(self, name: str, values: dict) -> bool:
+        take = self.takes.get(name)
+        return take is not None and bool(take(None, None, values, 0))
+
+    def admits(self, pre: Sys, step: SysStep) -> bool:
+        """Whether ``step`` is a step of the system from the concrete state
+        ``pre``: each queue's new tuple, row and answer is one of its options,
+        and a step that does not fit grants nothing. For checking traces."""
+        fits = not self.config.limited or self.used(step.post) <= self.config.slots
+        if not fits and any(a for _, _, a in step.answers):
+            return False
+        for i, device in enumerate(self.config.devices):
+            if step.device not in (None, device.name):
+                if step.post[i] != pre[i]:
+                    return False
+                continue
+            machine = self.machines[i]
+            inst = next(
+                (x for x in machine.instances if x.event.name == step.event and self._shown(x) == step.args), None
+            )
+            if inst is None or not self._listed(inst) or not machine.enabled(pre[i], inst):
+                return False
+            device_post, per_queue = self.answers[i].options(pre[i], inst)
+            rows = {q: r for d, q, r in step.fired if d == device.name}
+            answers = {q: a for d, q, a in step.answers if d == device.name}
+            if step.post[i].device != device_post:
+                return False
+            for q, queue in enumerate(step.post[i].queues):
+                if q not in per_queue:
+                    if queue != pre[i].queues[q] or q in rows or q in answers:
+                        return False
+                elif Option(queue, rows.get(q), answers.get(q)) not in per_queue[q]:
+                    return False
+        return True
 
 
 class _Search:
@@ -307,32 +395,30 @@ class _Search:
 
     # -- concrete traces ------------------------------------------------------------
     def replay(self, state: Sys, rep: Sys, step: SysStep) -> SysStep:
-        """``step``, taken on the sorted representative ``rep``, on concrete ``state``."""
-        system = self.system
+        """``step``, taken on the sorted representative ``rep``, on the concrete
+        ``state``: each queue of the representative is renamed to a concrete
+        queue with the same tuple, and does what it did."""
         values = dict(step.args)
         post = list(state)
-        fired = []
-        for i, device in enumerate(system.config.devices):
+        renamed: dict[str, dict[int, int]] = {}
+        for i, device in enumerate(self.system.config.devices):
             if step.device not in (None, device.name):
                 continue
-            machine = system.machines[i]
-            args = dict(values)
-            target = machine.instance(step.event, **values).event.target
-            if target is not None:  # the representative's queue -> a concrete queue with the same tuple
-                rep_queue = rep[i].queues[values[target]]
-                args[target] = state[i].queues.index(rep_queue)
-            inst = machine.instance(step.event, **args)
-            wanted = tuple(sorted(step.post[i].queues))
-            choice = next(
-                c
-                for c in machine.step(state[i], inst).choices
-                if tuple(sorted(c.post.queues)) == wanted and c.post.device == step.post[i].device
-            )
-            post[i] = choice.post
-            fired += [(device.name, q, row) for q, row in choice.fired]
-            if target is not None:
-                values = {**values, target: args[target]}
-        return SysStep(step.device, step.event, tuple(values.items()), tuple(fired), tuple(post))
+            free: dict[tuple, list[int]] = {}
+            for c, queue in enumerate(state[i].queues):
+                free.setdefault(queue, []).append(c)
+            rename = renamed[device.name] = {r: free[queue].pop(0) for r, queue in enumerate(rep[i].queues)}
+            queues = list(state[i].queues)
+            for r, c in rename.items():
+                queues[c] = step.post[i].queues[r]
+            post[i] = State(step.post[i].device, tuple(queues))
+        target = next((e.target for e in self.system.spec.events if e.name == step.event), None)
+        if target is not None:
+            values[target] = renamed[step.device][values[target]]
+        order = {d.name: i for i, d in enumerate(self.system.config.devices)}
+        fired = tuple(sorted(((d, renamed[d][q], r) for d, q, r in step.fired), key=lambda x: (order[x[0]], x[1])))
+        answers = tuple(sorted(((d, renamed[d][q], a) for d, q, a in step.answers), key=lambda x: (order[x[0]], x[1])))
+        return SysStep(step.device, step.event, tuple(values.items()), fired, tuple(post), answers)
 
 
 def explore_system(

@@ -39,7 +39,7 @@ from .schema import Source
 SPEC_DIR = Path(__file__).resolve().parent
 VARIANTS = ("proposal", "resolved")
 ARRAYS = ("variables", "events", "transitions", "properties", "profiles")  # [[section]]: entries named by `name`
-TABLES = ("machine", "types")  # [section]: one table per file at most
+TABLES = ("machine", "types", "slots")  # [section]: one table per file at most
 TOP_KEYS = frozenset({"include", "extends", "variant", *ARRAYS, *TABLES})
 MAX_NESTING = 32  # includes within includes, or variants extending variants
 

@@ -20,12 +20,26 @@ from typing import Any
 
 from .compose import SPEC_DIR, VARIANTS, At, Composed, compose, spec_path
 from .errors import ExpressionError, SchemaError, SpecError, TableError
-from .expr import BOOL, QUEUE, Kind, Type, Var, walk
+from .expr import BOOL, QUEUE, Expr, Kind, Type, Var, walk
 from .overlap import first_overlap
 from .parse import KEYWORDS, parse_expr
 from .profile import ADVERSARIAL, apply_profile, read_profiles
 from .resolve import Context, resolve_bool, resolve_effect
-from .schema import Effect, Event, Parameter, Property, PropertyKind, Scope, Spec, Transition, Variable
+from .schema import (
+    LIVENESS_KINDS,
+    Effect,
+    Event,
+    Fairness,
+    Liveness,
+    Parameter,
+    Property,
+    PropertyKind,
+    Scope,
+    Spec,
+    Transition,
+    Variable,
+)
+from .slots import read_slots
 
 __all__ = ["SPEC_DIR", "VARIANTS", "load_spec", "spec_path"]
 
@@ -140,6 +154,7 @@ class _Loader:
         literals = {value: t for t in types.values() if t.kind is Kind.ENUM for value in t.values}
         events = self.events(types, variables, literals)
         transitions = self.transitions(states, events, variables, literals)
+        self.liveness: list[Liveness] = []
         properties = self.properties(events, variables, literals)
         profiles = read_profiles(self.entries("profiles"), variables, events, literals)
         spec = Spec(
@@ -153,8 +168,10 @@ class _Loader:
             events=tuple(events.values()),
             transitions=transitions,
             properties=properties,
+            liveness=tuple(self.liveness),
             base=self.composed.base.main.path if self.composed.base else None,
             profiles=profiles,
+            slots=read_slots(self.table("slots"), variables, events),
         )
         _check_determinism(spec)
         return spec
@@ -269,7 +286,7 @@ class _Loader:
     def events(self, types, variables, literals) -> dict[str, Event]:
         events: dict[str, Event] = {}
         for entry, at in self.entries("events"):
-            _keys(entry, at, {"name", "doc"}, {"params", "target", "when", "effects"})
+            _keys(entry, at, {"name", "doc"}, {"params", "target", "when", "effects", "fairness"})
             name = _ident(entry, "name", at)
             if name in events:
                 raise at.error(SchemaError, f"event {name!r} is declared twice", "name")
@@ -303,7 +320,9 @@ class _Loader:
                 except ExpressionError as exc:
                     raise _located(exc, at, "when") from None
             effects = _effects(entry, at, ctx, per_queue=False)
-            events[name] = Event(name, tuple(params), target, when, effects, _text(entry, "doc", at), at.source())
+            events[name] = Event(
+                name, tuple(params), target, when, effects, _text(entry, "doc", at), at.source(), _fairness(entry, at)
+            )
         if not events:
             raise _At(self.main, None).error(SchemaError, "the table declares no [[events]]")
         return events
@@ -371,9 +390,12 @@ class _Loader:
     def properties(self, events, variables, literals) -> tuple[Property, ...]:
         props: list[Property] = []
         for entry, at in self.entries("properties"):
+            if isinstance(entry, dict) and isinstance(entry.get("kind"), str) and entry["kind"] in _LIVENESS_NAMES:
+                self.liveness.append(_liveness(entry, at, events, variables, literals, {p.name for p in props}))
+                continue
             _keys(entry, at, {"name", "kind", "rationale"}, {"expr", "events", "inputs", "lemma"})
             name = _ident(entry, "name", at)
-            if any(p.name == name for p in props):
+            if any(p.name == name for p in (*props, *self.liveness)):
                 raise at.error(SchemaError, f"property {name!r} is declared twice", "name")
             kind_name = _text(entry, "kind", at)
             try:
@@ -438,6 +460,68 @@ def _common_params(events, names, at: _At) -> dict[str, Type]:
         theirs = {p.name: p.type for p in events[name].params}
         shared = {k: t for k, t in shared.items() if theirs.get(k) == t}
     return shared
+
+
+# -- liveness: fairness of events, and the properties of infinite runs ---------
+
+_LIVENESS_NAMES = {kind.value for kind in LIVENESS_KINDS}
+
+
+def _fairness(entry: dict, at: _At) -> Fairness:
+    value = entry.get("fairness", "none")
+    try:
+        return Fairness(value) if isinstance(value, str) else Fairness(None)
+    except ValueError:
+        choices = [f.value for f in Fairness]
+        raise at.error(SchemaError, f"expected one of {choices}, found {value!r}", "fairness") from None
+
+
+def _liveness(entry: dict, at: _At, events, variables, literals, taken: set[str]) -> Liveness:
+    """A ``leads_to``, ``recoverable`` or ``deadlock_free`` entry of [[properties]].
+
+    ``from`` is the premise (a state predicate; with ``events``, a step of
+    those events, read as a step property: primed names, the events' shared
+    parameters), ``to`` the goal (a state predicate; with ``events`` it may
+    name their queue parameter). Bare per-queue names mean one queue, the
+    same in ``from`` and ``to``.
+    """
+    kind = PropertyKind(entry["kind"])
+    optional = {"deadlock_free": set(), "recoverable": {"from"}, "leads_to": {"events"}}[kind.value]
+    required = {"name", "kind", "rationale"} | ({"from", "to"} - optional if kind.value != "deadlock_free" else set())
+    _keys(entry, at, required, optional)
+    name = _ident(entry, "name", at)
+    if name in taken:
+        raise at.error(SchemaError, f"property {name!r} is declared twice", "name")
+    event_names = _names(entry, "events", at, default=[])
+    for event_name in event_names:
+        if event_name not in events:
+            raise at.error(SchemaError, f"unknown event {event_name!r}; expected one of {sorted(events)}", "events")
+    params = _common_params(events, event_names, at)
+    queue_params = {k: t for k, t in params.items() if t == QUEUE}
+
+    def read(key: str, ctx: Context) -> Expr | None:
+        if key not in entry:
+            return None
+        if not isinstance(entry[key], str):
+            raise at.error(SchemaError, f"expected an expression, found {entry[key]!r}", key)
+        try:
+            return resolve_bool(parse_expr(entry[key]), ctx)
+        except ExpressionError as exc:
+            raise _located(exc, at, key) from None
+
+    if event_names:  # the premise is a step; the goal may name the step's queue
+        premise = read("from", Context(variables, literals, params, in_queue=True, primes=True))
+        goal = read("to", Context(variables, literals, queue_params, in_queue=True))
+    else:
+        premise = read("from", Context(variables, literals, {}, in_queue=True))
+        goal = read("to", Context(variables, literals, {}, in_queue=True))
+    bare = any(
+        isinstance(n, Var) and n.per_queue and n.index is None
+        for e in (premise, goal)
+        if e is not None
+        for n in walk(e)
+    )
+    return Liveness(name, kind, premise, goal, bare, event_names, _text(entry, "rationale", at), at.source(entry))
 
 
 # -- rows that can fire together ------------------------------------------------

@@ -224,7 +224,11 @@ def profile(spec: Spec, name: str) -> Profile:
     if name == UNRESTRICTED or (name == ADVERSARIAL and not spec.profiles):
         return Profile(name, UNRESTRICTED_DOC, exhaustive=True)
     known = sorted({UNRESTRICTED, *(p.name for p in spec.profiles)})
-    raise ProfileError(f"unknown environment {name!r}; this table declares {', '.join(known)}", field="--env")
+    raise ProfileError(
+        f"unknown environment {name!r}; this table declares {', '.join(known)}",
+        file=spec.files[-1] if spec.files else None,  # the table that does not declare it
+        field="--env",
+    )
 
 
 def apply_profile(spec: Spec, name: str) -> Spec:

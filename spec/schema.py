@@ -71,12 +71,29 @@ class Parameter:
     type: Type
 
 
+class Fairness(Enum):
+    """What the environment promises about an event, for liveness.
+
+    ``none``: nothing (a guest may never write its status again, a VM may
+    never stop). ``weak``: if the event stays enabled it eventually happens.
+    ``strong``: if it is enabled again and again it eventually happens.
+    For an event with a ``target`` the promise is made for each queue
+    separately (each queue's handler is its own thread); the event's other
+    parameters are the environment's choice.
+    """
+
+    NONE = "none"
+    WEAK = "weak"
+    STRONG = "strong"
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """An entry point. ``target`` names the queue parameter when the event
     concerns one queue; None when it concerns every queue of the device.
     ``when`` says when the environment can issue it at all (not a guard of
-    the machine: an event outside ``when`` is not offered, not ignored)."""
+    the machine: an event outside ``when`` is not offered, not ignored).
+    ``fairness`` is read only by the liveness checks."""
 
     name: str
     params: tuple[Parameter, ...]
@@ -85,6 +102,7 @@ class Event:
     effects: tuple[Effect, ...]
     doc: str
     source: Source | None = field(default=None, compare=False)
+    fairness: Fairness = Fairness.NONE
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +138,14 @@ class PropertyKind(Enum):
     INVARIANT = "invariant"
     STEP = "step"
     HISTORY_FREE = "history_free"
+    LEADS_TO = "leads_to"
+    RECOVERABLE = "recoverable"
+    DEADLOCK_FREE = "deadlock_free"
+
+
+#: The kinds about infinite runs: a :class:`Liveness` record, checked on the
+#: whole reachable graph (``model/liveness.py``), never in ``Spec.properties``.
+LIVENESS_KINDS = (PropertyKind.LEADS_TO, PropertyKind.RECOVERABLE, PropertyKind.DEADLOCK_FREE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +174,56 @@ class Property:
 
 
 @dataclass(frozen=True, slots=True)
+class Liveness:
+    """A property of infinite runs, with its rationale.
+
+    - ``leads_to``: ``premise ~> goal``: whenever ``premise`` holds, ``goal``
+      holds then or later, on every run that is fair to the events declared
+      fair. With ``events``, the premise is a step of those events (read as
+      a step property: primed names, the events' parameters) and ``goal``
+      may name their queue parameter.
+    - ``recoverable``: from every reachable state where ``premise`` holds
+      (every state when None), some continuation reaches ``goal``.
+    - ``deadlock_free``: every reachable state offers some event.
+
+    ``per_queue``: bare per-queue names in ``premise`` and ``goal`` mean one
+    queue, the same in both; the property is read once for each queue.
+    """
+
+    name: str
+    kind: PropertyKind
+    premise: Expr | None
+    goal: Expr | None
+    per_queue: bool
+    events: tuple[str, ...]
+    rationale: str
+    source: Source | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class VhostEvent:
+    """An event vhost issues; ``take`` (over the event's parameters) says when
+    it takes host notifiers, None when it never does."""
+
+    event: str
+    take: Expr | None
+
+
+@dataclass(frozen=True, slots=True)
+class Slots:
+    """What holds one of a limited host's ioeventfds (``spec/slots.py``):
+    each true ``holders`` flag of a queue is one; ``limit`` is the host fact
+    that says the host has a limit; ``answer`` is the event parameter that
+    is KVM's answer to one assignment; ``vhost`` are vhost's events."""
+
+    holders: tuple[str, ...]
+    limit: str | None
+    answer: str | None
+    vhost: tuple[VhostEvent, ...]
+    source: Source | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Spec:
     """A whole table: one variant of the machine and its environment.
 
@@ -171,6 +247,8 @@ class Spec:
     profiles: tuple[Profile, ...] = ()
     env: str = "unrestricted"
     restricted: bool = False
+    liveness: tuple[Liveness, ...] = ()
+    slots: Slots | None = None  # the [slots] declaration, if the table has one
 
     def variable(self, name: str) -> Variable:
         return next(v for v in self.variables if v.name == name)

@@ -72,7 +72,48 @@ def test_ctrl_c_during_prove_is_one_line_and_exit_130():
     assert "interrupted" in err and "Traceback" not in err + out and "SolverGaveUp" not in err
 
 
+def test_an_interrupted_graph_walk_returns_what_it_walked(monkeypatch):
+    from virtio_notifier_spec.model.graph import state_graph
+    from virtio_notifier_spec.model.machine import Machine
+
+    real, calls = Machine.step, []
+
+    def step(self, state, inst):
+        calls.append(inst)
+        if len(calls) > 200:
+            raise KeyboardInterrupt
+        return real(self, state, inst)
+
+    monkeypatch.setattr(Machine, "step", step)
+    graph = state_graph(load_spec("resolved"), 2)
+    assert graph.partial == INTERRUPTED and len(graph.states) > 1
+
+
+def test_ctrl_c_during_liveness_keeps_the_failures_found_and_exits_130(monkeypatch):
+    from virtio_notifier_spec.model import liveness as module
+
+    real, asked = module._Checker.check, []
+
+    def check(self, prop):
+        asked.append(prop.name)
+        if len(asked) > 1:
+            raise KeyboardInterrupt
+        return real(self, prop)
+
+    monkeypatch.setattr(module._Checker, "check", check)
+    result = run("liveness", "--spec", "proposal", "--queues", "1-2", "--quiet")
+    assert result.exit_code == 130, result.output
+    assert "kick_eventually_handled FAILS" in result.output  # decided before Ctrl-C
+    assert "not run for 2 queue(s)" in result.output and "interrupted" in result.output
+
+
 # -- --max-states and --timeout: exit 3 -----------------------------------------
+
+
+def test_one_timeout_covers_every_liveness_run():
+    result = run("liveness", "--spec", "resolved", "--queues", "1-3", "--timeout", "0.001", "--quiet")
+    assert result.exit_code == 3, result.output
+    assert "not run for 2-3 queue(s)" in result.output
 
 
 def test_a_run_stopped_by_max_states_exits_3_not_1():
@@ -125,7 +166,7 @@ ONE_DEVICE = 'table = "resolved"\n\n[[devices]]\nname = "d"\nqueues = 2\n'
     [
         ["check", "--spec", "proposal", "--queues", "3", "--engine", "general"],
         ["prove", "--spec", "resolved"],
-        ["scale", "--queues", "1-3", "--config", "one.toml"],
+        ["scale", "--spec", "proposal", "--queues", "1-6", "--config", "one.toml"],
         ["draw", "--spec", "proposal", "--format", "dot", "--queues", "1-2", "--out", "."],
     ],
     ids=lambda args: args[0],

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Pinned here as well as in the catalogue: a change of verdict must be made twice, on purpose.
 # design -> {property: verdict} for every property that does not hold.
 VERDICTS = {
-    "qemu_2011": {},
+    "qemu_2011": {"fast_path_after_release": "violated"},
     "qemu_today": {},
     "kvmtool": {
         "limited_host_no_userspace_ioeventfd": "violated",
@@ -27,6 +27,9 @@ VERDICTS = {
         "status_zero_resets": "violated",
         "load_is_history_free": "n/a",
         "assigned_is_armed": "violated",
+        "kick_eventually_handled": "violated",
+        "fast_path_after_release": "n/a",
+        "fast_path_recoverable": "violated",
     },
     "cloud_hypervisor": {
         "limited_host_no_userspace_ioeventfd": "n/a",
@@ -36,6 +39,7 @@ VERDICTS = {
         "load_is_history_free": "n/a",
         "assigned_is_armed": "violated",
         "deassigned_is_unread": "n/a",
+        "fast_path_after_release": "n/a",
     },
     "firecracker": {
         "limited_host_no_userspace_ioeventfd": "n/a",
@@ -44,6 +48,7 @@ VERDICTS = {
         "load_is_history_free": "n/a",
         "assigned_is_armed": "violated",
         "deassigned_is_unread": "n/a",
+        "fast_path_after_release": "n/a",
     },
 }
 DIVERGENCES = {"qemu_2011": 5, "qemu_today": 9, "kvmtool": 7, "cloud_hypervisor": 8, "firecracker": 9}
@@ -76,10 +81,12 @@ def test_every_violation_and_divergence_comes_with_a_shortest_run(design_matrix)
             assert group.count >= 1 and group.detail
 
 
-def test_the_qemu_designs_violate_nothing_their_callers_can_produce(design_matrix):
+def test_the_qemu_designs_violate_no_safety_property_their_callers_can_produce(design_matrix):
     for result in design_matrix.results:
         if result.entry.env == "qemu":
-            assert not [v for v in result.analysis.verdicts if v.verdict == "violated"]
+            violated = {v.name for v in result.analysis.verdicts if v.verdict == "violated"}
+            # ... but 2011's release leaves the guest on the slow path for ever (liveness)
+            assert violated == ({"fast_path_after_release"} if result.entry.name == "qemu_2011" else set())
             # the adversarial environment makes the same code look far worse
             assert result.contrast is not None
             assert len(result.contrast.groups) > len(result.analysis.groups)

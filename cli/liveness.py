@@ -1,0 +1,200 @@
+"""``virtio-notifier-spec liveness``: the properties of infinite runs of one table.
+
+Checks every ``leads_to``, ``recoverable`` and ``deadlock_free`` property on
+the whole reachable graph (``model/liveness.py``), under the fairness the
+table's events declare (``--no-fairness`` drops it), optionally reduced by
+queue symmetry (``scale/liveness.py`` says what it decides and refuses) and
+cross-checked by SPIN. A failure is printed as a lasso: a shortest stem,
+then the cycle the run repeats for ever. Exit codes: 0 every property holds
+(and SPIN agrees), 1 one fails (or SPIN disagrees), 2 bad input or a
+refusal, 3 a run stopped early (``--max-states``, ``--timeout``) or SPIN
+could not tell, 130 interrupted (the verdicts decided so far are printed).
+
+The verdict table of ``verify`` gains the same rows (:func:`add_rows`).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+from virtio_notifier_spec.model.explore import TIMEOUT
+from virtio_notifier_spec.model.liveness import LivenessRun, failure_text
+from virtio_notifier_spec.model.report import span
+from virtio_notifier_spec.scale.liveness import check_every, plans
+from virtio_notifier_spec.scale.spin import available, spin_liveness
+from virtio_notifier_spec.spec.errors import SpecError
+from virtio_notifier_spec.spec.load import load_spec
+from virtio_notifier_spec.spec.schema import Spec
+
+from .deadline import Deadline, TimeoutReached
+from .env import env_option
+from .exitcodes import ExitCode, outcome
+from .guard import guarded, stopped_note
+from .options import max_states_option, queues_option, run_options, spec_option
+from .output import console, print_text
+from .progress import Progress
+
+# -- what a run says ------------------------------------------------------------
+
+
+def cell(runs: list[LivenessRun], name: str) -> str:
+    """``holds (1-6 q)`` or ``FAILS (1 q, lasso 2+2)`` for one property over runs."""
+    failing = [r for r in runs if name in r.failures]
+    if failing:
+        first = failing[0]
+        lasso = first.failures[name].lasso
+        return f"[red]FAILS[/red] ({first.queues} q, lasso {len(lasso.stem)}+{len(lasso.cycle)})"
+    if any(r.partial for r in runs):
+        return "[yellow]unknown[/yellow] (partial)"
+    sizes = sorted(r.queues for r in runs)
+    span = f"{sizes[0]}-{sizes[-1]}" if len(sizes) > 1 else str(sizes[0])
+    return f"[green]holds[/green] ({span} q)"
+
+
+def add_rows(table: Table, by_variant: dict[str, list[LivenessRun]], extra_columns: int = 0) -> None:
+    """One row per liveness property of the first variant, one cell per
+    variant; when the verdict table has a "proved for all N" column
+    (``extra_columns``), the cell says which properties the one-queue
+    projection decides for every N."""
+    first = next(iter(by_variant.values()))[0].spec
+    reduced = plans(first, "auto")
+    for prop in first.liveness:
+        cells = [cell(runs, prop.name) for runs in by_variant.values()]
+        if extra_columns:
+            cells.append("every N (one-queue projection)" if reduced[prop.name] == "projection" else "-")
+        table.add_row(prop.name, prop.kind.value, *cells)
+
+
+def runs_json(runs: list[LivenessRun]) -> list[dict]:
+    return [
+        {
+            "variant": r.spec.name,
+            "queues": r.queues,
+            "states": r.states,
+            "transitions": r.edges,
+            "reduction": r.reduction,
+            "fairness": r.fairness,
+            "partial": r.partial,
+            "verdicts": {name: r.verdict(name) for name in r.checks},
+            "lassos": {name: {"message": f.message, **f.lasso.to_json(r.spec)} for name, f in r.failures.items()},
+        }
+        for r in runs
+    ]
+
+
+def print_failures(out: Console, runs: list[LivenessRun]) -> None:
+    shown: set[str] = set()
+    for run in runs:
+        for name in run.failures:
+            if name not in shown:
+                shown.add(name)
+                print_text(out, failure_text(run, name))
+                out.print()
+
+
+# -- the command ------------------------------------------------------------------
+
+
+def _spin_column(spec: Spec, sizes, fair: bool) -> dict[str, list[str]]:
+    """SPIN's verdicts per property, one per queue count."""
+    found: dict[str, list[str]] = {p.name: [] for p in spec.liveness}
+    with tempfile.TemporaryDirectory(prefix="liveness-spin-") as work:
+        for n in sizes:
+            verdicts = spin_liveness(spec, n, Path(work) / str(n), fair=fair).verdicts
+            for name in found:
+                found[name].append(verdicts.get(name, "unknown"))
+    return found
+
+
+@click.command()
+@spec_option()
+@queues_option(default="1-3")
+@click.option(
+    "--symmetry/--no-symmetry",
+    default=False,
+    show_default=True,
+    help="Decide each property on a reduced graph where that is exact; refuse the others (exit 2).",
+)
+@click.option("--fairness/--no-fairness", default=True, show_default=True, help="Keep the events' fairness.")
+@click.option("--spin", "with_spin", is_flag=True, help="Also ask SPIN (LTL, pan -a -f) and compare its verdicts.")
+@max_states_option
+@run_options
+@env_option
+@guarded
+def liveness(
+    spec_name: str,
+    queues: range,
+    symmetry: bool,
+    fairness: bool,
+    with_spin: bool,
+    max_states: int | None,
+    timeout: float | None,
+    as_json: bool,
+    quiet: bool,
+    env: str,
+) -> int:
+    """Check the properties of infinite runs: leads_to, recoverable, deadlock_free."""
+    spec = load_spec(spec_name, env=env)
+    if with_spin and not available():
+        raise SpecError("--spin needs spin and a C compiler (make deps)")
+    deadline = Deadline(timeout)
+    spin = None
+    with Progress(f"liveness {spec.name}, {queues[0]}-{queues[-1]} queue(s)", quiet=quiet) as progress:
+        runs = check_every(
+            spec, queues, symmetry=symmetry, fair=fairness, max_states=max_states, timeout=deadline.remaining()
+        )
+        partial = next((r.partial for r in runs if r.partial), None)
+        if with_spin and partial is None:
+            progress.stage("asking SPIN")
+            try:
+                with deadline.enforced():
+                    spin = _spin_column(spec, queues, fairness)
+            except TimeoutReached:
+                partial = "SPIN stopped at --timeout"
+    not_run = [n for n in queues if n not in {r.queues for r in runs}]
+    partial = partial or (TIMEOUT if not_run else None)
+    disagree = [
+        name
+        for name, verdicts in (spin or {}).items()
+        for run, theirs in zip(runs, verdicts, strict=True)
+        if theirs != run.verdict(name)
+    ]
+    if as_json:
+        document = {"liveness": runs_json(runs), "not_run": not_run}
+        if spin is not None:
+            document["spin"] = spin
+        click.echo(json.dumps(document, indent=2))
+    else:
+        _print(spec, runs, spin, disagree, fairness)
+        if not_run:
+            print_text(console(), f"{spec.name}: not run for {span(not_run)} queue(s): the run before stopped early")
+    if partial is None and any("unknown" in v for v in (spin or {}).values()):
+        partial = "SPIN could not tell"
+    stopped_note(partial)
+    if disagree:
+        return ExitCode.FAILS
+    return outcome(failed=any(r.failures for r in runs), partial=partial)
+
+
+def _print(spec: Spec, runs: list[LivenessRun], spin, disagree: list[str], fairness: bool) -> None:
+    out = console()
+    fair = "declared" if fairness else "none (--no-fairness)"
+    table = Table(title=f"Liveness: {spec.name}, env {spec.env}, fairness {fair}, {runs[0].note}")
+    table.add_column("property")
+    table.add_column("kind")
+    for run in runs:
+        table.add_column(f"{run.queues} q", justify="left")
+    if spin is not None:
+        table.add_column("SPIN")
+    for prop in spec.liveness:
+        cells = [run.verdict(prop.name) for run in runs]
+        if spin is not None:
+            cells.append(", ".join(dict.fromkeys(spin[prop.name])) + (" (disagrees)" if prop.name in disagree else ""))
+        table.add_row(prop.name, prop.kind.value, *cells)
+    out.print(table)
+    print_failures(out, runs)

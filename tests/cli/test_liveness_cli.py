@@ -1,0 +1,61 @@
+"""`virtio-notifier-spec liveness` and the liveness rows of `verify`'s
+verdict table: exit codes, the JSON document, the lasso in the text."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+from rich.console import Console
+from rich.table import Table
+from virtio_notifier_spec.cli.liveness import add_rows
+from virtio_notifier_spec.cli.main import cli
+from virtio_notifier_spec.scale.liveness import check_every
+from virtio_notifier_spec.spec.load import load_spec
+
+
+def _run(*args):
+    return CliRunner().invoke(cli, ["liveness", *args])
+
+
+def test_proposal_fails_with_its_lasso_in_json_and_exit_1():
+    done = _run("--spec", "proposal", "--queues", "1", "--json")
+    assert done.exit_code == 1
+    (run,) = json.loads(done.stdout)["liveness"]
+    assert run["verdicts"]["kick_eventually_handled"] == "fails"
+    lasso = run["lassos"]["kick_eventually_handled"]
+    assert [s["event"] for s in lasso["stem"]["steps"]] == ["set_status", "set_host_notifier", "kick"]
+    assert [s["event"] for s in lasso["cycle"]] == ["set_host_notifier", "set_host_notifier"]
+
+
+def test_resolved_holds_exit_0_and_fails_without_fairness_exit_1():
+    assert _run("--queues", "1-2").exit_code == 0
+    done = _run("--queues", "1", "--no-fairness")
+    assert done.exit_code == 1
+    assert "then for ever: nothing happens (the run stays in state 2)" in done.stdout
+
+
+def test_a_stopped_run_is_undecided_exit_3():
+    done = _run("--spec", "proposal", "--queues", "2", "--max-states", "40")
+    assert done.exit_code == 3 and "unknown" in done.stdout
+
+
+def test_verify_rows_give_each_variant_its_verdicts_and_what_holds_for_every_n():
+    live = {name: check_every(load_spec(name), (1, 2), symmetry="auto") for name in ("resolved", "proposal")}
+    table = Table()
+    for column in ("property", "kind", "resolved", "proposal", "proved for all N"):
+        table.add_column(column)
+    add_rows(table, live, extra_columns=1)
+    console = Console(width=200, record=True)
+    console.print(table)
+    text = console.export_text()
+    row = next(line for line in text.splitlines() if "kick_eventually_handled" in line)
+    assert "holds (1-2 q)" in row and "FAILS (1 q, lasso 3+2)" in row and "every N (one-queue projection)" in row
+    row = next(line for line in text.splitlines() if "fast_path_recoverable" in line)
+    assert row.count("holds (1-2 q)") == 2 and "every N" not in row
+
+
+def test_the_environment_is_chosen_as_for_every_command():
+    done = _run("--spec", "resolved", "--queues", "1", "--env", "qemu")
+    assert done.exit_code == 0 and "env qemu" in done.stdout
+    assert _run("--env", "nowhere").exit_code == 2
