@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -35,7 +36,7 @@ from .deadline import Deadline, TimeoutReached
 from .env import env_option
 from .exitcodes import ExitCode, outcome
 from .guard import guarded, stopped_note
-from .options import max_states_option, queues_option, run_options, spec_option
+from .options import max_states_option, property_option, queues_option, run_options, spec_option
 from .output import console, print_text
 from .progress import Progress
 
@@ -122,6 +123,7 @@ def _spin_column(spec: Spec, sizes, fair: bool) -> dict[str, list[str]]:
 )
 @click.option("--fairness/--no-fairness", default=True, show_default=True, help="Keep the events' fairness.")
 @click.option("--spin", "with_spin", is_flag=True, help="Also ask SPIN (LTL, pan -a -f) and compare its verdicts.")
+@property_option
 @max_states_option
 @run_options
 @env_option
@@ -132,6 +134,7 @@ def liveness(
     symmetry: bool,
     fairness: bool,
     with_spin: bool,
+    properties: tuple[str, ...],
     max_states: int | None,
     timeout: float | None,
     as_json: bool,
@@ -139,7 +142,7 @@ def liveness(
     env: str,
 ) -> int:
     """Check the properties of infinite runs: leads_to, recoverable, deadlock_free."""
-    spec = load_spec(spec_name, env=env)
+    spec = _only(load_spec(spec_name, env=env), properties)
     if with_spin and not available():
         raise SpecError("--spin needs spin and a C compiler (make deps)")
     deadline = Deadline(timeout)
@@ -179,6 +182,17 @@ def liveness(
     if disagree:
         return ExitCode.FAILS
     return outcome(failed=any(r.failures for r in runs), partial=partial)
+
+
+def _only(spec: Spec, names: tuple[str, ...]) -> Spec:
+    """``--property``: only the named liveness properties; an unknown name is bad input."""
+    known = [p.name for p in spec.liveness]
+    for name in names:
+        if name not in known:
+            raise SpecError(
+                f"no liveness property {name!r} in {spec.name} (known: {', '.join(known)})", field="--property"
+            )
+    return replace(spec, liveness=tuple(p for p in spec.liveness if p.name in names)) if names else spec
 
 
 def _print(spec: Spec, runs: list[LivenessRun], spin, disagree: list[str], fairness: bool) -> None:

@@ -110,3 +110,11 @@ def test_an_unknown_property_is_bad_input_naming_the_known_ones(command):
     result = run(command, "--spec", "resolved", "--property", "no_such_thing")
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "no property 'no_such_thing' in resolved (known: offlimits_never_ours," in result.output
+
+
+def test_liveness_property_checks_only_the_named_ones():
+    result = run("liveness", "--spec", "proposal", "--queues", "1", "--property", "no_deadlock", "--json")
+    assert result.exit_code == 0, result.output
+    assert list(json.loads(result.output)["liveness"][0]["verdicts"]) == ["no_deadlock"]
+    unknown = run("liveness", "--property", "no_lost_kick")
+    assert unknown.exit_code == 2 and "known: kick_eventually_handled" in unknown.output
