@@ -16,13 +16,14 @@ import json
 import sys
 
 import click
+import z3
 from rich.console import Console
 from rich.table import Table
 from virtio_notifier_spec.proofs.budget import Budget, OutOfTime
 from virtio_notifier_spec.proofs.crosscheck import CrossCheck, crosscheck
 from virtio_notifier_spec.proofs.induction import Disagreement
 from virtio_notifier_spec.proofs.prove import prove as prove_table
-from virtio_notifier_spec.proofs.result import ProofReport, Verdict
+from virtio_notifier_spec.proofs.result import Proof, ProofReport, Verdict
 from virtio_notifier_spec.proofs.symbolic import SolverGaveUp
 from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.schema import PropertyKind, Spec
@@ -164,15 +165,32 @@ def prove(
     names = check_names(spec, properties, PROOF_HYGIENE)
     spec = _asked(spec, names)
     budget = Budget(timeout)  # one budget: the proofs, then the cross-check
+    decided: list[Proof] = []
+    # Z3's own SIGINT handler, installed around any of its calls, would take
+    # Ctrl-C for itself and answer unknown or nothing; Python's is to see it.
+    z3.set_param("ctrl_c", False)
     try:
         with Progress(f"proving {spec.name}", quiet=quiet) as progress:
-            return _prove(spec, spec_name, names, cross, budget, as_json, quiet, traces_dir, progress)
+            return _prove(spec, spec_name, names, cross, budget, as_json, quiet, traces_dir, progress, decided.append)
     except KeyboardInterrupt:
         # objects the interrupt left half-built (a Z3 term, say) complain
-        # when collected at exit: the one line below is all there is to say
+        # when collected at exit: the lines below are all there is to say
         sys.unraisablehook = lambda _: None
+        _print_decided(spec, [p for p in decided if not names or p.name in names], as_json)
         click.echo("prove: interrupted", err=True)
         return ExitCode.INTERRUPTED
+
+
+def _print_decided(spec: Spec, decided: list[Proof], as_json: bool) -> None:
+    """What a proof stopped by Ctrl-C had decided; every other check is unknown."""
+    if as_json:
+        document = {"variant": spec.name, "partial": "interrupted", "proofs": [p.to_json(spec) for p in decided]}
+        click.echo(json.dumps(document, indent=2))
+    elif decided:
+        out = console()
+        for proof in decided:
+            print_text(out, f"{spec.name}: {proof.name} {proof.label} before Ctrl-C: {proof.message}")
+        print_text(out, f"{spec.name}: every other check is unknown")
 
 
 def _asked(spec: Spec, names: frozenset[str]) -> Spec:
@@ -184,9 +202,9 @@ def _asked(spec: Spec, names: frozenset[str]) -> Spec:
     return dataclasses.replace(spec, properties=keep)
 
 
-def _prove(spec, spec_name, names, cross, budget, as_json, quiet, traces_dir, progress) -> int:
+def _prove(spec, spec_name, names, cross, budget, as_json, quiet, traces_dir, progress, decided) -> int:
     try:
-        report = prove_table(spec, budget=budget)
+        report = prove_table(spec, budget=budget, decided=decided)
     except Disagreement as exc:
         click.echo(f"internal error: {exc}", err=True)
         return ExitCode.INTERNAL

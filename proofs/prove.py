@@ -16,6 +16,8 @@ answered, or at its bound.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from virtio_notifier_spec.spec.profile import inapplicable
 from virtio_notifier_spec.spec.schema import PropertyKind, Spec
 
@@ -29,14 +31,23 @@ from .search import Search
 HYGIENE = ("deterministic", "complete", "no_dead_transition", "non_vacuous")
 
 
-def prove(spec: Spec, *, timeout: float | None = None, budget: Budget | None = None) -> ProofReport:
+def prove(
+    spec: Spec,
+    *,
+    timeout: float | None = None,
+    budget: Budget | None = None,
+    decided: Callable[[Proof], None] | None = None,
+) -> ProofReport:
     """Prove every property of ``spec`` for every number of queues, then its
     hygiene, within ``timeout`` seconds (or ``budget``); what the time did
     not decide is ``unknown``. Raises :class:`~.induction.Disagreement` when
-    Z3 and the search contradict each other (a bug, never a verdict)."""
+    Z3 and the search contradict each other (a bug, never a verdict).
+    ``decided`` is told each property's proof as soon as it is final, so
+    that a run stopped by Ctrl-C can say what it had proved."""
     budget = budget if budget is not None else Budget(timeout)
     prover = Prover(spec, budget)
     outcomes: list[Outcome] = prover.prove_invariants()
+    _tell(decided, outcomes)
     for prop in spec.properties:
         if prop.kind is PropertyKind.INVARIANT:
             continue
@@ -46,6 +57,7 @@ def prove(spec: Spec, *, timeout: float | None = None, budget: Budget | None = N
             outcomes.append(prover.prove_step(prop))
         else:
             outcomes.append(prover.prove_history(prop))
+        _tell(decided, outcomes[-1:])
     guards = guard_checks(spec, prover.assumed, budget)
     proved = [spec_prop for spec_prop in spec.properties if _proved(outcomes, spec_prop.name)]
     vacuity = VacuityCheck(proved)
@@ -82,6 +94,12 @@ def prove(spec: Spec, *, timeout: float | None = None, budget: Budget | None = N
         proofs.append(vacuity.verdict(search, judged))
     _agree(proofs, search)
     return ProofReport(spec, tuple(proofs), tuple(p.name for p in prover.assumed), f"{search.method}, {search.span()}")
+
+
+def _tell(decided: Callable[[Proof], None] | None, outcomes: list[Outcome]) -> None:
+    for outcome in outcomes:
+        if decided is not None and isinstance(outcome, Proof):
+            decided(outcome)
 
 
 def _has_expr(spec: Spec, name: str) -> bool:

@@ -107,6 +107,19 @@ def test_ctrl_c_during_liveness_keeps_the_failures_found_and_exits_130(monkeypat
     assert "not run for 2 queue(s)" in result.output and "interrupted" in result.output
 
 
+def test_ctrl_c_during_prove_prints_what_was_proved_and_exits_130(monkeypatch):
+    from virtio_notifier_spec.proofs.induction import Prover
+
+    def interrupted(self, prop):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Prover, "prove_step", interrupted)  # after the invariants, at the first step property
+    result = run("prove", "--spec", "resolved")
+    assert result.exit_code == 130, result.output
+    assert "resolved: no_lost_kick proved before Ctrl-C" in result.output
+    assert "every other check is unknown" in result.output and "prove: interrupted" in result.output
+
+
 # -- --max-states and --timeout: exit 3 -----------------------------------------
 
 
