@@ -15,7 +15,9 @@ transitions (stored + matched) are the machine's, plus one per initial state
 (the ``atomic`` choices), plus the root (:func:`spin_transitions`). Each check
 asserts at most once (a ``hidden`` flag, which backtracking does not
 restore) and prints ``violated: NAME`` from C, so ``pan -c0`` explores the
-whole space and names every failing check. Not exported: history freedom
+whole space and names every failing check. Where rows overlap (``deterministic``
+fails), the ``d_step`` takes the first enabled row while the explorer takes
+every one: the verdicts agree, the state counts may not. Not exported: history freedom
 (a property of two runs, which an assertion cannot state) and dead rows.
 
 >>> from virtio_notifier_spec.spec.load import load_spec
