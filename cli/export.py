@@ -11,7 +11,10 @@ Each failing property's shortest trace is written twice:
   Apalache and Quint (:mod:`virtio_notifier_spec.model.itf`).
 
 A property about two runs (history freedom) writes the second run as
-``...-<property>.other.jsonl`` and ``.other.itf.json``.
+``...-<property>.other.jsonl`` and ``.other.itf.json``. A property of
+infinite runs (``liveness --traces``) writes its lasso: the oracle trace
+goes once round the cycle, the ITF document marks where the cycle starts
+(``loop``).
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from virtio_notifier_spec.model.explore import Exploration
-from virtio_notifier_spec.model.itf import itf_trace
+from virtio_notifier_spec.model.itf import itf_lasso, itf_trace
+from virtio_notifier_spec.model.lasso import Lasso
 from virtio_notifier_spec.model.trace import Trace
 from virtio_notifier_spec.oracle.observation import KICK_EVENT, full_observation
 from virtio_notifier_spec.oracle.tracefile import Header, record_json, trace_lines
@@ -77,6 +81,22 @@ def write_counterexamples(
         written += write_trace(out, stem, spec, spec_arg, trace, f"counterexample to {name}")
         if other is not None:
             written += write_trace(out, stem + ".other", spec, spec_arg, other, f"counterexample to {name}, run 2")
+    return written
+
+
+def write_lassos(folder: str | Path, spec: Spec, spec_arg: str, found: Iterable[tuple[int, str, Lasso]]) -> list[Path]:
+    """Write each ``(queues, property, lasso)``; returns the paths."""
+    out = output_folder(folder, "--traces")
+    written = []
+    for queues, name, lasso in found:
+        stem, label = f"{spec.name}-{queues}q-{name}", f"counterexample to {name} (a lasso)"
+        once_round = Trace(lasso.stem.start, (*lasso.stem.steps, *lasso.cycle))
+        jsonl = out / f"{stem}.jsonl"
+        jsonl.write_text("\n".join(oracle_trace(spec, spec_arg, once_round, label)) + "\n", encoding="utf-8")
+        itf = out / f"{stem}.itf.json"
+        document = itf_lasso(spec, lasso, meta={"source": spec_arg, "property": name})
+        itf.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+        written += [jsonl, itf]
     return written
 
 

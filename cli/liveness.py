@@ -35,8 +35,9 @@ from virtio_notifier_spec.spec.schema import Spec
 from .deadline import Deadline, TimeoutReached
 from .env import env_option
 from .exitcodes import ExitCode, outcome
+from .export import write_lassos
 from .guard import guarded, stopped_note
-from .options import max_states_option, property_option, queues_option, run_options, spec_option
+from .options import max_states_option, property_option, queues_option, run_options, spec_option, traces_option
 from .output import console, print_text
 from .progress import Progress
 
@@ -124,6 +125,7 @@ def _spin_column(spec: Spec, sizes, fair: bool) -> dict[str, list[str]]:
 @click.option("--fairness/--no-fairness", default=True, show_default=True, help="Keep the events' fairness.")
 @click.option("--spin", "with_spin", is_flag=True, help="Also ask SPIN (LTL, pan -a -f) and compare its verdicts.")
 @property_option
+@traces_option
 @max_states_option
 @run_options
 @env_option
@@ -135,6 +137,7 @@ def liveness(
     fairness: bool,
     with_spin: bool,
     properties: tuple[str, ...],
+    traces_dir: str | None,
     max_states: int | None,
     timeout: float | None,
     as_json: bool,
@@ -176,12 +179,24 @@ def liveness(
         _print(spec, runs, spin, disagree, fairness)
         if not_run:
             print_text(console(), f"{spec.name}: not run for {span(not_run)} queue(s): the run before stopped early")
+    if traces_dir is not None:
+        write_lassos(traces_dir, spec, spec_name, _first_lassos(runs))
     if partial is None and any("unknown" in v for v in (spin or {}).values()):
         partial = "SPIN could not tell"
     stopped_note(partial)
     if disagree:
         return ExitCode.FAILS
     return outcome(failed=any(r.failures for r in runs), partial=partial)
+
+
+def _first_lassos(runs: list[LivenessRun]):
+    """``(queues, property, lasso)`` for each failing property, at the smallest queue count."""
+    seen: set[str] = set()
+    for run in runs:
+        for name, failure in run.failures.items():
+            if name not in seen:
+                seen.add(name)
+                yield run.queues, name, failure.lasso
 
 
 def _only(spec: Spec, names: tuple[str, ...]) -> Spec:

@@ -37,6 +37,7 @@ from virtio_notifier_spec.spec.concrete import State
 from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.schema import Spec
 
+from .lasso import Lasso
 from .trace import Trace
 
 ACTION = "mbt::actionTaken"
@@ -86,6 +87,26 @@ def itf_trace(spec: Spec, trace: Trace, *, meta: dict | None = None) -> dict:
         **(meta or {}),
     }
     return {"#meta": head, "vars": [*names, ACTION, PICKS], "states": states}
+
+
+def itf_lasso(spec: Spec, lasso: Lasso, *, meta: dict | None = None) -> dict:
+    """A lasso (a counterexample to a liveness property) as one ITF document:
+    the stem's states, then the cycle's but its last (the state the cycle
+    returns to), with ``loop`` the index of that state: ADR-015's "the loop
+    ends in the last state". The event that closes the cycle is in the
+    trace's ``#meta`` (``loop-back``); an empty cycle loops on the stem's
+    last state (the run stutters there)."""
+    steps = (*lasso.stem.steps, *lasso.cycle[:-1])
+    document = itf_trace(spec, Trace(lasso.stem.start, steps), meta=meta)
+    document["loop"] = len(lasso.stem)
+    if lasso.cycle:
+        last = lasso.cycle[-1]
+        document["#meta"]["loop-back"] = {
+            "action": last.event.event.name,
+            "picks": {k: value(v) for k, v in last.event.values.items()},
+            "fired": last.rows(),
+        }
+    return document
 
 
 # -- reading ---------------------------------------------------------------------

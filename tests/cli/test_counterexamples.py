@@ -118,3 +118,18 @@ def test_liveness_property_checks_only_the_named_ones():
     assert list(json.loads(result.output)["liveness"][0]["verdicts"]) == ["no_deadlock"]
     unknown = run("liveness", "--property", "no_lost_kick")
     assert unknown.exit_code == 2 and "known: kick_eventually_handled" in unknown.output
+
+
+def test_liveness_writes_each_lasso_as_a_replayable_trace_and_as_itf_with_its_loop(tmp_path):
+    result = run("liveness", "--spec", "proposal", "--queues", "1-2", "--quiet", "--traces", tmp_path)
+    assert result.exit_code == 1, result.output
+    lasso = json.loads(run("liveness", "--spec", "proposal", "--queues", "1", "--json").output)["liveness"][0]
+    found = lasso["lassos"]["kick_eventually_handled"]
+    stem, cycle = len(found["stem"]["steps"]), len(found["cycle"])
+    document = json.loads((tmp_path / "proposal-1q-kick_eventually_handled.itf.json").read_text())
+    VALIDATOR.validate(document)
+    assert document["loop"] == stem  # the cycle starts where the stem ends ...
+    assert len(document["states"]) == stem + cycle  # ... and its last state goes back there
+    assert document["#meta"]["loop-back"]["action"] == found["cycle"][-1]["event"].split("(")[0]
+    replayed = run("oracle", "check", tmp_path / "proposal-1q-kick_eventually_handled.jsonl")
+    assert replayed.exit_code == 0 and "conforms to proposal" in replayed.output  # once round the cycle
