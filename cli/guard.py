@@ -75,14 +75,26 @@ def _ignore(unraisable) -> None:
     finalizer; the run is ending, so that is not worth a traceback."""
 
 
+_SIGINT = threading.Event()
+
+
 def _on_sigint(signum, frame) -> None:
+    _SIGINT.set()
     sys.unraisablehook = _ignore
     raise KeyboardInterrupt
+
+
+def interrupted() -> bool:
+    """Ctrl-C was pressed during this command. The KeyboardInterrupt it
+    raised may have landed in a finalizer (a Z3 object's, say), which
+    swallows it: work that polls (the proofs' budget) raises it again."""
+    return _SIGINT.is_set()
 
 
 def run(body: Callable[[], int]) -> int:
     """Run ``body`` and turn what it raises into one line and an exit code."""
     main = threading.current_thread() is threading.main_thread()
+    _SIGINT.clear()
     previous = signal.signal(signal.SIGINT, _on_sigint) if main else None
     try:
         return _run(body)

@@ -225,12 +225,15 @@ def verify(
             by_variant[name], not_run[name] = explore_sizes(load_spec(name, env=env), sizes, deadline, progress)
         partial = first_partial(by_variant, any(not_run.values()))
         if partial is None:  # then the Z3 proofs of `resolved` for every number of queues
-            from virtio_notifier_spec.proofs.budget import Budget
+            import z3
             from virtio_notifier_spec.proofs.prove import prove as prove_table
 
+            from .prove import StoppableBudget
+
+            z3.set_param("ctrl_c", False)  # Ctrl-C is Python's to see (prove.py)
             progress.stage("proving resolved for every number of queues")
             try:
-                proofs = prove_table(load_spec("resolved", env=env), budget=Budget(deadline.remaining()))
+                proofs = prove_table(load_spec("resolved", env=env), budget=StoppableBudget(deadline.remaining()))
             except KeyboardInterrupt:
                 partial = INTERRUPTED
             if proofs is not None and not proofs.ok and not proofs.violated:

@@ -31,7 +31,7 @@ from virtio_notifier_spec.spec.schema import PropertyKind, Spec
 from .env import env_option
 from .exitcodes import ExitCode
 from .export import write_counterexamples
-from .guard import guarded
+from .guard import guarded, interrupted
 from .options import json_option, property_option, spec_option, timeout_option, traces_option
 from .output import console, print_text
 from .progress import Progress
@@ -114,6 +114,16 @@ def print_failures(out: Console, report: ProofReport) -> None:
             out.print()
 
 
+class StoppableBudget(Budget):
+    """The proofs' budget that also stops them after a Ctrl-C whose
+    KeyboardInterrupt a finalizer swallowed: every Z3 query asks it first."""
+
+    def charge(self) -> None:
+        if interrupted():
+            raise KeyboardInterrupt
+        super().charge()
+
+
 def exit_code(report: ProofReport, checks: list[CrossCheck], undecided: bool) -> ExitCode:
     """1 for a violation or a disagreement, else 3 for anything undecided, else 0."""
     if report.violated or not all(c.ok for c in checks):
@@ -164,7 +174,7 @@ def prove(
     spec = load_spec(spec_name, env=env)
     names = check_names(spec, properties, PROOF_HYGIENE)
     spec = _asked(spec, names)
-    budget = Budget(timeout)  # one budget: the proofs, then the cross-check
+    budget = StoppableBudget(timeout)  # one budget: the proofs, then the cross-check
     decided: list[Proof] = []
     # Z3's own SIGINT handler, installed around any of its calls, would take
     # Ctrl-C for itself and answer unknown or nothing; Python's is to see it.

@@ -120,6 +120,14 @@ def test_ctrl_c_during_prove_prints_what_was_proved_and_exits_130(monkeypatch):
     assert "every other check is unknown" in result.output and "prove: interrupted" in result.output
 
 
+def test_a_ctrl_c_a_finalizer_swallowed_still_stops_the_proofs(monkeypatch):
+    from virtio_notifier_spec.cli import prove as command
+
+    monkeypatch.setattr(command, "interrupted", lambda: True)  # SIGINT seen, its KeyboardInterrupt lost
+    result = run("prove", "--spec", "resolved")
+    assert result.exit_code == 130 and "prove: interrupted" in result.output
+
+
 # -- --max-states and --timeout: exit 3 -----------------------------------------
 
 
