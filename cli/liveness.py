@@ -65,11 +65,15 @@ def add_rows(table: Table, by_variant: dict[str, list[LivenessRun]], extra_colum
     projection decides for every N."""
     first = next(iter(by_variant.values()))[0].spec
     reduced = plans(first, "auto")
+    shown = None
     for prop in first.liveness:
+        if prop.kind.value != shown:  # the kind as a heading row, as verdicts_table does
+            table.add_row(f"[bold]{prop.kind.value}[/bold]")
+            shown = prop.kind.value
         cells = [cell(runs, prop.name) for runs in by_variant.values()]
         if extra_columns:
             cells.append("every N (one-queue projection)" if reduced[prop.name] == "projection" else "-")
-        table.add_row(prop.name, prop.kind.value, *cells)
+        table.add_row(f"  {prop.name}", *cells)
 
 
 def runs_json(runs: list[LivenessRun]) -> list[dict]:

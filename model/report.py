@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rich import box
 from rich.table import Table
 
 from .explore import Counterexample, Exploration
@@ -130,23 +131,28 @@ def span(sizes: list[int]) -> str:
 
 
 def verdicts_table(by_variant: dict[str, list[Exploration]], proved: dict[str, str] | None = None) -> Table:
-    """Properties down, variants across; with ``proved`` (check name -> cell,
-    from the Z3 proofs of `resolved`) a last column "proved for all N"."""
-    table = Table(title="Properties")
-    table.add_column("property")
-    table.add_column("kind")
-    for variant in by_variant:
-        table.add_column(variant)
+    """Properties down, grouped under their kind, variants across; with
+    ``proved`` (check name -> cell, from the Z3 proofs of `resolved`) a last
+    column "proved for all N". One space between columns and the kind as a
+    heading row keep names and verdicts whole in 100 columns."""
+    table = Table(title="Properties", box=box.SIMPLE_HEAD, padding=0, show_edge=False)
+    for heading in ("property", *by_variant):
+        table.add_column(heading, no_wrap=True)
     if proved is not None:
         table.add_column("proved for all N")
     first = next(iter(by_variant.values()))[0]
     kinds = {p.name: "lemma" if p.lemma else p.kind.value for p in first.spec.properties}
     names = list(first.checks)
     names += [name for name in proved or () if name not in first.checks]  # proof-only checks
+    shown = None
     for name in names:
+        kind = kinds.get(name, "hygiene")
+        if kind != shown:
+            table.add_row(f"[bold]{kind}[/bold]")
+            shown = kind
         explored = name in first.checks
         cells = [verdict_cell(runs, name) if explored else "-" for runs in by_variant.values()]
         if proved is not None:
             cells.append(proved.get(name, "-"))
-        table.add_row(name, kinds.get(name, "hygiene"), *cells)
+        table.add_row(f"  {name}", *cells)
     return table
