@@ -139,6 +139,9 @@ def _run(body: Callable[[], int]) -> int:
         say("internal error: an expression is nested too deeply for this command")
         return ExitCode.INTERNAL
     except Exception as exc:
+        if _SIGINT.is_set():  # Ctrl-C landed inside a library call (ctypes wraps it for Z3)
+            say("interrupted")
+            return ExitCode.INTERRUPTED
         if os.environ.get(TRACEBACK_ENV):
             traceback.print_exc()
         say(f"internal error: {type(exc).__name__}: {exc} (set {TRACEBACK_ENV}=1 for the traceback)")

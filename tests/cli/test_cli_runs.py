@@ -128,6 +128,24 @@ def test_a_ctrl_c_a_finalizer_swallowed_still_stops_the_proofs(monkeypatch):
     assert result.exit_code == 130 and "prove: interrupted" in result.output
 
 
+def test_a_ctrl_c_a_library_call_wrapped_in_its_own_error_is_still_an_interruption():
+    import ctypes
+
+    from virtio_notifier_spec.cli import guard
+
+    def body() -> int:  # as Z3's ctypes call reports a KeyboardInterrupt raised while it converted arguments
+        guard._SIGINT.set()
+        raise ctypes.ArgumentError("argument 2: KeyboardInterrupt: ")
+
+    assert guard._run(body) == 130
+    guard._SIGINT.clear()
+
+    def crash() -> int:
+        raise ctypes.ArgumentError("argument 2: a bug")
+
+    assert guard._run(crash) == 4  # without Ctrl-C the same error is ours
+
+
 # -- --max-states and --timeout: exit 3 -----------------------------------------
 
 
