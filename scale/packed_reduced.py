@@ -87,7 +87,6 @@ class PackedReduced(FrontierSearch):
         self.found: dict[str, tuple] = {}  # name -> (state, slot, kind, cls, message, other)
         self.history_seen: dict = {}
         self.fired = np.zeros((len(spec.transitions), k), dtype=np.int64)
-        self.widest = 1
         self.m1 = self.general.machine(1)
         one_queue = Codec(spec, 1, self.singles)  # for its value columns, read by the vector predicates
         self.values = types.SimpleNamespace(
@@ -184,12 +183,7 @@ class PackedReduced(FrontierSearch):
         k, rows = self.kinds, len(self.spec.transitions)
         present = counts > 0
         fired = np.zeros(rows * k, dtype=np.int64)
-        # the widest witness the reduced explorer builds here: one queue per class, plus
-        # the target's copy when it splits a class (support: always built)
-        classes = present.sum(axis=1)
-        split = (counts > 1).any(axis=1) if self.mode == "orbits" else np.ones(len(classes), dtype=bool)
-        widest = int((classes + split).max()) if len(classes) else 0
-        for s, (cls, code, variant) in enumerate(self.slot_of):
+        for s, (cls, code, _) in enumerate(self.slot_of):
             row = self.tables.classes[cls].row.ravel()
             if code is None:
                 hit = present & valid[s][:, None]
@@ -197,13 +191,9 @@ class PackedReduced(FrontierSearch):
             else:
                 hit = valid[s]
                 r, c = row[cells[:, code]][hit], np.full(int(hit.sum()), code)
-                if hit.any():
-                    widest = max(
-                        widest, int((present[hit].sum(axis=1) + (variant == 1 or self.mode == "orbits")).max())
-                    )
             keep = r >= 0
             fired += np.bincount(r[keep] * k + c[keep], minlength=rows * k)
-        return {"edges": int(valid.sum()), "fired": fired.reshape(rows, k), "widest": widest}
+        return {"edges": int(valid.sum()), "fired": fired.reshape(rows, k)}
 
     # -- witnesses: one queue per class, padded with copies, as the reduced explorer steps ----
     def _witness(self, present):
@@ -413,7 +403,6 @@ class PackedReduced(FrontierSearch):
         extra = result.extra
         self.edges += extra["edges"]
         self.fired += extra["fired"]
-        self.widest = max(self.widest, extra["widest"])
         for name, (position, kind, cls, message, other) in result.reports.items():
             slot = position % self.slots if kind == "step" else None  # a state finding has no step
             self._found(name, (result.first + position // self.slots, slot, kind, cls, message, other))

@@ -135,7 +135,6 @@ class ReducedExplorer:
         self.fired = {row.name: 0 for row in spec.transitions}
         self.fired_from: set[tuple[str, str]] = set()
         self.edges = 0
-        self.widest = 1
         props = spec.properties
         invariants = [(p, compile_expr(p.expr, self.layout)) for p in props if p.kind is PropertyKind.INVARIANT]
         self.local_invariants = [(p, f) for p, f in invariants if p.per_queue and is_local(p.expr)]
@@ -219,7 +218,6 @@ class ReducedExplorer:
         """[(instance, pre, post, rows by queue, ambiguous queues)] for the witness."""
         device = orbit[0]
         k = len(items)
-        self.widest = max(self.widest, k)
         machine = self.machine(k)
         pre = State(device, tuple(t for t, _, _ in items))
         target = next((j for j, (_, _, is_t) in enumerate(items) if is_t), None)
