@@ -95,3 +95,14 @@ def test_the_readme_documents_every_exit_code_once():
     documented = [int(code) for code in re.findall(r"^\| (\d+) \|", table, flags=re.M)]
     assert documented == [int(code) for code in ExitCode]
     assert readme.count("### Exit codes") == 1
+
+
+def test_every_make_target_the_readmes_name_exists():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    targets = set(re.findall(r"^([a-z][a-z-]*):", (root / "Makefile").read_text(), flags=re.M))
+    for readme in [root / "README.md", *root.glob("*/README.md")]:
+        named = set(re.findall(r"(?:`|^)make ([a-z][a-z-]*)", readme.read_text(), flags=re.M))
+        assert named <= targets, f"{readme.relative_to(root)} names {sorted(named - targets)}"
