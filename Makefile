@@ -17,11 +17,11 @@ verify: $(STAMP) deps
 test: $(STAMP) deps
 	$(PY) -m pytest
 
-# ruff, and the import contracts of pyproject.toml (tests/layering.py).
+# ruff, and the import contracts of pyproject.toml (import-linter).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) tests/layering.py
+	$(VENV)/bin/lint-imports --no-cache
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

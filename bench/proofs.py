@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import z3
+
 from virtio_notifier_spec.proofs.crosscheck import crosscheck
 from virtio_notifier_spec.proofs.prove import prove
 from virtio_notifier_spec.spec.load import load_spec

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 import click
+
 from virtio_notifier_spec.designs.catalogue import DESIGNS, entry
 from virtio_notifier_spec.designs.matrix import QUEUES, Matrix, build
 from virtio_notifier_spec.designs.render import render, write

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 
 import click
+
 from virtio_notifier_spec.draw.diff import RowChange, SpecDiff, diff_text, spec_diff
 from virtio_notifier_spec.draw.labels import guard_text
 from virtio_notifier_spec.model.explore import INTERRUPTED, TIMEOUT

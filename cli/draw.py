@@ -20,6 +20,7 @@ import dataclasses
 import json
 
 import click
+
 from virtio_notifier_spec.draw.generate import FORMATS, plan, stale, text_plan, write
 from virtio_notifier_spec.draw.reachable import LIMIT
 from virtio_notifier_spec.draw.render import DotMissing, RenderError, dot_program

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import click
+
 from virtio_notifier_spec.spec.profile import ADVERSARIAL
 
 ENV_HELP = (

@@ -27,6 +27,7 @@ import traceback
 from collections.abc import Callable
 
 import click
+
 from virtio_notifier_spec.model.explore import INTERRUPTED
 from virtio_notifier_spec.spec.errors import SpecError
 

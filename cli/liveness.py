@@ -23,6 +23,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.table import Table
+
 from virtio_notifier_spec.model.explore import TIMEOUT
 from virtio_notifier_spec.model.liveness import LivenessRun, failure_text
 from virtio_notifier_spec.model.report import span

@@ -14,6 +14,7 @@ import json
 import sys
 
 import click
+
 from virtio_notifier_spec.model.explore import Exploration
 from virtio_notifier_spec.model.report import (
     counterexample_text,
@@ -226,6 +227,7 @@ def verify(
         partial = first_partial(by_variant, any(not_run.values()))
         if partial is None:  # then the Z3 proofs of `resolved` for every number of queues
             import z3
+
             from virtio_notifier_spec.proofs.prove import prove as prove_table
 
             from .prove import StoppableBudget

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import click
 from rich.table import Table
 from rich.text import Text
+
 from virtio_notifier_spec.model.explore import TIMEOUT
 from virtio_notifier_spec.model.report import span
 from virtio_notifier_spec.reference.device import Device

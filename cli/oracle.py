@@ -23,6 +23,7 @@ import sys
 from functools import partial
 
 import click
+
 from virtio_notifier_spec.model.machine import Machine
 from virtio_notifier_spec.oracle.conformance import Verdict, check_trace, divergence_text, groups_text, open_trace
 from virtio_notifier_spec.oracle.drive import DriveProgress

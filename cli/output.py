@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 from rich.console import Console
+
 from virtio_notifier_spec.spec.errors import SpecError
 
 #: Output off a terminal wraps here.

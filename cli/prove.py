@@ -19,6 +19,7 @@ import click
 import z3
 from rich.console import Console
 from rich.table import Table
+
 from virtio_notifier_spec.proofs.budget import Budget, OutOfTime
 from virtio_notifier_spec.proofs.crosscheck import CrossCheck, crosscheck
 from virtio_notifier_spec.proofs.induction import Disagreement

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 import click
 from rich.text import Text
+
 from virtio_notifier_spec.model.itf import read_itf
 from virtio_notifier_spec.model.machine import Instance, Machine
 from virtio_notifier_spec.model.replay import Replayed

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import click
 from rich.table import Table
+
 from virtio_notifier_spec.model.explore import TIMEOUT, Exploration
 from virtio_notifier_spec.model.report import counterexample_text, exploration_json
 from virtio_notifier_spec.scale.config import CONFIG_DIR, load_config

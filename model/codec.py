@@ -27,6 +27,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+
 from virtio_notifier_spec.spec.concrete import State
 from virtio_notifier_spec.spec.expr import Kind, Type
 from virtio_notifier_spec.spec.schema import Spec

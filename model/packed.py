@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+
 from virtio_notifier_spec.spec.expr import is_local
 from virtio_notifier_spec.spec.schema import Property, PropertyKind, Spec
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+
 from virtio_notifier_spec.spec.concrete import State
 from virtio_notifier_spec.spec.schema import Event, Spec
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from virtio_notifier_spec.spec.expr import BoolOp, Compare, Expr, IfThenElse, Kind, Literal, Not, Param, Quantifier, Var
 
 from .codec import Codec, value_index

@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from orjson import dumps
+
 from virtio_notifier_spec.spec.concrete import State
 from virtio_notifier_spec.spec.expr import BOOL
 from virtio_notifier_spec.spec.schema import Spec

@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass
 
 import z3
+
 from virtio_notifier_spec.model.explore import Explorer
 from virtio_notifier_spec.model.trace import format_state
 from virtio_notifier_spec.spec.concrete import State

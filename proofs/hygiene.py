@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass
 
 import z3
+
 from virtio_notifier_spec.model.trace import format_state
 from virtio_notifier_spec.spec.expr import BoolOp, Expr, Quantifier
 from virtio_notifier_spec.spec.schema import Event, Property, Spec

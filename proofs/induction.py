@@ -27,6 +27,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import z3
+
 from virtio_notifier_spec.model.trace import Trace
 from virtio_notifier_spec.spec.schema import Event, Property, PropertyKind, Spec
 

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import z3
+
 from virtio_notifier_spec.spec.concrete import State
 from virtio_notifier_spec.spec.expr import (
     BoolOp,

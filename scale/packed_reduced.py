@@ -36,6 +36,7 @@ from collections import Counter
 from math import factorial
 
 import numpy as np
+
 from virtio_notifier_spec.model.codec import MAX_BITS, Codec, value_index
 from virtio_notifier_spec.model.frontier import Expansion, FrontierSearch, Stop, first_occurrences
 from virtio_notifier_spec.model.packable import packed_refusal

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from virtio_notifier_spec.spec.load import SPEC_DIR, load_spec
 
 

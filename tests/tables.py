@@ -24,6 +24,7 @@ import random
 from dataclasses import dataclass, field
 
 from hypothesis import strategies as st
+
 from virtio_notifier_spec.spec.parse import MAX_DEPTH
 
 DEPTH = MAX_DEPTH - 4  # what an expression may use, leaving room for the wrapping the generator adds

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
+
 from virtio_notifier_spec.cli.main import cli
 
 

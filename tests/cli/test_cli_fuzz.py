@@ -22,6 +22,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from hypothesis import HealthCheck, Phase, given, settings
 from tables import Table, valid_tables
+
 from virtio_notifier_spec.cli.main import cli
 
 FUZZ = "CLI_FUZZ_EXAMPLES" in os.environ

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from virtio_notifier_spec.cli.main import cli
 from virtio_notifier_spec.cli.progress import ENV as PROGRESS_ENV
 from virtio_notifier_spec.model.explore import INTERRUPTED, TIMEOUT, explore

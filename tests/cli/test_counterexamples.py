@@ -9,6 +9,7 @@ import json
 import jsonschema
 import pytest
 from click.testing import CliRunner
+
 from virtio_notifier_spec.cli.main import cli
 from virtio_notifier_spec.model.explore import explore
 from virtio_notifier_spec.model.itf import SCHEMA, itf_trace, read_itf

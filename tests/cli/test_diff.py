@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from click.testing import CliRunner
+
 from virtio_notifier_spec.cli.main import cli
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+
 from virtio_notifier_spec.cli.exitcodes import ExitCode
 from virtio_notifier_spec.cli.main import cli
 from virtio_notifier_spec.cli.output import WIDTH

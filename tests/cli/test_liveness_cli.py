@@ -8,6 +8,7 @@ import json
 from click.testing import CliRunner
 from rich.console import Console
 from rich.table import Table
+
 from virtio_notifier_spec.cli.liveness import add_rows
 from virtio_notifier_spec.cli.main import cli
 from virtio_notifier_spec.scale.liveness import check_every

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from virtio_notifier_spec.designs.catalogue import DESIGNS
 from virtio_notifier_spec.designs.render import render
 

@@ -8,6 +8,7 @@ import io
 from pathlib import Path
 
 import pytest
+
 from virtio_notifier_spec.designs.catalogue import DESIGNS
 from virtio_notifier_spec.designs.traces import trace_lines
 from virtio_notifier_spec.oracle.conformance import check_trace
@@ -36,6 +37,7 @@ def test_each_divergence_replays_through_the_oracle(design_analyses, design):
 
 def test_oracle_check_replays_a_design_trace_in_its_environment():
     from click.testing import CliRunner
+
     from virtio_notifier_spec.cli.main import cli
 
     trace = str(ROOT / "designs" / "traces" / "qemu_2011" / "divergence-04.jsonl")

@@ -12,6 +12,7 @@ import pytest
 from conftest import Edit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from virtio_notifier_spec.draw.ascii import WIDTH, machine_ascii
 from virtio_notifier_spec.draw.counterexample import counterexample_dot, trace_text
 from virtio_notifier_spec.draw.diff import diff_text, spec_diff

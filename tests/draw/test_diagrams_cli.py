@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import Edit
+
 from virtio_notifier_spec.cli.main import cli
 
 DIAGRAMS = Path(__file__).resolve().parents[2] / "diagrams"

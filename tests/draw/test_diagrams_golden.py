@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Edit
+
 from virtio_notifier_spec.draw.generate import FORMATS, SUFFIX, plan, stale
 from virtio_notifier_spec.draw.machine import machine_dot
 from virtio_notifier_spec.draw.render import dot_version, render

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from conftest import Edit
 from lassos import STRICT, breaks, replay
+
 from virtio_notifier_spec.model.liveness import check_liveness, failure_text
 from virtio_notifier_spec.spec.load import load_spec
 

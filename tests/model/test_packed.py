@@ -13,6 +13,7 @@ from conftest import Edit
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_table_mutations import BREAKS, GHOST, GREEDY_RESET
+
 from virtio_notifier_spec.model import frontier, packed
 from virtio_notifier_spec.model.explore import Explorer, explore
 from virtio_notifier_spec.model.packable import NotPackable, packed_refusal
@@ -113,6 +114,7 @@ def test_a_condition_on_another_queue_is_outside_the_fragment(broken):
 
 def test_check_refuses_a_forced_packed_run_in_one_line(broken_path):
     from click.testing import CliRunner
+
     from virtio_notifier_spec.cli.main import cli
 
     path = broken_path("resolved", extra=GREEDY_RESET)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import Edit
+
 from virtio_notifier_spec.model.explore import explore
 from virtio_notifier_spec.model.machine import Machine
 from virtio_notifier_spec.model.trace import Trace

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from virtio_notifier_spec.model.explore import HYGIENE, explore
 from virtio_notifier_spec.model.machine import Machine
 from virtio_notifier_spec.model.report import exploration_json

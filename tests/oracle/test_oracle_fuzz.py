@@ -9,6 +9,7 @@ import io
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from virtio_notifier_spec.oracle.conformance import check_trace
 from virtio_notifier_spec.oracle.observation import ObservationError, parse_observation
 from virtio_notifier_spec.oracle.protocol import ProtocolError, decode_reply

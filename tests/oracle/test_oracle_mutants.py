@@ -10,6 +10,7 @@ import itertools
 import json
 
 import pytest
+
 from virtio_notifier_spec.oracle.conformance import check_trace
 from virtio_notifier_spec.oracle.drive import Driver, drive
 from virtio_notifier_spec.oracle.record import record_trace

@@ -13,6 +13,7 @@ import time
 
 import pytest
 from click.testing import CliRunner
+
 from virtio_notifier_spec.cli.main import cli
 from virtio_notifier_spec.oracle.drive import drive
 from virtio_notifier_spec.oracle.process import ProcessImplementation

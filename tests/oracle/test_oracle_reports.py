@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from click.testing import CliRunner
+
 from virtio_notifier_spec.cli.main import cli
 from virtio_notifier_spec.oracle.conformance import check_trace
 from virtio_notifier_spec.oracle.drive import Driver, drive

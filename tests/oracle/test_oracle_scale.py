@@ -11,6 +11,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
+
 from virtio_notifier_spec.cli.main import cli
 from virtio_notifier_spec.model.machine import Machine
 from virtio_notifier_spec.oracle.conformance import TraceChecker, check_trace

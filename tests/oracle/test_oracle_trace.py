@@ -10,6 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from click.testing import CliRunner
+
 from virtio_notifier_spec.cli.main import cli
 from virtio_notifier_spec.oracle.conformance import TraceChecker, check_trace
 from virtio_notifier_spec.oracle.implementation import ModelImplementation

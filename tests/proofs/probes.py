@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conftest import Edit, _apply
+
 from virtio_notifier_spec.spec.load import SPEC_DIR, load_spec
 
 

@@ -8,6 +8,7 @@ import json
 import pytest
 import z3
 from click.testing import CliRunner
+
 from virtio_notifier_spec.cli.main import cli
 from virtio_notifier_spec.model.machine import Machine
 from virtio_notifier_spec.model.report import verdicts_table
@@ -139,6 +140,7 @@ def test_prove_command_bad_spec_exits_2_with_one_line(tmp_path):
 
 def test_verdicts_table_has_the_proved_column(resolved_report):
     from rich.console import Console
+
     from virtio_notifier_spec.cli.prove import proof_cell
     from virtio_notifier_spec.model.explore import explore
 

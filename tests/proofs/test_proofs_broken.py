@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from conftest import Edit
 from test_table_mutations import BREAKS, GHOST, GREEDY_RESET, replay
+
 from virtio_notifier_spec.model.machine import Machine
 from virtio_notifier_spec.proofs.prove import prove
 from virtio_notifier_spec.proofs.result import Verdict

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 import z3
+
 from virtio_notifier_spec.model.explore import explore
 from virtio_notifier_spec.proofs.crosscheck import crosscheck
 from virtio_notifier_spec.proofs.symbolic import Encoding

@@ -18,6 +18,7 @@ from probes import (
     THREE_QUEUE_PREMISE,
     VACUOUS_FORMS,
 )
+
 from virtio_notifier_spec.model.explore import explore
 from virtio_notifier_spec.proofs.independence import independence_refusal
 from virtio_notifier_spec.proofs.induction import Disagreement

@@ -8,6 +8,7 @@ import pytest
 import z3
 from click.testing import CliRunner
 from conftest import Edit
+
 from virtio_notifier_spec.cli.main import cli
 from virtio_notifier_spec.proofs.budget import Budget, OutOfTime, check
 

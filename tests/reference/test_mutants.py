@@ -12,6 +12,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
+
 from virtio_notifier_spec.cli.main import cli
 from virtio_notifier_spec.cli.mutants import check_reference, hunt
 from virtio_notifier_spec.reference.abstraction import new_device

@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 
 import pytest
+
 from virtio_notifier_spec.reference.abstraction import (
     UnknownEvent,
     abstract,

@@ -4,6 +4,7 @@ whole-device vhost events included (driven by the oracle's generated suite)."""
 from __future__ import annotations
 
 import pytest
+
 from virtio_notifier_spec.designs.oracle_run import narrowed
 from virtio_notifier_spec.oracle.drive import drive
 from virtio_notifier_spec.oracle.testgen import generate

@@ -31,6 +31,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+
 from virtio_notifier_spec.model.machine import Machine
 from virtio_notifier_spec.reference.abstraction import new_device, perform, status_value
 from virtio_notifier_spec.reference.device import DRIVER_OK, Device

@@ -11,6 +11,7 @@ from dataclasses import replace
 import pytest
 from conftest import Edit
 from lassos import STRICT
+
 from virtio_notifier_spec.model.liveness import check_liveness
 from virtio_notifier_spec.model.machine import Machine
 from virtio_notifier_spec.scale.liveness import check_every

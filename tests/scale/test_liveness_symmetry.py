@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import Edit
 from lassos import breaks
+
 from virtio_notifier_spec.cli.main import cli
 from virtio_notifier_spec.model.liveness import check_liveness as check_plain
 from virtio_notifier_spec.scale.liveness import check_liveness, plans

@@ -5,6 +5,7 @@ would report a property broken by a queue that does not exist)."""
 from __future__ import annotations
 
 from conftest import Edit
+
 from virtio_notifier_spec.scale.reduced import ReducedExplorer
 from virtio_notifier_spec.scale.symmetry import expand, orbit_size
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Edit
+
 from virtio_notifier_spec.model.report import counterexample_text, exploration_json
 from virtio_notifier_spec.scale.packed_reduced import packed_reduced_refusal
 from virtio_notifier_spec.scale.search import explore

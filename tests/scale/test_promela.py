@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+
 from virtio_notifier_spec.model.explore import explore
 from virtio_notifier_spec.model.machine import Machine
 from virtio_notifier_spec.scale.promela import SPIN_OFFSET, exported_checks, spin_transitions, to_promela

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from virtio_notifier_spec.cli.main import cli
 from virtio_notifier_spec.model.explore import explore as explore_plain
 from virtio_notifier_spec.scale.search import ORBIT_LIMIT, explore, explore_every

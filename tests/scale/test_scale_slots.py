@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from virtio_notifier_spec.cli.main import cli
 from virtio_notifier_spec.model.machine import Machine
 from virtio_notifier_spec.scale.answers import Answers

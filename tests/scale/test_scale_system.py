@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from virtio_notifier_spec.cli.main import cli
 from virtio_notifier_spec.scale.config import CONFIG_DIR, load_config
 from virtio_notifier_spec.scale.system import System, explore_system

@@ -188,6 +188,7 @@ class _Check:
         (Liveness of rows and vacuity are claims that some N exists; they are
         not compared with the small N explored here.)"""
         import z3
+
         from virtio_notifier_spec.proofs.prove import prove
 
         z3.set_param("timeout", Z3_TIMEOUT_MS)  # quantified tables can keep a query open for ever

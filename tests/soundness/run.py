@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from soundness.differential import Report, differential
 from soundness.fragment_tables import tables
+
 from virtio_notifier_spec.spec.fragment import support_reason, witness_reason
 from virtio_notifier_spec.spec.load import load_spec
 

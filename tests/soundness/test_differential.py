@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from soundness.differential import Report, differential
 from soundness.fixed import AGREE, COUNTING, HIDDEN
 from soundness.fragment_tables import tables
+
 from virtio_notifier_spec.proofs import prove as prove_module
 from virtio_notifier_spec.proofs.result import Verdict
 from virtio_notifier_spec.scale import reduced, search

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tables import Table, valid_tables
+
 from virtio_notifier_spec.cli.main import cli
 from virtio_notifier_spec.spec.parse import MAX_DEPTH
 
@@ -155,6 +156,7 @@ def test_the_damages_cover_what_the_loader_used_to_accept_or_crash_on():
 
 def test_a_generated_table_is_valid_and_can_be_big(tmp_path):
     from tables import make_table
+
     from virtio_notifier_spec.spec.load import load_spec
 
     path = tmp_path / "big.toml"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from virtio_notifier_spec.cli.main import cli
 from virtio_notifier_spec.scale.promela import to_promela
 from virtio_notifier_spec.spec.errors import ExpressionError

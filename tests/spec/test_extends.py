@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from virtio_notifier_spec.cli.main import cli
 from virtio_notifier_spec.spec.errors import ExpressionError, SchemaError, TableError
 from virtio_notifier_spec.spec.load import SPEC_DIR, load_spec

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from virtio_notifier_spec.spec.errors import SchemaError
 from virtio_notifier_spec.spec.load import SPEC_DIR, load_spec
 

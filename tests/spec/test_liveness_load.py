@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 from conftest import Edit
+
 from virtio_notifier_spec.cli.main import cli
 from virtio_notifier_spec.spec.errors import ExpressionError, SchemaError
 from virtio_notifier_spec.spec.schema import Fairness, PropertyKind

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Edit
+
 from virtio_notifier_spec.spec.errors import (
     ExpressionError,
     SchemaError,

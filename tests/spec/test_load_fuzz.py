@@ -7,6 +7,7 @@ import shutil
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.load import SPEC_DIR, load_spec
 

@@ -13,6 +13,7 @@ import pytest
 from conftest import Edit
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from virtio_notifier_spec.spec.concrete import Layout, State, compile_expr
 from virtio_notifier_spec.spec.errors import TableError
 from virtio_notifier_spec.spec.expr import Param, Var, walk

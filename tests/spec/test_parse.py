@@ -7,6 +7,7 @@ import contextlib
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from virtio_notifier_spec.spec.errors import ExpressionError
 from virtio_notifier_spec.spec.expr import BOOL, BoolOp, Compare, Literal, Not, Quantifier
 from virtio_notifier_spec.spec.load import load_spec

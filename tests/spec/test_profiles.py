@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
+
 from virtio_notifier_spec.cli.main import cli
 from virtio_notifier_spec.model.explore import explore
 from virtio_notifier_spec.scale.promela import to_promela

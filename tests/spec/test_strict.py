@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import Edit
+
 from virtio_notifier_spec.spec.errors import SchemaError, SpecError
 from virtio_notifier_spec.spec.load import load_spec
 
