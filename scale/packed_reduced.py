@@ -21,11 +21,10 @@ turned into the same concrete trace by the reduced explorer's own code
 
 Applicability and the cutoff are not decided here: :mod:`.search` calls
 this only where :func:`.symmetry.symmetry_refusal` (and, for support,
-:func:`.symmetry.support_refusal`) accepted the table, and the cutoff is
-the table's (:func:`.symmetry.support_cutoff`), from the written argument. Tables outside the packed engine's
-fragment, or whose
-expressions tell queues of one class apart (:func:`.symmetry.needs_full_witness`),
-stay with :class:`.reduced.ReducedExplorer`.
+:func:`.symmetry.support_refusal`) accepted the table, and reports the
+table's cutoff (:func:`.symmetry.support_cutoff`). Tables outside the packed
+engine's fragment, or whose expressions tell queues of one class apart
+(:func:`.symmetry.needs_full_witness`), stay with :class:`.reduced.ReducedExplorer`.
 """
 
 from __future__ import annotations
@@ -70,7 +69,7 @@ class PackedReduced(FrontierSearch):
     def __init__(self, spec: Spec, queues: int, mode: str, *, want: frozenset[str] | None = None, **limits) -> None:
         super().__init__(**limits)
         self.spec, self.queues, self.mode, self.want = spec, queues, mode, want
-        self.general = ReducedExplorer(spec, queues, mode)  # its starts, its traces, its cutoff
+        self.general = ReducedExplorer(spec, queues, mode)  # its starts and its traces
         tables = self.tables = step_tables(spec)
         self.singles, self.devices = tables.singles, tables.devices
         k = self.kinds = len(self.singles)
@@ -496,11 +495,6 @@ class PackedReduced(FrontierSearch):
                 size //= factorial(c)
             total += size * n
         return total
-
-    @property
-    def cutoff(self) -> int:
-        """Support mode: the table's cutoff (:func:`.symmetry.support_cutoff`), as the reduced explorer's."""
-        return self.general.cutoff
 
     def fired_counts(self) -> dict[str, int]:
         return {row.name: int(n) for row, n in zip(self.spec.transitions, self.fired.sum(axis=1), strict=True)}

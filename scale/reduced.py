@@ -42,7 +42,7 @@ from virtio_notifier_spec.spec.concrete import State, compile_expr
 from virtio_notifier_spec.spec.expr import is_local
 from virtio_notifier_spec.spec.schema import Property, PropertyKind, Spec, Transition
 
-from .symmetry import expand, needs_full_witness, orbit_size, support_cutoff, support_refusal
+from .symmetry import expand, needs_full_witness, orbit_size, support_refusal
 
 Orbit = tuple[tuple, tuple[tuple[tuple, int], ...]]  # (device, ((queue tuple, count), ...))
 
@@ -119,8 +119,6 @@ class ReducedExplorer:
         self.full = needs_full_witness(spec) and mode == "orbits"
         if mode == "support" and support_refusal(spec):
             raise NotSupported(support_refusal(spec))
-        #: support mode: the verdicts hold for every N at or above this
-        self.cutoff = support_cutoff(spec) if mode == "support" else None
         self.max_states = max_states
         self.deadline = time.monotonic() + timeout if timeout else None
         self.progress = progress

@@ -40,7 +40,7 @@ from virtio_notifier_spec.spec.schema import Spec
 
 from .packed_reduced import PackedReduced, packed_reduced_refusal
 from .reduced import Finding, NotSupported, ReducedExplorer, relabel
-from .symmetry import SupportError, support_cutoff, support_refusal, symmetry_refusal
+from .symmetry import SupportError, support_cutoff, symmetry_refusal
 
 
 def explore(
@@ -166,14 +166,11 @@ class _Search:
     found: dict[str, Finding]
     tracer: ReducedExplorer
     concrete: Callable[[], int]
-    cutoff: Callable[[], int]
 
 
 def _search(spec: Spec, queues: int, mode: str, engine: str, want=None, **limits) -> _Search:
     """Run the ``mode`` search: packed (:mod:`.packed_reduced`) where it serves the table, else general."""
     if engine != "general" and packed_reduced_refusal(spec, queues) is None:
-        if mode == "support" and support_refusal(spec):
-            raise NotSupported(support_refusal(spec))
         packed = PackedReduced(spec, queues, mode, want=want, **limits)
         depth, partial = packed.run_search()
         return _Search(
@@ -186,7 +183,6 @@ def _search(spec: Spec, queues: int, mode: str, engine: str, want=None, **limits
             packed.findings(),
             packed.general,
             packed.concrete_states,
-            lambda: packed.cutoff,
         )
     general = ReducedExplorer(spec, queues, mode, want=want, **limits)
     depth, partial = general.run()
@@ -200,7 +196,6 @@ def _search(spec: Spec, queues: int, mode: str, engine: str, want=None, **limits
         general.found,
         general,
         general.concrete_states,
-        lambda: general.cutoff,
     )
 
 
@@ -237,7 +232,7 @@ def _support_result(spec, queues, run: _Search, began, engine, limits) -> Explor
             found[name] = Counterexample(
                 name, f"{name} fails (the search for a trace stopped early)", Trace(_start(run.tracer), ())
             )
-    return _reduced_result(spec, queues, run, found, began, "support", cutoff=run.cutoff())
+    return _reduced_result(spec, queues, run, found, began, "support", cutoff=support_cutoff(spec))
 
 
 def _start(explorer: ReducedExplorer) -> State:
