@@ -66,8 +66,9 @@ def scale(
     env: str,
 ) -> int:
     """Check one table at every queue count asked, and several devices sharing the host's slots."""
-    spec = load_spec(spec_name, env=env)  # --env: the one-device check; a configuration names its own table
+    spec = load_spec(spec_name, env=env)
     config = load_config(config_path)
+    config_spec = load_spec(config.table, env=env)  # the configuration names its table; --env is for both
     deadline = Deadline(timeout)
     limits = {"max_states": max_states}
     system = None
@@ -78,13 +79,13 @@ def scale(
         interrupted = any(r.partial == INTERRUPTED for r in runs)
         if not interrupted:
             progress.stage(f"scale {Path(config.path).name}")
-            system = explore_system(config, timeout=deadline.remaining(), progress=progress, **limits)
+            system = explore_system(config, spec=config_spec, timeout=deadline.remaining(), progress=progress, **limits)
     missing = _missing(queues, runs)
     partial = _partial(runs, system, missing)
     if as_json:
         click.echo(json.dumps(_json(runs, system, missing), indent=2))
     else:
-        _print(spec.name, queues, runs, missing, config, system)
+        _print(spec.name, queues, runs, missing, config, system, config_spec)
     if traces_dir is not None:
         write_counterexamples(traces_dir, spec, spec_name, first_counterexamples(spec.name, runs))
     failed = any(r.counterexamples for r in runs) or bool(system and system.counterexamples)
@@ -113,6 +114,7 @@ def _json(runs: list[Exploration], system: SystemExploration | None, missing: li
     if system is not None:
         document["system"] = {
             "config": system.config.path,
+            "env": system.env,
             "states": system.states,
             "transitions": system.transitions,
             "seconds": round(system.seconds, 3),
@@ -124,7 +126,7 @@ def _json(runs: list[Exploration], system: SystemExploration | None, missing: li
     return document
 
 
-def _print(name: str, queues: range, runs, missing, config, system) -> None:
+def _print(name: str, queues: range, runs, missing, config, system, config_spec) -> None:
     out = console()
     table = Table(title="Scale")
     for column in ("check", "states", "transitions", "seconds", "result"):
@@ -148,6 +150,7 @@ def _print(name: str, queues: range, runs, missing, config, system) -> None:
     )
     devices = ", ".join(f"{d.name}:{d.queues}{'(vhost)' if d.vhost else ''}" for d in config.devices)
     host = f"{config.slots} slots" if config.limited else "unlimited host"
+    host += f", env {config_spec.env}"
     if system is None:
         table.add_row(f"{devices}; {host}", "-", "-", "-", "not run: interrupted")
     else:
@@ -170,7 +173,7 @@ def _print(name: str, queues: range, runs, missing, config, system) -> None:
                 shown.add(prop)
                 print_text(out, counterexample_text(run, cx))
     if system is not None and system.counterexamples:
-        composed = System(config)
+        composed = System(config, config_spec)
         for cx in system.counterexamples.values():
             print_text(out, f"{config.path}: {cx.name} FAILS: {cx.message}")
             print_text(out, cx.format(composed))
