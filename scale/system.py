@@ -170,7 +170,7 @@ def shared_variables(spec: Spec) -> tuple[str, ...]:
     stopped per device, so what its events write is that device's own.
 
     >>> from virtio_notifier_spec.spec.load import load_spec
-    >>> shared_variables(load_spec("resolved"))
+    >>> shared_variables(load_spec("resolved", env="unrestricted"))
     ('limited', 'running')
     """
     vhost = {v.event for v in spec.slots.vhost} if spec.slots else set()
