@@ -26,7 +26,7 @@ from rich.table import Table
 
 from virtio_notifier_spec.model.explore import TIMEOUT
 from virtio_notifier_spec.model.liveness import LivenessRun, failure_text
-from virtio_notifier_spec.model.report import span
+from virtio_notifier_spec.model.report import environment_lines, span
 from virtio_notifier_spec.scale.liveness import check_every, plans
 from virtio_notifier_spec.scale.spin import available, spin_liveness
 from virtio_notifier_spec.spec.errors import SpecError
@@ -54,6 +54,8 @@ def cell(runs: list[LivenessRun], name: str) -> str:
         return f"[red]FAILS[/red] ({first.queues} q, lasso {len(lasso.stem)}+{len(lasso.cycle)})"
     if any(r.partial for r in runs):
         return "[yellow]unknown[/yellow] (partial)"
+    if name in runs[0].vacuous:
+        return "[yellow]vacuous[/yellow]"
     sizes = sorted(r.queues for r in runs)
     span = f"{sizes[0]}-{sizes[-1]}" if len(sizes) > 1 else str(sizes[0])
     return f"[green]holds[/green] ({span} q)"
@@ -173,7 +175,7 @@ def liveness(
         name
         for name, verdicts in (spin or {}).items()
         for run, theirs in zip(runs, verdicts, strict=True)
-        if theirs in ("holds", "fails") and theirs != run.verdict(name)
+        if theirs in ("holds", "fails") and run.verdict(name) in ("holds", "fails") and theirs != run.verdict(name)
     ]
     if as_json:
         document = {"liveness": runs_json(runs), "not_run": not_run}
@@ -192,7 +194,7 @@ def liveness(
     stopped_note(partial)
     if disagree:
         return ExitCode.FAILS
-    return outcome(failed=any(r.failures for r in runs), partial=partial)
+    return outcome(failed=any(r.failures for r in runs), partial=partial, vacuous=any(r.vacuous for r in runs))
 
 
 def _first_lassos(runs: list[LivenessRun]):
@@ -232,4 +234,6 @@ def _print(spec: Spec, runs: list[LivenessRun], spin, disagree: list[str], fairn
             cells.append(", ".join(dict.fromkeys(spin[prop.name])) + (" (disagrees)" if prop.name in disagree else ""))
         table.add_row(prop.name, prop.kind.value, *cells)
     out.print(table)
+    for line in environment_lines(spec, [p.name for p in spec.liveness]):  # what the environment left out
+        print_text(out, line)
     print_failures(out, runs)

@@ -19,6 +19,7 @@ from virtio_notifier_spec.model.explore import Exploration
 from virtio_notifier_spec.model.report import (
     counterexample_text,
     coverage_table,
+    environment_lines,
     exploration_json,
     runs_table,
     span,
@@ -96,6 +97,9 @@ def print_results(
         out.print(f"{name}: not run for {span(sizes)} queue(s): the run before stopped early", markup=False)
     if proofs is None:
         out.print(verdicts_table(by_variant))
+        for runs in by_variant.values():  # what the environment left out: every verdict says so
+            for line in environment_lines(runs[0].spec, runs[0].checks):
+                print_text(out, line)
     else:
         from .prove import print_failures, proof_cell
 
@@ -103,6 +107,10 @@ def print_results(
         if live is not None:
             liveness.add_rows(table, live, extra_columns=1)
         out.print(table)
+        for runs in by_variant.values():  # what the environment left out: every verdict says so
+            names = (*runs[0].checks, *(p.name for p in runs[0].spec.liveness))
+            for line in environment_lines(runs[0].spec, names):
+                print_text(out, line)
         print_failures(out, proofs)
     for runs in (live or {}).values():
         liveness.print_failures(out, runs)
@@ -181,7 +189,8 @@ def check(
         write_counterexamples(traces_dir, spec, spec_name, first_counterexamples(spec.name, results))
     partial = first_partial({spec.name: results}, bool(skipped))
     stopped_note(partial)
-    return outcome(failed=any(r.counterexamples for r in results), partial=partial)
+    vacuous = any(r.verdict(name) == "vacuous" for r in results for name in r.checks)
+    return outcome(failed=any(r.counterexamples for r in results), partial=partial, vacuous=vacuous)
 
 
 # -- verify -------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from virtio_notifier_spec.proofs.prove import prove as prove_table
 from virtio_notifier_spec.proofs.result import Proof, ProofReport, Verdict
 from virtio_notifier_spec.proofs.symbolic import SolverGaveUp
 from virtio_notifier_spec.spec.load import load_spec
+from virtio_notifier_spec.spec.profile import not_issued_note
 from virtio_notifier_spec.spec.schema import PropertyKind, Spec
 
 from .env import env_option
@@ -45,6 +46,7 @@ _STYLE = {
     Verdict.BOUNDED: "yellow",
     Verdict.UNKNOWN: "yellow",
     Verdict.NOT_APPLICABLE: "dim",
+    Verdict.VACUOUS: "yellow",
 }
 
 
@@ -240,6 +242,8 @@ def _prove(spec, spec_name, names, cross, budget, as_json, quiet, traces_dir, pr
         out = console()
         if not quiet:
             out.print(proofs_table(report))
+        if (note := not_issued_note(spec)) is not None:  # every verdict says what the environment left out
+            print_text(out, f"{spec.name}: {note}")
         print_failures(out, report)
         if checks and not quiet:
             out.print(crosscheck_table(checks))

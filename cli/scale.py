@@ -21,11 +21,12 @@ import click
 from rich.table import Table
 
 from virtio_notifier_spec.model.explore import TIMEOUT, Exploration
-from virtio_notifier_spec.model.report import counterexample_text, exploration_json
+from virtio_notifier_spec.model.report import counterexample_text, environment_lines, exploration_json
 from virtio_notifier_spec.scale.config import CONFIG_DIR, load_config
 from virtio_notifier_spec.scale.search import explore_every
 from virtio_notifier_spec.scale.system import System, SystemExploration, explore_system
 from virtio_notifier_spec.spec.load import load_spec
+from virtio_notifier_spec.spec.profile import not_issued_note
 
 from .deadline import Deadline
 from .env import env_option
@@ -89,7 +90,8 @@ def scale(
     if traces_dir is not None:
         write_counterexamples(traces_dir, spec, spec_name, first_counterexamples(spec.name, runs))
     failed = any(r.counterexamples for r in runs) or bool(system and system.counterexamples)
-    return outcome(failed=failed, partial=partial)
+    vacuous = any(r.verdict(name) == "vacuous" for r in runs for name in r.checks)
+    return outcome(failed=failed, partial=partial, vacuous=vacuous)
 
 
 def _missing(queues: range, runs: list[Exploration]) -> list[int]:
@@ -164,6 +166,10 @@ def _print(name: str, queues: range, runs, missing, config, system, config_spec)
     out.print(table)
     for note in dict.fromkeys(note for run in runs for note in run.notes):
         print_text(out, f"note: {note}")
+    for line in environment_lines(top.spec, top.checks):  # what the environment left out
+        print_text(out, line)
+    if system is not None and (note := not_issued_note(config_spec)) is not None:
+        print_text(out, f"{Path(config.path).name}: {note}")
     if missing:
         out.print(f"{name}: not checked for N in {_ranges(missing)}: a run stopped early", markup=False)
     shown: set[str] = set()
@@ -197,4 +203,4 @@ def _first(runs) -> str | None:
 def _outcome(ok: bool, partial: str | None, failures: int) -> str:
     if partial:
         return "partial: " + partial
-    return "ok: every check holds" if ok else f"{failures} fail"
+    return "ok: every check asked holds" if ok else f"{failures} fail"

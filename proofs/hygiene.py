@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import itertools
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import z3
@@ -32,7 +32,7 @@ import z3
 from virtio_notifier_spec.model.trace import format_state
 from virtio_notifier_spec.spec.expr import BoolOp, Expr, Quantifier
 from virtio_notifier_spec.spec.load import SPEC_DIR, load_spec
-from virtio_notifier_spec.spec.profile import UNRESTRICTED
+from virtio_notifier_spec.spec.profile import UNRESTRICTED, not_issued_note
 from virtio_notifier_spec.spec.schema import Event, Property, Spec
 
 from .budget import Budget, OutOfTime, check
@@ -156,7 +156,21 @@ def guard_verdict(result: GuardCheck, search: Search, independent: str | None) -
 
 
 def dead_verdict(search: Search, independent: str | None) -> Proof:
-    """``no_dead_transition`` per (row, source state): see the module."""
+    """``no_dead_transition`` per (row, source state): see the module. The
+    rows of events the environment does not issue are never proved live:
+    where there are some, a verdict that would be proved (or bounded) is
+    ``not applicable``, naming them."""
+    proof = _dead_verdict(search, independent)
+    note = not_issued_note(search.spec)
+    if note is None:
+        return proof
+    if proof.verdict in (Verdict.PROVED, Verdict.BOUNDED):
+        message = f"not asked of the rows it never runs ({note}); of every other row: {proof.message}"
+        return Proof(proof.name, proof.kind, Verdict.NOT_APPLICABLE, proof.seconds, message)
+    return replace(proof, message=f"{proof.message}; {note}")
+
+
+def _dead_verdict(search: Search, independent: str | None) -> Proof:
     runs = [search.complete_run(n) for n in range(1, search.searched + 1)]
     seconds = sum(r.seconds for r in runs)
     if not runs:

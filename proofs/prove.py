@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from virtio_notifier_spec.spec.profile import inapplicable
+from virtio_notifier_spec.spec.profile import vacuous
 from virtio_notifier_spec.spec.schema import PropertyKind, Spec
 
 from .budget import Budget, OutOfTime
@@ -51,8 +51,8 @@ def prove(
     for prop in spec.properties:
         if prop.kind is PropertyKind.INVARIANT:
             continue
-        if (why := inapplicable(spec, prop)) is not None:  # no step to judge: "proved" would say nothing
-            outcomes.append(Proof(prop.name, prop.kind.value, Verdict.NOT_APPLICABLE, 0.0, why))
+        if (why := vacuous(spec, prop)) is not None:  # no step to judge: "proved" would say nothing
+            outcomes.append(Proof(prop.name, prop.kind.value, Verdict.VACUOUS, 0.0, why))
         elif prop.kind is PropertyKind.STEP:
             outcomes.append(prover.prove_step(prop))
         else:
