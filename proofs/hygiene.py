@@ -166,8 +166,8 @@ def dead_verdict(search: Search, independent: str | None) -> Proof:
         return proof
     if proof.verdict in (Verdict.PROVED, Verdict.BOUNDED):
         message = f"not asked of the rows it never runs ({note}); of every other row: {proof.message}"
-        return Proof(proof.name, proof.kind, Verdict.NOT_APPLICABLE, proof.seconds, message)
-    return replace(proof, message=f"{proof.message}; {note}")
+        return replace(proof, verdict=Verdict.NOT_APPLICABLE, message=message)
+    return proof  # a dead row the environment issues is dead whatever it leaves out
 
 
 def _dead_verdict(search: Search, independent: str | None) -> Proof:

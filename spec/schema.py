@@ -171,7 +171,6 @@ class Property:
     rationale: str
     lemma: bool = False
     source: Source | None = field(default=None, compare=False)
-    unissued: tuple[str, ...] = ()  # events of ``events`` the environment does not issue (removed from it)
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,12 +69,30 @@ def test_no_dead_transition_is_judged_per_row_and_source_state(tmp_path):
     assert proof.message.endswith("(independent queues: 1 queue decides every N): reset_leaves_queue from assigned")
 
 
-def test_no_dead_transition_outside_independent_queues_is_labelled_with_the_n_searched(broken):
-    spec = broken("resolved", extra=GREEDY_RESET)  # a row that reads other queues
-    proof = prove(spec).get("no_dead_transition")
+def test_no_dead_transition_outside_independent_queues_is_labelled_with_the_n_searched(broken_path):
+    path = broken_path("resolved", extra=GREEDY_RESET)  # a row that reads other queues
+    proof = prove(load_spec(path, env="unrestricted")).get("no_dead_transition")
     assert proof.verdict is Verdict.BOUNDED and proof.searched == 3
     assert proof.label == "holds for N = 1..3" and not proof.proved
     assert "the queues are not independent (row greedy_reset (guard) quantifies over queues" in proof.message
+    # where the environment leaves rows out, it is not asked of them, and so not bounded either
+    proof = prove(load_spec(path)).get("no_dead_transition")
+    assert proof.verdict is Verdict.NOT_APPLICABLE and "the queues are not independent" in proof.message
+
+
+def test_no_dead_transition_is_not_proved_over_rows_the_environment_never_runs(broken_path):
+    # vhost_stop keeps vhost's ioeventfd: a leak the default environment never
+    # shows, since it never issues vhost_stop; once, every row was "proved" live
+    path = broken_path("resolved", Edit("vhost_stop_release_to_assigned", "effects", LEAKY_STOP))
+    report = prove(load_spec(path))
+    dead = report.get("no_dead_transition")
+    assert dead.verdict is Verdict.NOT_APPLICABLE
+    assert "the adversarial environment does not issue vhost_start, vhost_stop: their 8 rows never run" in dead.message
+    assert report.get("offlimits_iff_vhost_holds").proved  # true of what it issues; the environment line says the rest
+    assert prove(load_spec(path, env="qemu")).get("offlimits_iff_vhost_holds").verdict is Verdict.VIOLATED
+
+
+LEAKY_STOP = '["pending := false", "our_fd := true", "handler := ours"]'  # vhost_fd stays true
 
 
 def test_non_vacuous_finds_vacuity_in_any_form(tmp_path):
@@ -193,8 +211,9 @@ def test_a_restricted_environment_makes_dead_rows_and_eventless_properties_not_a
     from virtio_notifier_spec.spec.load import load_spec
 
     report = prove(load_spec("resolved", env="kvmtool"))
-    assert report.ok
+    assert not report.ok and not report.violated  # vacuous properties are not a pass
     dead = report.get("no_dead_transition")
     assert dead.verdict is Verdict.NOT_APPLICABLE
     assert dead.message.startswith("not asked of the kvmtool environment, which restricts its events; never fires")
-    assert report.get("reset_disarms_ours").verdict is Verdict.NOT_APPLICABLE
+    assert report.get("reset_disarms_ours").verdict is Verdict.VACUOUS
+    assert report.vacuous == ("reset_disarms_ours", "load_is_history_free")
