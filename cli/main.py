@@ -247,7 +247,9 @@ def verify(
                 proofs = prove_table(load_spec("resolved", env=env), budget=StoppableBudget(deadline.remaining()))
             except KeyboardInterrupt:
                 partial = INTERRUPTED
-            if proofs is not None and not proofs.ok and not proofs.violated:
+            if proofs is not None and proofs.vacuous and not proofs.violated:
+                partial = f"vacuous in the {env} environment: {', '.join(proofs.vacuous)}"
+            elif proofs is not None and not proofs.ok and not proofs.violated:
                 partial = "a proof of resolved is undecided (unknown)"
         if partial is None:  # then the properties of infinite runs, at the same queue counts (liveness.py)
             from .liveness import check_every
