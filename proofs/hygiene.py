@@ -281,8 +281,15 @@ class VacuityCheck:
                 self.vacuous[i] = hows[0]
         self.seconds += time.perf_counter() - began
 
-    def verdict(self, search: Search, verdicts: dict[str, Verdict]) -> Proof:
+    def verdict(self, search: Search, verdicts: dict[str, Verdict], late: list[str] = ()) -> Proof:
+        """``late``: properties proved after the witnesses were sought (by the
+        support search): their sub-formulas are not judged, and the message says so."""
         proof = self._verdict(search, verdicts)
+        if late and proof.verdict is not Verdict.UNKNOWN:
+            proof = replace(
+                proof,
+                message=f"{proof.message}; proved after the witnesses were sought, not judged: " + ", ".join(late),
+            )
         return proof.timed(proof.seconds + sum(r.seconds for r in search.runs))  # the witnesses' search
 
     def _verdict(self, search: Search, verdicts: dict[str, Verdict]) -> Proof:
@@ -300,7 +307,7 @@ class VacuityCheck:
         notes = [f"{o.prop.name}: `{o.text}` ({self._how(o)})" for o in vacuous if not _own(spec, o)]
         notes += [f"{o.prop.name}: `{o.text}` (not shown either way)" for o in open_ if not _own(spec, o)]
         violated = [n for n, v in verdicts.items() if v is Verdict.VIOLATED]
-        settled = (Verdict.VIOLATED, Verdict.PROVED, Verdict.NOT_APPLICABLE)
+        settled = (Verdict.VIOLATED, Verdict.PROVED, Verdict.NOT_APPLICABLE, Verdict.VACUOUS)
         undecided = [n for n, v in verdicts.items() if v not in settled]
         aside = f"; violated, so not judged: {', '.join(violated)}" if violated else ""
         shared = (

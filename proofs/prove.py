@@ -27,6 +27,7 @@ from .independence import independence_refusal
 from .induction import Disagreement, Failure, Outcome, Prover, classify
 from .result import Proof, ProofReport, Verdict
 from .search import Search
+from .support import Support
 
 HYGIENE = ("deterministic", "complete", "no_dead_transition", "non_vacuous")
 
@@ -37,13 +38,17 @@ def prove(
     timeout: float | None = None,
     budget: Budget | None = None,
     decided: Callable[[Proof], None] | None = None,
+    by_support: bool = True,
 ) -> ProofReport:
     """Prove every property of ``spec`` for every number of queues, then its
     hygiene, within ``timeout`` seconds (or ``budget``); what the time did
     not decide is ``unknown``. Raises :class:`~.induction.Disagreement` when
     Z3 and the search contradict each other (a bug, never a verdict).
     ``decided`` is told each property's proof as soon as it is final, so
-    that a run stopped by Ctrl-C can say what it had proved."""
+    that a run stopped by Ctrl-C can say what it had proved. ``by_support``:
+    what induction leaves open is decided for every N by the support search
+    where the queues are independent (:mod:`.support`); False keeps it
+    undecided, with its counterexample to induction (the tests of that path)."""
     budget = budget if budget is not None else Budget(timeout)
     prover = Prover(spec, budget)
     outcomes: list[Outcome] = prover.prove_invariants()
@@ -84,14 +89,18 @@ def prove(
     except OutOfTime as exc:
         stopped = str(exc)
 
+    support = Support(spec, budget) if by_support else None  # where queues are independent: every N
     proofs = [o if isinstance(o, Proof) else classify(o, search, prover.assumed) for o in outcomes]
+    if support is not None:
+        proofs = [support.decide(p, search) if p.name in wanted else p for p in proofs]
     proofs += [guard_verdict(g, search, independent) for g in guards]
     proofs.append(dead_verdict(search, independent))
     if stopped is not None:
         proofs.append(Proof("non_vacuous", "hygiene", Verdict.UNKNOWN, vacuity.seconds, stopped))
     else:
         judged = {p.name: p.verdict for p in proofs if p.kind != "hygiene" and _has_expr(spec, p.name)}
-        proofs.append(vacuity.verdict(search, judged))
+        late = [p.name for p in proofs if p.proved and p.name in judged and p.name not in {q.name for q in proved}]
+        proofs.append(vacuity.verdict(search, judged, late))
     _agree(proofs, search)
     return ProofReport(spec, tuple(proofs), tuple(p.name for p in prover.assumed), f"{search.method}, {search.span()}")
 

@@ -41,7 +41,7 @@ def test_a_property_false_only_from_seven_queues_is_violated_with_a_seven_queue_
 
 def test_a_true_property_that_is_not_inductive_is_unknown_with_the_n_searched(tmp_path):
     spec = NOT_INDUCTIVE.build(tmp_path)
-    report = prove(spec)
+    report = prove(spec, by_support=False)
     for name in ("offlimits_never_ours", "one_owner_per_notifier"):
         proof = report.get(name)
         assert proof.verdict is Verdict.NOT_INDUCTIVE and proof.label == "unknown: not inductive"
@@ -217,3 +217,15 @@ def test_a_restricted_environment_makes_dead_rows_and_eventless_properties_not_a
     assert dead.message.startswith("not asked of the kvmtool environment, which restricts its events; never fires")
     assert report.get("reset_disarms_ours").verdict is Verdict.VACUOUS
     assert report.vacuous == ("reset_disarms_ours", "load_is_history_free")
+
+
+def test_what_induction_leaves_open_the_support_search_decides_for_every_n(tmp_path):
+    # the queues are independent: the support search at the cutoff is exact for every N
+    spec = NOT_INDUCTIVE.build(tmp_path)
+    report = prove(spec)
+    for name in ("offlimits_never_ours", "one_owner_per_notifier"):
+        proof = report.get(name)
+        assert proof.proved, proof.message
+        assert proof.message.startswith("for every N: the support search finds no violation (exact for every N >= 1")
+        assert proof.induction is not None  # why induction alone did not do it stays with the proof
+    assert report.get("no_lost_kick").verdict is Verdict.VIOLATED
