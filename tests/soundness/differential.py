@@ -71,6 +71,7 @@ from virtio_notifier_spec.spec.fragment import (
     symmetry_reason,
     witness_reason,
 )
+from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.profile import vacuous
 from virtio_notifier_spec.spec.schema import PropertyKind, Spec
 
@@ -93,6 +94,8 @@ class Report:
     refused: Counter = field(default_factory=Counter)  # fragment -> tables refused
     skipped: Counter = field(default_factory=Counter)  # what ran out of budget
     undecided: Counter = field(default_factory=Counter)  # Z3 verdicts neither proved nor violated, by why
+    undecided_tables: int = 0  # tables with at least one such verdict
+    not_asked: Counter = field(default_factory=Counter)  # Z3's vacuous and not applicable (the environment's doing)
     shapes: Counter = field(default_factory=Counter)  # the shapes of the tables (fragment_tables.SHAPES)
     disagreements: list[str] = field(default_factory=list)
 
@@ -102,6 +105,8 @@ class Report:
         self.refused.update(other.refused)
         self.skipped.update(other.skipped)
         self.undecided.update(other.undecided)
+        self.undecided_tables += other.undecided_tables
+        self.not_asked.update(other.not_asked)
         self.shapes.update(other.shapes)
         self.disagreements += other.disagreements
 
@@ -300,8 +305,11 @@ class _Check:
             z3.set_param("timeout", Z3_NO_TIMEOUT)
         self.report.compared["z3"] += 1
         for proof in report.proofs:
-            if proof.verdict.value not in ("proved", "violated"):
+            if proof.verdict.value in ("vacuous", "not applicable"):
+                self.report.not_asked[f"{proof.kind}: {proof.verdict.value}"] += 1
+            elif proof.verdict.value not in ("proved", "violated"):
                 self.report.undecided[_why_undecided(proof)] += 1
+        self.report.undecided_tables += any(p.verdict.value in _UNDECIDED for p in report.proofs)
         names = {p.name for p in self.spec.properties} | {"deterministic", "complete"}
         for proof in report.proofs:
             if proof.name not in names:
@@ -549,6 +557,9 @@ class _Check:
                 )
 
 
+_UNDECIDED = ("unknown", "unknown: not inductive", "bounded")
+
+
 def _why_undecided(proof) -> str:
     """Why Z3 (and the search behind it) left a verdict undecided, in a few words."""
     verdict = proof.verdict.value
@@ -564,8 +575,6 @@ def _why_undecided(proof) -> str:
                 return "non_vacuous: waits for a property left undecided"
             return "non_vacuous: a sub-formula neither witnessed nor shown vacuous"
         return f"{proof.kind}: unknown ({proof.message[:60]})"
-    if verdict == "not applicable":
-        return f"{proof.name}: not applicable in the environment"
     return f"{proof.kind}: {verdict}"
 
 
@@ -580,6 +589,22 @@ def same_records(variant: Spec, flat: Spec) -> str | None:
         if getattr(variant, name) != getattr(flat, name):
             return f"extends: the variant's {name} differ from the table written out whole"
     return None
+
+
+def check_table(table, folder: Path, label: str, **options) -> Report:
+    """The differential check of a drawn table (``fragment_tables.Table``)
+    and of what it carries: its environment, its configuration of several
+    devices, the same table written out whole when it extends another."""
+    from soundness.fragment_tables import write
+
+    path = write(table, folder)
+    env = table.env or "adversarial"
+    spec = load_spec(path, env=env)
+    flat = load_spec(folder / "flat.toml", env=env) if "flat.toml" in table.files else None
+    config = folder / "config.toml" if table.config is not None else None
+    report = differential(spec, label, config=config, flat=flat, **options)
+    report.shapes.update(table.shapes)
+    return report
 
 
 def differential(

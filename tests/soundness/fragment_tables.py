@@ -152,13 +152,16 @@ def bool_expr(draw, scope: Scope, budget: int = 3, polarity: int = 1) -> str:
     if form in ("forall", "exists"):
         name = f"p{scope.depth}"
         return _wrap(f"{form} {name}: {part(where=scope.bind(name))}")
-    if form == "count":  # at least two queues with P, the two told apart in some form
-        a, b = "p0", "p1"
-        differ = draw(_queue_compare(scope.bind(a).bind(b), "!=", a, b))
+    if form == "count":  # at least k queues with P (k = 2, or 3 where quantifiers nest deep), told apart in some form
+        names = ("p0", "p1", "p2")[: draw(st.sampled_from([2, 2, 3])) if scope.deepest >= 3 else 2]
+        bound = scope
+        for name in names:
+            bound = bound.bind(name)
+        differ = " and ".join(draw(_queue_compare(bound, "!=", a, b)) for a, b in itertools.combinations(names, 2))
         plain = dataclasses.replace(scope.bind("x"), quantifiers=False, comparisons=False)
         prop = draw(bool_expr(plain, 1))
-        both = " and ".join(_wrap(prop.replace("[x]", f"[{q}]")) for q in (a, b))
-        return _wrap(f"exists {a}: exists {b}: {differ} and {both}")
+        each = " and ".join(_wrap(prop.replace("[x]", f"[{q}]")) for q in names)
+        return _wrap(" ".join(f"exists {q}:" for q in names) + f" {differ} and {each}")
     op = draw(st.sampled_from(["==", "!="]))
     return f"{_wrap(draw(queue_expr(scope, 2)))} {op} {_wrap(draw(queue_expr(scope, 2)))}"
 

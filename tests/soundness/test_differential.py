@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from soundness.differential import Report, differential
+from soundness.differential import Report, check_table, differential
 from soundness.fixed import AGREE, COUNTING, DEAD, HIDDEN, LIVE, SLOTTED, SLOTTED_CONFIG
-from soundness.fragment_tables import SHAPES, Table, tables, write
+from soundness.fragment_tables import SHAPES, tables, write
 
 from virtio_notifier_spec.model.packed import PackedExplorer
 from virtio_notifier_spec.proofs import prove as prove_module
@@ -37,25 +37,13 @@ def _load(text: str, tmp: Path, name: str = "t.toml"):
     return load_spec(tmp / name)
 
 
-def check(table: Table, folder: Path, label: str, **options) -> Report:
-    """The differential check of a drawn table and of what it carries (run.py too)."""
-    path = write(table, folder)
-    env = table.env or "adversarial"
-    spec = load_spec(path, env=env)
-    flat = load_spec(folder / "flat.toml", env=env) if "flat.toml" in table.files else None
-    config = folder / "config.toml" if table.config is not None else None
-    report = differential(spec, label, config=config, flat=flat, **options)
-    report.shapes.update(table.shapes)
-    return report
-
-
 @settings(
     max_examples=SHORT_RUN, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
 )
 @given(tables())
 def test_every_engine_agrees_with_the_unreduced_search_on_random_tables(table):
     with tempfile.TemporaryDirectory() as work:
-        report = check(table, Path(work), "random table", proofs=True, budget=3000)
+        report = check_table(table, Path(work), "random table", proofs=True, budget=3000)
     TOTAL.add(report)
     assert not report.disagreements, "\n".join(report.disagreements) + "\n\n" + table.text
 
