@@ -43,6 +43,7 @@ from virtio_notifier_spec.spec.expr import (
     Quantifier,
     Var,
 )
+from virtio_notifier_spec.spec.profile import vacuous
 from virtio_notifier_spec.spec.schema import Event, Fairness, Liveness, PropertyKind, Spec
 
 SPIN_OFFSET = 1
@@ -330,7 +331,9 @@ def claim_names(spec: Spec, queues: int) -> dict[str, list[str]]:
     property one per queue it follows; ``deadlock_free`` is one claim."""
     found = {}
     for prop in spec.liveness:
-        if prop.kind is PropertyKind.LEADS_TO:
+        if prop.kind is PropertyKind.LEADS_TO and vacuous(spec, prop) is not None:
+            found[prop.name] = []  # its premise is a step of events the environment does not issue: no claim
+        elif prop.kind is PropertyKind.LEADS_TO:
             bindings = _bindings(spec, prop, queues)
             found[prop.name] = [
                 prop.name if len(bindings) == 1 else f"{prop.name}_q{next(iter(b.values()))}" for b in bindings
@@ -385,7 +388,7 @@ class _LivenessWriter(_Writer):
         self.props = []  # (claim name, property, binding, bit number)
         names = claim_names(spec, queues)
         for prop in spec.liveness:
-            if prop.kind is PropertyKind.LEADS_TO:
+            if prop.kind is PropertyKind.LEADS_TO and names[prop.name]:
                 for name, binding in zip(names[prop.name], _bindings(spec, prop, queues), strict=True):
                     self.props.append((name, prop, binding, len(self.props)))
         self.deadlock = [p.name for p in spec.liveness if p.kind is PropertyKind.DEADLOCK_FREE]

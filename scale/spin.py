@@ -214,6 +214,9 @@ def spin_liveness(spec, queues: int, workdir: Path, *, fair: bool = True, timeou
     stuck: dict[str, tuple[str, ...]] = {}
     failed = _compile(to_promela_liveness(spec, queues, fair), workdir, (*LIVENESS_CFLAGS, "-DNFAIR=8"), deadline)
     for name, claims in claim_names(spec, queues).items():
+        if not claims:  # vacuous: the environment issues none of its premise's events
+            verdicts[name] = "vacuous"
+            continue
         verdict: str | None = None
         for claim in claims if failed is None else ():
             verdict, _ = _pan(workdir, ["-a", "-f", "-N", claim], deadline)

@@ -483,6 +483,8 @@ class _Check:
             self.report.compared["spin liveness"] += 1
             for name, verdict in theirs.verdicts.items():
                 mine = ours.verdict(name)
+                if (verdict == "vacuous") != (mine == "vacuous"):
+                    self.disagree(f"spin liveness at N={n}: {name} {verdict}, the whole graph {mine}")
                 if verdict in ("holds", "fails") and mine in ("holds", "fails") and verdict != mine:
                     self.disagree(f"spin liveness at N={n}: {name} {verdict}, the whole graph {mine}")
 
