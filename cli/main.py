@@ -338,10 +338,11 @@ def _register() -> None:
     from .mutants import mutants
     from .oracle import oracle
     from .prove import prove
+    from .qemu import qemu
     from .replay import replay
     from .scale import scale
 
-    for command in (draw, oracle, mutants, prove, scale, replay, diff, designs, liveness):
+    for command in (draw, oracle, mutants, prove, scale, replay, diff, designs, liveness, qemu):
         cli.add_command(command)
 
 

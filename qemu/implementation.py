@@ -49,6 +49,7 @@ class QemuImplementation:
         self.failure: MachineFailure | None = None  # the first time the machine failed
         self.timings: list[float] = []  # seconds per test (session), for the report
         self.boots = 0
+        self.retired: list[LiveDevice] = []
 
     # -- the protocol ----------------------------------------------------------------------
     def start(self, queues: int, limited: bool) -> object:
@@ -92,7 +93,17 @@ class QemuImplementation:
             yield self._step(action.kind, name, args)
         self.timings.append(time.monotonic() - began)
 
+    @property
+    def signalled(self) -> dict[str, int]:
+        """By event: queues whose handler QEMU called at once on the ioeventfd it had just registered."""
+        total: dict[str, int] = {}
+        for live in [*self.live.values(), *self.retired]:
+            for event, n in live.signalled.items():
+                total[event] = total.get(event, 0) + n
+        return total
+
     def close(self) -> None:
+        self.retired += list(self.live.values())
         for live in self.live.values():
             live.close()
         self.live.clear()
@@ -128,7 +139,7 @@ class QemuImplementation:
                 return None
             if kind != "second_half":
                 live.perform(name, args)
-            live.settle(mark, before)
+            live.settle(mark, before, name)
             return live.observe(name, args, mark, before, partial=kind == "first_half")
         except NotCausable as exc:
             raise ImplementationFailure("error", f"not causable: {exc}") from None

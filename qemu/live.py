@@ -60,7 +60,7 @@ class LiveDevice:
         self.served: list[bool] = [False] * device.queues
         self.flights: dict[int, int] = {}  # queue -> record count after its last kick into our eventfd
         self.vhost_kicked: set[int] = set()
-        self.steps = 0
+        self.signalled: dict[str, int] = {}  # event -> handler calls QEMU made at once on ioeventfds it registered
 
     # -- the process ---------------------------------------------------------------
     def _spec_device(self) -> Device:
@@ -234,7 +234,7 @@ class LiveDevice:
         self._attach(fresh_guest=False)
 
     # -- observing -----------------------------------------------------------------------
-    def settle(self, mark: int, before: dict[int, bool]) -> None:
+    def settle(self, mark: int, before: dict[int, bool], event: str = "") -> None:
         """After a step: wait until QEMU has called the handler of every queue
         whose ioeventfd of ours the step registered (QEMU signals each new
         one at once: ``virtio_device_start_ioeventfd_impl``), so that a later
@@ -248,6 +248,7 @@ class LiveDevice:
                         "hung", f"QEMU's main loop did not call queue {q}'s handler within {HANDLER_SECONDS:.0f} s "
                         "of signalling its new ioeventfd"
                     )
+                self.signalled[event] = self.signalled.get(event, 0) + 1
 
     def observe(self, name: str, args: dict, mark: int, before_fd: dict[int, bool], *, partial: bool = False) -> dict:
         """The observation after a step that began at record ``mark``."""
