@@ -452,8 +452,11 @@ def replay_command(
     metavar="SPACE:ADDRESS",
     help="The device whose notify register this is (pio:0xc010, mmio:0xfe003000), when the log has several.",
 )
-@click.option("--queues", type=click.IntRange(1, MAX_DRIVE_QUEUES), help="The device's queue count (default: the "
-              "highest queue the log names, plus one).")
+@click.option(
+    "--queues",
+    type=click.IntRange(1, MAX_DRIVE_QUEUES),
+    help="The device's queue count (default: the highest queue the log names, plus one).",
+)
 @output_options
 @guarded
 def ingest_command(

@@ -1,10 +1,12 @@
 """The devices a real QEMU is judged on, and how each is put on its command line.
 
-| name | device | notify | queues | vhost |
-|---|---|---|---|---|
-| ``blk-legacy-N`` | virtio-blk-pci, ``disable-modern=on,num-queues=N`` | port I/O, legacy register (+16), datamatch = queue | N | none |
-| ``blk-modern-N`` | virtio-blk-pci, ``disable-legacy=on,num-queues=N`` | MMIO, virtio 1.0 notify capability | N | none |
-| ``fs`` | vhost-user-fs-pci, ``num-request-queues=1``, virtiofsd | MMIO | 2 | both queues |
+- ``blk-legacy-N`` (N = 1, 2, 4): virtio-blk-pci ``disable-modern=on,num-queues=N``
+  on a ``null-co`` drive; notify by port I/O, the legacy register (+16), datamatch
+  the queue's index; no vhost.
+- ``blk-modern-N`` (N = 1, 2): virtio-blk-pci ``disable-legacy=on``; notify by
+  MMIO at the virtio 1.0 notify capability; no vhost.
+- ``fs``: vhost-user-fs-pci ``num-request-queues=1`` (2 queues) with virtiofsd;
+  MMIO notify; vhost serves both queues.
 
 >>> device("blk-legacy-4").queues, device("fs").vhost
 (4, True)

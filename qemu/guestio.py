@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from .errors import MachineFailure
 from .guest import BANNER
 
+GRACE = 2.0  # seconds for a QEMU whose connection broke to be seen exited
+
 REPLY_SECONDS = 10.0
 BOOT_SECONDS = 30.0
 
@@ -42,10 +44,10 @@ class Guest:
             self.alive()
             return
         except OSError as exc:
-            self.alive()
+            self.alive(GRACE)
             raise MachineFailure("crashed", f"serial connection: {exc}") from None
         if not data:
-            self.alive()
+            self.alive(GRACE)
             raise MachineFailure("crashed", "QEMU closed the guest's serial port")
         self.buffer += data
 
@@ -58,11 +60,13 @@ class Guest:
 
     def batch(self, commands: Sequence[Command]) -> list[int]:
         """Send every command, then read every answer, in order."""
-        packet = b"".join(struct.pack("<cBII", op, size, addr & 0xFFFFFFFF, value & 0xFFFFFFFF) for op, size, addr, value in commands)
+        packet = b"".join(
+            struct.pack("<cBII", op, size, addr & 0xFFFFFFFF, value & 0xFFFFFFFF) for op, size, addr, value in commands
+        )
         try:
             self.sock.sendall(packet)
         except OSError as exc:
-            self.alive()
+            self.alive(GRACE)
             raise MachineFailure("crashed", f"serial connection: {exc}") from None
         self.commands += len(commands)
         deadline = time.monotonic() + REPLY_SECONDS

@@ -26,14 +26,22 @@ class Tools:
 
 
 def _qemu() -> str | None:
-    return os.environ.get(QEMU_ENV) or shutil.which("qemu-system-x86_64")
+    chosen = os.environ.get(QEMU_ENV)
+    if chosen:
+        return chosen if os.access(chosen, os.X_OK) else None
+    return shutil.which("qemu-system-x86_64")
 
 
 def missing(*, vhost: bool = False) -> list[str]:
     """What is absent, one phrase each (empty: QEMU can run here)."""
     found = []
     if not _qemu():
-        found.append("qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)")
+        chosen = os.environ.get(QEMU_ENV)
+        found.append(
+            f"{QEMU_ENV}={chosen} is not an executable"
+            if chosen
+            else "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)"
+        )
     if not os.path.exists(KVM):
         found.append(f"{KVM} does not exist (KVM is not available: no ioeventfd is ever assigned under TCG)")
     elif not os.access(KVM, os.R_OK | os.W_OK):

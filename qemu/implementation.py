@@ -35,7 +35,7 @@ from .live import LiveDevice
 class QemuImplementation:
     """``qemu:DEVICE``: the notifier code of the QEMU binary, under KVM."""
 
-    def __init__(self, spec: Spec, device: Device, tools: Tools) -> None:
+    def __init__(self, spec: Spec, device: Device, tools: Tools, *, stop_on_machine_failure: bool = False) -> None:
         self.spec = spec
         self.device = device
         self.tools = tools
@@ -47,6 +47,9 @@ class QemuImplementation:
         self.current: LiveDevice | None = None
         self.limited = False
         self.failure: MachineFailure | None = None  # the first time the machine failed
+        # True: a crash, hang or failed boot ends the run (raised as MachineFailure) instead of
+        # failing one test (the oracle's way with a child, which it starts again)
+        self.stop_on_machine_failure = stop_on_machine_failure
         self.timings: list[float] = []  # seconds per test (session), for the report
         self.boots = 0
         self.retired: list[LiveDevice] = []
@@ -88,10 +91,17 @@ class QemuImplementation:
             actions = plan(self.machine, self.device, limited, insts)
         except NotCausable as exc:
             raise ImplementationFailure("error", f"not causable: {exc}") from None
-        yield self.start(queues, limited)
-        for action, (name, args) in zip(actions, requests, strict=True):
-            yield self._step(action.kind, name, args)
-        self.timings.append(time.monotonic() - began)
+        try:
+            yield self.start(queues, limited)
+            for action, (name, args) in zip(actions, requests, strict=True):
+                yield self._step(action.kind, name, args)
+        finally:
+            self.timings.append(time.monotonic() - began)
+
+    @property
+    def launches(self) -> int:
+        """QEMU processes started so far (boots and migration destinations)."""
+        return sum(live.launches for live in [*self.live.values(), *self.retired])
 
     @property
     def signalled(self) -> dict[str, int]:
@@ -146,9 +156,12 @@ class QemuImplementation:
         except MachineFailure as exc:
             raise self._crash(exc) from None
 
-    def _crash(self, exc: MachineFailure) -> ImplementationFailure:
+    def _crash(self, exc: MachineFailure) -> Exception:
         if self.failure is None:
             self.failure = exc
+        if self.stop_on_machine_failure:
+            self.close()
+            return exc
         stderr = self.current.vm.stderr() if self.current is not None and self.current.vm is not None else ""
         self.close()
         kind = "timeout" if exc.kind == "hung" else "crash"

@@ -85,17 +85,24 @@ def ingest(lines: Iterable[str], file: str, *, device: str | None = None, queues
         if record is not None:
             records.append((number, record))
     if not records:
-        raise LogError(f"no line of the trace events {', '.join(('virtio_set_status', 'kvm_set_ioeventfd_pio'))}, ...: "
-                       "was QEMU started with -trace for each and -D (README.md)?", file=file)
+        raise LogError(
+            f"no line of the trace events {', '.join(('virtio_set_status', 'kvm_set_ioeventfd_pio'))}, ...: "
+            "was QEMU started with -trace for each and -D (README.md)?",
+            file=file,
+        )
     groups = _registers(records)
     if not groups:
-        raise LogError("no virtio device registered a notify ioeventfd (was KVM on, and did a driver reach DRIVER_OK?)",
-                       file=file)
+        raise LogError(
+            "no virtio device registered a notify ioeventfd (was KVM on, and did a driver reach DRIVER_OK?)", file=file
+        )
     if device is None:
         if len(groups) > 1:
             names = ", ".join(f"{s}:{a:#x}" for s, a in sorted(groups))
-            raise LogError(f"the log has {len(groups)} devices' notify registers ({names}): choose one", field="--device",
-                           file=file)
+            raise LogError(
+                f"the log has {len(groups)} devices' notify registers ({names}): choose one",
+                field="--device",
+                file=file,
+            )
         key = next(iter(groups))
     else:
         space, _, text = device.partition(":")
@@ -153,8 +160,13 @@ class _Builder:
         queues = []
         for q in range(self.queues):
             ours, vhosts = n.our_fd(q), n.vhost_fd(q)
-            queues.append({"state": "offlimits" if vhosts else "assigned" if ours else "deassigned",
-                           "our_fd": ours, "vhost_fd": vhosts})
+            queues.append(
+                {
+                    "state": "offlimits" if vhosts else "assigned" if ours else "deassigned",
+                    "our_fd": ours,
+                    "vhost_fd": vhosts,
+                }
+            )
         last = self.out[-1]
         handled = last.pop("_handled", None)
         if handled is not None:
@@ -224,8 +236,13 @@ class _Builder:
             if self.absorbing and r.value == self.status_echo:
                 n.feed(r)
                 return
-            if self.out and self.out[-1]["event"] in ("set_status", "reset") and r.value == 0 and n.status == 0 \
-                    and self.out[-1].get("_zero"):
+            if (
+                self.out
+                and self.out[-1]["event"] in ("set_status", "reset")
+                and r.value == 0
+                and n.status == 0
+                and self.out[-1].get("_zero")
+            ):
                 n.feed(r)  # the reset a guest's 0 causes
                 self.out[-1]["_zero"] = False
                 return
@@ -259,8 +276,12 @@ class _Builder:
         if isinstance(r, QueueNotify):
             q = r.n
             if q >= self.queues:
-                raise LogError(f"queue {q} is out of range: the device has {self.queues} queue(s)", file=self.file,
-                               line=number, field="virtio_queue_notify")
+                raise LogError(
+                    f"queue {q} is out of range: the device has {self.queues} queue(s)",
+                    file=self.file,
+                    line=number,
+                    field="virtio_queue_notify",
+                )
             if q in self.fresh:
                 n.feed(r)
                 self.fresh.discard(q)

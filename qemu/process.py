@@ -43,7 +43,7 @@ class Child:
             pass_fds=pass_fds,
             cwd=cwd,
             start_new_session=True,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only a prctl, no locks taken
+            preexec_fn=_die_with_parent,
         )
         _LIVE[self.proc.pid] = self.proc
 

@@ -13,6 +13,8 @@ import time
 
 from .errors import MachineFailure
 
+GRACE = 2.0  # seconds for a QEMU whose connection broke to be seen exited
+
 QMP_SECONDS = 10.0
 
 
@@ -44,10 +46,10 @@ class Qmp:
                 self.alive()
                 continue
             except OSError as exc:
-                self.alive()
+                self.alive(GRACE)
                 raise MachineFailure("crashed", f"QMP connection: {exc}") from None
             if not data:
-                self.alive()
+                self.alive(GRACE)
                 raise MachineFailure("crashed", f"QEMU closed QMP while waiting for {what}")
             self.buffer += data
         line, _, self.buffer = self.buffer.partition(b"\n")
@@ -61,7 +63,7 @@ class Qmp:
         try:
             self.sock.sendall(json.dumps(message).encode() + b"\n")
         except OSError as exc:
-            self.alive()
+            self.alive(GRACE)
             raise MachineFailure("crashed", f"QMP connection: {exc}") from None
         deadline = time.monotonic() + seconds
         while True:

@@ -16,13 +16,17 @@ from virtio_notifier_spec.spec.schema import PropertyKind
 from .causes import REASONS
 from .run import ENV, INVARIANT_KINDS, DeviceRun, property_variables
 
-NEVER_OBSERVED = {"handler": "no trace event marks a handler being armed (README.md, \"What is observed\")"}
+INFERRED = {
+    "handler": "no trace event marks a handler being armed; it is inferred from the ioeventfds (qemu/run.py, "
+    "`with_handler`: QEMU arms its handler in the call that registers its ioeventfd, and calls it at once on each "
+    "new one, which the drive waits for)"
+}
 
 # Each prediction of the catalogue's qemu_today entry (event, row, variable), judged by the real binary.
 SIGNAL = (
     "confirmed: right after registering a queue's ioeventfd QEMU called its handler once, with no kick "
     "(`virtio_queue_notify` for every queue, {n} time(s) in this run): `virtio_device_start_ioeventfd_impl` "
-    "sets each new notifier (\"Kick right away\"), and `event_notifier_init(notifier, 1)` creates it signalled. "
+    'sets each new notifier ("Kick right away"), and `event_notifier_init(notifier, 1)` creates it signalled. '
     "Judged: the table's `pending` is a *guest* kick waiting; this one is QEMU's own and its main loop reads it "
     "at once, so the drive waits for that call and then observes `pending` false (not a divergence of the binary); "
     "the model keeps it pending until a `handle`"
@@ -68,7 +72,8 @@ def render(runs: list[DeviceRun], load: str) -> str:
         "",
         "## Devices",
         "",
-        "| device | tests run | passed | failed | left out (reason: tests) | (state, event) pairs | rows | seconds | per test |",
+        "| device | tests run | passed | failed | left out (reason: tests) | (state, event) pairs | rows | seconds "
+        "| per test |",
         "|---|---:|---:|---:|---|---:|---:|---:|---:|",
     ]
     for run in runs:
@@ -99,7 +104,7 @@ def render(runs: list[DeviceRun], load: str) -> str:
         "",
         "A kick before DRIVER_OK on virtio-blk (port I/O or MMIO, the device not yet DRIVER_OK) registers an "
         "ioeventfd for every queue and arms the handler: `virtio_blk_handle_output` starts the ioeventfds itself "
-        "when they are not started (\"Some guests kick before setting VIRTIO_CONFIG_S_DRIVER_OK so start dataplane "
+        'when they are not started ("Some guests kick before setting VIRTIO_CONFIG_S_DRIVER_OK so start dataplane '
         "here instead of waiting for .set_status()\", hw/block/virtio-blk.c; virtio-blk's `start_ioeventfd` is "
         "`virtio_blk_data_plane_start`, used in the main loop's context when no iothread is given). The handler "
         "calls traced right after (QEMU's own signal of each new notifier) show it armed while the status is not "
@@ -109,9 +114,8 @@ def render(runs: list[DeviceRun], load: str) -> str:
         "## Properties",
         "",
         "On what the tests observed: *holds on every test* (no test's observation, written into the table's "
-        "state, breaks it), **violated** (with the sequence), *not observable* (it reads a field QEMU does not "
-        "show), or *not judged* (a property of infinite runs, or of the destination's history: no finite test "
-        "shows it).",
+        "state, breaks it), **violated** (with the shortest sequence), or *not judged* (a property of infinite "
+        "runs, or of the destination's history: no finite test shows it).",
         "",
         "| property | " + " | ".join(f"`{run.device.name}`" for run in runs) + " |",
         "|---|" + "---|" * len(runs),
@@ -120,21 +124,19 @@ def render(runs: list[DeviceRun], load: str) -> str:
     for prop in spec.properties:
         cells = []
         for run in runs:
-            hidden = sorted(v for v in variables.get(prop.name, ()) if v in NEVER_OBSERVED)
+            inferred = sorted(v for v in variables.get(prop.name, ()) if v in INFERRED)
+            note = f" ({', '.join(inferred)} inferred)" if inferred else ""
             if prop.kind not in INVARIANT_KINDS:
                 cells.append("not judged")
             elif prop.name in run.violations:
-                cells.append(f"**violated**: `{run.violations[prop.name]}`")
-            elif hidden:
-                cells.append(f"not observable ({', '.join(hidden)})")
+                cells.append(f"**violated**{note}: `{run.violations[prop.name]}`")
             else:
-                cells.append("holds on every test")
+                cells.append("holds on every test" + note)
         kind = " *lemma*" if getattr(prop, "lemma", False) else ""
         lines.append(f"| `{prop.name}`{kind} | " + " | ".join(cells) + " |")
     lines += [
         "",
-        "`handler` is never observed: " + NEVER_OBSERVED["handler"] + ". Properties that read it are judged on the "
-        "designs' models only (`designs/README.md`).",
+        "`handler` is not reported to the oracle: " + INFERRED["handler"] + ".",
         "",
         "## The predictions of `designs/qemu_today.py`",
         "",

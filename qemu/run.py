@@ -15,6 +15,7 @@ from virtio_notifier_spec.model.replay import Judge
 from virtio_notifier_spec.oracle.drive import DriveReport, drive
 from virtio_notifier_spec.oracle.observation import ObservationReader
 from virtio_notifier_spec.oracle.replay import replay
+from virtio_notifier_spec.spec.concrete import State
 from virtio_notifier_spec.spec.expr import Var, walk
 from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.schema import PropertyKind, Spec
@@ -52,6 +53,25 @@ def property_variables(spec: Spec) -> dict[str, set[str]]:
     return found
 
 
+def with_handler(machine, state: State) -> State:
+    """``state`` with each queue's ``handler`` inferred from its ioeventfds:
+    QEMU arms its handler in the call that registers its ioeventfd and
+    disarms it in the one that removes it (``virtio_device_start_ioeventfd_impl``,
+    ``virtio_blk_data_plane_start``), and the handler call QEMU makes at once
+    on every new one (which the drive waits for) shows it armed; vhost's
+    worker reads what vhost holds."""
+    names = machine.layout.queue
+    if not {"handler", "our_fd", "vhost_fd"} <= set(names):
+        return state
+    h, ours, vhost = names.index("handler"), names.index("our_fd"), names.index("vhost_fd")
+    queues = []
+    for queue in state.queues:
+        row = list(queue)
+        row[h] = "vhost" if queue[vhost] else "ours" if queue[ours] else "none"
+        queues.append(tuple(row))
+    return State(state.device, tuple(queues))
+
+
 def judge_failures(spec: Spec, impl: QemuImplementation, report: DriveReport) -> dict[str, str]:
     """Replay each failure's shortest sequence; the invariants and step
     properties false on the table's state with QEMU's observations written in."""
@@ -69,7 +89,7 @@ def judge_failures(spec: Spec, impl: QemuImplementation, report: DriveReport) ->
             if step.expected is None or step.failure:
                 break
             try:
-                state = reader.read(step.observed, "observed").patch(step.expected)
+                state = with_handler(machine, reader.read(step.observed, "observed").patch(step.expected))
             except Exception:  # an observation that does not fit is reported by the drive already
                 break
             names = list(judge.state(state))
@@ -84,7 +104,7 @@ def judge_failures(spec: Spec, impl: QemuImplementation, report: DriveReport) ->
 
 def run_device(device: Device, tools: Tools, *, walks: int = 20, progress=None) -> DeviceRun:
     spec = load_spec("resolved", env=ENV)
-    impl = QemuImplementation(spec, device, tools)
+    impl = QemuImplementation(spec, device, tools, stop_on_machine_failure=True)
     began = time.monotonic()
     try:
         causable = causable_suite(spec, device, impl, walks=walks)

@@ -90,12 +90,8 @@ _NUM = r"(-?\d+)"
 _HEX = r"0x([0-9a-fA-F]+)"
 _PTR = r"(\S+)"
 _FORMATS = {
-    "kvm_set_ioeventfd_pio": re.compile(
-        rf"^fd: {_NUM} @{_HEX} val={_HEX} assign: ([01]) size: {_NUM} match: ([01])$"
-    ),
-    "kvm_set_ioeventfd_mmio": re.compile(
-        rf"^fd: {_NUM} @{_HEX} val={_HEX} assign: ([01]) size: {_NUM} match: ([01])$"
-    ),
+    "kvm_set_ioeventfd_pio": re.compile(rf"^fd: {_NUM} @{_HEX} val={_HEX} assign: ([01]) size: {_NUM} match: ([01])$"),
+    "kvm_set_ioeventfd_mmio": re.compile(rf"^fd: {_NUM} @{_HEX} val={_HEX} assign: ([01]) size: {_NUM} match: ([01])$"),
     "virtio_set_status": re.compile(rf"^vdev {_PTR} val {_NUM}$"),
     "virtio_queue_notify": re.compile(rf"^vdev {_PTR} n {_NUM} vq {_PTR}$"),
     "vhost_dev_start": re.compile(r"^(\S+?):(.*) vrings:([01])$"),

@@ -14,8 +14,10 @@ hang, a guest that prints no banner a failed boot: each a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -99,13 +101,17 @@ class Vm:
                 f.write("hello\n")
             sandbox = "chroot" if os.geteuid() == 0 else "namespace"
             self.backend = Child(
-                [self.tools.virtiofsd or "virtiofsd", f"--socket-path={vu_socket}", "-o", f"source={shared}",
-                 "-o", f"sandbox={sandbox}"]
+                [
+                    self.tools.virtiofsd or "virtiofsd",
+                    f"--socket-path={vu_socket}",
+                    "-o",
+                    f"source={shared}",
+                    "-o",
+                    f"sandbox={sandbox}",
+                ]
             )
             if not self.backend.wait_output("Waiting for vhost-user socket connection", BACKEND_SECONDS):
-                raise MachineFailure(
-                    "no_boot", "virtiofsd did not start listening", self.backend.stderr_text()
-                )
+                raise MachineFailure("no_boot", "virtiofsd did not start listening", self.backend.stderr_text())
         serial_host, serial_qemu = socket.socketpair()
         qmp_host, qmp_qemu = socket.socketpair()
         self.sockets = [serial_host, qmp_host]
@@ -129,8 +135,12 @@ class Vm:
         if not self.incoming:
             self.guest.wait_banner()
 
-    def alive(self) -> None:
-        """Raise :class:`MachineFailure` (crashed) if QEMU or its backend has exited."""
+    def alive(self, grace: float = 0.0) -> None:
+        """Raise :class:`MachineFailure` (crashed) if QEMU or its backend has exited;
+        ``grace``: seconds to let a QEMU whose connection just broke finish exiting."""
+        if grace and self.qemu is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.qemu.proc.wait(timeout=grace)
         if self.qemu is not None and self.qemu.exited() is not None:
             code = self.qemu.exited()
             how = f"killed by signal {-code}" if code is not None and code < 0 else f"exited with status {code}"
