@@ -51,8 +51,9 @@ class Guest:
             raise MachineFailure("crashed", "QEMU closed the guest's serial port")
         self.buffer += data
 
-    def wait_banner(self, seconds: float = BOOT_SECONDS) -> None:
+    def wait_banner(self, seconds: float | None = None) -> None:
         """Until the guest prints its banner (after boot or a reset)."""
+        seconds = BOOT_SECONDS if seconds is None else seconds
         deadline = time.monotonic() + seconds
         while BANNER not in self.buffer:
             self._recv(deadline, f"the guest did not print its banner within {seconds:.0f} s", "no_boot")
