@@ -2,14 +2,16 @@
 cause on this machine, or refused with the reason.
 
 The table's events are finer than QEMU's in two places, both for the vhost
-device: vhost-user-fs starts vhost inside the guest's DRIVER_OK write (or
+devices: vhost-user starts vhost inside the guest's DRIVER_OK write (or
 the VM start that finds the device DRIVER_OK: ``vuf_set_status``), and
 stops it inside the status write, reset or VM stop that ends DRIVER_OK. So
 ``set_status(driver_ok)`` there must be followed by ``vhost_start`` (the
 one write causes both; the step between is not observed but for the status
 and the run state, which the two share), and ``vhost_stop`` must be
 followed by the event that causes it (nothing is observed after
-``vhost_stop`` alone; the cause is performed at the next step).
+``vhost_stop`` alone; the cause is performed at the next step), or, on
+vhost-user-blk, is the backend's disconnect (QEMU stops vhost when its
+socket closes), after which ``vhost_start`` is its reconnection.
 
 Refused, with the reason (:data:`REASONS`): ioeventfd refusals the table's
 step depends on (this kernel accepts every one, and QEMU 7.2 aborts on a
@@ -22,9 +24,9 @@ it, migration of the vhost device, and vhost's per-queue
 >>> from .devices import device
 >>> m = Machine(load_spec("resolved", env="qemu"), 2)
 >>> ok = [m.instance("set_status", value="driver_ok", assign_ok=True), m.instance("vhost_start")]
->>> [a.kind for a in plan(m, device("fs"), False, ok)]
+>>> [a.kind for a in plan(m, device("fs"), True, ok)]
 ['first_half', 'second_half']
->>> plan(m, device("fs"), False, ok[:1] + [m.instance("kick", queue=0)])
+>>> plan(m, device("fs"), True, ok[:1] + [m.instance("kick", queue=0)])
 Traceback (most recent call last):
 ...
 virtio_notifier_spec.qemu.errors.NotCausable: vhost_start_inside_driver_ok: ...
@@ -44,7 +46,9 @@ from .errors import NotCausable
 REASONS = {
     "refusal": "the table's step depends on KVM refusing an ioeventfd: this kernel accepts every one, and QEMU 7.2 "
     "aborts when KVM refuses (kvm_mem_ioeventfd_add), so a refusal cannot be caused from outside the kernel",
-    "limited_vhost": "a limited host is emulated with the proxy's ioeventfd=off, which vhost-user-fs-pci does not have",
+    "vhost_proxy": "the proxy of a vhost-user device has no ioeventfd flag (no ioeventfd property; "
+    "VIRTIO_PCI_FLAG_USE_IOEVENTFD clear): QEMU never registers an ioeventfd of its own for it, which is its whole "
+    "answer to a limited host, so these devices are judged with limited=true",
     "no_vhost": "this device has no vhost backend: nothing can start or stop vhost for it",
     "single_take": "QEMU's vhost takes and gives back whole devices (vhost_dev_enable_notifiers), never one queue",
     "vhost_start_alone": "vhost-user-fs starts vhost only inside the status write or VM start that makes its device "
@@ -53,7 +57,10 @@ REASONS = {
     "starts vhost within it: the next event must be vhost_start",
     "vhost_stop_alone": "vhost-user-fs stops vhost only inside a status write without DRIVER_OK, a reset or a VM "
     "stop, and QEMU 7.2's vhost-user-fs does not act on a backend disconnect: vhost_stop must be followed by its cause",
-    "no_migration": "vhost-user-fs cannot be migrated (its state is not migratable), so it cannot be loaded",
+    "vhost_start_connected": "with its backend connected, vhost-user-blk has vhost started whenever the device is "
+    "DRIVER_OK and running: a vhost_start on its own needs the backend gone first (a vhost_stop by disconnect)",
+    "no_migration": "the vhost-user devices are not migrated here: vhost-user-fs refuses migration (its state is not "
+    "migratable) and vhost-user-blk's backend state lives in the daemon",
 }
 
 
@@ -62,7 +69,8 @@ class Action:
     """What to do for one event: ``perform`` it (full observation after),
     ``first_half`` (perform it; observe only what both halves share),
     ``second_half`` (already done by the first half; full observation),
-    ``before_cause`` (nothing yet: the next event causes it; observe nothing)."""
+    ``before_cause`` (nothing yet: the next event causes it; observe nothing),
+    ``disconnect`` / ``reconnect`` (end the vhost-user backend, start it again)."""
 
     kind: str
     event: Instance
@@ -97,9 +105,9 @@ def _depends_on_refusal(machine: Machine, state: State, inst: Instance) -> bool:
     return refused != {c.post for c in machine.step(state, accepted).choices}
 
 
-def _starts_vhost(machine: Machine, device: Device, state: State, inst: Instance) -> bool:
-    """Whether, on the vhost device, this event is the write or VM start that starts vhost."""
-    if not device.vhost or _value(machine, state, "vhost_on"):
+def _starts_vhost(machine: Machine, device: Device, state: State, inst: Instance, connected: bool) -> bool:
+    """Whether, on a vhost device, this event is the write or VM start that starts vhost."""
+    if not device.vhost or not connected or _value(machine, state, "vhost_on"):
         return False
     name = inst.event.name
     if name == "set_status":
@@ -112,9 +120,10 @@ STOP_CAUSES = ("set_status", "reset", "vm_stop")
 
 def plan(machine: Machine, device: Device, limited: bool, events: Sequence[Instance]) -> list[Action]:
     """The action for each event, or :class:`NotCausable` naming the reason (``key: sentence``)."""
-    if limited and device.vhost:
-        raise _refuse("limited_vhost")
+    if device.vhost and not limited:
+        raise _refuse("vhost_proxy")
     state = start_state(machine, device, limited)
+    connected = True
     actions: list[Action] = []
     for i, inst in enumerate(events):
         name = inst.event.name
@@ -130,20 +139,27 @@ def plan(machine: Machine, device: Device, limited: bool, events: Sequence[Insta
             raise _refuse("no_vhost")
         if name == "load" and device.vhost:
             raise _refuse("no_migration")
-        if _starts_vhost(machine, device, state, inst):
+        if _starts_vhost(machine, device, state, inst, connected):
             if after is not None and after.event.name != "vhost_start":
                 raise _refuse("vhost_start_inside_driver_ok")
             kind = "first_half"
         elif name == "vhost_start":
-            if not actions or actions[-1].kind != "first_half":
-                raise _refuse("vhost_start_alone")
-            kind = "second_half"
+            if actions and actions[-1].kind == "first_half":
+                kind = "second_half"
+            elif device.reconnects and not connected:
+                kind, connected = "reconnect", True
+            else:
+                raise _refuse("vhost_start_connected" if device.reconnects else "vhost_start_alone")
         elif name == "vhost_stop":
-            if after is None or after.event.name not in STOP_CAUSES:
+            caused = after is not None and after.event.name in STOP_CAUSES
+            if caused and after.event.name == "set_status" and after.values["value"] == "driver_ok":
+                caused = False
+            if caused:
+                kind = "before_cause"
+            elif device.reconnects:
+                kind, connected = "disconnect", False
+            else:
                 raise _refuse("vhost_stop_alone")
-            if after.event.name == "set_status" and after.values["value"] == "driver_ok":
-                raise _refuse("vhost_stop_alone")
-            kind = "before_cause"
         actions.append(Action(kind, inst))
         state = machine.step(state, inst).choices[0].post
     return actions

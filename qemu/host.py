@@ -13,6 +13,7 @@ from dataclasses import dataclass
 QEMU_ENV = "VIRTIO_NOTIFIER_SPEC_QEMU"  # another qemu-system-x86_64 to test
 QBOOT = "/usr/share/qemu/qboot.rom"
 VIRTIOFSD = "/usr/lib/qemu/virtiofsd"
+STORAGE_DAEMON = "qemu-storage-daemon"
 KVM = "/dev/kvm"
 
 
@@ -22,7 +23,8 @@ class Tools:
     assembler: str
     linker: str
     firmware: str
-    virtiofsd: str | None  # only the vhost-user device needs it
+    virtiofsd: str | None  # only the vhost-user devices need these
+    storage_daemon: str | None = None
 
 
 def _qemu() -> str | None:
@@ -53,6 +55,8 @@ def missing(*, vhost: bool = False) -> list[str]:
         found.append(f"{QBOOT} is missing (apt-get install qemu-system-x86)")
     if vhost and not os.access(VIRTIOFSD, os.X_OK):
         found.append(f"{VIRTIOFSD} is missing (apt-get install qemu-system-common)")
+    if vhost and not shutil.which(STORAGE_DAEMON):
+        found.append(f"{STORAGE_DAEMON} is missing (apt-get install qemu-system-common)")
     return found
 
 
@@ -69,4 +73,5 @@ def tools(*, vhost: bool = False) -> Tools:
         linker=shutil.which("ld") or "ld",
         firmware=QBOOT,
         virtiofsd=VIRTIOFSD if os.access(VIRTIOFSD, os.X_OK) else None,
+        storage_daemon=shutil.which(STORAGE_DAEMON),
     )

@@ -61,7 +61,7 @@ class QemuImplementation:
         self.events = []
         self.limited = limited
         try:
-            if limited and self.device.vhost:
+            if self.device.vhost:
                 plan(self.machine, self.device, limited, [])
             live = self._device(limited)
             live.fresh()
@@ -147,7 +147,11 @@ class QemuImplementation:
             before = {q: live.notifiers.our_fd(q) for q in range(self.device.queues)}
             if kind == "before_cause":
                 return None
-            if kind != "second_half":
+            if kind == "disconnect":
+                live.disconnect()
+            elif kind == "reconnect":
+                live.reconnect()
+            elif kind != "second_half":
                 live.perform(name, args)
             live.settle(mark, before, name)
             return live.observe(name, args, mark, before, partial=kind == "first_half")

@@ -175,6 +175,10 @@ class LiveDevice:
         if not self.notifiers.running:
             self.vm.qmp.execute("cont")
             self.notifiers.running = True
+        if self.device.reconnects and self.vm.backend is None:
+            # QEMU traces no reconnection; a DRIVER_OK device shows it by starting vhost
+            self.write_status("driver_ok")
+            self.reconnect()
         self.write_status("zero")
         self.pump()
         self.flights.clear()
@@ -217,6 +221,24 @@ class LiveDevice:
             pass  # caused by the event next to it (causes.py)
         else:
             raise NotCausable(f"no cause for {name} on this machine")
+
+    def disconnect(self) -> None:
+        """End the vhost-user backend: QEMU stops vhost when the socket closes."""
+        assert self.vm is not None
+        self.vm.kill_backend()
+        n = self.notifiers
+        gone = lambda: not n.vhost_on and not any(n.vhost_fd(q) for q in range(self.device.queues))  # noqa: E731
+        if not self.wait_for(gone, "vhost's stop"):
+            raise MachineFailure("hung", f"QEMU did not stop vhost within {HANDLER_SECONDS:.0f} s of the backend's end")
+
+    def reconnect(self) -> None:
+        """Start the backend again; QEMU reconnects (``reconnect=1``) and, the device
+        being DRIVER_OK, starts vhost."""
+        assert self.vm is not None
+        starts = self.notifiers.vhost_starts
+        self.vm.start_backend()
+        if not self.wait_for(lambda: self.notifiers.vhost_starts > starts, "vhost's start"):
+            raise MachineFailure("hung", f"QEMU did not reconnect to the backend within {HANDLER_SECONDS:.0f} s")
 
     def load(self, saved: str) -> None:
         """Migrate the stopped VM to a file (its status first made ``saved``:

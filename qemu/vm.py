@@ -94,24 +94,8 @@ class Vm:
         extra: list[str] = []
         vu_socket = None
         if self.device.vhost:
-            vu_socket = os.path.join(self.folder, "virtiofsd.sock")
-            shared = os.path.join(self.folder, "shared")
-            os.makedirs(shared, exist_ok=True)
-            with open(os.path.join(shared, "hello"), "w") as f:
-                f.write("hello\n")
-            sandbox = "chroot" if os.geteuid() == 0 else "namespace"
-            self.backend = Child(
-                [
-                    self.tools.virtiofsd or "virtiofsd",
-                    f"--socket-path={vu_socket}",
-                    "-o",
-                    f"source={shared}",
-                    "-o",
-                    f"sandbox={sandbox}",
-                ]
-            )
-            if not self.backend.wait_output("Waiting for vhost-user socket connection", BACKEND_SECONDS):
-                raise MachineFailure("no_boot", "virtiofsd did not start listening", self.backend.stderr_text())
+            vu_socket = self.backend_socket
+            self.start_backend()
         serial_host, serial_qemu = socket.socketpair()
         qmp_host, qmp_qemu = socket.socketpair()
         self.sockets = [serial_host, qmp_host]
@@ -134,6 +118,56 @@ class Vm:
         self.qmp = Qmp(qmp_host, self.alive)
         if not self.incoming:
             self.guest.wait_banner()
+
+    @property
+    def backend_socket(self) -> str:
+        return os.path.join(self.folder, "vhost-user.sock")
+
+    def start_backend(self) -> None:
+        """Start the vhost-user backend and wait until it listens."""
+        path = self.backend_socket
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        if self.device.backend == "virtiofsd":
+            shared = os.path.join(self.folder, "shared")
+            os.makedirs(shared, exist_ok=True)
+            sandbox = "chroot" if os.geteuid() == 0 else "namespace"
+            self.backend = Child(
+                [
+                    self.tools.virtiofsd or "virtiofsd",
+                    f"--socket-path={path}",
+                    "-o",
+                    f"source={shared}",
+                    "-o",
+                    f"sandbox={sandbox}",
+                ]
+            )
+            listening = self.backend.wait_output("Waiting for vhost-user socket connection", BACKEND_SECONDS)
+        else:
+            self.backend = Child(
+                [
+                    self.tools.storage_daemon or "qemu-storage-daemon",
+                    "--blockdev",
+                    "driver=null-co,node-name=n0",
+                    "--export",
+                    "type=vhost-user-blk,id=e0,node-name=n0,writable=on,addr.type=unix,"
+                    f"addr.path={path},num-queues={self.device.queues}",
+                ]
+            )
+            deadline = time.monotonic() + BACKEND_SECONDS
+            while not os.path.exists(path) and self.backend.exited() is None and time.monotonic() < deadline:
+                time.sleep(0.002)
+            listening = os.path.exists(path)
+        if not listening:
+            raise MachineFailure(
+                "no_boot", f"{self.device.backend} did not start listening", self.backend.stderr_text()
+            )
+
+    def kill_backend(self) -> None:
+        """End the vhost-user backend (a disconnect, as QEMU sees it)."""
+        if self.backend is not None:
+            self.backend.end()
+            self.backend = None
 
     def alive(self, grace: float = 0.0) -> None:
         """Raise :class:`MachineFailure` (crashed) if QEMU or its backend has exited;

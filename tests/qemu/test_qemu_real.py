@@ -92,9 +92,21 @@ def test_vhost_user_fs_takes_every_queue_and_gives_them_back_inside_the_status_w
         "set_status(value=driver_ok, assign_ok=true); vhost_start(); kick(queue=1); "
         "vhost_stop(assign_ok=true); set_status(value=zero, assign_ok=true)"
     )
-    result = replay(qemu_spec, impl, 2, False, _events(qemu_spec, 2, seq))
+    result = replay(qemu_spec, impl, 2, True, _events(qemu_spec, 2, seq))
     assert result.ok, result.text()
     assert result.steps[2].observed["queues"][0]["state"] == "offlimits"
+
+
+def test_vhost_user_blk_gives_its_queues_to_the_pio_path_when_its_backend_goes_and_takes_them_back(qemu, qemu_spec):
+    impl = qemu("vub")
+    seq = (
+        "set_status(value=driver_ok, assign_ok=true); vhost_start(); vhost_stop(assign_ok=true); kick(queue=0); "
+        "vhost_start(); kick(queue=1)"
+    )
+    result = replay(qemu_spec, impl, 2, True, _events(qemu_spec, 2, seq))
+    assert result.ok, result.text()
+    states = [[q["state"] for q in step.observed["queues"]] for step in result.steps[2:] if step.observed]
+    assert states == [["offlimits"] * 2, ["deassigned"] * 2, ["deassigned"] * 2, ["offlimits"] * 2, ["offlimits"] * 2]
 
 
 def test_load_goes_on_in_a_fresh_qemu_started_incoming(qemu, qemu_spec):
@@ -125,7 +137,7 @@ from virtio_notifier_spec.qemu.devices import device
 from virtio_notifier_spec.qemu.host import tools
 from virtio_notifier_spec.qemu.implementation import QemuImplementation
 impl = QemuImplementation(load_spec("resolved", env="qemu"), device("fs"), tools(vhost=True))
-impl.start(2, False)
+impl.start(2, True)
 print(impl.current.vm.qemu.pid, impl.current.vm.backend.pid, flush=True)
 sys.stdin.read()
 """
