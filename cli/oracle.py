@@ -457,10 +457,22 @@ def replay_command(
     type=click.IntRange(1, MAX_DRIVE_QUEUES),
     help="The device's queue count (default: the highest queue the log names, plus one).",
 )
+@click.option(
+    "--limited/--not-limited",
+    default=None,
+    help="The header's limited (default: QEMU's start-up probe; --limited for a vhost-user device, whose proxy never "
+    "registers QEMU's own ioeventfds).",
+)
 @output_options
 @guarded
 def ingest_command(
-    log: str, out_path: str | None, device_register: str | None, queues: int | None, as_json: bool, quiet: bool
+    log: str,
+    out_path: str | None,
+    device_register: str | None,
+    queues: int | None,
+    limited: bool | None,
+    as_json: bool,
+    quiet: bool,
 ) -> int:
     """Turn a QEMU trace log (-trace kvm_set_ioeventfd_pio -trace kvm_set_ioeventfd_mmio -trace virtio_set_status
     -trace virtio_queue_notify -trace vhost_dev_start -trace vhost_dev_stop -trace vm_state_notify -D LOG) into the
@@ -471,7 +483,7 @@ def ingest_command(
         check_writable(out_path, "--out")
     try:
         with open(log, encoding="utf-8", errors="replace") as stream:
-            records = clean(ingest(stream, log, device=device_register, queues=queues))
+            records = clean(ingest(stream, log, device=device_register, queues=queues, limited=limited))
     except IsADirectoryError:
         raise SpecError("expected a file, found a folder", file=log) from None
     data = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records).encode()

@@ -24,12 +24,15 @@ when the log has several). Records are grouped into the table's events:
 Each event carries what the records after it show: ``status``,
 ``running``, ``vhost_on``, and per queue ``state``, ``our_fd``,
 ``vhost_fd`` (:mod:`.notifiers`), with ``handled`` for a kick or handle;
-the header's ``limited`` comes from the start-up probe. Not in QEMU's
+the header's ``limited`` comes from the start-up probe (``limited``
+overrides it: a vhost-user device's proxy never registers QEMU's own
+ioeventfds, as on a limited host, and is checked with ``limited`` true). Not in QEMU's
 trace, so never in the output: ``load`` (a migration destination's log
 begins with its device already loaded: ingest logs of VMs booted, not
 loaded), eventfd kicks that no handler read, ``handler``.
 
 >>> lines = ["kvm_set_ioeventfd_pio fd: 9 @0x0 val=0x0 assign: 1 size: 2 match: 1",
+...          "vm_state_notify running 1 reason 9 (running)",
 ...          "virtio_set_status vdev 0x1 val 7",
 ...          "kvm_set_ioeventfd_pio fd: 20 @0xc010 val=0x0 assign: 1 size: 2 match: 1",
 ...          "virtio_queue_notify vdev 0x1 n 0 vq 0x2",
@@ -77,7 +80,14 @@ def _queue_map(space: str, registers: set) -> dict[tuple[str, int, int | None], 
     return {(space, addr, None): (addr - base) // MMIO_MULTIPLIER for addr, _ in registers}
 
 
-def ingest(lines: Iterable[str], file: str, *, device: str | None = None, queues: int | None = None) -> list[dict]:
+def ingest(
+    lines: Iterable[str],
+    file: str,
+    *,
+    device: str | None = None,
+    queues: int | None = None,
+    limited: bool | None = None,
+) -> list[dict]:
     """The trace's lines (header first) as JSON objects; :class:`LogError` for a log that cannot be one."""
     records = []
     for number, line in enumerate(lines, 1):
@@ -115,11 +125,12 @@ def ingest(lines: Iterable[str], file: str, *, device: str | None = None, queues
             raise LogError(f"expected one of {names}, found {device!r}", field="--device", file=file)
     queue_of = _queue_map(key[0], groups[key])
     count = queues or max(queue_of.values()) + 1
-    return _Builder(queue_of, count, file).run(records)
+    return _Builder(queue_of, count, file, limited).run(records)
 
 
 class _Builder:
-    def __init__(self, queue_of, queues: int, file: str) -> None:
+    def __init__(self, queue_of, queues: int, file: str, limited: bool | None = None) -> None:
+        self.limited = limited
         self.n = Notifiers(queue_of)
         self.queues = queues
         self.file = file
@@ -129,6 +140,7 @@ class _Builder:
         self.absorbing = False  # records after an event's head belong to it
         self.fresh: set[int] = set()  # queues whose ours QEMU registered in the current event
         self.held: list[Record] = []
+        self.drainable: set[int] = set()  # queues whose held removal may be followed by its drain
         self.status_echo: int | None = None
 
     def run(self, records: list[tuple[int, Record]]) -> list[dict]:
@@ -142,24 +154,26 @@ class _Builder:
             "version": 1,
             "variant": "resolved",
             "queues": self.queues,
-            "limited": bool(self.n.limited),
+            "limited": bool(self.n.limited) if self.limited is None else self.limited,
             "implementation": f"QEMU trace log {self.file}",
         }
         return [header, *self.out]
 
-    def _emit(self, event: str, args: dict | None = None, number: int = 0) -> None:
-        self._observe_last()
+    def _emit(self, event: str, args: dict | None = None, number: int = 0, *, vhost_takes: bool = False) -> None:
+        self._observe_last(vhost_takes)
         self.out.append({"event": event, "args": args or {}, "meta": {"line": number}})
         self.fresh = set()
         self._release()
 
-    def _observe_last(self) -> None:
+    def _observe_last(self, vhost_takes: bool = False) -> None:
+        """The observation after the last event; ``vhost_takes``: registrations whose
+        owner is not yet known are vhost's, of the event coming (not of this one)."""
         if not self.out:
             return
         n = self.n  # registrations whose owner is not yet known count as ours, as QEMU's do until vhost takes them
         queues = []
         for q in range(self.queues):
-            ours, vhosts = n.our_fd(q), n.vhost_fd(q)
+            ours, vhosts = n.our_fd(q, undecided=not vhost_takes), n.vhost_fd(q)
             queues.append(
                 {
                     "state": "offlimits" if vhosts else "assigned" if ours else "deassigned",
@@ -182,15 +196,18 @@ class _Builder:
         # QEMU traces the status: those records wait for the next one to say whose.
         if isinstance(r, Ioeventfd) and not r.assign and r.notify in self.n.queue_of:
             self.held.append(r)
+            self.drainable.add(self.n.queue_of[r.notify])
             return
-        if isinstance(r, QueueNotify) and any(self.n.queue_of.get(h.notify) == r.n for h in self.held):
+        if isinstance(r, QueueNotify) and r.n in self.drainable:  # the drain that follows a removal
             self.held.append(r)
+            self.drainable.discard(r.n)
             return
         if not (isinstance(r, SetStatus) and self._starts_event(r)):
             self._release()
         self._step(number, r)
 
     def _release(self) -> None:
+        self.drainable = set()
         for held in self.held:
             self.n.feed(held)
             if isinstance(held, Ioeventfd):
@@ -260,18 +277,19 @@ class _Builder:
             return
         if isinstance(r, Vhost):
             if r.start:
-                self._emit("vhost_start", {}, number)
+                self._emit("vhost_start", {}, number, vhost_takes=True)
                 n.feed(r)
                 self.absorbing = True
                 return
-            n.feed(r)
             # a stop inside a status write or a VM stop comes first in the qemu environment
             if self.out and self.out[-1]["event"] in ("set_status", "vm_stop", "reset") and self.absorbing:
                 head = self.out.pop()
                 self.out.append({"event": "vhost_stop", "args": {"assign_ok": True}, "meta": {"line": number}})
                 self.out.append(head)
-            else:
+            else:  # the backend went away: a stop of its own
                 self._emit("vhost_stop", {"assign_ok": True}, number)
+                self.absorbing = True
+            n.feed(r)
             return
         if isinstance(r, QueueNotify):
             q = r.n

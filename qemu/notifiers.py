@@ -107,7 +107,16 @@ class Notifiers:
     def _owners(self, queue: int) -> set[str]:
         return {reg.owner for key, reg in self.registered.items() if self.queue_of[key] == queue}
 
-    def our_fd(self, queue: int) -> bool:
+    def our_fd(self, queue: int, *, undecided: bool = True) -> bool:
+        """An ioeventfd of ours is registered for ``queue`` (``undecided``: counting
+        one whose owner the next record will tell, as QEMU's until then)."""
+        if not undecided:
+            pending = {key for key, _ in self._undecided}
+            return any(
+                reg.owner == US and key not in pending
+                for key, reg in self.registered.items()
+                if self.queue_of[key] == queue
+            )
         return US in self._owners(queue)
 
     def vhost_fd(self, queue: int) -> bool:

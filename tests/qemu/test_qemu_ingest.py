@@ -24,8 +24,8 @@ def _ingest(tmp_path, name, *extra):
     return out
 
 
-def test_a_vhost_user_fs_log_becomes_a_trace_that_conforms(tmp_path):
-    trace = _ingest(tmp_path, "fs")
+def test_a_vhost_user_fs_log_becomes_a_trace_that_conforms_on_a_limited_host(tmp_path):
+    trace = _ingest(tmp_path, "fs", "--limited")
     events = [json.loads(line).get("event") for line in trace.read_text().splitlines()[1:]]
     assert "vhost_start" in events and "vhost_stop" in events
     assert events.index("vhost_stop") < len(events) - 1  # before the status write that caused it
@@ -73,3 +73,18 @@ def test_a_log_of_two_devices_asks_which(tmp_path):
     assert done.exit_code == 2 and "--device" in done.output and "pio:0xc050" in done.output
     out = tmp_path / "one.jsonl"
     assert _run("oracle", "ingest", str(log), "--device", "pio:0xc010", "--out", str(out)).exit_code == 0
+
+
+def test_a_vhost_user_blk_log_with_a_backend_disconnect_conforms_on_a_limited_host(tmp_path):
+    trace = _ingest(tmp_path, "vub", "--limited")
+    events = [json.loads(line).get("event") for line in trace.read_text().splitlines()[1:]]
+    assert events.count("vhost_stop") == 3 and events.count("vhost_start") == 3
+    done = _run("oracle", "check", "--env", "qemu", "--all", str(trace))
+    assert done.exit_code == 0, done.output
+
+
+def test_the_same_log_judged_as_an_unlimited_host_diverges_where_qemu_registers_nothing_of_its_own(tmp_path):
+    trace = _ingest(tmp_path, "vub")  # the probe says unlimited; the proxy has no ioeventfd flag
+    done = _run("oracle", "check", "--env", "qemu", str(trace))
+    assert done.exit_code == 1 and "set_status(value=driver_ok" in done.output
+    assert "assign_on_driver_ok" in done.output and "q0.our_fd: expected true, observed false" in done.output
