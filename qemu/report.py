@@ -50,9 +50,10 @@ def _prediction(known, runs: list[DeviceRun]) -> str:
         if n:
             return SIGNAL.format(n=n)
         return (
-            "not observable here: no vhost device of this machine gives its queues back to a running DRIVER_OK device "
-            "(vhost-user-fs stops vhost only inside the status write, reset or VM stop that ends DRIVER_OK, and "
-            "QEMU 7.2's vhost-user-fs ignores a backend disconnect), so ours are never started again by a release"
+            "not observable here: a release starts QEMU's own ioeventfds again only on a proxy with QEMU's ioeventfd "
+            "flag (vhost-net's virtio-net-pci, which needs /dev/vhost-net, absent here); vhost-user proxies have none. "
+            "On vhost-user-blk's backend disconnect the binary removed vhost's ioeventfds and registered none of its "
+            "own (the queues on the port-I/O path), as `resolved` does on a limited host, and conformed"
         )
     return UNSERVED
 
