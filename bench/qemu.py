@@ -85,7 +85,7 @@ def main() -> int:
 
     impl = QemuImplementation(spec, dev, t, stop_on_machine_failure=True)
     try:
-        suite = causable_suite(spec, dev, impl, walks=40).suite
+        suite = causable_suite(spec, dev, impl, walks=60).suite
         cases = suite.cases[:200]
         start = time.monotonic()
         report = drive(spec, impl, replace(suite, cases=cases), max_failures=None, shrink=False)

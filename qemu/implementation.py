@@ -104,6 +104,11 @@ class QemuImplementation:
         return sum(live.launches for live in [*self.live.values(), *self.retired])
 
     @property
+    def probes(self) -> list[int]:
+        """For each QEMU started, how many of its start-up probe's registrations KVM accepted."""
+        return [n for live in [*self.live.values(), *self.retired] for n in live.probes]
+
+    @property
     def signalled(self) -> dict[str, int]:
         """By event: queues whose handler QEMU called at once on the ioeventfd it had just registered."""
         total: dict[str, int] = {}

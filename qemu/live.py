@@ -66,6 +66,7 @@ class LiveDevice:
         self.flights: dict[int, int] = {}  # queue -> record count after its last kick into our eventfd
         self.vhost_kicked: set[int] = set()
         self.launches = 0  # QEMU processes started: a boot, or a migration's destination
+        self.probes: list[int] = []  # registrations KVM accepted in each QEMU's start-up probe
         self.signalled: dict[str, int] = {}  # event -> handler calls QEMU made at once on ioeventfds it registered
 
     # -- the process ---------------------------------------------------------------
@@ -89,6 +90,7 @@ class LiveDevice:
         assert self.vm is not None and self.vm.qmp is not None
         self.notifiers = Notifiers(dict(self.transport.notify_keys))
         self.pump()
+        self.probes.append(self.notifiers.probe)
         state = self.vm.qmp.execute("query-status")
         self.notifiers.running = bool(state.get("running"))
         virtio = self.vm.qmp.execute("x-query-virtio-status", path=DEVICE_PATH)
@@ -157,14 +159,14 @@ class LiveDevice:
             self.transport.write_status(g, ACKNOWLEDGE | DRIVER)
         elif current & DRIVER_OK:
             self.transport.write_status(g, current)
-        else:
+        else:  # a driver's whole sequence, sent at once
+            t = self.transport
+            commands = [t.status_command(ACKNOWLEDGE | DRIVER)]
             ok = ACKNOWLEDGE | DRIVER | DRIVER_OK
-            self.transport.write_status(g, ACKNOWLEDGE | DRIVER)
             if self.device.modern:
-                self.transport.features(g)
-                self.transport.write_status(g, ACKNOWLEDGE | DRIVER | FEATURES_OK)
+                commands += [*t.features_commands(), t.status_command(ACKNOWLEDGE | DRIVER | FEATURES_OK)]
                 ok |= FEATURES_OK
-            self.transport.write_status(g, ok)
+            g.batch([*commands, t.status_command(ok)])
 
     # -- bringing the device to the table's start ----------------------------------------
     def fresh(self) -> None:

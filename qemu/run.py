@@ -40,6 +40,7 @@ class DeviceRun:
     signalled: dict[str, int]
     violations: dict[str, str] = field(default_factory=dict)  # property -> the sequence that shows it
     failure: Exception | None = None  # the first time QEMU crashed, hung or did not boot
+    probes: list[int] = field(default_factory=list)  # each QEMU's start-up probe: registrations accepted
 
 
 def property_variables(spec: Spec) -> dict[str, set[str]]:
@@ -122,4 +123,5 @@ def run_device(device: Device, tools: Tools, *, walks: int = 20, progress=None) 
         impl.signalled,
         violations,
         impl.failure,
+        impl.probes,
     )

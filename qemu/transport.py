@@ -21,7 +21,7 @@ happens.
 from __future__ import annotations
 
 from .devices import SLOT, Device
-from .guestio import Guest
+from .guestio import Command, Guest
 
 CONFIG_ADDRESS, CONFIG_DATA = 0xCF8, 0xCFC
 VIRTIO_VENDOR = 0x1AF4
@@ -60,14 +60,19 @@ class Transport:
             raise ValueError(f"no virtio device in slot {SLOT}: vendor/device id {ident:#010x}")
 
     def write_status(self, guest: Guest, value: int) -> None:
+        guest.batch([self.status_command(value)])
+
+    def status_command(self, value: int) -> Command:
+        """The guest's write of ``value`` to the status register."""
         raise NotImplementedError
+
+    def features_commands(self) -> list[Command]:
+        """The writes that accept the features a driver must (VERSION_1 for a modern device)."""
+        return []
 
     def rings(self, guest: Guest) -> None:
         """Give every queue a ring (a reset forgets them)."""
         raise NotImplementedError
-
-    def features(self, guest: Guest) -> None:
-        """Accept the features a driver must (VERSION_1 for a modern device)."""
 
     def kick(self, guest: Guest, queue: int) -> None:
         raise NotImplementedError
@@ -80,8 +85,8 @@ class Legacy(Transport):
         config_write(guest, 0x04, 0x7)
         self.notify_keys = {("pio", IO_BASE + 16, q): q for q in range(self.queues)}
 
-    def write_status(self, guest: Guest, value: int) -> None:
-        guest.out(1, IO_BASE + 18, value)
+    def status_command(self, value: int) -> Command:
+        return (b"O", 1, IO_BASE + 18, value)
 
     def rings(self, guest: Guest) -> None:
         commands = []
@@ -127,21 +132,26 @@ class Modern(Transport):
             self.notify_at[q] = notify + offset * multiplier
         self.notify_keys = {("mmio", address, None): q for q, address in self.notify_at.items()}
 
-    def write_status(self, guest: Guest, value: int) -> None:
-        guest.write(1, self.common + 0x14, value)
+    def status_command(self, value: int) -> Command:
+        return (b"W", 1, self.common + 0x14, value)
 
-    def features(self, guest: Guest) -> None:
+    def features_commands(self) -> list[Command]:
         c = self.common
-        guest.batch([(b"W", 4, c + 0x08, 1), (b"W", 4, c + 0x0C, 1), (b"W", 4, c + 0x08, 0), (b"W", 4, c + 0x0C, 0)])
+        return [(b"W", 4, c + 0x08, 1), (b"W", 4, c + 0x0C, 1), (b"W", 4, c + 0x08, 0), (b"W", 4, c + 0x0C, 0)]
 
     def rings(self, guest: Guest) -> None:
         c = self.common
-        for q in range(self.queues):
-            guest.write(2, c + 0x16, q)
-            size = guest.read(2, c + 0x18)
+        if not hasattr(self, "sizes"):  # the device's queue sizes, read once (a reset keeps them)
+            self.sizes = []
+            for q in range(self.queues):
+                guest.write(2, c + 0x16, q)
+                self.sizes.append(guest.read(2, c + 0x18))
+        commands = []
+        for q, size in enumerate(self.sizes):
             ring = RING_BASE + q * RING_STRIDE
-            guest.batch(
+            commands.extend(
                 [
+                    (b"W", 2, c + 0x16, q),
                     (b"W", 2, c + 0x18, size),
                     (b"W", 4, c + 0x20, ring),
                     (b"W", 4, c + 0x24, 0),
@@ -152,6 +162,7 @@ class Modern(Transport):
                     (b"W", 2, c + 0x1C, 1),
                 ]
             )
+        guest.batch(commands)
 
     def kick(self, guest: Guest, queue: int) -> None:
         guest.write(2, self.notify_at[queue], queue)
