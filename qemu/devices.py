@@ -40,7 +40,7 @@ class Device:
         if self.backend == "qemu-storage-daemon":
             return [
                 "-object",
-                "memory-backend-memfd,id=mem,size=32M,share=on",
+                "memory-backend-memfd,id=mem,size=16M,share=on",
                 "-numa",
                 "node,memdev=mem",
                 "-chardev",
@@ -51,7 +51,7 @@ class Device:
         if self.vhost:  # vhost-user-fs-pci has no ioeventfd property
             return [
                 "-object",
-                "memory-backend-memfd,id=mem,size=32M,share=on",
+                "memory-backend-memfd,id=mem,size=16M,share=on",
                 "-numa",
                 "node,memdev=mem",
                 "-chardev",

@@ -59,6 +59,7 @@ class LiveDevice:
         self.limited = limited  # emulated with ioeventfd=off: not observed
         self.folder = folder
         self.vm: Vm | None = None
+        self.spare: Vm | None = None  # the next load's destination, started ahead
         self.transport: Transport = transport(device)
         self.notifiers = Notifiers({})
         self.rebooting = False
@@ -107,9 +108,10 @@ class LiveDevice:
         self.vhost_kicked.clear()
 
     def close(self) -> None:
-        if self.vm is not None:
-            self.vm.close()
-            self.vm = None
+        for vm in (self.vm, self.spare):
+            if vm is not None:
+                vm.close()
+        self.vm = self.spare = None
 
     @property
     def alive(self) -> bool:
@@ -256,12 +258,18 @@ class LiveDevice:
         self.vm.migrate_to(path)
         source, self.vm = self.vm, None
         try:
-            self.vm = Vm(self.tools, self._spec_device(), incoming=True, folder=self._vm_folder()).launch()
+            destination, self.spare = self.spare or self._spawn_spare(), None
+            self.vm = destination.attach()
             self.launches += 1
             self.vm.load_from(path)
+            os.unlink(path)
         finally:
-            source.close()
+            source.close(wait=False)  # killed now; reaped while the tests go on
         self._attach(fresh_guest=False)
+        self.spare = self._spawn_spare()  # readies itself while the next tests run
+
+    def _spawn_spare(self) -> Vm:
+        return Vm(self.tools, self._spec_device(), incoming=True, folder=self._vm_folder()).spawn()
 
     # -- observing -----------------------------------------------------------------------
     def settle(self, mark: int, before: dict[int, bool], event: str = "") -> None:

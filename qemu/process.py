@@ -74,10 +74,16 @@ class Child:
             time.sleep(0.002)
         return False
 
-    def end(self) -> None:
-        """Kill its whole group and reap it."""
-        _end(self.proc)
-        _LIVE.pop(self.proc.pid, None)
+    def end(self, *, wait: bool = True) -> None:
+        """Kill its whole group and reap it (``wait=False``: reaped later, by
+        :func:`reap` or at exit; it is dead either way)."""
+        if wait:
+            _end(self.proc)
+            _LIVE.pop(self.proc.pid, None)
+        else:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            reap()
         with contextlib.suppress(OSError, ValueError):
             self.stderr.close()
 
@@ -87,6 +93,13 @@ def _end(proc: subprocess.Popen) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired, OSError):
         proc.wait(timeout=REAP_SECONDS)
+
+
+def reap() -> None:
+    """Reap the children that have exited, without waiting for the others."""
+    for pid, proc in list(_LIVE.items()):
+        if proc.poll() is not None:
+            _LIVE.pop(pid, None)
 
 
 def live() -> list[int]:

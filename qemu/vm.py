@@ -31,7 +31,7 @@ from .process import Child
 from .qmp import Qmp
 from .tracelog import EVENTS, LogTail
 
-MEMORY = "32M"
+MEMORY = "16M"
 BACKEND_SECONDS = 10.0
 MIGRATE_SECONDS = 30.0
 
@@ -82,8 +82,26 @@ class Vm:
 
     # -- life ------------------------------------------------------------------------
     def launch(self) -> Vm:
+        """Start QEMU and wait until it answers (and, booting, until its guest does)."""
+        return self.spawn().attach()
+
+    def spawn(self) -> Vm:
+        """Start the processes without waiting for QEMU (a migration's destination
+        started ahead: it readies itself while tests run)."""
         try:
             self._launch()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def attach(self) -> Vm:
+        """Wait for QMP's greeting and, booting, the guest's banner."""
+        try:
+            self.qmp = Qmp(self._qmp_socket, self.alive)
+            if not self.incoming:
+                assert self.guest is not None
+                self.guest.wait_banner()
         except BaseException:
             self.close()
             raise
@@ -115,9 +133,7 @@ class Vm:
             serial_qemu.close()
             qmp_qemu.close()
         self.guest = Guest(serial_host, self.alive)
-        self.qmp = Qmp(qmp_host, self.alive)
-        if not self.incoming:
-            self.guest.wait_banner()
+        self._qmp_socket = qmp_host
 
     @property
     def backend_socket(self) -> str:
@@ -185,10 +201,11 @@ class Vm:
     def stderr(self) -> str:
         return self.qemu.stderr_text() if self.qemu is not None else ""
 
-    def close(self) -> None:
+    def close(self, *, wait: bool = True) -> None:
+        """End QEMU and its backend (``wait=False``: killed now, reaped later)."""
         for child in (self.qemu, self.backend):
             if child is not None:
-                child.end()
+                child.end(wait=wait)
         for sock in self.sockets:
             sock.close()
         if self.log is not None:
