@@ -56,6 +56,7 @@ def cli() -> None:
 
     Exit codes, for every command: 0 holds (proved, conforms), 1 fails, 2 bad
     input, 3 incomplete (--max-states, --timeout, unknown), 4 internal error,
+    5 the machine under test failed (qemu: QEMU crashed, hung or never booted),
     130 interrupted (what was decided is printed).
     """
 
