@@ -53,14 +53,14 @@ REASONS = {
     "single_take": "QEMU's vhost takes and gives back whole devices (vhost_dev_enable_notifiers), never one queue",
     "vhost_start_alone": "vhost-user-fs starts vhost only inside the status write or VM start that makes its device "
     "DRIVER_OK and running (vuf_set_status): vhost_start must follow that event",
-    "vhost_start_inside_driver_ok": "on vhost-user-fs the DRIVER_OK write (or the VM start of a DRIVER_OK device) "
-    "starts vhost within it: the next event must be vhost_start",
+    "vhost_start_inside_driver_ok": "on a vhost-user device the DRIVER_OK write (or the VM start of a DRIVER_OK "
+    "device) starts vhost within it: the next event must be vhost_start",
     "vhost_stop_alone": "vhost-user-fs stops vhost only inside a status write without DRIVER_OK, a reset or a VM "
     "stop, and QEMU 7.2's vhost-user-fs does not act on a backend disconnect: vhost_stop must be followed by its cause",
     "vhost_start_connected": "with its backend connected, vhost-user-blk has vhost started whenever the device is "
     "DRIVER_OK and running: a vhost_start on its own needs the backend gone first (a vhost_stop by disconnect)",
-    "no_migration": "the vhost-user devices are not migrated here: vhost-user-fs refuses migration (its state is not "
-    "migratable) and vhost-user-blk's backend state lives in the daemon",
+    "no_migration": 'vhost-user-fs cannot be migrated: QEMU refuses ("State blocked by non-migratable device '
+    "'0000:00:04.0/vhost-user-fs'\")",
 }
 
 
@@ -137,8 +137,10 @@ def plan(machine: Machine, device: Device, limited: bool, events: Sequence[Insta
             raise _refuse("single_take")
         if name in ("vhost_start", "vhost_stop") and not device.vhost:
             raise _refuse("no_vhost")
-        if name == "load" and device.vhost:
+        if name == "load" and device.vhost and not device.reconnects:
             raise _refuse("no_migration")
+        if name == "load":
+            connected = True  # the destination starts a backend of its own
         if _starts_vhost(machine, device, state, inst, connected):
             if after is not None and after.event.name != "vhost_start":
                 raise _refuse("vhost_start_inside_driver_ok")

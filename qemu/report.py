@@ -32,8 +32,8 @@ SIGNAL = (
     "the model keeps it pending until a `handle`"
 )
 UNSERVED = (
-    "not observable here: it is about a queue vhost does not serve (vhost-net's control queue); vhost-user-fs has "
-    "vhost serve every queue, and vhost-net needs /dev/vhost-net, absent on this machine"
+    "not observable here: it is about a queue vhost does not serve (vhost-net's control queue); the vhost-user "
+    "devices have vhost serve every queue, and vhost-net needs /dev/vhost-net, absent on this machine"
 )
 ABORT = "not observable: " + REASONS["refusal"]
 

@@ -109,6 +109,13 @@ def test_vhost_user_blk_gives_its_queues_to_the_pio_path_when_its_backend_goes_a
     assert states == [["offlimits"] * 2, ["deassigned"] * 2, ["deassigned"] * 2, ["offlimits"] * 2, ["offlimits"] * 2]
 
 
+def test_vhost_user_blk_migrates_to_a_qemu_with_a_backend_of_its_own(qemu, qemu_spec):
+    seq = "vm_stop(); load(saved=driver_ok, assign_ok=true); vm_run(assign_ok=true); vhost_start(); kick(queue=0)"
+    result = replay(qemu_spec, qemu("vub"), 2, True, _events(qemu_spec, 2, seq))
+    assert result.ok, result.text()
+    assert result.steps[-1].observed["queues"][0]["state"] == "offlimits"
+
+
 def test_load_goes_on_in_a_fresh_qemu_started_incoming(qemu, qemu_spec):
     impl = qemu()
     seq = (
