@@ -12,6 +12,8 @@ from virtio_notifier_spec.qemu.devices import device
 from virtio_notifier_spec.qemu.errors import MachineFailure
 from virtio_notifier_spec.qemu.vm import Vm
 
+pytest_plugins = ["qemu_fixtures"]  # a real QEMU's tools, or a skip naming what is missing
+
 
 def _run(*args, env=None):
     return CliRunner().invoke(cli, list(args), env=env)

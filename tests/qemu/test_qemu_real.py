@@ -143,6 +143,8 @@ from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.qemu.devices import device
 from virtio_notifier_spec.qemu.host import tools
 from virtio_notifier_spec.qemu.implementation import QemuImplementation
+
+pytest_plugins = ["qemu_fixtures"]  # a real QEMU's tools, or a skip naming what is missing
 impl = QemuImplementation(load_spec("resolved", env="qemu"), device("fs"), tools(vhost=True))
 impl.start(2, True)
 print(impl.current.vm.qemu.pid, impl.current.vm.backend.pid, flush=True)

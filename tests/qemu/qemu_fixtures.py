@@ -1,5 +1,6 @@
-"""Fixtures for the real-QEMU tests: skipped, naming what is missing, where
-this machine cannot run QEMU under KVM."""
+"""Fixtures for the real-QEMU tests (``pytest_plugins = ["qemu_fixtures"]``):
+a test that needs QEMU is skipped, naming what is missing, where this
+machine cannot run QEMU under KVM."""
 
 from __future__ import annotations
 
