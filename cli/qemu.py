@@ -16,13 +16,10 @@ import subprocess
 
 import click
 
-from virtio_notifier_spec.oracle.drive import DriveProgress
 from virtio_notifier_spec.qemu import process
 from virtio_notifier_spec.qemu.devices import DEVICES, device
 from virtio_notifier_spec.qemu.errors import MachineFailure, Missing, QemuError
 from virtio_notifier_spec.qemu.host import tools as find_tools
-from virtio_notifier_spec.qemu.report import render, write
-from virtio_notifier_spec.qemu.run import run_device
 
 from .deadline import Deadline
 from .exitcodes import ExitCode
@@ -101,6 +98,9 @@ def qemu(
     fate of every prediction of designs/qemu_today.py (--out)."""
     if smoke:
         return _smoke()
+    from virtio_notifier_spec.qemu.report import render, write  # the drive and the designs: only when run
+    from virtio_notifier_spec.qemu.run import run_device
+
     chosen = [device(n) for n in names] if names else list(DEVICES.values())
     try:
         tools = find_tools(vhost=any(d.vhost for d in chosen))
@@ -114,7 +114,7 @@ def qemu(
         with Progress(f"real QEMU on {len(chosen)} device(s)", quiet=quiet) as progress, Deadline(timeout).enforced():
             for dev in chosen:
 
-                def update(p: DriveProgress, name=dev.name) -> None:
+                def update(p, name=dev.name) -> None:
                     progress.update(f"{name}: {p.phase} {p.done}/{p.total}, {p.failed} failed")
 
                 runs.append(run_device(dev, tools, walks=walks, progress=update))
