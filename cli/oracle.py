@@ -457,6 +457,7 @@ def replay_command(
     type=click.IntRange(1, MAX_DRIVE_QUEUES),
     help="The device's queue count (default: the highest queue the log names, plus one).",
 )
+@spec_option(help=SPEC_HELP + " Written as the trace's variant (oracle check judges by it).")
 @click.option(
     "--limited/--not-limited",
     default=None,
@@ -470,6 +471,7 @@ def ingest_command(
     out_path: str | None,
     device_register: str | None,
     queues: int | None,
+    spec_name: str,
     limited: bool | None,
     as_json: bool,
     quiet: bool,
@@ -486,6 +488,7 @@ def ingest_command(
             records = clean(ingest(stream, log, device=device_register, queues=queues, limited=limited))
     except IsADirectoryError:
         raise SpecError("expected a file, found a folder", file=log) from None
+    records[0]["variant"] = spec_name
     data = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records).encode()
     if out_path:
         write_whole(out_path, data)

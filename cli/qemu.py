@@ -24,7 +24,7 @@ from virtio_notifier_spec.qemu.host import tools as find_tools
 from .deadline import Deadline
 from .exitcodes import ExitCode
 from .guard import guarded, say
-from .options import run_options
+from .options import run_options, spec_option
 from .progress import Progress
 
 
@@ -87,10 +87,18 @@ def _smoke() -> int:
     is_flag=True,
     help="Only one ten-event test on legacy virtio-blk; says so and exits 0 when QEMU cannot run here (make verify).",
 )
+@spec_option()
 @run_options
 @guarded
 def qemu(
-    names: tuple[str, ...], out: str | None, walks: int, smoke: bool, timeout: float | None, as_json: bool, quiet: bool
+    names: tuple[str, ...],
+    out: str | None,
+    walks: int,
+    smoke: bool,
+    spec_name: str,
+    timeout: float | None,
+    as_json: bool,
+    quiet: bool,
 ) -> int:
     """Run a real QEMU (qemu-system-x86_64 under KVM) as the implementation
     under test on each device of qemu/devices.py, through the oracle's suite
@@ -117,7 +125,7 @@ def qemu(
                 def update(p, name=dev.name) -> None:
                     progress.update(f"{name}: {p.phase} {p.done}/{p.total}, {p.failed} failed")
 
-                runs.append(run_device(dev, tools, walks=walks, progress=update))
+                runs.append(run_device(dev, tools, walks=walks, progress=update, spec=spec_name))
                 if runs[-1].failure is not None:
                     raise runs[-1].failure
     except MachineFailure as exc:
@@ -129,7 +137,7 @@ def qemu(
     finally:
         signal.signal(signal.SIGTERM, previous)
         process.end_all()
-    text = render(runs, _load())
+    text = render(runs, _load(), spec_name)
     target = out or (None if names else "designs/qemu-real.md")
     written = write(text, target) if target else None
     failed = any(not r.report.ok for r in runs)

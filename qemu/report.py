@@ -58,8 +58,8 @@ def _prediction(known, runs: list[DeviceRun]) -> str:
     return UNSERVED
 
 
-def render(runs: list[DeviceRun], load: str) -> str:
-    spec = load_spec("resolved", env=ENV)
+def render(runs: list[DeviceRun], load: str, spec_name: str = "resolved") -> str:
+    spec = load_spec(spec_name, env=ENV)
     version = os.environ.get("VNS_QEMU_VERSION", "")
     lines = [
         "# A real QEMU, judged",
@@ -67,7 +67,7 @@ def render(runs: list[DeviceRun], load: str) -> str:
         "Written by `make qemu` (`virtio-notifier-spec qemu`); see `qemu/README.md` for how each event is caused "
         "and what is observed. Every device below ran under KVM in QEMU "
         f"{version or '(version as installed)'}, driven by the oracle through the suite of `oracle drive` for the "
-        f"`{ENV}` environment against `resolved`, less the tests this machine cannot cause (counted by reason).",
+        f"`{ENV}` environment against `{spec.name}`, less the tests this machine cannot cause (counted by reason).",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU(s), load average {load}.",
         "",
@@ -102,7 +102,7 @@ def render(runs: list[DeviceRun], load: str) -> str:
     lines += ["", "Reasons a test is left out:", ""]
     used = sorted({k for run in runs for k in run.causable.excluded})
     lines += [f"- `{k}`: {REASONS[k]}." for k in used]
-    lines += ["", "## What the binary does that `resolved` does not", ""]
+    lines += ["", f"## What the binary does that `{spec.name}` does not", ""]
     any_group = False
     for run in runs:
         for group in run.report.groups:

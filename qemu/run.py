@@ -103,8 +103,9 @@ def judge_failures(spec: Spec, impl: QemuImplementation, report: DriveReport) ->
     return broken
 
 
-def run_device(device: Device, tools: Tools, *, walks: int = 20, progress=None) -> DeviceRun:
-    spec = load_spec("resolved", env=ENV)
+def run_device(device: Device, tools: Tools, *, walks: int = 20, progress=None, spec: str = "resolved") -> DeviceRun:
+    """``device`` through the oracle's causable suite, judged by the table ``spec`` (a variant or a TOML path)."""
+    spec = load_spec(spec, env=ENV)
     impl = QemuImplementation(spec, device, tools, stop_on_machine_failure=True)
     began = time.monotonic()
     try:
