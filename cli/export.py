@@ -109,3 +109,15 @@ def first_counterexamples(spec_name: str, runs: Iterable[Exploration]):
             if name not in seen:
                 seen.add(name)
                 yield r.queues, name, cx.trace, cx.other
+
+
+def first_lassos(runs: Iterable[Exploration]):
+    """``(queues, property, lasso)`` for each failing liveness property, at
+    the smallest queue count that shows it."""
+    seen: set[str] = set()
+    for r in runs:
+        for name, failure in r.lassos.items():
+            run = r.liveness_run(name)
+            if name not in seen and run is not None:
+                seen.add(name)
+                yield run.queues, name, failure.lasso

@@ -10,7 +10,8 @@ then the cycle the run repeats for ever. Exit codes: 0 every property holds
 refusal, 3 a run stopped early (``--max-states``, ``--timeout``) or SPIN
 could not tell, 130 interrupted (the verdicts decided so far are printed).
 
-The verdict table of ``verify`` gains the same rows (:func:`add_rows`).
+``check``, ``verify`` and ``diff`` give the same verdicts beside their own
+(``scale/verdicts.py``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from rich.table import Table
 from virtio_notifier_spec.model.explore import TIMEOUT
 from virtio_notifier_spec.model.liveness import LivenessRun, failure_text
 from virtio_notifier_spec.model.report import span
-from virtio_notifier_spec.scale.liveness import check_every, plans
+from virtio_notifier_spec.scale.liveness import check_every
 from virtio_notifier_spec.scale.spin import available, spin_liveness
 from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.load import load_spec
@@ -43,38 +44,6 @@ from .output import console, print_text
 from .progress import Progress
 
 # -- what a run says ------------------------------------------------------------
-
-
-def cell(runs: list[LivenessRun], name: str) -> str:
-    """``holds (1-6 q)`` or ``FAILS (1 q, lasso 2+2)`` for one property over runs."""
-    failing = [r for r in runs if name in r.failures]
-    if failing:
-        first = failing[0]
-        lasso = first.failures[name].lasso
-        return f"[red]FAILS[/red] ({first.queues} q, lasso {len(lasso.stem)}+{len(lasso.cycle)})"
-    if any(r.partial for r in runs):
-        return "[yellow]unknown[/yellow] (partial)"
-    sizes = sorted(r.queues for r in runs)
-    span = f"{sizes[0]}-{sizes[-1]}" if len(sizes) > 1 else str(sizes[0])
-    return f"[green]holds[/green] ({span} q)"
-
-
-def add_rows(table: Table, by_variant: dict[str, list[LivenessRun]], extra_columns: int = 0) -> None:
-    """One row per liveness property of the first variant, one cell per
-    variant; when the verdict table has a "proved for all N" column
-    (``extra_columns``), the cell says which properties the one-queue
-    projection decides for every N."""
-    first = next(iter(by_variant.values()))[0].spec
-    reduced = plans(first, "auto")
-    shown = None
-    for prop in first.liveness:
-        if prop.kind.value != shown:  # the kind as a heading row, as verdicts_table does
-            table.add_row(f"[bold]{prop.kind.value}[/bold]")
-            shown = prop.kind.value
-        cells = [cell(runs, prop.name) for runs in by_variant.values()]
-        if extra_columns:
-            cells.append("every N (one-queue projection)" if reduced[prop.name] == "projection" else "-")
-        table.add_row(f"  {prop.name}", *cells)
 
 
 def runs_json(runs: list[LivenessRun]) -> list[dict]:

@@ -23,6 +23,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from virtio_notifier_spec.spec.concrete import State, compile_expr
 from virtio_notifier_spec.spec.expr import is_local
@@ -31,11 +32,22 @@ from virtio_notifier_spec.spec.schema import Property, PropertyKind, Spec
 from .machine import Instance, Machine
 from .trace import Step, Trace
 
+if TYPE_CHECKING:
+    from .liveness import LivenessFailure, LivenessRun
+
 HYGIENE = ("deterministic", "complete", "no_dead_transition")
 
 #: Why a search stopped early (an :class:`Exploration`'s ``partial``).
 TIMEOUT = "stopped at --timeout"
 INTERRUPTED = "interrupted"
+#: The verdict of a property a command did not check (it says which command does).
+NOT_CHECKED = "not checked"
+
+
+def depth_stop(depth: int) -> str:
+    """Why a search bounded by ``--depth`` is incomplete: some state at that
+    depth has a successor the search did not visit."""
+    return f"stopped at --depth {depth}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,14 +86,45 @@ class Exploration:
     cutoff: int | None = None
     unfired_sources: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()  # why the search run is not the one asked for (scale/search.py)
+    # The properties of infinite runs at the same queue count, each decided on
+    # the graph that decides it (scale/verdicts.py), and those not checked:
+    # property -> why, and the command that checks it.
+    liveness: tuple[LivenessRun, ...] = ()
+    not_checked: dict[str, str] = field(default_factory=dict)
 
     def noted(self, *notes: str) -> Exploration:
         """The same result with ``notes`` added."""
         return dataclasses.replace(self, notes=(*self.notes, *notes))
 
     @property
+    def every_check(self) -> tuple[str, ...]:
+        """The names of :attr:`checks`, then the table's liveness properties
+        that were checked or are marked not checked, in the table's order."""
+        live = {n for run in self.liveness for n in run.checks} | set(self.not_checked)
+        return (*self.checks, *(p.name for p in self.spec.liveness if p.name in live))
+
+    @property
+    def lassos(self) -> dict[str, LivenessFailure]:
+        """The failing liveness properties, each with its lasso."""
+        return {name: f for run in self.liveness for name, f in run.failures.items()}
+
+    def liveness_run(self, name: str) -> LivenessRun | None:
+        """The liveness run that decided ``name``."""
+        return next((run for run in self.liveness if name in run.checks), None)
+
+    @property
+    def failed(self) -> bool:
+        """Some property fails: a counterexample or a lasso."""
+        return bool(self.counterexamples) or any(run.failures for run in self.liveness)
+
+    @property
+    def undecided(self) -> str | None:
+        """Why some property has no verdict (the search, or a liveness run, stopped early)."""
+        return self.partial or next((run.partial for run in self.liveness if run.partial), None)
+
+    @property
     def ok(self) -> bool:
-        return not self.counterexamples and self.partial is None
+        return not self.failed and self.undecided is None
 
     @property
     def dead(self) -> tuple[str, ...]:
@@ -90,6 +133,13 @@ class Exploration:
         return tuple(name for name, count in self.fired.items() if count == 0) + self.unfired_sources
 
     def verdict(self, name: str) -> str:
+        """``holds``, ``fails``, ``unknown`` (the run stopped before it could
+        tell) or ``not checked``, for any check of :attr:`every_check`."""
+        if name in self.not_checked:
+            return NOT_CHECKED
+        run = self.liveness_run(name)
+        if run is not None:
+            return run.verdict(name)
         if name in self.counterexamples:
             return "fails"
         return "unknown" if self.partial else "holds"
