@@ -31,7 +31,7 @@ from .deadline import Deadline
 from .env import env_option
 from .exitcodes import outcome
 from .guard import guarded
-from .options import max_states_option, queues_option, run_options
+from .options import depth_option, max_states_option, queues_option, run_options
 from .progress import Progress
 from .runs import explore_sizes
 
@@ -97,6 +97,7 @@ def summary(diff: SpecDiff) -> str:
 @click.argument("new", metavar="[B]", required=False)
 @queues_option(default="1-2", help="Queue counts at which both tables are explored for their verdicts: N or A-B.")
 @max_states_option
+@depth_option
 @run_options
 @env_option
 @guarded
@@ -105,6 +106,7 @@ def diff(
     new: str | None,
     queues: range,
     max_states: int | None,
+    depth: int | None,
     timeout: float | None,
     as_json: bool,
     quiet: bool,
@@ -125,12 +127,11 @@ def diff(
     deadline = Deadline(timeout)
     with Progress(f"diff {first.name} {second.name}", quiet=quiet) as progress:
         first_arg = old if new is not None else second.base
-        first_runs, _ = explore_sizes(first, queues, deadline, progress, spec_arg=first_arg, max_states=max_states)
+        bounds = {"max_states": max_states, "depth": depth}
+        first_runs, _ = explore_sizes(first, queues, deadline, progress, spec_arg=first_arg, **bounds)
         interrupted = any(r.undecided == INTERRUPTED for r in first_runs)
         second_runs = (
-            []
-            if interrupted
-            else explore_sizes(second, queues, deadline, progress, spec_arg=new or old, max_states=max_states)[0]
+            [] if interrupted else explore_sizes(second, queues, deadline, progress, spec_arg=new or old, **bounds)[0]
         )
     runs = [*first_runs, *second_runs]
     interrupted = interrupted or any(r.undecided == INTERRUPTED for r in runs)

@@ -7,7 +7,7 @@ queue symmetry (``scale/liveness.py`` says what it decides and refuses) and
 cross-checked by SPIN. A failure is printed as a lasso: a shortest stem,
 then the cycle the run repeats for ever. Exit codes: 0 every property holds
 (and SPIN agrees), 1 one fails (or SPIN disagrees), 2 bad input or a
-refusal, 3 a run stopped early (``--max-states``, ``--timeout``) or SPIN
+refusal, 3 a run stopped early (``--max-states``, ``--timeout``, ``--depth``) or SPIN
 could not tell, 130 interrupted (the verdicts decided so far are printed).
 
 ``check``, ``verify`` and ``diff`` give the same verdicts beside their own
@@ -39,7 +39,15 @@ from .env import env_option
 from .exitcodes import ExitCode, outcome
 from .export import write_lassos
 from .guard import guarded, stopped_note
-from .options import max_states_option, property_option, queues_option, run_options, spec_option, traces_option
+from .options import (
+    depth_option,
+    max_states_option,
+    property_option,
+    queues_option,
+    run_options,
+    spec_option,
+    traces_option,
+)
 from .output import console, print_text
 from .progress import Progress
 
@@ -101,6 +109,7 @@ def _spin_column(spec: Spec, sizes, fair: bool) -> dict[str, list[str]]:
 @property_option
 @traces_option
 @max_states_option
+@depth_option
 @run_options
 @env_option
 @guarded
@@ -113,6 +122,7 @@ def liveness(
     properties: tuple[str, ...],
     traces_dir: str | None,
     max_states: int | None,
+    depth: int | None,
     timeout: float | None,
     as_json: bool,
     quiet: bool,
@@ -126,7 +136,13 @@ def liveness(
     spin = None
     with Progress(f"liveness {spec.name}, {queues[0]}-{queues[-1]} queue(s)", quiet=quiet) as progress:
         runs = check_every(
-            spec, queues, symmetry=symmetry, fair=fairness, max_states=max_states, timeout=deadline.remaining()
+            spec,
+            queues,
+            symmetry=symmetry,
+            fair=fairness,
+            max_states=max_states,
+            depth=depth,
+            timeout=deadline.remaining(),
         )
         partial = next((r.partial for r in runs if r.partial), None)
         if with_spin and partial is None:

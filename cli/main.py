@@ -35,6 +35,7 @@ from .exitcodes import INTERRUPTED, ExitCode, outcome
 from .export import first_counterexamples, first_lassos, write_counterexamples, write_lassos
 from .guard import guarded, say, stopped_note
 from .options import (
+    depth_option,
     max_states_option,
     output_options,
     property_option,
@@ -128,6 +129,7 @@ def _every_n(spec: Spec) -> dict[str, str]:
 @spec_option()
 @queues_option(default="2")
 @max_states_option
+@depth_option
 @run_options
 @property_option
 @traces_option
@@ -153,6 +155,7 @@ def check(
     spec_name: str,
     queues: range,
     max_states: int | None,
+    depth: int | None,
     timeout: float | None,
     as_json: bool,
     quiet: bool,
@@ -184,6 +187,7 @@ def check(
             progress,
             spec_arg=spec_name,
             max_states=max_states,
+            depth=depth,
             symmetry=symmetry,
             engine=engine,
             workers=workers,
@@ -225,6 +229,7 @@ def _variant_queues(variant: str, default: str):
     help="Queue counts explored for the table verified (--spec): N or A-B.",
 )
 @_variant_queues("proposal", "1-4")
+@depth_option
 @run_options
 @env_option
 @guarded
@@ -232,6 +237,7 @@ def verify(
     spec_name: str,
     queues: range,
     proposal_queues: range,
+    depth: int | None,
     timeout: float | None,
     as_json: bool,
     quiet: bool,
@@ -258,7 +264,9 @@ def verify(
             if first_partial(by_variant):
                 not_run[name] = list(sizes)
                 continue
-            by_variant[name], not_run[name] = explore_sizes(spec, sizes, deadline, progress, spec_arg=spec_arg)
+            by_variant[name], not_run[name] = explore_sizes(
+                spec, sizes, deadline, progress, spec_arg=spec_arg, depth=depth
+            )
         partial = first_partial(by_variant, any(not_run.values()))
         if partial is None:  # then the Z3 proofs of the table for every number of queues
             import z3

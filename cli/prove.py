@@ -35,7 +35,7 @@ from .env import env_option
 from .exitcodes import ExitCode
 from .export import write_counterexamples
 from .guard import guarded, interrupted
-from .options import json_option, property_option, spec_option, timeout_option, traces_option
+from .options import depth_option, json_option, property_option, spec_option, timeout_option, traces_option
 from .output import console, print_text
 from .progress import Progress
 from .selection import PROOF_HYGIENE, check_names
@@ -148,6 +148,7 @@ def exit_code(report: ProofReport, checks: list[CrossCheck], undecided: bool) ->
 )
 @property_option
 @traces_option
+@depth_option
 @timeout_option
 @json_option
 @click.option(
@@ -160,6 +161,7 @@ def prove(
     cross: int | None,
     properties: tuple[str, ...],
     traces_dir: str | None,
+    depth: int | None,
     timeout: float | None,
     as_json: bool,
     quiet: bool,
@@ -184,7 +186,8 @@ def prove(
     z3.set_param("ctrl_c", False)
     try:
         with Progress(f"proving {spec.name}", quiet=quiet) as progress:
-            return _prove(spec, spec_name, names, cross, budget, as_json, quiet, traces_dir, progress, decided.append)
+            options = (as_json, quiet, traces_dir, depth)
+            return _prove(spec, spec_name, names, cross, budget, options, progress, decided.append)
     except KeyboardInterrupt:
         # objects the interrupt left half-built (a Z3 term, say) complain
         # when collected at exit: the lines below are all there is to say
@@ -227,9 +230,10 @@ def _asked(spec: Spec, names: frozenset[str]) -> Spec:
     return dataclasses.replace(spec, properties=keep)
 
 
-def _prove(spec, spec_name, names, cross, budget, as_json, quiet, traces_dir, progress, decided) -> int:
+def _prove(spec, spec_name, names, cross, budget, options, progress, decided) -> int:
+    as_json, quiet, traces_dir, depth = options
     try:
-        report = prove_table(spec, budget=budget, decided=decided)
+        report = prove_table(spec, budget=budget, decided=decided, depth=depth)
     except Disagreement as exc:
         click.echo(f"internal error: {exc}", err=True)
         return ExitCode.INTERNAL

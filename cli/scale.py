@@ -34,7 +34,7 @@ from .env import env_option
 from .exitcodes import INTERRUPTED, outcome
 from .export import first_counterexamples, first_lassos, write_counterexamples, write_lassos
 from .guard import guarded
-from .options import max_states_option, queues_option, run_options, spec_option, traces_option
+from .options import depth_option, max_states_option, queues_option, run_options, spec_option, traces_option
 from .output import console, print_text
 from .progress import Progress
 
@@ -52,6 +52,7 @@ DEFAULT_CONFIG = CONFIG_DIR / "three_devices.toml"
     help="A configuration of several devices sharing the host's slots (spec/configs/*.toml).",
 )
 @max_states_option
+@depth_option
 @run_options
 @traces_option
 @env_option
@@ -61,6 +62,7 @@ def scale(
     queues: range,
     config_path: str,
     max_states: int | None,
+    depth: int | None,
     timeout: float | None,
     as_json: bool,
     quiet: bool,
@@ -71,7 +73,7 @@ def scale(
     spec = load_spec(spec_name, env=env)  # --env: the one-device check; a configuration names its own table
     config = load_config(config_path)
     deadline = Deadline(timeout)
-    limits = {"max_states": max_states}
+    limits = {"max_states": max_states, "depth": depth}
     system = None
     with Progress(f"scale {spec.name}", quiet=quiet) as progress:
         runs = explore_every(

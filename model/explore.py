@@ -160,10 +160,13 @@ class Explorer:
         max_states: int | None,
         timeout: float | None,
         progress: Callable[[int, int, int], None] | None,
+        depth: int | None = None,
     ) -> None:
         self.spec = spec
         self.machine = Machine(spec, queues)
         self.max_states = max_states
+        self.bound = depth
+        self.cut = False  # a state at the depth bound has a successor not visited
         self.deadline = time.monotonic() + timeout if timeout else None
         self.progress = progress
         self.parent: dict[State, tuple[State, Step] | None] = {}
@@ -244,8 +247,11 @@ class Explorer:
 
     # -- the search ---------------------------------------------------------
     def run(self) -> tuple[int, str | None]:
-        """Search until done, or until --max-states, --timeout or Ctrl-C
-        stops it: then the depth reached and why it stopped (``partial``)."""
+        """Search until done, or until --max-states, --timeout, --depth or
+        Ctrl-C stops it: then the depth reached and why it stopped
+        (``partial``). The states at the depth bound are expanded (their
+        steps checked and counted) but what they lead to is not visited; the
+        search is cut, and incomplete, only if one of them leads somewhere new."""
         machine = self.machine
         frontier: deque[tuple[State, int]] = deque()
         depth = 0
@@ -265,7 +271,7 @@ class Explorer:
             return depth, str(stop)
         except KeyboardInterrupt:  # keep what was found: the caller prints it
             return depth, INTERRUPTED
-        return depth, None
+        return depth, depth_stop(self.bound) if self.cut else None
 
     def expand(self, state: State, level: int, frontier: deque) -> None:
         machine = self.machine
@@ -292,7 +298,9 @@ class Explorer:
                 step = Step(inst, choice.fired, choice.post)
                 self.check_step(state, inst, step)
                 post = choice.post
-                if post not in self.parent:
+                if post not in self.parent and self.bound is not None and level >= self.bound:
+                    self.cut = True
+                elif post not in self.parent:
                     self.parent[post] = (state, step)
                     self.check_state(post)
                     frontier.append((post, level + 1))
@@ -319,8 +327,11 @@ def explore(
     progress: Callable[[int, int, int], None] | None = None,
     engine: str = "auto",
     workers: int = 1,
+    depth: int | None = None,
 ) -> Exploration:
-    """Explore every reachable state of ``spec`` for ``queues`` queues.
+    """Explore every reachable state of ``spec`` for ``queues`` queues (no
+    deeper than ``depth`` steps from a start, when given: a search the bound
+    cuts is partial, :func:`depth_stop`).
 
     ``engine``: ``"auto"`` uses the packed engine (:mod:`.packed`) when the
     table is inside its fragment (:func:`.packable.packed_refusal`) and the
@@ -346,11 +357,11 @@ def explore(
         refusal = packed_engine_refusal(spec, queues)
         if refusal is None:
             return explore_packed(
-                spec, queues, max_states=max_states, timeout=timeout, progress=progress, workers=workers
+                spec, queues, max_states=max_states, timeout=timeout, progress=progress, workers=workers, depth=depth
             )
         if engine == "packed":
             raise refusal
-    return explore_general(spec, queues, max_states=max_states, timeout=timeout, progress=progress)
+    return explore_general(spec, queues, max_states=max_states, timeout=timeout, progress=progress, depth=depth)
 
 
 def explore_general(
@@ -360,10 +371,11 @@ def explore_general(
     max_states: int | None = None,
     timeout: float | None = None,
     progress: Callable[[int, int, int], None] | None = None,
+    depth: int | None = None,
 ) -> Exploration:
     """The general explorer: any table, one state object at a time."""
     began = time.perf_counter()
-    explorer = Explorer(spec, queues, max_states=max_states, timeout=timeout, progress=progress)
+    explorer = Explorer(spec, queues, max_states=max_states, timeout=timeout, progress=progress, depth=depth)
     depth, partial = explorer.run()
     unfired = unfired_sources(spec, explorer.fired, explorer.fired_from)
     if partial is None:
