@@ -369,6 +369,7 @@ def _register() -> None:
     from .designs import designs
     from .diff import diff
     from .draw import draw
+    from .graph import graph
     from .liveness import liveness
     from .mutants import mutants
     from .oracle import oracle
@@ -376,7 +377,7 @@ def _register() -> None:
     from .replay import replay
     from .scale import scale
 
-    for command in (draw, oracle, mutants, prove, scale, replay, diff, designs, liveness):
+    for command in (draw, oracle, mutants, prove, scale, replay, diff, designs, liveness, graph):
         cli.add_command(command)
 
 

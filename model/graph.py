@@ -45,6 +45,9 @@ class StateGraph:
     depth: tuple[int, ...]
     stuck: tuple[int, ...]
     partial: str | None = None
+    # the nodes whose steps are not all in the graph: not expanded (a walk
+    # stopped early) or at the depth bound with a step further out
+    open: frozenset[int] = frozenset()
 
     @property
     def edges(self) -> int:
@@ -137,7 +140,8 @@ def state_graph(
         return node
 
     starts = tuple(dict.fromkeys(admit(canonical(s), None, 0) for s in machine.initial_states()))
-    cut = False
+    cut_nodes: set[int] = set()
+    full = False
     partial = None
     done = 0
     frontier = deque(starts)
@@ -154,7 +158,11 @@ def state_graph(
                     offered = True
                     post = canonical(choice.post)
                     if bound is not None and depth[u] >= bound and post not in index:
-                        cut = True
+                        cut_nodes.add(u)
+                        continue
+                    if max_states is not None and len(states) >= max_states and post not in index:
+                        cut_nodes.add(u)  # no more than max_states states
+                        full = True
                         continue
                     before = len(states)
                     v = admit(post, (u, inst.id), depth[u] + 1)
@@ -165,7 +173,7 @@ def state_graph(
                 stuck.append(u)
             succ.append(tuple(steps))
             done += 1
-            if max_states is not None and len(states) >= max_states and frontier:
+            if max_states is not None and len(states) >= max_states and (frontier or full):
                 partial = f"stopped at --max-states {max_states}"
             elif deadline is not None and done % 500 == 0 and time.monotonic() > deadline:
                 partial = "stopped at --timeout"
@@ -173,9 +181,10 @@ def state_graph(
                 break
     except KeyboardInterrupt:  # keep what was found: the caller says it was interrupted
         partial = INTERRUPTED
-    if partial is None and cut:
-        partial = depth_stop(bound)
+    if partial is None and cut_nodes:
+        partial = f"stopped at --max-states {max_states}" if full else depth_stop(bound)
     # nodes seen but not expanded (a partial walk) have no steps recorded
+    unexpanded = range(len(succ), len(states))
     succ += [()] * (len(states) - len(succ))
     return kind(
         machine,
@@ -187,4 +196,5 @@ def state_graph(
         tuple(depth),
         tuple(stuck),
         partial,
+        frozenset(cut_nodes) | frozenset(unexpanded),
     )
