@@ -376,8 +376,9 @@ def _register() -> None:
     from .prove import prove
     from .replay import replay
     from .scale import scale
+    from .simulate import simulate_command
 
-    for command in (draw, oracle, mutants, prove, scale, replay, diff, designs, liveness, graph):
+    for command in (draw, oracle, mutants, prove, scale, replay, diff, designs, liveness, graph, simulate_command):
         cli.add_command(command)
 
 

@@ -17,6 +17,7 @@ import dataclasses
 from collections.abc import Iterable
 
 from virtio_notifier_spec.model.explore import HYGIENE, Exploration
+from virtio_notifier_spec.model.simulate import Simulation
 from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.schema import Spec
 
@@ -50,6 +51,19 @@ def restrict(spec: Spec, names: Iterable[str]) -> Spec:
 
 def only(result: Exploration, names: Iterable[str]) -> Exploration:
     """``result`` reporting only the named checks (all when none is named)."""
+    chosen = frozenset(names)
+    if not chosen:
+        return result
+    return dataclasses.replace(
+        result,
+        checks=tuple(c for c in result.checks if c in chosen),
+        counterexamples={k: v for k, v in result.counterexamples.items() if k in chosen},
+        not_checked={k: v for k, v in result.not_checked.items() if k in chosen},
+    )
+
+
+def only_simulated(result: Simulation, names: Iterable[str]) -> Simulation:
+    """A simulation reporting only the named checks (all when none is named)."""
     chosen = frozenset(names)
     if not chosen:
         return result
