@@ -308,6 +308,7 @@ class Judged:
     cycle_problem: str | None = None
     unfair: tuple[str, ...] = ()
     live: list[RunVerdict] = field(default_factory=list)
+    compared: bool = False  # the trace gave states to compare
 
     @property
     def complete(self) -> bool:
@@ -329,7 +330,7 @@ def judge(spec: Spec, machine: Machine, start: State, seq: Sequence) -> Judged:
     """Replay ``seq`` from ``start``, comparing every state the trace gives
     with the table's, and judge a lasso's cycle and the liveness properties."""
     expect = {i: _expectation(spec, machine, *said) for i, said in seq.states.items()}
-    done = Judged(start, [])
+    done = Judged(start, [], compared=bool(expect))
     if 0 in expect:
         done.start_differs = expect[0](start, None, start)
         if done.start_differs is not None:
@@ -438,10 +439,9 @@ def print_replay(spec: Spec, queues: int, note: str, done: Judged) -> None:
     _print_cycle(out, spec, done)
     broken = sorted({b.split(" (")[0] for r in steps for b in r.broken})
     if done.ok:
-        kind = "lasso" if done.loop is not None else "step(s)"
-        out.print(
-            f"{len(steps)} {kind} replayed; every state agrees and every property holds along the way", markup=False
-        )
+        kind = "step(s) of a lasso" if done.loop is not None else "step(s)"
+        agree = "every state agrees with the table's and " if done.compared else ""
+        out.print(f"{len(steps)} {kind} replayed; {agree}every property holds along the way", markup=False)
     elif done.start_differs is not None:
         out.print("the trace's start is not the table's", markup=False)
     elif steps and steps[-1].problem:
