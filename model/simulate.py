@@ -4,7 +4,8 @@ big to explore (TLC's ``-simulate``, ``quint run``, SPIN's random simulation).
 Each run starts in an initial state chosen at random (each variable's
 initial value independently, so a device of 1024 queues never lists its
 starts) and takes up to ``depth`` steps: at each, one event instance the
-environment may issue there, chosen uniformly, then one of its outcomes.
+environment may issue there, chosen uniformly among them, then one of its
+outcomes, chosen uniformly.
 A run ends early in a state that offers no event.
 
 Every property is checked on every run, as the explorer checks it (the
@@ -46,6 +47,8 @@ from virtio_notifier_spec.spec.schema import PropertyKind, Spec
 from .explore import HYGIENE, INTERRUPTED, NOT_CHECKED, TIMEOUT, Counterexample, Explorer
 from .trace import Step
 
+#: Draws among every instance before scanning for the enabled ones (:meth:`_Runs.pick`).
+_DRAWS = 32
 #: A property no run broke: not a proof.
 NO_VIOLATION = "no violation"
 #: The JSON Schema of ``simulate --json``'s results.
@@ -118,12 +121,11 @@ class _Runs(Explorer):
             self.parent[state] = None
         self.check_state(state)
         for _ in range(depth):
-            offered = [inst for inst in machine.instances if machine.enabled(state, inst)]
-            if not offered:
+            inst = self.pick(state)
+            if inst is None:
                 self.ended += 1
                 self.deadlock(state)
                 return
-            inst = offered[rng.randrange(len(offered))]
             outcome = machine.step(state, inst)
             self.hygiene(state, inst, outcome)
             choice = outcome.choices[rng.randrange(len(outcome.choices))]
@@ -138,6 +140,21 @@ class _Runs(Explorer):
                 self.parent[choice.post] = (state, step)
             self.check_state(choice.post)
             state = choice.post
+
+    def pick(self, state: State):
+        """An instance the environment may issue in ``state``, each as likely
+        as any other (None: none may). A few draws among every instance,
+        keeping the first that is enabled, then (if none was) one among
+        those a scan finds enabled: either way uniform over the enabled
+        ones, without scanning thousands of instances at every step."""
+        machine, rng = self.machine, self.rng
+        instances = machine.instances
+        for _ in range(_DRAWS):
+            inst = instances[rng.randrange(len(instances))]
+            if machine.enabled(state, inst):
+                return inst
+        offered = [inst for inst in instances if machine.enabled(state, inst)]
+        return offered[rng.randrange(len(offered))] if offered else None
 
     def hygiene(self, state: State, inst, outcome) -> None:
         """``complete`` and ``deterministic`` on the step taken, as the explorer words them."""
