@@ -17,6 +17,7 @@ could not tell, 130 interrupted (the verdicts decided so far are printed).
 from __future__ import annotations
 
 import json
+import shlex
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -32,6 +33,7 @@ from virtio_notifier_spec.scale.liveness import check_every
 from virtio_notifier_spec.scale.spin import available, spin_liveness
 from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.load import load_spec
+from virtio_notifier_spec.spec.profile import ADVERSARIAL
 from virtio_notifier_spec.spec.schema import Spec
 
 from .deadline import Deadline, TimeoutReached
@@ -160,13 +162,14 @@ def liveness(
         for run, theirs in zip(runs, verdicts, strict=True)
         if theirs != run.verdict(name)
     ]
+    elsewhere = {} if properties else _not_checked_here(spec, spec_name, queues)
     if as_json:
-        document = {"liveness": runs_json(runs), "not_run": not_run}
+        document = {"liveness": runs_json(runs), "not_run": not_run, "not_checked": elsewhere}
         if spin is not None:
             document["spin"] = spin
         click.echo(json.dumps(document, indent=2))
     else:
-        _print(spec, runs, spin, disagree, fairness)
+        _print(spec, runs, spin, disagree, fairness, elsewhere)
         if not_run:
             print_text(console(), f"{spec.name}: not run for {span(not_run)} queue(s): the run before stopped early")
     if traces_dir is not None:
@@ -177,6 +180,15 @@ def liveness(
     if disagree:
         return ExitCode.FAILS
     return outcome(failed=any(r.failures for r in runs), partial=partial)
+
+
+def _not_checked_here(spec: Spec, spec_arg: str, queues: range) -> dict[str, str]:
+    """The properties of single states and steps, which this command leaves
+    to ``check``: each with the command that checks it."""
+    words = ["virtio-notifier-spec", "check", "--spec", spec_arg, "--queues", span(list(queues))]
+    words += [] if spec.env == ADVERSARIAL else ["--env", spec.env]
+    why = f"a property of states and steps; {shlex.join(words)} checks it"
+    return {p.name: why for p in spec.properties}
 
 
 def _first_lassos(runs: list[LivenessRun]):
@@ -200,7 +212,9 @@ def _only(spec: Spec, names: tuple[str, ...]) -> Spec:
     return replace(spec, liveness=tuple(p for p in spec.liveness if p.name in names)) if names else spec
 
 
-def _print(spec: Spec, runs: list[LivenessRun], spin, disagree: list[str], fairness: bool) -> None:
+def _print(
+    spec: Spec, runs: list[LivenessRun], spin, disagree: list[str], fairness: bool, elsewhere: dict[str, str]
+) -> None:
     out = console()
     fair = "declared" if fairness else "none (--no-fairness)"
     table = Table(title=f"Liveness: {spec.name}, env {spec.env}, fairness {fair}, {runs[0].note}")
@@ -216,4 +230,6 @@ def _print(spec: Spec, runs: list[LivenessRun], spin, disagree: list[str], fairn
             cells.append(", ".join(dict.fromkeys(spin[prop.name])) + (" (disagrees)" if prop.name in disagree else ""))
         table.add_row(prop.name, prop.kind.value, *cells)
     out.print(table)
+    if elsewhere:
+        print_text(out, f"not checked here: {', '.join(elsewhere)}: {next(iter(elsewhere.values()))}")
     print_failures(out, runs)

@@ -65,7 +65,7 @@ from virtio_notifier_spec.spec.concrete import State
 from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.expr import QUEUE
 from virtio_notifier_spec.spec.load import load_spec
-from virtio_notifier_spec.spec.schema import Spec
+from virtio_notifier_spec.spec.schema import PropertyKind, Spec
 
 from .exitcodes import ExitCode
 from .guard import guarded
@@ -140,6 +140,8 @@ def _logical_lines(lines: list[str]) -> list[tuple[int, str]]:
     return joined
 
 
+#: Lines of a report around a pasted counterexample that are not events.
+_REPORT_LINES = ("fairness", "not checked", "note:", "dead transitions")
 _CYCLE = re.compile(r"then for ever, back to state (\d+):")
 _STUTTER = re.compile(r"then for ever: nothing happens \(the run stays in state (\d+)\)")
 _PREMISE = re.compile(r"\s*<-\s*premise$")
@@ -148,7 +150,7 @@ _PREMISE = re.compile(r"\s*<-\s*premise$")
 def _read_text(lines: list[str], file: str | None, seq: Sequence) -> None:
     for number, raw in _logical_lines(lines):
         text = _PREMISE.sub("", raw.strip())
-        if not text or re.match(r"^\S.* FAILS: ", text) or text.startswith("fairness"):
+        if not text or re.match(r"^\S.* FAILS: ", text) or text.startswith(_REPORT_LINES):
             continue
         if text.startswith("... and the other history"):
             break
@@ -355,6 +357,11 @@ def judge(spec: Spec, machine: Machine, start: State, seq: Sequence) -> Judged:
         if done.cycle_problem is not None or done.unfair:
             return done
     done.live = lasso_verdicts(machine, states, steps, done.loop, done.closing)
+    done.live += [
+        RunVerdict(p.name, "not checked", "not checked: it compares two runs; check compares them")
+        for p in spec.properties
+        if p.kind is PropertyKind.HISTORY_FREE
+    ]
     return done
 
 
@@ -476,10 +483,12 @@ def _print_cycle(out, spec: Spec, done: Judged) -> None:
     for v in done.live:
         if v.verdict == "fails":
             print_text(out, f"     FAILS  {v.name}: {v.message}")
-    skipped = [v.name for v in done.live if v.verdict == "not checked"]
-    if skipped:
-        why = "a finite run" if done.loop is None else "one run cannot say"
-        print_text(out, f"not checked on this run ({why}): {', '.join(skipped)}")
+    skipped: dict[str, list[str]] = {}
+    for v in done.live:
+        if v.verdict == "not checked":
+            skipped.setdefault(v.message.removeprefix("not checked: "), []).append(v.name)
+    for why, names in skipped.items():
+        print_text(out, f"not checked on this run: {', '.join(names)} ({why})")
 
 
 @click.command("replay")

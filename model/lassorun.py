@@ -48,7 +48,7 @@ from .replay import changes
 from .trace import Step, show_value
 
 #: What a lasso cannot decide.
-NOT_ON_A_RUN = "not checked: it asks whether some continuation recovers, which one run cannot say (use liveness)"
+NOT_ON_A_RUN = "not checked: whether some continuation recovers, one run cannot say; liveness checks it"
 
 
 def first_difference(
@@ -150,7 +150,7 @@ def lasso_verdicts(
             found.append(RunVerdict(prop.name, "not checked", NOT_ON_A_RUN))
             continue
         if loop is None:
-            why = "not checked: the run is finite (no loop), and may still meet the goal after its end"
+            why = "not checked: a finite run may still meet the goal after its end"
             found.append(RunVerdict(prop.name, "not checked", why))
             continue
         premise, goal = compile_expr(prop.premise, layout), compile_expr(prop.goal, layout)

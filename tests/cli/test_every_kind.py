@@ -146,3 +146,17 @@ def test_scale_gives_the_liveness_verdicts_for_every_n_where_the_projection_deci
     assert "recoverable fast_path_recoverable: not checked (64 q)" in text
     document = json.loads(run("scale", "--queues", "1-64", "--config", one, "--json").stdout)
     assert document["table"][-1]["verdicts"]["kick_eventually_handled"] == "holds"
+
+
+def test_liveness_and_replay_name_the_kinds_they_leave_to_check():
+    done = run("liveness", "--queues", "1", "--json")
+    assert (
+        "virtio-notifier-spec check --spec resolved --queues 1 checks it"
+        in json.loads(done.stdout)["not_checked"]["no_lost_kick"]
+    )
+    done = run("replay", "--spec", "resolved", "reset", "--json")
+    live = json.loads(done.stdout)["liveness"]
+    assert live["load_is_history_free"]["verdict"] == "not checked"
+    assert live["fast_path_recoverable"]["verdict"] == "not checked" and live["no_deadlock"]["verdict"] == "holds"
+    proved = json.loads(run("prove", "--json").stdout)
+    assert "virtio-notifier-spec liveness --spec resolved checks it" in proved["not_checked"]["no_deadlock"]
