@@ -10,7 +10,8 @@ Each failing property's shortest trace is written twice:
 - ``<variant>-<N>q-<property>.itf.json``: the Informal Trace Format of
   Apalache and Quint (:mod:`virtio_notifier_spec.model.itf`); its ``#meta``
   names the table as a variant, or as a path relative to the trace's own
-  folder, so that ``replay --trace`` finds it from any folder.
+  folder, so that ``replay --trace`` finds it from any folder, and the
+  environment it was explored in (``env``).
 
 A property about two runs (history freedom) writes the second run as
 ``...-<property>.other.jsonl`` and ``.other.itf.json``. A property of
@@ -67,7 +68,7 @@ def write_trace(folder: Path, stem: str, spec: Spec, spec_arg: str, trace: Trace
     jsonl = folder / f"{stem}.jsonl"
     jsonl.write_text("\n".join(oracle_trace(spec, spec_arg, trace, label)) + "\n", encoding="utf-8")
     itf = folder / f"{stem}.itf.json"
-    document = itf_trace(spec, trace, meta={"source": source_for(spec_arg, folder), "property": label})
+    document = itf_trace(spec, trace, meta={"source": source_for(spec_arg, folder), "env": spec.env, "property": label})
     itf.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
     return [jsonl, itf]
 
@@ -96,7 +97,8 @@ def write_lassos(folder: str | Path, spec: Spec, spec_arg: str, found: Iterable[
         jsonl = out / f"{stem}.jsonl"
         jsonl.write_text("\n".join(oracle_trace(spec, spec_arg, once_round, label)) + "\n", encoding="utf-8")
         itf = out / f"{stem}.itf.json"
-        document = itf_lasso(spec, lasso, meta={"source": source_for(spec_arg, out), "property": name})
+        meta = {"source": source_for(spec_arg, out), "env": spec.env, "property": name}
+        document = itf_lasso(spec, lasso, meta=meta)
         itf.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
         written += [jsonl, itf]
     return written

@@ -39,6 +39,7 @@ naming the file, line and field).
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 from dataclasses import dataclass, field
@@ -65,8 +66,10 @@ from virtio_notifier_spec.spec.concrete import State
 from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.expr import QUEUE
 from virtio_notifier_spec.spec.load import load_spec
+from virtio_notifier_spec.spec.profile import ADVERSARIAL
 from virtio_notifier_spec.spec.schema import PropertyKind, Spec
 
+from .env import ENV_HELP
 from .exitcodes import ExitCode
 from .guard import guarded
 from .options import output_options, queues_option, spec_option
@@ -332,6 +335,8 @@ def judge(spec: Spec, machine: Machine, start: State, seq: Sequence) -> Judged:
     """Replay ``seq`` from ``start``, comparing every state the trace gives
     with the table's, and judge a lasso's cycle and the liveness properties."""
     expect = {i: _expectation(spec, machine, *said) for i, said in seq.states.items()}
+    if 0 in expect:
+        start = _start_agreeing(machine, expect[0], start)
     done = Judged(start, [], compared=bool(expect))
     if 0 in expect:
         done.start_differs = expect[0](start, None, start)
@@ -363,6 +368,12 @@ def judge(spec: Spec, machine: Machine, start: State, seq: Sequence) -> Judged:
         if p.kind is PropertyKind.HISTORY_FREE
     ]
     return done
+
+
+def _queues_shown(seq: Sequence) -> int | None:
+    """The queues a pasted state line shows (``... | q0 ... | q1 ...``), if any."""
+    shown = [said.count(" | ") for said, _, _ in seq.states.values() if isinstance(said, str)]
+    return shown[0] if shown else None
 
 
 # -- output ------------------------------------------------------------------------
@@ -508,6 +519,13 @@ def _print_cycle(out, spec: Spec, done: Judged) -> None:
     metavar="NAME=VALUE",
     help="Start where this device variable has this value, e.g. limited=true (repeatable).",
 )
+@click.option(
+    "--env",
+    "env",
+    default=None,
+    metavar="NAME",
+    help=ENV_HELP + " Default: the trace's (an ITF trace's #meta), else adversarial.",
+)
 @output_options
 @guarded
 def replay(
@@ -516,6 +534,7 @@ def replay(
     spec_name: str | None,
     queues: range | None,
     inits: tuple[str, ...],
+    env: str | None,
     as_json: bool,
     quiet: bool,
 ) -> int:
@@ -540,10 +559,13 @@ def replay(
         if not sep:
             raise SpecError(f"expected NAME=VALUE, found {item!r}", field="--init")
         seq.init[name.strip()] = value.strip()
-    if spec_name is None and itf is not None and isinstance(itf.get("#meta"), dict):
-        source = itf["#meta"].get("source")
+    meta = itf.get("#meta") if itf is not None and isinstance(itf.get("#meta"), dict) else {}
+    if spec_name is None:
+        source = meta.get("source")
         spec_name = resolve_source(source, trace_path) if isinstance(source, str) and source else None
-    spec = load_spec(spec_name or seq.spec_name or "resolved")
+    if env is None:
+        env = meta.get("env") if isinstance(meta.get("env"), str) else ADVERSARIAL
+    spec = load_spec(spec_name or seq.spec_name or "resolved", env=env)
     note = ""
     if itf is not None:
         start, found = read_itf(spec, itf, file=trace_path)
@@ -554,12 +576,10 @@ def replay(
         if queues is not None and queues[0] != n:
             raise SpecError(f"the trace's states have {n} queue(s), not {queues[0]}", field="--queues")
     else:
-        n = queues[0] if queues is not None else (seq.queues or _queues_needed(spec, seq))
+        n = queues[0] if queues is not None else (seq.queues or _queues_shown(seq) or _queues_needed(spec, seq))
         start, count = choose_start(Machine(spec, n), seq.init)
         if count > 1 and 0 not in seq.states:
             note = f"; one of {count} initial states (choose with --init NAME=VALUE)"
-        if 0 in seq.states and isinstance(seq.states[0][0], str):  # a pasted start: the initial state it shows
-            start = _pasted_start(spec, Machine(spec, n), seq, start)
     done = judge(spec, Machine(spec, n), start, seq)
     if as_json:
         click.echo(json.dumps(replay_json(spec, n, done), indent=2))
@@ -568,12 +588,20 @@ def replay(
     return ExitCode.HOLDS if done.ok else ExitCode.FAILS
 
 
-def _pasted_start(spec: Spec, machine: Machine, seq: Sequence, chosen: State) -> State:
-    """The initial state a pasted ``0. start`` line shows (the one chosen
-    by its device variables when it shows none: then it differs)."""
-    text, file, line = seq.states[0]
-    try:
-        shown = parse_state(spec, str(text))
-    except ValueError as exc:
-        raise SpecError(f"not a state of {spec.name}: {exc}", file=file, line=line) from None
-    return shown if shown in machine.initial_states() else chosen
+#: Initial states searched for the one a trace's start shows, at most.
+_STARTS = 4096
+
+
+def _start_agreeing(machine: Machine, expected, chosen: State) -> State:
+    """The initial state the trace's start shows (a pasted ``0. start`` line,
+    an oracle trace's header): ``chosen`` when it agrees, else the first
+    initial state that does, among a few thousand; ``chosen`` when none
+    does (then the start is reported as differing)."""
+    if expected(chosen, None, chosen) is None:
+        return chosen
+    spec = machine.spec
+    count = math.prod(len(v.init) for v in spec.device_variables)
+    count *= math.prod(len(v.init) for v in spec.queue_variables) ** machine.queues
+    if count > _STARTS:
+        return chosen
+    return next((s for s in machine.initial_states() if expected(s, None, s) is None), chosen)

@@ -175,3 +175,17 @@ def test_the_itf_schema_still_accepts_every_trace_written(traces):
     validator = jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text()))
     for path in traces.glob("*.itf.json"):
         validator.validate(json.loads(path.read_text()))
+
+
+def test_a_trace_of_another_environment_replays_in_it(tmp_path):
+    out = tmp_path / "unrestricted"
+    args = ["--spec", "proposal", "--env", "unrestricted", "--queues", "2", "--seed", "5", "--depth", "20"]
+    found = run("simulate", *args, "--runs", "20", "--traces", out)
+    assert found.exit_code == 1
+    itf = out / "proposal-2q-no_lost_kick.itf.json"
+    assert json.loads(itf.read_text())["#meta"]["env"] == "unrestricted"
+    done = run("replay", "--trace", itf)  # its events (vhost_start) exist only there
+    assert done.exit_code == 1 and "FAILS  no_lost_kick" in done.output and "DIFFERS" not in done.output
+    pasted = found.output[found.output.index("proposal, 2 queue(s): no_lost_kick FAILS") :].split("\n\n")[0]
+    done = run("replay", "--spec", "proposal", "--env", "unrestricted", "--trace", "-", input=pasted)
+    assert done.exit_code == 1 and "FAILS  no_lost_kick" in done.output and "DIFFERS" not in done.output
