@@ -39,7 +39,7 @@ from math import factorial, prod
 import numpy as np
 
 from virtio_notifier_spec.model.codec import MAX_BITS
-from virtio_notifier_spec.model.frontier import Expansion, FrontierSearch
+from virtio_notifier_spec.model.frontier import CHUNK_EDGES, Expansion, FrontierSearch
 from virtio_notifier_spec.spec.schema import Spec
 
 from .config import Config
@@ -87,13 +87,22 @@ class PackedSystem(FrontierSearch):
         if self.slots > MAX_STEPS:
             raise TooLarge(f"a state may have up to {self.slots:,} steps, more than {MAX_STEPS:,}")
         self.groups = device_groups(config) if device_symmetry else []
-        self.device_symmetry = device_symmetry
         self.take_check = {True: "vhost_never_starved" if config.vhost_needs <= (config.slots or 0) else None}
         self.take_check[False] = "slots_within_limit"
         self.step_names = [p.name for p, _ in system.step_props]
         self.invariant_names = [p.name for p, _ in system.invariants]
         self.found: dict[str, tuple[int, int | None]] = {}  # check -> (state, step's place or None)
         self.concrete = 0  # with device_symmetry: the concrete states of the orbits admitted
+        self.concrete_edges = 0  # ... and the steps from them
+        self._prepare_own()
+
+    def chunk_states(self) -> int:
+        """About a million steps per chunk, from the kinds' average number of steps."""
+        average = len(self.tables.vm_moves) + sum(
+            float(self.own_count[self.own_offset[k] : self.own_offset[k] + len(kind.states)].mean())
+            for k, kind in zip(self.tables.kind_of, self.kinds, strict=True)
+        )
+        return max(256, int(CHUNK_EDGES // max(1.0, average)))
 
     # -- codes --------------------------------------------------------------------------
     def encode(self, system_state) -> int:
@@ -148,8 +157,7 @@ class PackedSystem(FrontierSearch):
         batches = []
         for v in range(len(self.tables.vm_moves)):
             batches.append(self._vm_steps(v, codes, locs, pool))
-        for i in range(len(self.kinds)):
-            batches.append(self._own_steps(i, codes, locs, pool))
+        batches.append(self._own_steps(codes, locs, pool))
         rows = np.concatenate([b[0] for b in batches])
         place = np.concatenate([b[1] for b in batches])
         post = np.concatenate([b[2] for b in batches])
@@ -167,6 +175,9 @@ class PackedSystem(FrontierSearch):
         key = rows * self.slots + place
         result = Expansion(first, codes, _EMPTY, _EMPTY)
         result.extra = {"edges": int(steps.sum())}
+        if self.groups:
+            per_state = np.bincount(rows[steps], minlength=count)
+            result.extra["concrete"] = int(per_state @ self.orbit_sizes(codes))
         self._check_steps(result, key, steps, fits, bad, take)
         admit = steps & fits
         post, key = post[admit], key[admit]
@@ -205,23 +216,50 @@ class PackedSystem(FrontierSearch):
         take = np.full(len(rows), self.tables.vm_takes[v])
         return rows, place, post, granted, used, bad, take
 
-    def _own_steps(self, i: int, codes, locs, pool):
-        outcomes: Outcomes = self.kinds[i].own
-        loc = locs[i]
-        counts = outcomes.count[:, loc]  # (moves, M)
-        per_row = counts.T.ravel()  # (M * moves): by state, then move
-        cells = np.repeat(np.arange(len(per_row)), per_row)
-        rows, move = np.divmod(cells, counts.shape[0])
-        k = np.arange(len(cells)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
-        e = outcomes.start[move, loc[rows]] + k
-        new = outcomes.post[e]
-        row_loc = loc[rows]
-        post = codes[rows] ^ ((row_loc ^ new).astype(np.uint64) << self.shifts[i])
-        used = pool[rows] + outcomes.delta[e]
+    def _prepare_own(self) -> None:
+        """Every kind's own outcomes of a local state, all its moves in order,
+        concatenated over the kinds: one gather steps every device at once."""
+        tables, parts = self.tables, []
+        offsets = np.cumsum([0, *(len(kind.states) for kind in tables.kinds)])
+        for k, kind in enumerate(tables.kinds):
+            own = kind.own
+            moves, states = own.count.shape
+            per_state = own.count.T.ravel()  # state by state, move by move: the order they were recorded in
+            move = np.repeat(np.tile(np.arange(moves), states), per_state)
+            k_th = np.arange(len(move)) - np.repeat(np.cumsum(per_state) - per_state, per_state)
+            widest = own.widest
+            base = np.concatenate([[0], np.cumsum(widest)[:-1]]).astype(np.int64)
+            first = own.start[0] if moves else np.zeros(states, dtype=np.int64)
+            takes = np.asarray(tables.own_takes[k], dtype=bool)
+            parts.append((first, own.count.sum(axis=0), own, base[move] + k_th, takes[move] if moves else move > 0))
+        self.own_offset = offsets[:-1]
+        shift = np.cumsum([0, *(len(p[2].post) for p in parts)])
+        self.own_first = np.concatenate([p[0] + shift[j] for j, p in enumerate(parts)]).astype(np.int64)
+        self.own_count = np.concatenate([p[1] for p in parts]).astype(np.int64)
+        self.own_post = np.concatenate([p[2].post for p in parts])
+        self.own_granted = np.concatenate([p[2].granted for p in parts])
+        self.own_delta = np.concatenate([p[2].delta for p in parts])
+        self.own_bad = np.concatenate([p[2].bad for p in parts])
+        self.own_place = np.concatenate([p[3] for p in parts])
+        self.own_take = np.concatenate([p[4] for p in parts])
+        self.device_offset = np.array([self.own_offset[k] for k in tables.kind_of], dtype=np.intp)
+        self.device_base = np.array([int(b[0]) for b in self.own_base], dtype=np.int64)
+
+    def _own_steps(self, codes, locs, pool):
+        """Every device's own moves, from every state of the chunk."""
+        n = len(self.kinds)
+        loc = np.stack(locs, axis=1)  # (M, devices)
+        cell = (loc + self.device_offset[None, :]).ravel()
+        per_cell = self.own_count[cell]
+        which = np.repeat(np.arange(len(cell)), per_cell)
+        rows, device = np.divmod(which, n)
+        e = self.own_first[cell[which]] + np.arange(len(which)) - np.repeat(np.cumsum(per_cell) - per_cell, per_cell)
+        new = self.own_post[e]
+        post = codes[rows] ^ ((loc.ravel()[which] ^ new).astype(np.uint64) << self.shifts[device])
+        used = pool[rows] + self.own_delta[e]
         post = self._with_pool(post, pool[rows], used)
-        place = self.own_base[i][move] + k
-        take = np.asarray(self.tables.own_takes[self.tables.kind_of[i]], dtype=bool)[move] if len(move) else move
-        return rows, place, post, outcomes.granted[e], used, outcomes.bad[e], take.astype(bool)
+        place = self.device_base[device] + self.own_place[e]
+        return rows, place, post, self.own_granted[e], used, self.own_bad[e], self.own_take[e]
 
     def _with_pool(self, post, before, after):
         if not self.limited:
@@ -252,6 +290,7 @@ class PackedSystem(FrontierSearch):
     # -- admission --------------------------------------------------------------------------
     def absorb(self, result: Expansion, lo: int) -> None:
         self.edges += result.extra["edges"]
+        self.concrete_edges += result.extra.get("concrete", 0)
         for name, (position, _, _) in result.reports.items():
             if name not in self.found:
                 self.found[name] = (result.first + position // self.slots, position % self.slots)
@@ -336,12 +375,16 @@ def explore_system_packed(
     progress: Callable[[int, int, int], None] | None = None,
     device_symmetry: bool = False,
     workers: int = 1,
+    cluster=None,
     system: System | None = None,
+    tables: DeviceTables | None = None,
 ) -> SystemExploration:
-    """Explore the configuration's devices together on packed states (see the module)."""
+    """Explore the configuration's devices together on packed states (see
+    the module); :class:`.device_tables.TooLarge` when they do not fit.
+    ``cluster``: a :class:`.cluster.Cluster` whose workers expand the chunks."""
     began = time.perf_counter()
     system = system or System(config, spec)
-    tables = device_tables(system)
+    tables = tables or device_tables(system)
     search = PackedSystem(
         system,
         tables,
@@ -354,7 +397,11 @@ def explore_system_packed(
     starts = np.array([search.encode(s) for s in tables.starts], dtype=np.uint64)
     if search.groups:
         starts = search.canonical(starts)
-    depth, partial = search.run([int(c) for c in starts])
+    if cluster is not None:
+        with cluster.attached(search):
+            depth, partial = search.run([int(c) for c in starts])
+    else:
+        depth, partial = search.run([int(c) for c in starts])
     found = {name: search.counterexample(name) for name in system.checks if name in search.found}
     return SystemExploration(
         config,
@@ -365,4 +412,8 @@ def explore_system_packed(
         system.checks,
         time.perf_counter() - began,
         partial,
+        engine="packed",
+        reduction="devices" if search.groups else "none",
+        concrete_states=search.concrete if search.groups else None,
+        concrete_transitions=search.concrete_edges if search.groups else None,
     )

@@ -111,6 +111,11 @@ class SystemExploration:
     checks: tuple[str, ...]
     seconds: float
     partial: str | None = None
+    engine: str = "general"  # "packed": scale/packed_system.py
+    reduction: str = "none"  # "devices": one state per orbit of the identical devices
+    concrete_states: int | None = None  # with a reduction: the states the orbits stand for
+    concrete_transitions: int | None = None
+    notes: tuple[str, ...] = ()  # why the search run is not the one asked for
 
     @property
     def ok(self) -> bool:
