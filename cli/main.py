@@ -28,6 +28,7 @@ from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.schema import Spec
 from virtio_notifier_spec.spec.text import effect_text, to_text
 
+from .cluster import open_cluster
 from .deadline import Deadline
 from .env import env_option
 from .exitcodes import INTERRUPTED, ExitCode, outcome
@@ -39,6 +40,7 @@ from .options import (
     property_option,
     queues_option,
     run_options,
+    scheduler_option,
     spec_option,
     traces_option,
 )
@@ -143,8 +145,13 @@ def print_results(
     help="The packed engine where the table allows it (model/packed.py), or force one (cross-checks).",
 )
 @click.option(
-    "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Threads for the packed engine."
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Threads for the packed engine; with --scheduler local, the local cluster's processes.",
 )
+@scheduler_option
 @env_option
 @guarded
 def check(
@@ -159,6 +166,7 @@ def check(
     symmetry: bool,
     engine: str,
     workers: int,
+    scheduler: str | None,
     env: str,
 ) -> int:
     """Explore every reachable state and check every property of one table.
@@ -169,9 +177,17 @@ def check(
     """
     spec = restrict(load_spec(spec_name, env=env), properties)
     deadline = Deadline(timeout)
-    with Progress(spec.name, quiet=quiet) as progress:
+    with Progress(spec.name, quiet=quiet) as progress, open_cluster(scheduler, workers) as cluster:
         runs, skipped = explore_sizes(
-            spec, queues, deadline, progress, max_states=max_states, symmetry=symmetry, engine=engine, workers=workers
+            spec,
+            queues,
+            deadline,
+            progress,
+            max_states=max_states,
+            symmetry=symmetry,
+            engine=engine,
+            workers=1 if cluster else workers,
+            cluster=cluster,
         )
     results = [only(r, properties) for r in runs]
     print_results({spec.name: results}, as_json, not_run={spec.name: skipped})

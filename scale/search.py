@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from virtio_notifier_spec.model.explore import (
     HYGIENE,
     INTERRUPTED,
+    ON_THIS_MACHINE,
     Counterexample,
     Exploration,
     record_dead,
@@ -53,16 +54,25 @@ def explore(
     symmetry: bool | str = False,
     engine: str = "auto",
     workers: int = 1,
+    cluster=None,
 ) -> Exploration:
     """Explore ``spec`` for ``queues`` queues, reduced by symmetry when asked
-    (see the module); ``engine`` and ``workers`` as for the plain explorer."""
+    (see the module); ``engine``, ``workers`` and ``cluster`` as for the plain explorer."""
     mode, notes = _reduction(spec, queues, symmetry)
     if mode == "none":
         return explore_plain(
-            spec, queues, max_states=max_states, timeout=timeout, progress=progress, engine=engine, workers=workers
+            spec,
+            queues,
+            max_states=max_states,
+            timeout=timeout,
+            progress=progress,
+            engine=engine,
+            workers=workers,
+            cluster=cluster,
         )
     limits = {"max_states": max_states, "timeout": timeout, "progress": progress}
-    return _explore_reduced(spec, queues, mode, notes, engine, **limits)
+    result = _explore_reduced(spec, queues, mode, notes, engine, **limits)
+    return result.noted(ON_THIS_MACHINE) if cluster is not None else result
 
 
 #: Up to this many queues ``symmetry=True`` explores orbits (exact counts of
