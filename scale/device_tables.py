@@ -156,10 +156,10 @@ class _Flat:
         self.delta: list[int] = []
         self.bad: list[int] = []
 
-    def done(self) -> Outcomes:
+    def done(self, states: int) -> Outcomes:
         return Outcomes(
-            np.array(self.start, dtype=np.int64).reshape(self.moves, -1),
-            np.array(self.count, dtype=np.int64).reshape(self.moves, -1),
+            np.array(self.start, dtype=np.int64).reshape(self.moves, states),
+            np.array(self.count, dtype=np.int64).reshape(self.moves, states),
             np.array(self.post, dtype=np.int64),
             np.array(self.granted, dtype=bool),
             np.array(self.delta, dtype=np.int64),
@@ -236,6 +236,6 @@ def _kind(system: System, device: int, vm: list[Instance], seeds: list[State], l
         index,
         np.array([used(s) for s in states], dtype=np.int64),
         broken,
-        flats[0].done(),
-        flats[1].done(),
+        flats[0].done(len(states)),
+        flats[1].done(len(states)),
     )
