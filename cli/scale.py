@@ -95,8 +95,9 @@ def scale(
     env: str,
 ) -> int:
     """Check one table at every queue count asked, and several devices sharing the host's slots."""
-    spec = load_spec(spec_name, env=env)  # --env: the one-device check; a configuration names its own table
+    spec = load_spec(spec_name, env=env)
     config = load_config(config_path)
+    config_spec = load_spec(config.table, env=env)  # the configuration names its table; --env is for both
     deadline = Deadline(timeout)
     limits = {"max_states": max_states}
     system = None
@@ -110,6 +111,7 @@ def scale(
             with open_cluster(scheduler, workers) as cluster:
                 system = explore_config(
                     config,
+                    spec=config_spec,
                     engine=engine,
                     device_symmetry=device_symmetry,
                     cluster=cluster,
@@ -123,7 +125,7 @@ def scale(
     if as_json:
         click.echo(json.dumps(_json(runs, system, missing), indent=2))
     else:
-        _print(spec.name, queues, runs, missing, config, system)
+        _print(spec.name, queues, runs, missing, config, system, config_spec)
     if traces_dir is not None:
         write_counterexamples(traces_dir, spec, spec_name, first_counterexamples(spec.name, runs))
     failed = any(r.counterexamples for r in runs) or bool(system and system.counterexamples)
@@ -152,6 +154,7 @@ def _json(runs: list[Exploration], system: SystemExploration | None, missing: li
     if system is not None:
         document["system"] = {
             "config": system.config.path,
+            "env": system.env,
             "engine": system.engine,
             "reduction": system.reduction,
             "states": system.states,
@@ -169,7 +172,7 @@ def _json(runs: list[Exploration], system: SystemExploration | None, missing: li
     return document
 
 
-def _print(name: str, queues: range, runs, missing, config, system) -> None:
+def _print(name: str, queues: range, runs, missing, config, system, config_spec) -> None:
     out = console()
     table = Table(title="Scale")
     for column in ("check", "states", "transitions", "seconds", "result"):
@@ -193,6 +196,7 @@ def _print(name: str, queues: range, runs, missing, config, system) -> None:
     )
     devices = ", ".join(f"{d.name}:{d.queues}{'(vhost)' if d.vhost else ''}" for d in config.devices)
     host = f"{config.slots} slots" if config.limited else "unlimited host"
+    host += f", env {config_spec.env}"
     if system is None:
         table.add_row(f"{devices}; {host}", "-", "-", "-", "not run: interrupted")
     else:
@@ -226,7 +230,7 @@ def _print(name: str, queues: range, runs, missing, config, system) -> None:
                 shown.add(prop)
                 print_text(out, counterexample_text(run, cx))
     if system is not None and system.counterexamples:
-        composed = System(config)
+        composed = System(config, config_spec)
         for cx in system.counterexamples.values():
             print_text(out, f"{config.path}: {cx.name} FAILS: {cx.message}")
             print_text(out, cx.format(composed))

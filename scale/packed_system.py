@@ -412,6 +412,7 @@ def explore_system_packed(
         system.checks,
         time.perf_counter() - began,
         partial,
+        system.spec.env,
         engine="packed",
         reduction="devices" if search.groups else "none",
         concrete_states=search.concrete if search.groups else None,
