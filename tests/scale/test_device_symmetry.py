@@ -139,11 +139,12 @@ def test_cli_device_symmetry(tmp_path):
     good = runner.invoke(cli, ["scale", "--queues", "2", "--quiet", "--device-symmetry"])
     assert good.exit_code == 0, good.output
     assert "stand for 1,944 states" in good.output
-    document = json.loads(runner.invoke(cli, ["scale", "--queues", "2", "--quiet", "--device-symmetry", "--json"]).output)
+    as_json = runner.invoke(cli, ["scale", "--queues", "2", "--quiet", "--device-symmetry", "--json"])
+    document = json.loads(as_json.output)
     system = document["system"]
     assert system["reduction"] == "devices" and system["states"] == 1026 and system["concrete_states"] == 1944
     refused = runner.invoke(cli, ["scale", "--queues", "2", "--device-symmetry", "--engine", "general"])
     assert refused.exit_code == 2 and "packed system engine" in refused.output and "Traceback" not in refused.output
     lonely = _config(tmp_path, [("net0", 1, True), ("blk0", 1, False)], 2)
     noted = runner.invoke(cli, ["scale", "--queues", "2", "--quiet", "--device-symmetry", "--config", str(lonely)])
-    assert noted.exit_code == 0 and "no two devices are alike" in noted.output
+    assert noted.exit_code == 0 and "nothing to reduce" in noted.output
