@@ -30,9 +30,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from virtio_notifier_spec.model.machine import Instance
+from virtio_notifier_spec.model.machine import Instance, Machine
+from virtio_notifier_spec.model.packable import packed_refusal
+from virtio_notifier_spec.model.steptable import Overlap, StepTables, step_tables
 from virtio_notifier_spec.spec.concrete import State
 
+from .answers import Answers, Option
 from .device_symmetry import kind_key
 from .system import Sys, System
 
@@ -167,16 +170,80 @@ class _Flat:
         )
 
 
+class TabledAnswers(Answers):
+    """:class:`.answers.Answers` whose per-queue options are read from the
+    step tables (``model/steptable.py``) instead of stepping the machine:
+    for a table inside the packed engine's fragment a queue's row and tuple
+    after an event are a function of (device, its own tuple, the arguments),
+    which the tables hold. How the options combine into outcomes is the
+    base class's. ``tests/scale/test_packed_system.py`` compares both on
+    every state and move of every kind."""
+
+    def __init__(self, machine: Machine, answer: str | None, tables: StepTables) -> None:
+        super().__init__(machine, answer)
+        self.tables = tables
+        self.device_code = {d: i for i, d in enumerate(tables.devices)}
+        self.single_code = {t: i for i, t in enumerate(tables.singles)}
+        self.rows = machine.spec.transitions
+        classes = {inst.id: tables.classes[tables.class_of(inst)] for inst in machine.instances}
+        self.plan: dict[int, tuple] = {}  # instance -> (its runs: (class table, answer), the queues it concerns)
+        for inst in machine.instances:
+            if inst.id in self.flipped:
+                value = inst.values[answer]
+                runs = ((classes[inst.id], value), (classes[self.flipped[inst.id].id], not value))
+            else:
+                runs = ((classes[inst.id], None),)
+            target = inst.target
+            self.plan[inst.id] = (runs, (target,) if target is not None else tuple(range(machine.queues)))
+
+    def options(self, state: State, inst: Instance) -> tuple[tuple, dict[int, list[Option]]]:
+        runs, concerned = self.plan[inst.id]
+        d = self.device_code[state.device]
+        codes = [self.single_code[state.queues[q]] for q in concerned]
+        found: dict[int, dict[tuple[int, int], set[bool | None]]] = {}
+        device = state.device
+        for table, value in runs:
+            device = self.tables.devices[table.device_next[d]]
+            nxt, row = table.next[d], table.row[d]
+            for q, k in zip(concerned, codes, strict=True):
+                found.setdefault(q, {}).setdefault((int(nxt[k]), int(row[k])), set()).add(value)
+        singles, rows = self.tables.singles, self.rows
+        per_queue = {
+            q: [
+                Option(singles[post], rows[r] if r >= 0 else None, None if len(seen) > 1 else next(iter(seen)))
+                for (post, r), seen in results.items()
+            ]
+            for q, results in found.items()
+        }
+        return device, per_queue
+
+
+def answers_for(system: System, device: int) -> Answers:
+    """The fastest exact :class:`.answers.Answers` for a device of ``system``."""
+    spec = system.spec
+    if packed_refusal(spec) is None:
+        try:
+            return TabledAnswers(system.machines[device], system.answer, step_tables(spec))
+        except Overlap:
+            pass
+    return system.answers[device]
+
+
 def _kind(system: System, device: int, vm: list[Instance], seeds: list[State], limit: int) -> Kind:
-    machine, answers = system.machines[device], system.answers[device]
+    machine, answers = system.machines[device], answers_for(system, device)
     spec_device = system.config.devices[device]
     own = own_moves(system, device)
     vm_here = [machine.instance(i.event.name, **i.values) for i in vm]
     step_props = system.step_props
     slot_slots = system.slot_slots
 
+    held_by: dict[State, int] = {}
+
     def used(state: State) -> int:
-        return sum(1 for q in state.queues for s in slot_slots if q[s])
+        found = held_by.get(state)
+        if found is None:
+            found = held_by[state] = sum(1 for q in state.queues for s in slot_slots if q[s])
+        return found
 
     states: list[State] = []
     index: dict[State, int] = {}

@@ -268,10 +268,13 @@ class PackedSystem(FrontierSearch):
 
     def _check_steps(self, result: Expansion, key, steps, fits, bad, take) -> None:
         pending = [(p, name) for p, name in enumerate(self.step_names) if name not in self.found]
-        for p, name in pending:
-            hit = steps & ((bad >> np.uint64(p)) & np.uint64(1)).astype(bool)
-            if hit.any():
-                result.reports[name] = (int(key[hit].min()), "step", "")
+        mask = np.uint64(sum(1 << p for p, _ in pending))
+        broken = steps & ((bad & mask) != 0) if pending else None
+        if broken is not None and broken.any():
+            for p, name in pending:
+                hit = broken & ((bad >> np.uint64(p)) & np.uint64(1)).astype(bool)
+                if hit.any():
+                    result.reports[name] = (int(key[hit].min()), "step", "")
         if not self.limited:
             return
         over = steps & ~fits
@@ -306,6 +309,8 @@ class PackedSystem(FrontierSearch):
         broken = np.zeros(len(codes), dtype=np.uint64)
         for kind, loc in zip(self.kinds, self.locals_of(codes), strict=True):
             broken |= kind.broken[loc]
+        if not (broken & np.uint64(sum(1 << p for p, _ in pending))).any():
+            return
         for p, name in pending:
             bad = np.flatnonzero((broken >> np.uint64(p)) & np.uint64(1))
             if bad.size:

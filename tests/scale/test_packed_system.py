@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from virtio_notifier_spec.cli.main import cli
 from virtio_notifier_spec.scale import system_search
 from virtio_notifier_spec.scale.config import CONFIG_DIR, load_config
-from virtio_notifier_spec.scale.device_tables import device_tables
+from virtio_notifier_spec.scale.answers import Answers
+from virtio_notifier_spec.scale.device_tables import TabledAnswers, answers_for, device_tables
 from virtio_notifier_spec.scale.packed_system import explore_system_packed
 from virtio_notifier_spec.scale.system import System, explore_system
 from virtio_notifier_spec.scale.system_search import NotPackedSystem, explore_config
@@ -188,3 +189,23 @@ def test_cli_scale_says_the_same_with_either_engine(tmp_path):
         lines = run.output.splitlines()
         texts[engine] = lines[max(i for i, line in enumerate(lines) if line.startswith("└")) + 1 :]  # after the table
     assert texts["packed"] == texts["general"] and "vhost_never_starved" in "\n".join(texts["packed"])
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_tabled_answers_are_the_machines_answers(tmp_path, env):
+    """Read from the step tables or stepped on the machine, every state and
+    move of every kind has the same options and outcomes."""
+    spec = load_spec(_tables(tmp_path)["no_limit_rule"], env=env)
+    config = load_config(_config(tmp_path, [("net0", 2, True), ("blk0", 3, False)], 3))
+    system = System(config, spec)
+    tables = device_tables(system)
+    for k, kind in enumerate(tables.kinds):
+        device = tables.kind_of.index(k)
+        tabled = answers_for(system, device)
+        assert isinstance(tabled, TabledAnswers)
+        stepped = Answers(system.machines[device], system.answer)
+        for state in kind.states:
+            for inst in system.machines[device].instances:
+                if system.machines[device].enabled(state, inst):
+                    assert tabled.options(state, inst) == stepped.options(state, inst)
+                    assert tabled.outcomes(state, inst) == stepped.outcomes(state, inst)
