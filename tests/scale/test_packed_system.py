@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 from virtio_notifier_spec.cli.main import cli
 from virtio_notifier_spec.scale import system_search
-from virtio_notifier_spec.scale.config import CONFIG_DIR, load_config
 from virtio_notifier_spec.scale.answers import Answers
+from virtio_notifier_spec.scale.config import CONFIG_DIR, load_config
 from virtio_notifier_spec.scale.device_tables import TabledAnswers, answers_for, device_tables
 from virtio_notifier_spec.scale.packed_system import explore_system_packed
 from virtio_notifier_spec.scale.system import System, explore_system
