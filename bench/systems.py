@@ -12,9 +12,10 @@ cannot help or hurt another):
   on a local cluster of 1 and 2 worker processes (the cluster's start-up
   timed apart).
 
-Seconds are the search alone, wall clock: in the child, after imports and
-after loading the configuration and its table; the packed engine's time
-includes building its device tables. Memory: the child's own peak resident
+Seconds are the search alone, wall clock, and the child's own CPU time
+beside it (with Dask the workers' CPU is not counted): in the child, after
+imports and after loading the configuration and its table; the packed
+engine's time includes building its device tables. Memory: the child's own peak resident
 set (VmHWM of /proc/self/status, not ru_maxrss, which on Linux can carry a
 parent's high-water mark), and its growth over the search (peak minus the
 resident set just before it) per state stored. Every row carries the
@@ -49,6 +50,7 @@ class Run:
     transitions: int | None = None
     concrete_states: int | None = None
     seconds: float | None = None
+    cpu: float | None = None
     setup: float | None = None
     peak_mib: float | None = None
     bytes_per_state: float | None = None
@@ -81,9 +83,9 @@ def one(config_name: str, engine: str, reduced: bool, workers: int) -> None:
         setup = time.perf_counter() - began
     try:
         start_kib = _status_kib("VmRSS")
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         result = explore_config(config, spec=spec, engine=engine, device_symmetry=reduced, cluster=cluster)
-        seconds = time.perf_counter() - began
+        seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
     finally:
         if cluster is not None:
             cluster.close()
@@ -94,6 +96,7 @@ def one(config_name: str, engine: str, reduced: bool, workers: int) -> None:
                 "transitions": result.transitions,
                 "concrete_states": result.concrete_states,
                 "seconds": seconds,
+                "cpu": cpu,
                 "setup": setup,
                 "start_kib": start_kib,
                 "peak_kib": _status_kib("VmHWM"),
@@ -127,6 +130,7 @@ def _child(config: str, engine: str, reduced: bool = False, workers: int = 0, ca
         data["transitions"],
         data["concrete_states"],
         data["seconds"],
+        data["cpu"],
         data["setup"],
         data["peak_kib"] / 1024,
         grown / data["states"],
@@ -149,6 +153,7 @@ def _row(run: Run) -> str:
         _cell(run.transitions),
         _cell(run.concrete_states),
         seconds,
+        _cell(run.cpu, ".2f"),
         _cell(rate),
         _cell(run.peak_mib),
         _cell(run.bytes_per_state),
@@ -160,10 +165,14 @@ def _row(run: Run) -> str:
 
 
 HEADER = (
-    "| configuration | engine | states | transitions | concrete states | search (s) | states/s "
+    "| configuration | engine | states | transitions | concrete states | search (s) | CPU (s) | states/s "
     "| peak RSS (MiB) | bytes/state | cluster start (s) | load | notes |\n"
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 )
+
+
+def _cpu_ratio(a: Run, b: Run) -> str:
+    return f"{a.cpu / b.cpu:,.0f}x" if a.finished and b.finished and b.cpu else "-"
 
 
 def _ratio(a: Run, b: Run) -> str:
@@ -207,10 +216,11 @@ def main() -> int:
         "## Ratios",
         "",
         f"- four devices, the system engine over the packed engine: **{_ratio(four_general, four_packed)}** "
-        f"({_cell(four_general.seconds, '.2f')} s against {_cell(four_packed.seconds, '.3f')} s, the packed "
-        "engine's device tables included).",
+        f"({_cell(four_general.seconds, '.2f')} s against {_cell(four_packed.seconds, '.3f')} s wall clock, the "
+        f"packed engine's device tables included; in CPU time {_cpu_ratio(four_general, four_packed)}).",
         f"- ten devices, the packed engine: {_cell(ten_packed.states)} states and "
-        f"{_cell(ten_packed.transitions)} transitions in {_cell(ten_packed.seconds, '.0f')} s, peak resident set "
+        f"{_cell(ten_packed.transitions)} transitions in {_cell(ten_packed.seconds, '.0f')} s "
+        f"({_cell(ten_packed.cpu, '.0f')} s of CPU), peak resident set "
         f"{_cell(ten_packed.peak_mib)} MiB. The system engine "
         + (
             f"did {_cell(ten_general.states)} states in {_cell(ten_general.seconds, '.0f')} s."

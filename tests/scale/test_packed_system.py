@@ -209,3 +209,18 @@ def test_the_tabled_answers_are_the_machines_answers(tmp_path, env):
                 if system.machines[device].enabled(state, inst):
                     assert tabled.options(state, inst) == stepped.options(state, inst)
                     assert tabled.outcomes(state, inst) == stepped.outcomes(state, inst)
+
+
+def test_two_threads_find_what_one_finds(tmp_path):
+    spec = load_spec(_tables(tmp_path)["no_kvm"])
+    config = load_config(_config(tmp_path, [("net0", 2, True), ("blk0", 2, False), ("blk1", 1, False)], 3))
+    for limit in (None, 40):
+        one = explore_system_packed(config, spec=spec, max_states=limit)
+        two = explore_system_packed(config, spec=spec, max_states=limit, workers=2)
+        assert (two.states, two.transitions, two.depth, two.partial) == (
+            one.states,
+            one.transitions,
+            one.depth,
+            one.partial,
+        )
+        assert two.counterexamples == one.counterexamples
