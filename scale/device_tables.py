@@ -196,6 +196,12 @@ class TabledAnswers(Answers):
             target = inst.target
             self.plan[inst.id] = (runs, (target,) if target is not None else tuple(range(machine.queues)))
 
+    def enabled(self, state: State, inst: Instance) -> bool:
+        """``Machine.enabled``, from the tables: in the fragment an event's
+        ``when`` reads the device and at most its target queue."""
+        runs, concerned = self.plan[inst.id]
+        return bool(runs[0][0].enabled[self.device_code[state.device], self.single_code[state.queues[concerned[0]]]])
+
     def options(self, state: State, inst: Instance) -> tuple[tuple, dict[int, list[Option]]]:
         runs, concerned = self.plan[inst.id]
         d = self.device_code[state.device]
@@ -260,34 +266,45 @@ def _kind(system: System, device: int, vm: list[Instance], seeds: list[State], l
     for seed in seeds:
         number(seed)
     flats = (_Flat(len(own)), _Flat(len(vm_here)))
-    shown = {inst.id: dict(system._shown(inst)) for inst in (*own, *vm_here)}
+    plans = []  # per move list: (instance, its target, its arguments as shown, the step properties about it)
+    for moves in (own, vm_here):
+        plans.append(
+            [
+                (
+                    inst,
+                    inst.target,
+                    dict(system._shown(inst)),
+                    [(1 << p, f) for p, (prop, f) in enumerate(step_props) if inst.event.name in prop.events],
+                )
+                for inst in moves
+            ]
+        )
+    enabled = answers.enabled if isinstance(answers, TabledAnswers) else machine.enabled
     done = 0
     while done < len(states):
         state = states[done]
         done += 1
         held = used(state)
-        for flat, moves, dedupe in ((flats[0], own, True), (flats[1], vm_here, False)):
-            for m, inst in enumerate(moves):
+        for flat, plan, dedupe in ((flats[0], plans[0], True), (flats[1], plans[1], False)):
+            for m, (inst, q, values, props) in enumerate(plan):
                 flat.start[m].append(len(flat.post))
-                q = inst.target
                 if dedupe and q is not None and q > 0 and state.queues[q] == state.queues[q - 1]:
                     flat.count[m].append(0)  # the same as the same event on the previous, identical queue
                     continue
-                if not machine.enabled(state, inst):
+                if not enabled(state, inst):
                     flat.count[m].append(0)
                     continue
                 outcomes = answers.outcomes(state, inst)
                 flat.count[m].append(len(outcomes))
-                values = shown[inst.id]
                 for outcome in outcomes:
-                    post = System.canonical((outcome.post,))[0]
+                    post = State(outcome.post.device, tuple(sorted(outcome.post.queues)))
                     flat.post.append(number(post))
                     flat.granted.append(outcome.granted)
                     flat.delta.append(used(post) - held)
                     bad = 0
-                    for p, (prop, f) in enumerate(step_props):
-                        if inst.event.name in prop.events and not f(state, outcome.post, values, 0):
-                            bad |= 1 << p
+                    for bit, f in props:
+                        if not f(state, outcome.post, values, 0):
+                            bad |= bit
                     flat.bad.append(bad)
     broken = np.zeros(len(states), dtype=np.uint64)
     for p, (prop, f) in enumerate(system.invariants):
