@@ -380,6 +380,7 @@ def explore_system_packed(
     progress: Callable[[int, int, int], None] | None = None,
     device_symmetry: bool = False,
     workers: int = 1,
+    depth: int | None = None,
     cluster=None,
     system: System | None = None,
     tables: DeviceTables | None = None,
@@ -398,6 +399,7 @@ def explore_system_packed(
         timeout=timeout,
         progress=progress,
         workers=workers,
+        depth=depth,
     )
     starts = np.array([search.encode(s) for s in tables.starts], dtype=np.uint64)
     if search.groups:

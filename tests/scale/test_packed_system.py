@@ -90,6 +90,8 @@ def test_the_three_device_configuration_agrees_and_stops_on_the_same_step():
     assert_same(config)
     for limit in (1, 2, 50, 1000):
         assert_same(config, max_states=limit)
+    for bound in (0, 1, 4, 20):
+        assert_same(config, depth=bound)
 
 
 def test_a_failing_configuration_stopped_early_keeps_what_the_system_engine_found(tmp_path):
@@ -97,6 +99,8 @@ def test_a_failing_configuration_stopped_early_keeps_what_the_system_engine_foun
     config = load_config(_config(tmp_path, SMALL, 2))
     for limit in (3, 10, 40):
         assert_same(config, spec, max_states=limit)
+    for bound in (0, 1, 2, 3):
+        assert_same(config, spec, depth=bound)
 
 
 def _breaks():
