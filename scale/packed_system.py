@@ -98,10 +98,10 @@ class PackedSystem(FrontierSearch):
 
     def chunk_states(self) -> int:
         """About a million steps per chunk, from the kinds' average number of steps."""
-        average = len(self.tables.vm_moves) + sum(
-            float(self.own_count[self.own_offset[k] : self.own_offset[k] + len(kind.states)].mean())
-            for k, kind in zip(self.tables.kind_of, self.kinds, strict=True)
-        )
+        average = float(len(self.tables.vm_moves))
+        for k, kind in zip(self.tables.kind_of, self.kinds, strict=True):
+            counts = self.own_count[self.own_offset[k] : self.own_offset[k] + len(kind.states)]
+            average += float(counts.sum()) / max(1, len(counts))  # no states at all: no start fits the host
         return max(256, int(CHUNK_EDGES // max(1.0, average)))
 
     # -- codes --------------------------------------------------------------------------
