@@ -26,7 +26,7 @@ lint: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,dask]'
 	touch $(STAMP)
 
 # Graphviz renders the diagrams; DOT and ASCII output work without it.
@@ -90,6 +90,14 @@ reference: $(STAMP)
 .PHONY: bench
 bench: $(STAMP) deps
 	$(PY) bench/scale.py
+
+# Several devices on one host (bench/systems.py): the system engine against the
+# packed system engine on spec/configs/four_devices.toml, the ten-device
+# configuration's time and memory, identical devices reduced, and Dask with 1
+# and 2 local workers; writes bench/systems.md. About 10 minutes.
+.PHONY: bench-systems
+bench-systems: $(STAMP)
+	$(PY) bench/systems.py
 
 # The Z3 proofs (proofs/README.md): how long the whole set takes, the verdicts
 # on the probe tables of tests/proofs/probes.py, and the cross-check with the

@@ -91,9 +91,9 @@ def _spin_column(spec: Spec, sizes, fair: bool) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {p.name: [] for p in spec.liveness}
     with tempfile.TemporaryDirectory(prefix="liveness-spin-") as work:
         for n in sizes:
-            verdicts = spin_liveness(spec, n, Path(work) / str(n), fair=fair).verdicts
+            run = spin_liveness(spec, n, Path(work) / str(n), fair=fair)
             for name in found:
-                found[name].append(verdicts.get(name, "unknown"))
+                found[name].append(run.shown(name) if name in run.verdicts else "unknown")
     return found
 
 
@@ -156,11 +156,11 @@ def liveness(
                 partial = "SPIN stopped at --timeout"
     not_run = [n for n in queues if n not in {r.queues for r in runs}]
     partial = partial or (TIMEOUT if not_run else None)
-    disagree = [
+    disagree = [  # SPIN's "unknown" disagrees with nothing: it leaves the run incomplete (exit 3)
         name
         for name, verdicts in (spin or {}).items()
         for run, theirs in zip(runs, verdicts, strict=True)
-        if theirs != run.verdict(name)
+        if theirs in ("holds", "fails") and theirs != run.verdict(name)
     ]
     elsewhere = {} if properties else _not_checked_here(spec, spec_name, queues)
     if as_json:
@@ -174,8 +174,9 @@ def liveness(
             print_text(console(), f"{spec.name}: not run for {span(not_run)} queue(s): the run before stopped early")
     if traces_dir is not None:
         write_lassos(traces_dir, spec, spec_name, _first_lassos(runs))
-    if partial is None and any("unknown" in v for v in (spin or {}).values()):
-        partial = "SPIN could not tell"
+    unknown = [x for verdicts in (spin or {}).values() for x in verdicts if x.startswith("unknown")]
+    if partial is None and unknown:
+        partial = "SPIN could not tell" + (f" ({unknown[0][9:-1]})" if unknown[0] != "unknown" else "")
     stopped_note(partial)
     if disagree:
         return ExitCode.FAILS

@@ -29,6 +29,7 @@ from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.schema import Spec
 from virtio_notifier_spec.spec.text import effect_text, to_text
 
+from .cluster import open_cluster
 from .deadline import Deadline
 from .env import env_option
 from .exitcodes import INTERRUPTED, ExitCode, outcome
@@ -41,6 +42,7 @@ from .options import (
     property_option,
     queues_option,
     run_options,
+    scheduler_option,
     spec_option,
     traces_option,
 )
@@ -148,8 +150,13 @@ def _every_n(spec: Spec) -> dict[str, str]:
     help="The packed engine where the table allows it (model/packed.py), or force one (cross-checks).",
 )
 @click.option(
-    "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Threads for the packed engine."
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Threads for the packed engine; with --scheduler local, the local cluster's processes.",
 )
+@scheduler_option
 @env_option
 @guarded
 def check(
@@ -165,6 +172,7 @@ def check(
     symmetry: bool,
     engine: str,
     workers: int,
+    scheduler: str | None,
     env: str,
 ) -> int:
     """Explore every reachable state and check every property of one table.
@@ -180,7 +188,7 @@ def check(
     """
     spec = restrict(load_spec(spec_name, env=env), properties)
     deadline = Deadline(timeout)
-    with Progress(spec.name, quiet=quiet) as progress:
+    with Progress(spec.name, quiet=quiet) as progress, open_cluster(scheduler, workers) as cluster:
         runs, skipped = explore_sizes(
             spec,
             queues,
@@ -191,7 +199,8 @@ def check(
             depth=depth,
             symmetry=symmetry,
             engine=engine,
-            workers=workers,
+            workers=1 if cluster else workers,
+            cluster=cluster,
         )
     results = [only(r, properties) for r in runs]
     print_results({spec.name: results}, as_json, not_run={spec.name: skipped})

@@ -20,6 +20,7 @@ A command takes what applies to it, e.g.::
 | ``--traces`` | write each counterexample into a folder (oracle trace and ITF) |
 | ``--json`` | one JSON document on stdout instead of text |
 | ``--quiet`` | no progress lines on stderr |
+| ``--scheduler`` | a Dask scheduler whose workers expand the packed search (``local``: a cluster of ``--workers``) |
 """
 
 from __future__ import annotations
@@ -95,6 +96,15 @@ traces_option = click.option(
     metavar="FOLDER",
     default=None,
     help="Write each counterexample into this folder as an oracle trace (.jsonl) and in ITF (.itf.json).",
+)
+
+
+scheduler_option = click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="Expand the packed search on this Dask scheduler's workers (tcp://host:8786); "
+    "'local' starts a local cluster of --workers processes (scale/cluster.py).",
 )
 
 
