@@ -15,10 +15,12 @@ A command takes what applies to it, e.g.::
 | ``--queues`` | N queues, or every count from A to B (``A-B``) |
 | ``--timeout`` | seconds for the whole command; exit 3 with what was decided |
 | ``--max-states`` | stop a search after this many states; exit 3 |
+| ``--depth`` | explore no further than N steps from a start; a search it cuts: exit 3 |
 | ``--property`` | only the named properties (repeatable) |
 | ``--traces`` | write each counterexample into a folder (oracle trace and ITF) |
 | ``--json`` | one JSON document on stdout instead of text |
 | ``--quiet`` | no progress lines on stderr |
+| ``--scheduler`` | a Dask scheduler whose workers expand the packed search (``local``: a cluster of ``--workers``) |
 """
 
 from __future__ import annotations
@@ -70,6 +72,14 @@ max_states_option = click.option(
     default=None,
     help="Stop a search after this many states, print what was decided, exit 3.",
 )
+depth_option = click.option(
+    "--depth",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Explore no further than N steps from a start (SPIN's -m, TLC's -depth); a search it cuts is "
+    "incomplete, exit 3.",
+)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout instead of text.")
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
 property_option = click.option(
@@ -86,6 +96,15 @@ traces_option = click.option(
     metavar="FOLDER",
     default=None,
     help="Write each counterexample into this folder as an oracle trace (.jsonl) and in ITF (.itf.json).",
+)
+
+
+scheduler_option = click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="Expand the packed search on this Dask scheduler's workers (tcp://host:8786); "
+    "'local' starts a local cluster of --workers processes (scale/cluster.py).",
 )
 
 

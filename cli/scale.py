@@ -7,8 +7,11 @@ count from A to B (one support-abstraction run at B decides every count
 from the table's cutoff up; orbit searches the smaller ones); ``--queues
 N`` checks N alone. "exact for every N >= c" is printed only for a table of
 the support fragment (spec/fragment.py); outside it every N up to 8 is an
-orbit search (with a note) and a larger range is refused. ``--timeout`` is
-for the whole command. Exit codes as everywhere: 0 everything holds, 1 a
+orbit search (with a note) and a larger range is refused. The configuration
+is searched by the packed system engine where it fits (``--engine``;
+scale/system_search.py), with one state per orbit of its identical devices
+on ``--device-symmetry``, and on a Dask cluster with ``--scheduler``.
+``--timeout`` is for the whole command. Exit codes as everywhere: 0 everything holds, 1 a
 check fails, 2 bad input or a refusal, 3 stopped early, 130 interrupted.
 """
 
@@ -19,21 +22,39 @@ from pathlib import Path
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from virtio_notifier_spec.model.explore import TIMEOUT, Exploration
-from virtio_notifier_spec.model.report import counterexample_text, environment_lines, exploration_json
+from virtio_notifier_spec.model.report import (
+    environment_lines,
+    exploration_json,
+    failures_text,
+    not_checked_lines,
+    verdict_cell,
+)
 from virtio_notifier_spec.scale.config import CONFIG_DIR, load_config
 from virtio_notifier_spec.scale.search import explore_every
-from virtio_notifier_spec.scale.system import System, SystemExploration, explore_system
+from virtio_notifier_spec.scale.system import System, SystemExploration
+from virtio_notifier_spec.scale.system_search import ENGINES, explore_config
+from virtio_notifier_spec.scale.verdicts import with_liveness
 from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.profile import not_issued_note
 
+from .cluster import open_cluster
 from .deadline import Deadline
 from .env import env_option
 from .exitcodes import INTERRUPTED, outcome
-from .export import first_counterexamples, write_counterexamples
+from .export import first_counterexamples, first_lassos, write_counterexamples, write_lassos
 from .guard import guarded
-from .options import max_states_option, queues_option, run_options, spec_option, traces_option
+from .options import (
+    depth_option,
+    max_states_option,
+    queues_option,
+    run_options,
+    scheduler_option,
+    spec_option,
+    traces_option,
+)
 from .output import console, print_text
 from .progress import Progress
 
@@ -50,7 +71,28 @@ DEFAULT_CONFIG = CONFIG_DIR / "three_devices.toml"
     show_default="spec/configs/three_devices.toml",
     help="A configuration of several devices sharing the host's slots (spec/configs/*.toml).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    default="auto",
+    show_default=True,
+    help="The configuration's search: packed where its states fit (scale/packed_system.py), or force one.",
+)
+@click.option(
+    "--device-symmetry",
+    is_flag=True,
+    help="One state per orbit of the configuration's identical devices (scale/README.md, 'Identical devices').",
+)
+@scheduler_option
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Threads for the packed search; with --scheduler local, the local cluster's processes.",
+)
 @max_states_option
+@depth_option
 @run_options
 @traces_option
 @env_option
@@ -59,7 +101,12 @@ def scale(
     spec_name: str,
     queues: range,
     config_path: str,
+    engine: str,
+    device_symmetry: bool,
+    scheduler: str | None,
+    workers: int,
     max_states: int | None,
+    depth: int | None,
     timeout: float | None,
     as_json: bool,
     quiet: bool,
@@ -71,16 +118,29 @@ def scale(
     config = load_config(config_path)
     config_spec = load_spec(config.table, env=env)  # the configuration names its table; --env is for both
     deadline = Deadline(timeout)
-    limits = {"max_states": max_states}
+    limits = {"max_states": max_states, "depth": depth}
     system = None
     with Progress(f"scale {spec.name}", quiet=quiet) as progress:
         runs = explore_every(
             spec, queues[-1], smallest=queues[0], timeout=deadline.remaining(), progress=progress, **limits
         )
-        interrupted = any(r.partial == INTERRUPTED for r in runs)
+        progress.stage(f"scale {spec.name}: properties of infinite runs")
+        runs = with_liveness(spec, runs, spec_arg=spec_name, timeout=deadline.remaining(), **limits)
+        interrupted = any(r.undecided == INTERRUPTED for r in runs)
         if not interrupted:
             progress.stage(f"scale {Path(config.path).name}")
-            system = explore_system(config, spec=config_spec, timeout=deadline.remaining(), progress=progress, **limits)
+            with open_cluster(scheduler, workers) as cluster:
+                system = explore_config(
+                    config,
+                    spec=config_spec,
+                    engine=engine,
+                    device_symmetry=device_symmetry,
+                    cluster=cluster,
+                    workers=1 if cluster else workers,
+                    timeout=deadline.remaining(),
+                    progress=progress,
+                    **limits,
+                )
     missing = _missing(queues, runs)
     partial = _partial(runs, system, missing)
     if as_json:
@@ -89,8 +149,10 @@ def scale(
         _print(spec.name, queues, runs, missing, config, system, config_spec)
     if traces_dir is not None:
         write_counterexamples(traces_dir, spec, spec_name, first_counterexamples(spec.name, runs))
-    failed = any(r.counterexamples for r in runs) or bool(system and system.counterexamples)
-    vacuous = any(r.verdict(name) == "vacuous" for r in runs for name in r.checks)
+    if traces_dir is not None:
+        write_lassos(traces_dir, spec, spec_name, first_lassos(runs))
+    failed = any(r.failed for r in runs) or bool(system and system.counterexamples)
+    vacuous = any(r.verdict(name) == "vacuous" for r in runs for name in r.every_check)
     return outcome(failed=failed, partial=partial, vacuous=vacuous)
 
 
@@ -105,7 +167,7 @@ def _missing(queues: range, runs: list[Exploration]) -> list[int]:
 
 
 def _partial(runs: list[Exploration], system: SystemExploration | None, missing: list[int]) -> str | None:
-    reasons = [r.partial for r in runs if r.partial] + ([system.partial] if system and system.partial else [])
+    reasons = [r.undecided for r in runs if r.undecided] + ([system.partial] if system and system.partial else [])
     if INTERRUPTED in reasons or system is None:
         return INTERRUPTED
     return reasons[0] if reasons else (TIMEOUT if missing else None)
@@ -117,8 +179,14 @@ def _json(runs: list[Exploration], system: SystemExploration | None, missing: li
         document["system"] = {
             "config": system.config.path,
             "env": system.env,
+            "engine": system.engine,
+            "reduction": system.reduction,
             "states": system.states,
             "transitions": system.transitions,
+            "concrete_states": system.concrete_states,
+            "concrete_transitions": system.concrete_transitions,
+            "depth": system.depth,
+            "notes": list(system.notes),
             "seconds": round(system.seconds, 3),
             "partial": system.partial,
             "ok": system.ok,
@@ -140,7 +208,7 @@ def _print(name: str, queues: range, runs, missing, config, system, config_spec)
             f"{sum(r.states for r in smaller):,}",
             f"{sum(r.transitions for r in smaller):,}",
             f"{sum(r.seconds for r in smaller):.2f}",
-            _outcome(all(r.ok for r in smaller), _first(smaller), sum(len(r.counterexamples) for r in smaller)),
+            _outcome(all(r.ok for r in smaller), _first(smaller), sum(_failing(r) for r in smaller)),
         )
     how = top.reduction + (f", exact for every N >= {top.cutoff}" if top.cutoff else "")
     table.add_row(
@@ -148,7 +216,7 @@ def _print(name: str, queues: range, runs, missing, config, system, config_spec)
         f"{top.states:,}",
         f"{top.transitions:,}",
         f"{top.seconds:.2f}",
-        _outcome(top.ok, top.partial, len(top.counterexamples)),
+        _outcome(top.ok, top.undecided, _failing(top)),
     )
     devices = ", ".join(f"{d.name}:{d.queues}{'(vhost)' if d.vhost else ''}" for d in config.devices)
     host = f"{config.slots} slots" if config.limited else "unlimited host"
@@ -156,8 +224,10 @@ def _print(name: str, queues: range, runs, missing, config, system, config_spec)
     if system is None:
         table.add_row(f"{devices}; {host}", "-", "-", "-", "not run: interrupted")
     else:
+        orbits = ", one state per orbit of the identical devices" if system.reduction == "devices" else ""
+        how = system.engine + orbits
         table.add_row(
-            f"{devices}; {host}",
+            f"{devices}; {host} ({how})",
             f"{system.states:,}",
             f"{system.transitions:,}",
             f"{system.seconds:.2f}",
@@ -166,18 +236,33 @@ def _print(name: str, queues: range, runs, missing, config, system, config_spec)
     out.print(table)
     for note in dict.fromkeys(note for run in runs for note in run.notes):
         print_text(out, f"note: {note}")
-    for line in environment_lines(top.spec, top.checks):  # what the environment left out
+    if system is not None:
+        for note in system.notes:
+            print_text(out, f"note: {config.path}: {note}")
+        if system.concrete_states is not None:
+            print_text(
+                out,
+                f"{config.path}: the orbits stand for {system.concrete_states:,} states and "
+                f"{system.concrete_transitions:,} transitions",
+            )
+    for line in environment_lines(top.spec, top.every_check):  # what the environment left out
         print_text(out, line)
     if system is not None and (note := not_issued_note(config_spec)) is not None:
         print_text(out, f"{Path(config.path).name}: {note}")
     if missing:
         out.print(f"{name}: not checked for N in {_ranges(missing)}: a run stopped early", markup=False)
+    if top.spec.liveness:  # the properties of infinite runs, beside the search (scale/verdicts.py)
+        for prop in top.spec.liveness:
+            decided = top.liveness_run(prop.name)
+            every = " for every N (one-queue projection)" if decided and decided.reduction == "projection" else ""
+            cell = Text.from_markup(verdict_cell(runs, prop.name)).plain
+            print_text(out, f"{prop.kind.value} {prop.name}: {cell}{every}")
+        for line in not_checked_lines(runs):
+            print_text(out, line)
     shown: set[str] = set()
     for run in runs:  # each failing check once, at the smallest queue count that breaks it
-        for prop, cx in run.counterexamples.items():
-            if prop not in shown:
-                shown.add(prop)
-                print_text(out, counterexample_text(run, cx))
+        for text in failures_text(run, shown):
+            print_text(out, text)
     if system is not None and system.counterexamples:
         composed = System(config, config_spec)
         for cx in system.counterexamples.values():
@@ -197,7 +282,11 @@ def _ranges(sizes: list[int]) -> str:
 
 
 def _first(runs) -> str | None:
-    return next((r.partial for r in runs if r.partial), None)
+    return next((r.undecided for r in runs if r.undecided), None)
+
+
+def _failing(run: Exploration) -> int:
+    return len(run.counterexamples) + len(run.lassos)
 
 
 def _outcome(ok: bool, partial: str | None, failures: int) -> str:

@@ -38,6 +38,7 @@ def prove(
     timeout: float | None = None,
     budget: Budget | None = None,
     decided: Callable[[Proof], None] | None = None,
+    depth: int | None = None,
     by_support: bool = True,
 ) -> ProofReport:
     """Prove every property of ``spec`` for every number of queues, then its
@@ -45,10 +46,12 @@ def prove(
     not decide is ``unknown``. Raises :class:`~.induction.Disagreement` when
     Z3 and the search contradict each other (a bug, never a verdict).
     ``decided`` is told each property's proof as soon as it is final, so
-    that a run stopped by Ctrl-C can say what it had proved. ``by_support``:
-    what induction leaves open is decided for every N by the support search
-    where the queues are independent (:mod:`.support`); False keeps it
-    undecided, with its counterexample to induction (the tests of that path)."""
+    that a run stopped by Ctrl-C can say what it had proved. ``depth``
+    bounds the search behind what induction leaves open (a run it cuts ends
+    the search, and a verdict resting on it says so). ``by_support``: what
+    induction leaves open is decided for every N by the support search where
+    the queues are independent (:mod:`.support`); False keeps it undecided,
+    with its counterexample to induction (the tests of that path)."""
     budget = budget if budget is not None else Budget(timeout)
     prover = Prover(spec, budget)
     outcomes: list[Outcome] = prover.prove_invariants()
@@ -66,7 +69,7 @@ def prove(
     guards = guard_checks(spec, prover.assumed, budget)
     proved = [spec_prop for spec_prop in spec.properties if _proved(outcomes, spec_prop.name)]
     vacuity = VacuityCheck(proved)
-    search = Search(spec, vacuity.extra, budget=budget)
+    search = Search(spec, vacuity.extra, budget=budget, depth=depth)
     independent = independence_refusal(spec)
 
     wanted = {o.name for o in outcomes if isinstance(o, Failure)}
@@ -89,7 +92,7 @@ def prove(
     except OutOfTime as exc:
         stopped = str(exc)
 
-    support = Support(spec, budget) if by_support else None  # where queues are independent: every N
+    support = Support(spec, budget, depth) if by_support else None  # where queues are independent: every N
     proofs = [o if isinstance(o, Proof) else classify(o, search, prover.assumed) for o in outcomes]
     if support is not None:
         proofs = [support.decide(p, search) if p.name in wanted else p for p in proofs]

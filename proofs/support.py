@@ -33,16 +33,17 @@ from .search import MAX_STATES, Search, replays
 class Support:
     """The support search of ``spec`` at its cutoff, run once when first asked."""
 
-    def __init__(self, spec: Spec, budget: Budget = UNLIMITED) -> None:
+    def __init__(self, spec: Spec, budget: Budget = UNLIMITED, depth: int | None = None) -> None:
         self.spec = spec
         self.budget = budget
+        self.depth = depth  # --depth bounds this search too: a run it cuts decides nothing
         self.refusal = support_reason(spec)
         self.cutoff = support_cutoff(spec) if self.refusal is None else None
         self._run = None
 
     def run(self):
         if self._run is None:
-            limits = {"max_states": MAX_STATES, "timeout": self.budget.remaining()}
+            limits = {"max_states": MAX_STATES, "timeout": self.budget.remaining(), "depth": self.depth}
             self._run = explore_reduced(self.spec, self.cutoff, symmetry="support", **limits)
         return self._run
 

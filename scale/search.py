@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from virtio_notifier_spec.model.explore import (
     HYGIENE,
     INTERRUPTED,
+    ON_THIS_MACHINE,
     Counterexample,
     Exploration,
     record_dead,
@@ -53,16 +54,29 @@ def explore(
     symmetry: bool | str = False,
     engine: str = "auto",
     workers: int = 1,
+    depth: int | None = None,
+    cluster=None,
 ) -> Exploration:
     """Explore ``spec`` for ``queues`` queues, reduced by symmetry when asked
-    (see the module); ``engine`` and ``workers`` as for the plain explorer."""
+    (see the module); ``engine``, ``workers``, ``cluster`` and ``depth`` as
+    for the plain explorer (a reduced search is bounded by its own depth: an
+    orbit's is its states', a support set's that of the abstract search)."""
     mode, notes = _reduction(spec, queues, symmetry)
     if mode == "none":
         return explore_plain(
-            spec, queues, max_states=max_states, timeout=timeout, progress=progress, engine=engine, workers=workers
+            spec,
+            queues,
+            max_states=max_states,
+            timeout=timeout,
+            progress=progress,
+            engine=engine,
+            workers=workers,
+            depth=depth,
+            cluster=cluster,
         )
-    limits = {"max_states": max_states, "timeout": timeout, "progress": progress}
-    return _explore_reduced(spec, queues, mode, notes, engine, **limits)
+    limits = {"max_states": max_states, "timeout": timeout, "progress": progress, "depth": depth}
+    result = _explore_reduced(spec, queues, mode, notes, engine, **limits)
+    return result.noted(ON_THIS_MACHINE) if cluster is not None else result
 
 
 #: Up to this many queues ``symmetry=True`` explores orbits (exact counts of
@@ -225,8 +239,8 @@ def _support_result(spec, queues, run: _Search, began, engine, limits) -> Explor
     at N that stops once it has one for every failing check."""
     found: dict[str, Counterexample] = {}
     failing = frozenset(run.found)
-    if failing:
-        tracer = _search(spec, queues, "orbits", engine, want=failing, **limits)
+    if failing:  # the verdict is the support search's; its trace may be deeper than its abstract depth
+        tracer = _search(spec, queues, "orbits", engine, want=failing, **{**limits, "depth": None})
         found = _concrete_findings(tracer.tracer, tracer.found)
         for name in failing - set(found):
             found[name] = Counterexample(
