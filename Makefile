@@ -139,9 +139,12 @@ bench-liveness: $(STAMP) deps
 	$(PY) bench/liveness.py
 
 # The differential soundness suite's long run (tests/soundness/run.py): random
-# tables through the explicit search, orbits, support, Z3 and SPIN, which must
-# agree wherever each claims to apply; writes the counts to bench/soundness.md
-# and exits 1 on any disagreement. The short run is part of `make test`.
+# tables (liveness, fairness, environments, several devices, extends) through
+# the packed engine, orbits, support, liveness reductions, the system search,
+# Z3 and SPIN, each against the unreduced general search, which must agree
+# wherever each claims to apply; writes the counts, time and load to
+# bench/soundness.md and exits 1 on any disagreement. The short run is part
+# of `make test`.
 SOUNDNESS_TABLES ?= 1000
 .PHONY: soundness
 soundness: $(STAMP) deps
