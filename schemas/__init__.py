@@ -1,0 +1,1 @@
+"""The JSON Schemas of the command line's ``--json`` outputs (README.md)."""
