@@ -30,7 +30,8 @@ def document(command: str, results: Iterable[dict], *, stopped: str | None = Non
     reserved = {"format", "version", "command", "stopped", "results"} & set(extra)
     if reserved:
         raise ValueError(f"{sorted(reserved)} belong to the envelope")
-    return {"format": FORMAT, "version": VERSION, "command": command, "stopped": stopped, "results": list(results)} | extra
+    head = {"format": FORMAT, "version": VERSION, "command": command, "stopped": stopped}
+    return head | {"results": list(results)} | extra
 
 
 def print_document(command: str, results: Iterable[dict], *, stopped: str | None = None, **extra: object) -> None:

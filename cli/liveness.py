@@ -15,7 +15,6 @@ The verdict table of ``verify`` gains the same rows (:func:`add_rows`).
 
 from __future__ import annotations
 
-import json
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -34,6 +33,7 @@ from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.schema import Spec
 
 from .deadline import Deadline, TimeoutReached
+from .document import print_document
 from .env import env_option
 from .exitcodes import ExitCode, outcome
 from .export import write_lassos
@@ -175,19 +175,16 @@ def liveness(
         for run, theirs in zip(runs, verdicts, strict=True)
         if theirs != run.verdict(name)
     ]
+    if partial is None and any("unknown" in v for v in (spin or {}).values()):
+        partial = "SPIN could not tell"
     if as_json:
-        document = {"liveness": runs_json(runs), "not_run": not_run}
-        if spin is not None:
-            document["spin"] = spin
-        click.echo(json.dumps(document, indent=2))
+        print_document("liveness", runs_json(runs), stopped=partial, not_run=not_run, spin=spin)
     else:
         _print(spec, runs, spin, disagree, fairness)
         if not_run:
             print_text(console(), f"{spec.name}: not run for {span(not_run)} queue(s): the run before stopped early")
     if traces_dir is not None:
         write_lassos(traces_dir, spec, spec_name, _first_lassos(runs))
-    if partial is None and any("unknown" in v for v in (spin or {}).values()):
-        partial = "SPIN could not tell"
     stopped_note(partial)
     if disagree:
         return ExitCode.FAILS

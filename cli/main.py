@@ -10,7 +10,6 @@ traceback (:mod:`.guard`).
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -29,6 +28,7 @@ from virtio_notifier_spec.spec.schema import Spec
 from virtio_notifier_spec.spec.text import effect_text, to_text
 
 from .deadline import Deadline
+from .document import print_document
 from .env import env_option
 from .exitcodes import INTERRUPTED, ExitCode, outcome
 from .export import first_counterexamples, write_counterexamples
@@ -66,25 +66,29 @@ def print_results(
     proofs=None,
     not_run: dict[str, list[int]] | None = None,
     live: dict | None = None,
+    *,
+    command: str = "check",
+    stopped: str | None = None,
 ) -> None:
     """The runs, the verdicts and each counterexample once (at the smallest
     queue count that shows it); ``proofs`` (a ProofReport) adds the column
     "proved for all N"; ``not_run``: queue counts left out when a run stopped;
-    ``live``: liveness runs per variant (verify), rows of the same table."""
+    ``live``: liveness runs per variant (verify), rows of the same table.
+    With ``as_json``, ``command``'s document (schemas/README.md): one result
+    per run, ``stopped`` the reason the runs stopped early."""
     from . import liveness
 
     not_run = {k: v for k, v in (not_run or {}).items() if v}
     if as_json:
-        document: dict = {name: [exploration_json(r) for r in runs] for name, runs in by_variant.items()}
+        extra: dict = {"not_run": not_run}
         if proofs is not None:
             from .prove import report_json
 
-            document["proofs"] = report_json(proofs)
+            extra["proofs"] = report_json(proofs)
         if live is not None:
-            document["liveness"] = {name: liveness.runs_json(runs) for name, runs in live.items()}
-        if not_run:
-            document["not_run"] = not_run
-        click.echo(json.dumps(document, indent=2, sort_keys=False))
+            extra["liveness"] = [run for runs in live.values() for run in liveness.runs_json(runs)]
+        results = [exploration_json(r) for runs in by_variant.values() for r in runs]
+        print_document(command, results, stopped=stopped, **extra)
         return
     out = console()
     out.print(runs_table(r for runs in by_variant.values() for r in runs))
@@ -174,12 +178,12 @@ def check(
             spec, queues, deadline, progress, max_states=max_states, symmetry=symmetry, engine=engine, workers=workers
         )
     results = [only(r, properties) for r in runs]
-    print_results({spec.name: results}, as_json, not_run={spec.name: skipped})
+    partial = first_partial({spec.name: results}, bool(skipped))
+    print_results({spec.name: results}, as_json, not_run={spec.name: skipped}, stopped=partial)
     if not as_json:
         console().print(coverage_table(results[-1]))
     if traces_dir is not None:
         write_counterexamples(traces_dir, spec, spec_name, first_counterexamples(spec.name, results))
-    partial = first_partial({spec.name: results}, bool(skipped))
     stopped_note(partial)
     return outcome(failed=any(r.counterexamples for r in results), partial=partial)
 
@@ -247,7 +251,7 @@ def verify(
                 progress.stage(f"liveness of {name}")
                 live[name] = check_every(load_spec(name, env=env), sizes, symmetry="auto", timeout=deadline.remaining())
             partial = next((r.partial for runs in live.values() for r in runs if r.partial), None)
-    print_results(by_variant, as_json, proofs, not_run, live or None)
+    print_results(by_variant, as_json, proofs, not_run, live or None, command="verify", stopped=partial)
     stopped_note(partial)
     failed = any(r.counterexamples for r in by_variant.get("resolved", ())) or (proofs is not None and proofs.violated)
     failed = failed or any(r.failures for r in live.get("resolved", ()))
@@ -282,7 +286,7 @@ def show(spec_name: str, as_json: bool, quiet: bool, env: str) -> int:
     """Print the table: each row with its letter, guard, effects and reason."""
     spec = load_spec(spec_name, env=env)
     if as_json:
-        click.echo(json.dumps({"variant": spec.name, "summary": spec.summary, "rows": rows_json(spec)}, indent=2))
+        print_document("show", [{"variant": spec.name, "summary": spec.summary, "rows": rows_json(spec)}])
         return ExitCode.HOLDS
     width = console().width
     lines = [f"{spec.name}: {spec.summary}"]
@@ -311,7 +315,7 @@ def validate(paths: tuple[str, ...], specs: tuple[str, ...], as_json: bool, quie
         if not as_json:
             click.echo(f"{spec.name}: {len(spec.transitions)} transitions, {len(spec.properties)} properties: valid")
     if as_json:
-        click.echo(json.dumps(found, indent=2))
+        print_document("validate", found)
     return ExitCode.HOLDS
 
 

@@ -12,7 +12,6 @@ inductive``, a hygiene check that holds for some N only, or ``--timeout``),
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 
 import click
@@ -20,6 +19,7 @@ import z3
 from rich.console import Console
 from rich.table import Table
 
+from virtio_notifier_spec.model.explore import INTERRUPTED, TIMEOUT
 from virtio_notifier_spec.proofs.budget import Budget, OutOfTime
 from virtio_notifier_spec.proofs.crosscheck import CrossCheck, crosscheck
 from virtio_notifier_spec.proofs.induction import Disagreement
@@ -29,6 +29,7 @@ from virtio_notifier_spec.proofs.symbolic import SolverGaveUp
 from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.schema import PropertyKind, Spec
 
+from .document import print_document
 from .env import env_option
 from .exitcodes import ExitCode
 from .export import write_counterexamples
@@ -92,6 +93,13 @@ def report_json(report: ProofReport) -> dict:
         "search": report.search,
         "proofs": [p.to_json(report.spec) for p in report.proofs],
     }
+
+
+def _document_extra(report: ProofReport) -> dict:
+    """``prove --json``: the keys beside ``results`` (one result per proof)."""
+    found = report_json(report)
+    del found["proofs"]
+    return found
 
 
 def crosscheck_json(check: CrossCheck) -> dict:
@@ -195,8 +203,8 @@ def prove(
 def _print_decided(spec: Spec, decided: list[Proof], as_json: bool) -> None:
     """What a proof stopped by Ctrl-C had decided; every other check is unknown."""
     if as_json:
-        document = {"variant": spec.name, "partial": "interrupted", "proofs": [p.to_json(spec) for p in decided]}
-        click.echo(json.dumps(document, indent=2))
+        extra = {"variant": spec.name, "ok": False, "assumed": [], "search": None, "crosscheck": []}
+        print_document("prove", [p.to_json(spec) for p in decided], stopped=INTERRUPTED, **extra)
     elif decided:
         out = console()
         for proof in decided:
@@ -232,10 +240,11 @@ def _prove(spec, spec_name, names, cross, budget, as_json, quiet, traces_dir, pr
     except OutOfTime as exc:
         problem = f"the cross-check {exc} after {len(checks)} of {cross} queue count(s)"
     if as_json:
-        document = report_json(report)
-        if cross:
-            document["crosscheck"] = [crosscheck_json(c) for c in checks]
-        click.echo(json.dumps(document, indent=2))
+        undecided = any(p.verdict is Verdict.UNKNOWN for p in report.proofs)
+        stopped = problem or (TIMEOUT if undecided and budget.expired else None)
+        results = [p.to_json(report.spec) for p in report.proofs]
+        extra = _document_extra(report) | {"crosscheck": [crosscheck_json(c) for c in checks]}
+        print_document("prove", results, stopped=stopped, **extra)
     else:
         out = console()
         if not quiet:

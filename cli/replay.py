@@ -46,6 +46,7 @@ from virtio_notifier_spec.spec.expr import QUEUE
 from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.schema import Spec
 
+from .document import print_document
 from .exitcodes import ExitCode
 from .guard import guarded
 from .options import output_options, queues_option, spec_option
@@ -354,7 +355,7 @@ def replay(
             note = f"; one of {count} initial states (choose with --init NAME=VALUE)"
     steps = replay_events(Machine(spec, n), start, _instances(spec, n, seq))
     if as_json:
-        click.echo(json.dumps(replay_json(spec, n, start, steps), indent=2))
+        print_document("replay", [replay_json(spec, n, start, steps)])
     else:
         print_replay(spec, n, start, note, steps)
     return ExitCode.HOLDS if _ok(steps) else ExitCode.FAILS

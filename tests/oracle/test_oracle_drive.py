@@ -61,7 +61,7 @@ def test_c_example_conforms_with_full_coverage_for_two_queues(c_programs, tmp_pa
     junit = tmp_path / "junit.xml"
     result = run("oracle", "drive", "--queues", "2", "--json", "--junit", str(junit), "--", c_programs[""])
     assert result.exit_code == 0, result.output
-    doc = json.loads(result.stdout)
+    doc = json.loads(result.stdout)["results"][0]
     assert doc["implementation"] == "c-example" and doc["verdict"] == "conforms"
     coverage = doc["coverage"]
     assert coverage["state_event_pairs"] == [2588, 2588]
@@ -77,7 +77,7 @@ def test_c_mutant_is_caught_with_its_shortest_failing_sequence(c_programs, flag,
     junit = tmp_path / "junit.xml"
     result = run("oracle", "drive", "--queues", "1", "--json", "--junit", str(junit), "--", c_programs[flag])
     assert result.exit_code == 1, result.output
-    groups = json.loads(result.stdout)["groups"]
+    groups = json.loads(result.stdout)["results"][0]["groups"]
     found = next(g["shortest"] for g in groups if g["shortest"]["sequence"] == sequence)
     assert field in [m["field"] for m in found["mismatches"]]
     assert all(g["reproduced_from_fresh_start"] for g in groups)
@@ -267,7 +267,7 @@ def test_trace_check_catches_the_c_mutant_in_a_trace_it_wrote(c_programs, flag):
 def test_c_example_conforms_in_the_environments_with_whole_device_vhost_events(c_programs, env):
     result = run("oracle", "drive", "--queues", "2", "--env", env, "--json", "--", c_programs[""])
     assert result.exit_code == 0, result.output
-    doc = json.loads(result.stdout)
+    doc = json.loads(result.stdout)["results"][0]
     assert doc["coverage"]["rows"][0] == doc["coverage"]["rows"][1]
     assert doc["observation_coverage"]["never"] == []
 
