@@ -344,8 +344,9 @@ def _register() -> None:
     from .prove import prove
     from .replay import replay
     from .scale import scale
+    from .schema import schema
 
-    for command in (draw, oracle, mutants, prove, scale, replay, diff, designs, liveness):
+    for command in (draw, oracle, mutants, prove, scale, replay, diff, designs, liveness, schema):
         cli.add_command(command)
 
 
