@@ -38,7 +38,7 @@ RUNS = [
     ("liveness", ["liveness", "--spec", "proposal", "--queues", "1"], {1}),
     ("liveness", ["liveness", "--queues", "2", "--max-states", "5"], {3}),
     ("designs", ["designs", "--only", "qemu_today", "--no-drive"], {0}),
-    ("replay", ["replay", "--spec", "proposal", "set_status(value=driver_ok, assign_ok=true)", "kick(queue=0)", "reset"], {1}),
+    ("replay", ["replay", "--spec", "proposal", *SEQUENCE.split("; ")[1:]], {1}),
     ("oracle-drive", ["oracle", "drive", "--builtin", "reference", "--queues", "1", "--walks", "2", "--no-pairs"], {0}),
     ("oracle-replay", ["oracle", "replay", "--builtin", "reference", "--queues", "1", "--sequence", SEQUENCE], {0}),
     ("mutants", ["mutants", "--max-queues", "1", "--only", "vm_stop_keeps_ioeventfds"], {0}),
@@ -68,8 +68,10 @@ def test_the_json_output_validates_against_its_schema(name, args, codes):
 
 
 def test_oracle_check_json_validates_against_its_schema(tmp_path):
-    assert CliRunner().invoke(cli, ["check", "--spec", "proposal", "--queues", "1", "--traces", str(tmp_path)]).exit_code
-    document = run_json(["oracle", "check", str(tmp_path / "proposal-1q-no_lost_kick.jsonl"), "--spec", "resolved"], {1})
+    written = CliRunner().invoke(cli, ["check", "--spec", "proposal", "--queues", "1", "--traces", str(tmp_path)])
+    assert written.exit_code == 1
+    trace = tmp_path / "proposal-1q-no_lost_kick.jsonl"
+    document = run_json(["oracle", "check", str(trace), "--spec", "resolved"], {1})
     validator("oracle-check").validate(document)
     assert document["results"][0]["verdict"] == "diverges"
 
