@@ -29,6 +29,19 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Graphviz renders the diagrams; DOT and ASCII output work without it.
+# Quint (tests/scale/test_quint.py) goes into tools/quint/node_modules, pinned
+# by tools/quint/package-lock.json (antlr4ts 0.5.0-alpha.4: npm's own choice,
+# 0.5.0-dev, breaks Quint's parser); never globally.
+QUINT := tools/quint/node_modules/.bin/quint
+deps: $(QUINT)
+$(QUINT): tools/quint/package.json tools/quint/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null) || echo "warning: could not install node and npm"; \
+	  else echo "note: npm is missing (the Quint tests skip); install it with: sudo apt-get install nodejs npm"; fi; }
+	@if command -v npm >/dev/null 2>&1; then \
+	  (cd tools/quint && npm ci --no-audit --no-fund --loglevel=error >/dev/null) && touch $@ \
+	    || echo "warning: could not install Quint (the Quint tests skip)"; fi
 deps:
 	@command -v dot >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \

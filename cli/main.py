@@ -339,6 +339,7 @@ def _register() -> None:
     from .diff import diff
     from .draw import draw
     from .liveness import liveness
+    from .models import export
     from .mutants import mutants
     from .oracle import oracle
     from .prove import prove
@@ -346,7 +347,7 @@ def _register() -> None:
     from .scale import scale
     from .schema import schema
 
-    for command in (draw, oracle, mutants, prove, scale, replay, diff, designs, liveness, schema):
+    for command in (draw, oracle, mutants, prove, scale, replay, diff, designs, liveness, schema, export):
         cli.add_command(command)
 
 

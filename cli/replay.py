@@ -29,6 +29,7 @@ import json
 import re
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import click
 from rich.text import Text
@@ -40,6 +41,7 @@ from virtio_notifier_spec.model.replay import replay as replay_events
 from virtio_notifier_spec.model.trace import format_state, state_json
 from virtio_notifier_spec.oracle.observation import ObservationError
 from virtio_notifier_spec.oracle.tracefile import FORMAT, parse_args, parse_header
+from virtio_notifier_spec.scale.quint import exported_from
 from virtio_notifier_spec.spec.concrete import State
 from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.expr import QUEUE
@@ -175,6 +177,27 @@ def read_sequence(path: str) -> tuple[Sequence, dict | None]:
             raise SpecError(f"not valid JSON: {exc}", file=file) from None
     _read_text(text.splitlines(), file, seq)
     return seq, None
+
+
+def quint_source(module: str, trace_path: str) -> tuple[str, str]:
+    """The table and environment a Quint module of ``export`` was written
+    from (its head says), for a trace Quint wrote of it: the module's path
+    as Quint wrote it (from where Quint ran), else beside the trace."""
+    path = Path(module)
+    if not path.is_file() and trace_path != "-":
+        path = Path(trace_path).parent / path.name
+    try:
+        head = path.read_text(encoding="utf-8")[:4096]
+    except (OSError, UnicodeDecodeError):
+        why = f"the trace's source {module} cannot be read; name the table with --spec"
+        raise SpecError(why, file=trace_path) from None
+    found = exported_from(head)
+    if found is None:
+        why = f"{module} was not written by export --format quint; name the table with --spec"
+        raise SpecError(why, file=trace_path)
+    table, env, _ = found
+    beside = path.parent / table
+    return (str(beside) if table.endswith(".toml") and beside.is_file() else table), env
 
 
 def _instances(spec: Spec, queues: int, seq: Sequence) -> list[Instance]:
@@ -337,10 +360,13 @@ def replay(
         if not sep:
             raise SpecError(f"expected NAME=VALUE, found {item!r}", field="--init")
         seq.init[name.strip()] = value.strip()
+    env = None
     if spec_name is None and itf is not None and isinstance(itf.get("#meta"), dict):
         source = itf["#meta"].get("source")
         spec_name = source if isinstance(source, str) and source else None
-    spec = load_spec(spec_name or seq.spec_name or "resolved")
+        if spec_name is not None and spec_name.endswith(".qnt"):  # a trace Quint wrote of our export
+            spec_name, env = quint_source(spec_name, trace_path)
+    spec = load_spec(spec_name or seq.spec_name or "resolved", **({"env": env} if env else {}))
     note = ""
     if itf is not None:
         start, found = read_itf(spec, itf, file=trace_path)
