@@ -11,6 +11,7 @@ traceback (:mod:`.guard`).
 from __future__ import annotations
 
 import sys
+import time
 
 import click
 
@@ -23,6 +24,7 @@ from virtio_notifier_spec.model.report import (
     span,
     verdicts_table,
 )
+from virtio_notifier_spec.oracle.output import check_writable
 from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.schema import Spec
 from virtio_notifier_spec.spec.text import effect_text, to_text
@@ -33,7 +35,9 @@ from .env import env_option
 from .exitcodes import INTERRUPTED, ExitCode, outcome
 from .export import first_counterexamples, write_counterexamples
 from .guard import guarded, say, stopped_note
+from .junit import write_junit
 from .options import (
+    junit_option,
     max_states_option,
     output_options,
     property_option,
@@ -45,7 +49,7 @@ from .options import (
 from .output import console, print_text, wrap
 from .params import QueueRange
 from .progress import Progress
-from .runs import explore_sizes, first_partial
+from .runs import RunsInterrupted, explore_sizes, first_partial
 from .selection import only, restrict
 
 
@@ -149,6 +153,7 @@ def print_results(
 @click.option(
     "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Threads for the packed engine."
 )
+@junit_option
 @env_option
 @guarded
 def check(
@@ -163,6 +168,7 @@ def check(
     symmetry: bool,
     engine: str,
     workers: int,
+    junit_path: str | None,
     env: str,
 ) -> int:
     """Explore every reachable state and check every property of one table.
@@ -171,12 +177,20 @@ def check(
     is shown with a shortest trace from the start. Ctrl-C, --max-states and
     --timeout stop the run: what it found so far is printed (exit 130, 3).
     """
+    if junit_path:
+        check_writable(junit_path, "--junit")
     spec = restrict(load_spec(spec_name, env=env), properties)
     deadline = Deadline(timeout)
-    with Progress(spec.name, quiet=quiet) as progress:
-        runs, skipped = explore_sizes(
-            spec, queues, deadline, progress, max_states=max_states, symmetry=symmetry, engine=engine, workers=workers
-        )
+    began = time.monotonic()
+    try:
+        with Progress(spec.name, quiet=quiet) as progress:
+            limits = {"max_states": max_states, "symmetry": symmetry, "engine": engine, "workers": workers}
+            runs, skipped = explore_sizes(spec, queues, deadline, progress, **limits)
+    except RunsInterrupted as stop:  # Ctrl-C outside a search: the JUnit report still says what was decided
+        if junit_path:
+            done = [only(r, properties) for r in stop.runs]
+            write_junit(junit_path, "check", done, time.monotonic() - began, not_run={spec.name: stop.not_run})
+        raise
     results = [only(r, properties) for r in runs]
     partial = first_partial({spec.name: results}, bool(skipped))
     print_results({spec.name: results}, as_json, not_run={spec.name: skipped}, stopped=partial)
@@ -185,6 +199,9 @@ def check(
     if traces_dir is not None:
         write_counterexamples(traces_dir, spec, spec_name, first_counterexamples(spec.name, results))
     stopped_note(partial)
+    seconds = time.monotonic() - began
+    if junit_path and not write_junit(junit_path, "check", results, seconds, not_run={spec.name: skipped}):
+        return ExitCode.INTERNAL
     return outcome(failed=any(r.counterexamples for r in results), partial=partial)
 
 
@@ -205,17 +222,27 @@ def _variant_queues(variant: str, default: str):
 @_variant_queues("resolved", "1-6")
 @_variant_queues("proposal", "1-4")
 @run_options
+@junit_option
 @env_option
 @guarded
 def verify(
-    resolved_queues: range, proposal_queues: range, timeout: float | None, as_json: bool, quiet: bool, env: str
+    resolved_queues: range,
+    proposal_queues: range,
+    timeout: float | None,
+    as_json: bool,
+    quiet: bool,
+    junit_path: str | None,
+    env: str,
 ) -> int:
     """Check both variants and prove resolved; exit 0 when resolved satisfies everything.
 
     The verdicts on `proposal` (the message read literally) are reported,
     not required: spec/README.md explains each failure.
     """
+    if junit_path:
+        check_writable(junit_path, "--junit")
     deadline = Deadline(timeout)
+    began = time.monotonic()
     plan = {"resolved": resolved_queues, "proposal": proposal_queues}
     by_variant: dict[str, list[Exploration]] = {}
     not_run: dict[str, list[int]] = {}
@@ -253,6 +280,12 @@ def verify(
             partial = next((r.partial for runs in live.values() for r in runs if r.partial), None)
     print_results(by_variant, as_json, proofs, not_run, live or None, command="verify", stopped=partial)
     stopped_note(partial)
+    if junit_path:
+        runs = [r for found in by_variant.values() for r in found]
+        lives = [r for found in live.values() for r in found]
+        seconds = time.monotonic() - began
+        if not write_junit(junit_path, "verify", runs, seconds, proofs=proofs, live=lives, not_run=not_run):
+            return ExitCode.INTERNAL
     failed = any(r.counterexamples for r in by_variant.get("resolved", ())) or (proofs is not None and proofs.violated)
     failed = failed or any(r.failures for r in live.get("resolved", ()))
     return outcome(failed=failed, partial=partial)

@@ -19,6 +19,7 @@ A command takes what applies to it, e.g.::
 | ``--traces`` | write each counterexample into a folder (oracle trace and ITF) |
 | ``--json`` | one JSON document on stdout instead of text |
 | ``--quiet`` | no progress lines on stderr |
+| ``--junit`` | also write JUnit XML (``check``, ``verify``, ``oracle drive``) |
 """
 
 from __future__ import annotations
@@ -86,6 +87,16 @@ traces_option = click.option(
     metavar="FOLDER",
     default=None,
     help="Write each counterexample into this folder as an oracle trace (.jsonl) and in ITF (.itf.json).",
+)
+
+
+junit_option = click.option(
+    "--junit",
+    "junit_path",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    default=None,
+    help="Also write the verdicts as JUnit XML here: a test case per property per queue count (even after Ctrl-C).",
 )
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 from functools import partial
 
 import click
@@ -326,6 +327,7 @@ def drive_command(
     if isinstance(impl, int):
         return impl
     wanted = {"auto": "auto", "on": True, "off": False}[symmetry]
+    began = time.monotonic()
     with Progress(f"oracle drive {builtin or command[0]}", quiet=quiet) as progress, Deadline(timeout).enforced():
 
         def report_progress(p: DriveProgress) -> None:
@@ -357,7 +359,8 @@ def drive_command(
         print_document("oracle drive", [report.to_json()])
     else:
         click.echo(report.text())
-    failed = _write_after(junit_path, junit_xml(report) if junit_path else None, "--junit")
+    junit = junit_xml(report, seconds=time.monotonic() - began) if junit_path else None
+    failed = _write_after(junit_path, junit, "--junit")
     if failed is not None:
         return failed
     return ExitCode.HOLDS if report.ok else ExitCode.FAILS

@@ -11,17 +11,31 @@ from .deadline import Deadline
 from .progress import Progress
 
 
+class RunsInterrupted(KeyboardInterrupt):
+    """Ctrl-C between two runs (or before a search could catch it): the runs
+    finished before it, and the queue counts not run, for a report of what
+    was decided (``--junit``). Still a KeyboardInterrupt for everyone else."""
+
+    def __init__(self, runs: list[Exploration], not_run: list[int]) -> None:
+        super().__init__()
+        self.runs, self.not_run = runs, not_run
+
+
 def explore_sizes(
     spec: Spec, sizes: range, deadline: Deadline, progress: Progress, **limits
 ) -> tuple[list[Exploration], list[int]]:
     """One exploration per queue count, smallest first, until one stops early
     (--max-states, --timeout, Ctrl-C): the runs, and the counts not run."""
     results: list[Exploration] = []
-    for n in sizes:
-        if results and results[-1].partial is not None:
-            break
-        progress.stage(f"{spec.name}, {n} queue(s)")
-        results.append(explore(spec, n, progress=progress, timeout=deadline.remaining(), **limits))
+    try:
+        for n in sizes:
+            if results and results[-1].partial is not None:
+                break
+            progress.stage(f"{spec.name}, {n} queue(s)")
+            results.append(explore(spec, n, progress=progress, timeout=deadline.remaining(), **limits))
+    except KeyboardInterrupt:
+        done = {r.queues for r in results}
+        raise RunsInterrupted(results, [n for n in sizes if n not in done]) from None
     return results, [n for n in sizes if n > results[-1].queues]
 
 
