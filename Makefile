@@ -134,3 +134,11 @@ SOUNDNESS_TABLES ?= 1000
 .PHONY: soundness
 soundness: $(STAMP) deps
 	$(PY) tests/soundness/run.py --tables $(SOUNDNESS_TABLES) --out bench/soundness.md
+
+# The Quint export of random tables (tests/tables.py): Quint typechecks each,
+# and the run it shows replays on the table state by state. `make test` runs
+# 3 fixed ones; this draws QUINT_FUZZ_EXAMPLES fresh ones (a few seconds each).
+QUINT_FUZZ_EXAMPLES ?= 50
+.PHONY: fuzz-quint
+fuzz-quint: $(STAMP) deps
+	QUINT_FUZZ_EXAMPLES=$(QUINT_FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider tests/scale/test_quint.py -k random_tables

@@ -2,9 +2,10 @@
 
 One module per table and queue count (``Queues_`` is ``0.to(N-1)``):
 
-- each enumeration is a sum type (``type T_status_value_ = zero | driver |
-  driver_ok``), each device variable a ``var``, each per-queue variable a
-  map from queue to value (``var our_fd: int -> bool``), as ITF writes them;
+- each enumeration is a sum type (``type T_status_value_ = | zero | driver
+  | driver_ok``: the leading bar makes a one-value type a sum type too),
+  each device variable a ``var``, each per-queue variable a map from queue
+  to value (``var our_fd: int -> bool``), as ITF writes them;
 - ``init`` picks every initial state the table allows;
 - each event is an action of its name and parameters: its ``when`` as a
   guard, its own effects, and for every queue it concerns the one row that
@@ -184,7 +185,7 @@ class _Writer:
         self.emit(f"pure val {QUEUES} = 0.to({self.n - 1})")
         self.emit()
         for t in _enums(spec):
-            self.emit(f"type {type_name(t)} = {' | '.join(value(x) for x in t.values)}")
+            self.emit(f"type {type_name(t)} = | {' | '.join(value(x) for x in t.values)}")
         self.emit()
         for var in spec.variables:
             shown = f"int -> {type_name(var.type)}" if var.per_queue else type_name(var.type)

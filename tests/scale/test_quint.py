@@ -12,17 +12,23 @@ the reason, where Quint is not installed (``make deps`` installs it).
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from conftest import Edit
+from hypothesis import HealthCheck, Phase, given, settings
+from tables import valid_tables
 
 from virtio_notifier_spec.cli.main import cli
+from virtio_notifier_spec.model.explore import explore
 from virtio_notifier_spec.model.itf import read_itf, read_states
 from virtio_notifier_spec.model.machine import Machine
 from virtio_notifier_spec.model.replay import replay
 from virtio_notifier_spec.scale import quintrun
+from virtio_notifier_spec.scale.quint import exported_properties
 from virtio_notifier_spec.spec.load import load_spec
 
 pytestmark = pytest.mark.skipif(
@@ -93,3 +99,37 @@ def test_quint_finds_the_violation_in_a_broken_table_and_its_trace_replays(tmp_p
     if invariant != "complete":  # replay names the failing property; a missing row, the event that has none
         assert replayed.exit_code == 1, replayed.output
         assert invariant in replayed.output.split("false after some step:")[1], replayed.output
+
+
+# -- random tables: Quint and the table agree along every run Quint makes -----------------------
+
+QUINT_EXAMPLES = int(os.environ.get("QUINT_FUZZ_EXAMPLES", "3"))
+
+
+@settings(
+    max_examples=QUINT_EXAMPLES,
+    deadline=None,
+    derandomize="QUINT_FUZZ_EXAMPLES" not in os.environ,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
+@given(valid_tables(max_events=5, max_states=3, size=20))
+def test_quint_runs_of_random_tables_reach_the_states_the_table_reaches(table):
+    """Quint typechecks the export of a random table, and the run it shows
+    (a violation of some invariant, or its last sample) replays on the table
+    state by state; a violation Quint reports is one the table has."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        path = folder / "random.toml"
+        path.write_text(table.text(), encoding="utf-8")
+        module, itf = export(folder, str(path)), folder / "run.itf.json"
+        typed = quintrun.typecheck(module)
+        assert typed.returncode == 0, typed.stdout + typed.stderr + module.read_text()
+        run = quintrun.run(module, "every_invariant_", seed=SEED, samples=30, steps=8, itf=itf)
+        assert run.returncode in (0, 1), run.output
+        spec = load_spec(path)
+        document = json.loads(itf.read_text())
+        _states_agree(spec, document)
+        if run.violated:  # then the explorer, at the same queue count, finds a check of the module failing
+            found = explore(spec, 2).counterexamples
+            assert set(found) & set(exported_properties(spec)), run.output
