@@ -118,8 +118,8 @@ def itf_lasso(spec: Spec, lasso: Lasso, *, meta: dict | None = None) -> dict:
     if lasso.cycle:
         last = lasso.cycle[-1]
         document["#meta"]["loop-back"] = {
-            "action": to_quint(last.event.event.name),
-            "picks": {to_quint(k): value(v) for k, v in last.event.values.items()},
+            "action": last.event.event.name,
+            "picks": {k: value(v) for k, v in last.event.values.items()},
             "fired": last.rows(),
         }
     return document
@@ -172,17 +172,19 @@ def _queue_map(var, raw: object, where: str, file: str | None) -> list:
     return [found[q] for q in range(len(found))]
 
 
-def _start(spec: Spec, first: object, file: str | None) -> State:
+def _start(spec: Spec, first: object, file: str | None, index: int = 0) -> State:
+    """The table's state that ITF state number ``index`` gives."""
     if not isinstance(first, dict):
-        raise SpecError("expected an object", file=file, field="states[0]")
+        raise SpecError("expected an object", file=file, field=f"states[{index}]")
     device = []
     for var in spec.device_variables:
         if _field(first, var.name) is None:
-            raise SpecError("missing: the first state gives every variable", file=file, field=f"states[0].{var.name}")
-        device.append(_typed(var, _field(first, var.name), f"states[0].{var.name}", file))
+            message = "missing: every state gives every variable (ADR-015)"
+            raise SpecError(message, file=file, field=f"states[{index}].{var.name}")
+        device.append(_typed(var, _field(first, var.name), f"states[{index}].{var.name}", file))
     columns = []
     for var in spec.queue_variables:
-        where = f"states[0].{var.name}"
+        where = f"states[{index}].{var.name}"
         columns.append(_queue_map(var, _field(first, var.name), where, file))
         if len(columns[-1]) != len(columns[0]):
             raise SpecError("every per-queue map has the same queues", file=file, field=where)
@@ -190,9 +192,12 @@ def _start(spec: Spec, first: object, file: str | None) -> State:
 
 
 def read_states(spec: Spec, doc: dict, *, file: str | None = None) -> list[State]:
-    """Every state of an ITF trace as the table's state (its variables only:
-    the export's own, such as a step property's flag, are left out)."""
-    return [_start(spec, state, file) for state in doc["states"]]
+    """Every state of an ITF trace (after :func:`read_itf` accepted it) as
+    the table's state; a value outside its variable's type, or a state
+    without a variable, is bad input naming ``states[i].<variable>``. Only
+    the table's variables are read: a Quint export's own (a step property's
+    flag) are not the table's."""
+    return [_start(spec, state, file, index) for index, state in enumerate(doc["states"])]
 
 
 def read_itf(spec: Spec, doc: object, *, file: str | None = None) -> tuple[State, list[tuple[str, dict]]]:
