@@ -19,12 +19,13 @@ One module per table and queue count (``Queues_`` is ``0.to(N-1)``):
 - each step property is a ``val`` of its name over a flag (``<name>_ok_``)
   that every step of its events keeps only while the property holds across
   it (the state after is computed before it is assigned, so the property
-  reads it); ``complete`` likewise (every queue an event concerns fires a row).
+  reads it); ``complete`` (every queue an event concerns fires a row) and
+  ``deterministic`` (at most one: where rows overlap the module fires the
+  first in table order and the explorer every one, so this flags it) likewise.
 
 Not exported, and listed in the module's head: history freedom (a property
-of two runs), the properties of infinite runs (``quint run`` checks none),
-``deterministic`` (the loader refuses rows that can fire together, so every
-loaded table is) and ``no_dead_transition`` (a property of the whole search).
+of two runs), the properties of infinite runs (``quint run`` checks none)
+and ``no_dead_transition`` (a property of the whole search).
 
 Names Quint reserves are renamed (:mod:`~virtio_notifier_spec.model.quintnames`):
 ``assign`` is ``assign_``; the export's own names end with ``_``.
@@ -63,7 +64,7 @@ TABLE_MARK = "// table: "
 CONTEXT = "q_"  # the queue in context: a made-up name, never a table's
 NO_ROW = '""'
 #: The table's hygiene checks the module states as invariants.
-EXPORTED_HYGIENE = ("complete",)
+EXPORTED_HYGIENE = ("deterministic", "complete")
 
 
 class QuintExportError(SpecError):
@@ -86,10 +87,7 @@ def not_exported(spec: Spec) -> tuple[tuple[str, str], ...]:
     found += [
         (p.name, f"{p.kind.value}: a property of infinite runs, which quint run does not check") for p in spec.liveness
     ]
-    found += [
-        ("deterministic", "holds for every loaded table: the loader refuses rows that can fire together"),
-        ("no_dead_transition", "a property of the whole reachable graph, not of a run"),
-    ]
+    found += [("no_dead_transition", "a property of the whole reachable graph, not of a run")]
     return tuple(found)
 
 
@@ -291,9 +289,27 @@ class _Writer:
                 self.emit(f"{prop.name}_ok_' = {prop.name}_ok_,", 3)
         concerned = "true" if event.target is None else f"({CONTEXT} == {to_quint(event.target)})"
         complete = f"{QUEUES}.forall({CONTEXT} => ({concerned} implies row_.get({CONTEXT}) != {NO_ROW}))"
+        deterministic = f"{QUEUES}.forall({CONTEXT} => ({concerned} implies {self._one_row(event)}))"
+        self.emit(f"deterministic_ok_' = (deterministic_ok_ and {deterministic}),", 3)
         self.emit(f"complete_ok_' = (complete_ok_ and {complete}),", 3)
         self.emit("}", 2)
         self.emit("}")
+
+    def _one_row(self, event: Event) -> str:
+        """The queue in context fires at most one row of ``event``: where
+        guards can hold together (the loader decides only guards that read
+        their own queue), the row function takes the first, the explorer
+        every one, and this is false."""
+        ctx, parts = _Context(CONTEXT), []
+        for source in self.spec.states.values:
+            guards = [r.guard for r in self.spec.rows(event.name, source) if not r.otherwise and r.guard is not None]
+            always = [r for r in self.spec.rows(event.name, source) if not r.otherwise and r.guard is None]
+            if len(guards) + len(always) < 2:
+                continue
+            held = ", ".join([*(expr(g, ctx) for g in guards), *("true" for _ in always)])
+            at_most_one = f"[{held}].select(x_ => x_).length() <= 1"
+            parts.append(f"(({to_quint('state')}.get({CONTEXT}) == {value(source)}) implies {at_most_one})")
+        return " and ".join(parts) or "true"
 
     def _queue_value(self, event: Event, name: str) -> str:
         """The queue's ``name`` after the step: the value the row that fired gives it."""
@@ -332,7 +348,8 @@ class _Writer:
                 self.emit(f"val {to_quint(prop.name)} = {body}")
             elif prop.kind is PropertyKind.STEP:
                 self.emit(f"val {to_quint(prop.name)} = {prop.name}_ok_")
-        self.emit("val complete = complete_ok_")
+        for name in EXPORTED_HYGIENE:
+            self.emit(f"val {name} = {name}_ok_")
         self.emit(f"val every_invariant_ = and {{ {', '.join(to_quint(n) for n in exported_properties(self.spec))} }}")
 
 
