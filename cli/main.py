@@ -254,7 +254,15 @@ def verify(
             if first_partial(by_variant):
                 not_run[name] = list(sizes)
                 continue
-            by_variant[name], not_run[name] = explore_sizes(load_spec(name, env=env), sizes, deadline, progress)
+            try:
+                by_variant[name], not_run[name] = explore_sizes(load_spec(name, env=env), sizes, deadline, progress)
+            except RunsInterrupted as stop:  # the JUnit report still says what was decided
+                if junit_path:
+                    by_variant[name], not_run[name] = stop.runs, stop.not_run
+                    left = {other: list(more) for other, more in plan.items() if other not in by_variant}
+                    runs = [r for found in by_variant.values() for r in found]
+                    write_junit(junit_path, "verify", runs, time.monotonic() - began, not_run=not_run | left)
+                raise
         partial = first_partial(by_variant, any(not_run.values()))
         if partial is None:  # then the Z3 proofs of `resolved` for every number of queues
             import z3

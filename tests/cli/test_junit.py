@@ -79,3 +79,23 @@ def test_check_junit_is_written_after_ctrl_c_with_what_was_decided(tmp_path):
 def test_a_junit_path_that_cannot_be_written_is_refused_before_the_run(tmp_path):
     result = CliRunner().invoke(cli, ["check", "--junit", str(tmp_path / "missing" / "x.xml")])
     assert result.exit_code == 2 and "--junit" in result.output
+
+
+def test_verify_junit_is_written_when_ctrl_c_lands_between_two_runs(tmp_path, monkeypatch):
+    from virtio_notifier_spec.cli import runs
+
+    real, calls = runs.explore, []
+
+    def explore(spec, n, **limits):
+        calls.append((spec.name, n))
+        if len(calls) == 3:  # resolved at 1 and 2 queues done, then Ctrl-C
+            raise KeyboardInterrupt
+        return real(spec, n, **limits)
+
+    monkeypatch.setattr(runs, "explore", explore)
+    path = tmp_path / "verify.xml"
+    args = ["verify", "--resolved-queues", "1-3", "--proposal-queues", "1", "--quiet", "--junit", str(path)]
+    assert CliRunner().invoke(cli, args).exit_code == 130
+    root = valid(path)
+    assert set(cases(root, "resolved, 2 queue(s)").values()) == {"passed"}
+    assert cases(root, "resolved, 3 queue(s)") == cases(root, "proposal, 1 queue(s)") == {"every property": "skipped"}
