@@ -56,6 +56,18 @@ def test_quint_finds_no_violation_of_any_invariant_in_resolved(tmp_path):
     assert run.returncode == 0 and not run.violated, run.output
 
 
+def test_a_quint_run_in_an_environment_replays_in_that_environment(tmp_path):
+    module, itf = tmp_path / "qemu.qnt", tmp_path / "run.itf.json"
+    args = ["export", "--format", "quint", "--env", "qemu", "--queues", "2", "--out", str(module)]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    run = quintrun.run(module, "every_invariant_", seed=SEED, samples=20, steps=10, itf=itf)
+    assert not run.violated, run.output
+    document = json.loads(itf.read_text())
+    _states_agree(load_spec("resolved", env="qemu"), document)
+    replayed = CliRunner().invoke(cli, ["replay", "--trace", str(itf)])  # env qemu, from the module's head
+    assert replayed.exit_code == 0, replayed.output
+
+
 def _states_agree(spec, document) -> None:
     """Every state Quint reached is the table's state after the same events."""
     start, events = read_itf(spec, document)
