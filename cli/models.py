@@ -21,10 +21,11 @@ from virtio_notifier_spec.scale.promela import to_promela, to_promela_liveness
 from virtio_notifier_spec.scale.quint import quint_module
 from virtio_notifier_spec.spec.load import load_spec
 
+from .document import print_document
 from .env import env_option
 from .exitcodes import ExitCode
 from .guard import guarded
-from .options import queues_option, quiet_option, spec_option
+from .options import output_options, queues_option, spec_option
 
 FORMATS = ("quint", "promela", "promela-ltl")
 
@@ -46,11 +47,14 @@ FORMATS = ("quint", "promela", "promela-ltl")
     show_default=True,
     help="promela-ltl: assume the fairness the events declare.",
 )
-@quiet_option
+@output_options
 @env_option
 @guarded
-def export(fmt: str, spec_name: str, queues: range, out: str, fairness: bool, quiet: bool, env: str) -> int:
-    """Write the table as a Quint module or a Promela model for SPIN.
+def export(
+    fmt: str, spec_name: str, queues: range, out: str, fairness: bool, as_json: bool, quiet: bool, env: str
+) -> int:
+    """Write the table as a Quint module or a Promela model for SPIN (--json:
+    the model in a document, or the file written).
 
     Example: virtio-notifier-spec export --format quint --queues 2 --out resolved.qnt
     """
@@ -62,8 +66,11 @@ def export(fmt: str, spec_name: str, queues: range, out: str, fairness: bool, qu
         text = to_promela(spec, n)
     else:
         text = to_promela_liveness(spec, n, fair=fairness)
-    if out == "-":
-        click.echo(text, nl=False)
-    else:
+    if out != "-":
         Path(out).write_text(text, encoding="utf-8")
+    if as_json:
+        where = {"model": text} if out == "-" else {"path": out}
+        print_document("export", [{"format": fmt, "variant": spec.name, "env": spec.env, "queues": n, **where}])
+    elif out == "-":
+        click.echo(text, nl=False)
     return ExitCode.HOLDS

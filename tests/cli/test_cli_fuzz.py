@@ -67,6 +67,7 @@ def _commands(table: Path, folder: Path, events: list[str]) -> list[list[str]]:
         ["replay", "--spec", table, "--queues", "1", "--quiet", *events],
         ["diff", table, table, "--queues", "1", "--max-states", "3000", *LIMITS],
         ["oracle", "schema", "--spec", table],
+        *(["export", "--format", fmt, "--spec", table, "--queues", "2"] for fmt in ("quint", "promela", "promela-ltl")),
         ["oracle", "drive", "--builtin", f"model:{table}", "--spec", table, "--queues", "1", "--walks", "2", *LIMITS],
     ]
 

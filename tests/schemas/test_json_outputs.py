@@ -43,6 +43,8 @@ RUNS = [
     ("oracle-replay", ["oracle", "replay", "--builtin", "reference", "--queues", "1", "--sequence", SEQUENCE], {0}),
     ("mutants", ["mutants", "--max-queues", "1", "--only", "vm_stop_keeps_ioeventfds"], {0}),
     ("schema", ["schema"], {0}),
+    ("export", ["export", "--format", "quint", "--queues", "1"], {0}),
+    ("export", ["export", "--format", "promela-ltl", "--spec", "proposal", "--queues", "1"], {0}),
 ]
 
 
