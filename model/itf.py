@@ -213,7 +213,8 @@ def read_itf(spec: Spec, doc: object, *, file: str | None = None) -> tuple[State
     for index, state in enumerate(states[1:], start=1):
         where = f"states[{index}]"
         if not isinstance(state, dict) or not isinstance(state.get(ACTION), str):
-            raise SpecError("expected the name of the event that led here", file=file, field=f"{where}.{ACTION}")
+            message = "expected the name of the event that led here (quint run writes it with --mbt)"
+            raise SpecError(message, file=file, field=f"{where}.{ACTION}")
         picks = state.get(PICKS, {})
         if not isinstance(picks, dict):
             raise SpecError("expected an object of the event's arguments", file=file, field=f"{where}.{PICKS}")

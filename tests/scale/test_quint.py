@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -145,3 +146,13 @@ def test_quint_runs_of_random_tables_reach_the_states_the_table_reaches(table):
         if run.violated:  # then the explorer, at the same queue count, finds a check of the module failing
             found = explore(spec, 2).counterexamples
             assert set(found) & set(exported_properties(spec)), run.output
+
+
+def test_a_quint_trace_without_mbt_is_refused_with_one_line_saying_so(tmp_path):
+    module, itf = export(tmp_path, "proposal"), tmp_path / "plain.itf.json"
+    document_args = [quintrun.program(), "run", str(module), "--backend=typescript", "--invariant=no_lost_kick"]
+    document_args += ["--seed=7", "--max-samples=400", "--max-steps=12", f"--out-itf={itf}"]
+    subprocess.run(document_args, capture_output=True, text=True, timeout=600, check=False)
+    replayed = CliRunner().invoke(cli, ["replay", "--trace", str(itf)])
+    assert replayed.exit_code == 2 and "quint run writes it with --mbt" in replayed.output, replayed.output
+    assert len(replayed.output.strip().splitlines()) == 1
