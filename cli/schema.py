@@ -33,6 +33,16 @@ FILES = {
 }
 
 
+def command_schema(name: str) -> dict:
+    """A command's ``--json`` schema, self-contained: the results whose
+    schema lives in ``model/`` (``simulate``, ``graph``) embedded too."""
+    from virtio_notifier_spec.model.graphdoc import schema as graph_schema
+    from virtio_notifier_spec.model.simulate import SCHEMA as SIMULATION
+
+    foreign = {"simulate": [json.loads(SIMULATION.read_text(encoding="utf-8"))], "graph": [graph_schema()]}
+    return schemas.bundled(name, *foreign.get(name, []))
+
+
 def _listing() -> list[tuple[str, str]]:
     found = [(name, schemas.load(name)["title"]) for name in schemas.names()]
     return found + list(FILES.items())
@@ -65,7 +75,7 @@ def schema(words: tuple[str, ...], spec_name: str, as_json: bool, quiet: bool, e
     elif key == "itf":
         click.echo(ITF_SCHEMA.read_text(encoding="utf-8"), nl=False)
     elif key in schemas.names():
-        click.echo(json.dumps(schemas.bundled(key), indent=2))
+        click.echo(json.dumps(command_schema(key), indent=2))
     else:
         known = ", ".join([*schemas.names(), *FILES])
         raise SpecError(f"no schema {name!r} (known: {known})", field="NAME")

@@ -50,8 +50,12 @@ def load(name: str) -> dict:
     return json.loads(_load(name))
 
 
-def bundled(name: str) -> dict:
-    """``name``'s schema with the shared schemas embedded: self-contained."""
+def bundled(name: str, *resources: dict) -> dict:
+    """``name``'s schema with the shared schemas embedded, and ``resources``
+    (schemas kept elsewhere that it references by ``$id``, such as a result
+    made in ``model/``): self-contained."""
     schema = load(name)
-    schema["$defs"] = {**schema.get("$defs", {}), **{shared: load(shared) for shared in SHARED}}
+    embedded = {shared: load(shared) for shared in SHARED}
+    embedded |= {r["$id"].rsplit("/", 1)[-1].removesuffix(SUFFIX): r for r in resources}
+    schema["$defs"] = {**schema.get("$defs", {}), **embedded}
     return schema

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from virtio_notifier_spec import schemas
 from virtio_notifier_spec.cli.main import cli
+from virtio_notifier_spec.cli.schema import command_schema
 
 SEQUENCE = "start(limited=false); set_status(value=driver_ok, assign_ok=true); kick(queue=0); reset()"
 
@@ -43,13 +44,15 @@ RUNS = [
     ("oracle-replay", ["oracle", "replay", "--builtin", "reference", "--queues", "1", "--sequence", SEQUENCE], {0}),
     ("mutants", ["mutants", "--max-queues", "1", "--only", "vm_stop_keeps_ioeventfds"], {0}),
     ("schema", ["schema"], {0}),
+    ("simulate", ["simulate", "--spec", "proposal", "--seed", "1", "--runs", "5", "--depth", "20"], {1}),
+    ("graph", ["graph", "--queues", "1"], {0}),
     ("export", ["export", "--format", "quint", "--queues", "1"], {0}),
     ("export", ["export", "--format", "promela-ltl", "--spec", "proposal", "--queues", "1"], {0}),
 ]
 
 
 def validator(name: str) -> jsonschema.Draft202012Validator:
-    schema = schemas.bundled(name)
+    schema = command_schema(name)
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema)
 
