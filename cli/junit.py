@@ -1,11 +1,11 @@
 """``--junit FILE`` for ``check`` and ``verify``: the verdicts as JUnit XML.
 
-One test suite per table and queue count, one test case per property (and
-hygiene check) in it: a property that holds passes, one that fails is a
-failure carrying its shortest trace, one a stopped run did not decide is
-skipped with the reason. ``verify`` adds a suite for the proofs of
-``resolved`` for every N (each proof's time on its case) and one per
-liveness run. Written whatever ends the run, Ctrl-C and ``--timeout``
+One test suite per table and queue count, one test case per property of
+every kind (and hygiene check) in it: a property that holds passes, one
+that fails is a failure carrying its shortest trace or its lasso, one a
+stopped run did not decide, or this command does not check, is skipped
+with the reason. ``verify`` adds a suite for the proofs of the table for
+every N (each proof's time on its case). Written whatever ends the run, Ctrl-C and ``--timeout``
 included, with what was decided (``oracle/junit.py`` writes it; the file
 validates against the JUnit schemas CI tools read).
 """
@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from virtio_notifier_spec.model.explore import Exploration
+from virtio_notifier_spec.model.explore import NOT_CHECKED, Exploration
+from virtio_notifier_spec.model.liveness import failure_text
 from virtio_notifier_spec.model.report import counterexample_text
 from virtio_notifier_spec.oracle.junit import Case, Failure, Suite, junit_document
 from virtio_notifier_spec.oracle.output import write_whole
@@ -26,38 +27,31 @@ def _not_decided(partial: str | None) -> str:
     return f"not decided: the run stopped early ({partial})"
 
 
+def _failure(run: Exploration, name: str) -> Failure:
+    """A failing check's message and its shortest trace, or its lasso."""
+    cx = run.counterexamples.get(name)
+    if cx is not None:
+        return Failure("fails", cx.message, counterexample_text(run, cx))
+    live = run.liveness_run(name)
+    return Failure("fails", live.failures[name].message, failure_text(live, name))
+
+
 def exploration_suite(run: Exploration) -> Suite:
-    """One run: a case per check, its verdict."""
+    """One run: a case per check of every kind, its verdict."""
     classname = f"{run.spec.name}.{run.queues}q"
     cases = []
-    for name in run.checks:
-        cx = run.counterexamples.get(name)
-        if cx is not None:
-            cases.append(Case(classname, name, failure=Failure("fails", cx.message, counterexample_text(run, cx))))
-        elif run.partial:
-            cases.append(Case(classname, name, skipped=_not_decided(run.partial)))
-        else:
-            cases.append(Case(classname, name))
-    properties = (("states", str(run.states)), ("transitions", str(run.transitions)), ("env", run.spec.env))
-    return Suite(f"{run.spec.name}, {run.queues} queue(s)", tuple(cases), run.seconds, properties)
-
-
-def liveness_suite(run) -> Suite:
-    """One liveness run (``model/liveness.py``'s ``LivenessRun``)."""
-    from virtio_notifier_spec.model.liveness import failure_text
-
-    classname = f"{run.spec.name}.{run.queues}q.liveness"
-    cases = []
-    for name in run.checks:
+    for name in run.every_check:
         verdict = run.verdict(name)
         if verdict == "fails":
-            failure = Failure("fails", run.failures[name].message, failure_text(run, name))
-            cases.append(Case(classname, name, failure=failure))
+            cases.append(Case(classname, name, failure=_failure(run, name)))
         elif verdict == "holds":
             cases.append(Case(classname, name))
+        elif verdict == NOT_CHECKED:
+            cases.append(Case(classname, name, skipped=f"not checked: {run.not_checked[name]}"))
         else:
-            cases.append(Case(classname, name, skipped=_not_decided(run.partial)))
-    return Suite(f"{run.spec.name}, {run.queues} queue(s), liveness", tuple(cases))
+            cases.append(Case(classname, name, skipped=_not_decided(run.undecided)))
+    properties = (("states", str(run.states)), ("transitions", str(run.transitions)), ("env", run.spec.env))
+    return Suite(f"{run.spec.name}, {run.queues} queue(s)", tuple(cases), run.seconds, properties)
 
 
 def proofs_suite(report) -> Suite:
@@ -84,14 +78,12 @@ def write_junit(
     seconds: float,
     *,
     proofs=None,
-    live: Iterable = (),
     not_run: dict[str, list[int]] | None = None,
 ) -> bool:
     """Write the JUnit file; False (said on stderr) when it cannot be written."""
     suites = [exploration_suite(r) for r in runs]
     if proofs is not None:
         suites.append(proofs_suite(proofs))
-    suites += [liveness_suite(r) for r in live]
     for variant, sizes in (not_run or {}).items():
         for n in sizes:
             case = Case(f"{variant}.{n}q", "every property", skipped="not run: a run before it stopped early")
