@@ -10,7 +10,6 @@ written), 130 interrupted.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -21,6 +20,7 @@ from virtio_notifier_spec.designs.render import render, write
 from virtio_notifier_spec.spec.errors import SpecError
 
 from .deadline import Deadline
+from .document import print_document
 from .exitcodes import ExitCode
 from .guard import guarded
 from .options import run_options
@@ -70,7 +70,7 @@ def designs(
         if not as_json:
             click.echo(f"wrote {written[0]} and {len(written) - 1} trace(s) in {matrix.seconds:.1f} s")
     if as_json:
-        click.echo(json.dumps(document, indent=2))
+        print_document("designs", document.pop("designs"), **document)
     return code
 
 
