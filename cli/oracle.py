@@ -16,6 +16,7 @@ error (an I/O failure, a bug of the oracle: one line), 130 interrupted.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -47,7 +48,7 @@ from .document import print_document
 from .env import env_option
 from .exitcodes import ExitCode
 from .guard import guarded
-from .options import SPEC_HELP, output_options, queues_option, run_options, spec_option
+from .options import SPEC_HELP, output_options, queues_option, quiet_option, run_options, spec_option
 from .progress import Progress
 
 MAX_DRIVE_QUEUES = 1024
@@ -473,7 +474,7 @@ def replay_command(
     help="The header's limited (default: QEMU's start-up probe; --limited for a vhost-user device, whose proxy never "
     "registers QEMU's own ioeventfds).",
 )
-@output_options
+@quiet_option
 @guarded
 def ingest_command(
     log: str,
@@ -482,7 +483,6 @@ def ingest_command(
     queues: int | None,
     spec_name: str,
     limited: bool | None,
-    as_json: bool,
     quiet: bool,
 ) -> int:
     """Turn a QEMU trace log (-trace kvm_set_ioeventfd_pio -trace kvm_set_ioeventfd_mmio -trace virtio_set_status
