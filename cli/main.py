@@ -11,7 +11,6 @@ traceback (:mod:`.guard`).
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 
@@ -28,11 +27,13 @@ from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.schema import Spec
 from virtio_notifier_spec.spec.text import effect_text, to_text
 
+from . import signals
 from .deadline import Deadline
 from .env import env_option
 from .exitcodes import INTERRUPTED, ExitCode, outcome
 from .export import first_counterexamples, write_counterexamples
 from .guard import guarded, say, stopped_note
+from .guard import run as guard_run
 from .options import (
     max_states_option,
     output_options,
@@ -143,7 +144,7 @@ def print_results(
     help="The packed engine where the table allows it (model/packed.py), or force one (cross-checks).",
 )
 @click.option(
-    "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Threads for the packed engine."
+    "--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Threads for the packed engine."
 )
 @env_option
 @guarded
@@ -315,18 +316,34 @@ def validate(paths: tuple[str, ...], specs: tuple[str, ...], as_json: bool, quie
     return ExitCode.HOLDS
 
 
+def run() -> int:
+    """The command line's exit code: the commands run under their guard
+    (:mod:`.guard`); what happens around them, while the options are read
+    or the help is printed, is guarded here the same way (Ctrl-C is
+    ``interrupted``, never click's "Aborted!"; help written to a full disk
+    is one line and exit 4)."""
+
+    def parse_and_run() -> int:
+        try:
+            code = cli.main(prog_name="virtio-notifier-spec", standalone_mode=False)
+        except click.exceptions.Abort:
+            say(signals.name())
+            return signals.exit_code()
+        except click.ClickException as exc:
+            exc.show()
+            return exc.exit_code
+        except SystemExit as done:  # a command's guard ends with its code
+            return done.code if isinstance(done.code, int) else ExitCode.INTERNAL
+        return code if isinstance(code, int) else ExitCode.HOLDS
+
+    return guard_run(parse_and_run)
+
+
 def main() -> None:
-    """The installed entry point: Ctrl-C anywhere (even while the options are
-    read) ends as ``interrupted`` and exit 130, never click's "Aborted!"."""
-    try:
-        code = cli.main(prog_name="virtio-notifier-spec", standalone_mode=False)
-    except click.exceptions.Abort:
-        say("interrupted")
-        sys.exit(ExitCode.INTERRUPTED)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    sys.exit(code if isinstance(code, int) else ExitCode.HOLDS)
+    """The installed entry point (:func:`.entry.main`)."""
+    from .entry import main as entry
+
+    entry()
 
 
 def _register() -> None:

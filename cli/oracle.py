@@ -30,7 +30,7 @@ from virtio_notifier_spec.oracle.drive import DriveProgress
 from virtio_notifier_spec.oracle.drive import drive as run_drive
 from virtio_notifier_spec.oracle.implementation import Implementation, ModelImplementation
 from virtio_notifier_spec.oracle.junit import junit_xml
-from virtio_notifier_spec.oracle.output import check_writable, write_whole
+from virtio_notifier_spec.oracle.output import write_whole
 from virtio_notifier_spec.oracle.process import ProcessImplementation
 from virtio_notifier_spec.oracle.replay import replay as run_replay
 from virtio_notifier_spec.oracle.sequence import parse_sequence
@@ -39,6 +39,7 @@ from virtio_notifier_spec.oracle.tracefile import LINE_READ, RecordReader, Trace
 from virtio_notifier_spec.oracle.traceschema import schema_text
 from virtio_notifier_spec.reference.implementation import reference_implementation
 from virtio_notifier_spec.spec.errors import SpecError
+from virtio_notifier_spec.spec.limits import MAX_QUEUES
 from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.schema import Spec
 
@@ -47,9 +48,13 @@ from .env import env_option
 from .exitcodes import ExitCode
 from .guard import guarded
 from .options import SPEC_HELP, output_options, queues_option, run_options, spec_option
+from .output import writing
+from .params import OutputFile, Seconds
 from .progress import Progress
 
-MAX_DRIVE_QUEUES = 1024
+MAX_DRIVE_QUEUES = MAX_QUEUES
+#: Bounds of the random walks (a suite is made whole before it runs).
+MAX_WALKS, MAX_WALK_LENGTH = 100_000, 10_000
 
 
 def _usage(message: str) -> int:
@@ -57,17 +62,13 @@ def _usage(message: str) -> int:
     return ExitCode.BAD_INPUT
 
 
-def _write_after(path: str | None, data: bytes | None, option: str) -> int | None:
-    """Write an output file once the report is printed; a failure now is an
-    I/O failure (4), and the report is already out."""
+def _write_after(path: str | None, data: bytes | None, option: str) -> None:
+    """Write an output file once the report is printed; a failure now is
+    :class:`.output.OutputLost` (exit 4), and the report is already out."""
     if path is None or data is None:
-        return None
-    try:
+        return
+    with writing(f"{option} {path}"):
         write_whole(path, data)
-    except OSError as exc:
-        click.echo(f"internal error: {option} {path}: {exc.strerror or exc} (the report above is complete)", err=True)
-        return ExitCode.INTERNAL
-    return None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -97,12 +98,12 @@ def oracle() -> None:
 @click.option(
     "--example",
     "example_path",
-    type=click.Path(dir_okay=False),
+    type=OutputFile(),
     help="Write the first divergence's shortest replayable example (a trace) here.",
 )
 @click.option(
     "--example-seconds",
-    type=click.FloatRange(min=0),
+    type=Seconds(zero=True),
     default=5.0,
     show_default=True,
     help="How long to search for each example before saying none was found.",
@@ -131,8 +132,6 @@ def check_command(
     The trace is streamed: any length is checked in bounded memory.
     --timeout stops it with nothing decided (exit 3).
     """
-    if example_path:
-        check_writable(example_path, "--example")
     stream = open_trace(trace)
     try:
         read = (lambda: f"{stream.tell():,} bytes read") if stream.seekable() else None
@@ -152,9 +151,7 @@ def check_command(
     _print_verdict(verdict, as_json)
     first = verdict.divergences[0] if verdict.divergences else None
     example = ("\n".join(first.example) + "\n").encode() if first and first.example else None
-    failed = _write_after(example_path, example, "--example")
-    if failed is not None:
-        return failed
+    _write_after(example_path, example, "--example")
     return ExitCode.HOLDS if verdict.ok else ExitCode.FAILS
 
 
@@ -236,7 +233,7 @@ PROTOCOL_OPTION = click.option(
 )
 REPLY_TIMEOUT_OPTION = click.option(
     "--reply-timeout",
-    type=click.FloatRange(min=0.01),
+    type=Seconds(minimum=0.01),
     default=5.0,
     show_default=True,
     help="Seconds to wait for each reply.",
@@ -253,8 +250,10 @@ BUILTIN_OPTION = click.option(
 @spec_option()
 @queues_option(default="2", single=True, maximum=MAX_DRIVE_QUEUES)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random walks.")
-@click.option("--walks", type=click.IntRange(min=0), default=20, show_default=True, help="Random walks.")
-@click.option("--walk-length", type=click.IntRange(min=1), default=50, show_default=True, help="Events per walk.")
+@click.option("--walks", type=click.IntRange(0, MAX_WALKS), default=20, show_default=True, help="Random walks.")
+@click.option(
+    "--walk-length", type=click.IntRange(1, MAX_WALK_LENGTH), default=50, show_default=True, help="Events per walk."
+)
 @click.option("--no-tour", is_flag=True, help="Skip the (state, event) tour.")
 @click.option("--no-pairs", is_flag=True, help="Skip the consecutive-transition pairs.")
 @click.option(
@@ -279,7 +278,7 @@ BUILTIN_OPTION = click.option(
 @click.option(
     "--allow-unobserved", is_flag=True, help="Do not fail an implementation that observes nothing the table can check."
 )
-@click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Write JUnit XML here.")
+@click.option("--junit", "junit_path", type=OutputFile(), help="Write JUnit XML here.")
 @run_options
 @env_option
 @guarded
@@ -318,8 +317,6 @@ def drive_command(
 
     --timeout stops the drive with nothing decided (exit 3).
     """
-    if junit_path:
-        check_writable(junit_path, "--junit")
     spec = load_spec(spec_name, env=env)
     n = queues[0]
     impl = _implementation(command, builtin, spec, reply_timeout, protocol)
@@ -354,9 +351,7 @@ def drive_command(
             progress=report_progress,
         )
     click.echo(json.dumps(report.to_json(), indent=2) if as_json else report.text())
-    failed = _write_after(junit_path, junit_xml(report) if junit_path else None, "--junit")
-    if failed is not None:
-        return failed
+    _write_after(junit_path, junit_xml(report) if junit_path else None, "--junit")
     return ExitCode.HOLDS if report.ok else ExitCode.FAILS
 
 

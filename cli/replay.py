@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from dataclasses import dataclass, field
 
 import click
@@ -43,13 +42,17 @@ from virtio_notifier_spec.oracle.tracefile import FORMAT, parse_args, parse_head
 from virtio_notifier_spec.spec.concrete import State
 from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.expr import QUEUE
+from virtio_notifier_spec.spec.limits import MAX_QUEUES, MAX_TRACE_BYTES, read_text, shown
 from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.schema import Spec
 
+from .deadline import Deadline
+from .env import env_option
 from .exitcodes import ExitCode
 from .guard import guarded
-from .options import output_options, queues_option, spec_option
+from .options import queues_option, run_options, spec_option
 from .output import console, wrap
+from .progress import Progress
 
 _EVENT = re.compile(r"(?:\d+\.\s+)?([A-Za-z_]\w*)\s*(?:\((.*)\))?(?:\s+\[.*\])?")
 _ASSIGN = re.compile(r"([A-Za-z_]\w*)\s*=\s*(\S+)")
@@ -67,10 +70,12 @@ class Sequence:
 
 
 def _literal(text: str) -> object:
+    """``true``, ``false``, a number (of at most 9 digits: a longer one
+    is kept as text, which no argument accepts) or a name."""
     text = text.strip()
     if text in ("true", "false"):
         return text == "true"
-    return int(text) if text.isdigit() else text
+    return int(text) if text.isdigit() and len(text) <= 9 else text
 
 
 def parse_event(text: str, *, file: str | None = None, line: int | None = None) -> tuple[str, dict]:
@@ -81,12 +86,12 @@ def parse_event(text: str, *, file: str | None = None, line: int | None = None) 
     """
     match = _EVENT.fullmatch(text.strip())
     if match is None:
-        raise SpecError(f"expected an event like kick(queue=0), found {text.strip()!r}", file=file, line=line)
+        raise SpecError(f"expected an event like kick(queue=0), found {shown(text.strip())}", file=file, line=line)
     args = {}
     for part in filter(None, (p.strip() for p in (match.group(2) or "").split(","))):
         name, sep, value = part.partition("=")
         if not sep or not name.strip():
-            raise SpecError(f"expected NAME=VALUE, found {part!r}", file=file, line=line, field=match.group(1))
+            raise SpecError(f"expected NAME=VALUE, found {shown(part)}", file=file, line=line, field=match.group(1))
         args[name.strip()] = _literal(value)
     return match.group(1), args
 
@@ -137,42 +142,43 @@ def _read_oracle_trace(lines: list[str], file: str | None, seq: Sequence) -> Non
     for number, line in enumerate(lines[1:], start=2):
         if not line.strip():
             continue
-        try:
-            doc = json.loads(line)
-        except ValueError as exc:
-            raise SpecError(f"not valid JSON: {exc}", file=file, line=number) from None
+        doc = _json(line, file, number)
         if not isinstance(doc, dict):
             raise SpecError("expected a JSON object", file=file, line=number)
         seq.events.append((doc.get("event"), doc.get("args") or {}, file, number))
 
 
-def read_sequence(path: str) -> tuple[Sequence, dict | None]:
-    """Read ``--trace``: the sequence, and the ITF document when it is one."""
+def _json(text: str, file: str, line: int | None = None) -> object:
     try:
-        if path == "-":
-            text = sys.stdin.read()
-        else:
-            with open(path, encoding="utf-8") as stream:
-                text = stream.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"cannot read the events: {getattr(exc, 'strerror', None) or exc}", file=path) from None
+        return json.loads(text)
+    except ValueError as exc:
+        raise SpecError(f"not valid JSON: {exc}", file=file, line=line) from None
+    except RecursionError:
+        raise SpecError("not valid JSON: nested too deeply", file=file, line=line) from None
+
+
+def read_sequence(path: str) -> tuple[Sequence, dict | None]:
+    """Read ``--trace``: the sequence, and the ITF document when it is one.
+    A file with no event in it is bad input, not a run that holds."""
+    text = read_text(path, limit=MAX_TRACE_BYTES, what="a trace")
     file = "<stdin>" if path == "-" else path
     seq = Sequence()
     stripped = text.lstrip()
+    if not stripped:
+        raise SpecError("empty: expected events (text, an oracle trace or an ITF trace)", file=file)
     if stripped.startswith("{"):
         first = stripped.splitlines()[0]
         try:
             head = json.loads(first)
-        except ValueError:
+        except (ValueError, RecursionError):
             head = None
         if isinstance(head, dict) and head.get("format") == FORMAT:
             _read_oracle_trace(stripped.splitlines(), file, seq)
             return seq, None
-        try:
-            return seq, json.loads(text)
-        except ValueError as exc:
-            raise SpecError(f"not valid JSON: {exc}", file=file) from None
+        return seq, _json(text, file)
     _read_text(text.splitlines(), file, seq)
+    if not seq.events and not seq.init:
+        raise SpecError("no event in it: expected events like kick(queue=0), one a line", file=file)
     return seq, None
 
 
@@ -213,10 +219,20 @@ def choose_start(machine: Machine, init: dict[str, str]) -> tuple[State, int]:
 def _queues_needed(spec: Spec, seq: Sequence) -> int:
     """The smallest device the events fit: one past the largest queue named."""
     queue_params = {e.name: [p.name for p in e.params if p.type == QUEUE] for e in spec.events}
-    largest = [
-        args[p] for name, args, _, _ in seq.events for p in queue_params.get(name, ()) if isinstance(args.get(p), int)
-    ]
-    return max(largest, default=0) + 1
+    needed = 1
+    for name, args, file, line in seq.events:
+        for p in queue_params.get(name, ()):
+            queue = args.get(p)
+            if isinstance(queue, int) and not isinstance(queue, bool) and queue + 1 > needed:
+                if queue >= MAX_QUEUES:
+                    raise SpecError(
+                        f"queue {queue} needs more than {MAX_QUEUES} queues, the most a device has",
+                        file=file,
+                        line=line,
+                        field=p,
+                    )
+                needed = queue + 1
+    return needed
 
 
 # -- output ------------------------------------------------------------------------
@@ -307,7 +323,8 @@ def print_replay(spec: Spec, queues: int, start: State, note: str, steps: list[R
     metavar="NAME=VALUE",
     help="Start where this device variable has this value, e.g. limited=true (repeatable).",
 )
-@output_options
+@run_options
+@env_option
 @guarded
 def replay(
     events: tuple[str, ...],
@@ -315,8 +332,10 @@ def replay(
     spec_name: str | None,
     queues: range | None,
     inits: tuple[str, ...],
+    timeout: float | None,
     as_json: bool,
     quiet: bool,
+    env: str,
 ) -> int:
     """Replay events on the table: each step's rows and what changed.
 
@@ -339,7 +358,7 @@ def replay(
     if spec_name is None and itf is not None and isinstance(itf.get("#meta"), dict):
         source = itf["#meta"].get("source")
         spec_name = source if isinstance(source, str) and source else None
-    spec = load_spec(spec_name or seq.spec_name or "resolved")
+    spec = load_spec(spec_name or seq.spec_name or "resolved", env=env)
     note = ""
     if itf is not None:
         start, found = read_itf(spec, itf, file=trace_path)
@@ -352,7 +371,8 @@ def replay(
         start, count = choose_start(Machine(spec, n), seq.init)
         if count > 1:
             note = f"; one of {count} initial states (choose with --init NAME=VALUE)"
-    steps = replay_events(Machine(spec, n), start, _instances(spec, n, seq))
+    with Progress(f"replaying {len(seq.events):,} event(s)", quiet=quiet), Deadline(timeout).enforced():
+        steps = replay_events(Machine(spec, n), start, _instances(spec, n, seq))
     if as_json:
         click.echo(json.dumps(replay_json(spec, n, start, steps), indent=2))
     else:

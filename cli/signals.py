@@ -1,0 +1,121 @@
+"""Ctrl-C (SIGINT) and SIGTERM: both stop a command the same way.
+
+While :func:`watching` is active (the entry point enters it before the
+heavy imports, :func:`.guard.run` around every command), either signal
+raises :class:`KeyboardInterrupt` in the main thread, so every search that
+keeps what it found on Ctrl-C keeps it on SIGTERM too. The signal is also
+remembered (:func:`received`): one whose exception a finalizer swallowed
+still stops work that polls (the proofs), and still decides the exit code,
+128 + its number: 130 for Ctrl-C, 143 for SIGTERM.
+
+This module imports nothing of the project and nothing heavy, so that the
+entry point can install it first.
+
+>>> code_for(signal.SIGINT), code_for(signal.SIGTERM)
+(130, 143)
+>>> received() is None
+True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+
+#: The signals that stop a command as Ctrl-C does.
+STOPPING = (signal.SIGINT, signal.SIGTERM)
+
+_state = {"signal": None, "depth": 0}
+_lock = threading.Lock()
+
+
+def code_for(signum: int) -> int:
+    """The exit code of a command stopped by ``signum`` (the shell's 128 + n)."""
+    return 128 + int(signum)
+
+
+def received() -> int | None:
+    """The first stopping signal received while watching, or None."""
+    return _state["signal"]
+
+
+def exit_code() -> int:
+    """128 + the signal received (130 when none was: a KeyboardInterrupt
+    raised by other means counts as Ctrl-C)."""
+    return code_for(received() or signal.SIGINT)
+
+
+def name() -> str:
+    """How the stop is reported: ``interrupted`` (Ctrl-C) or ``interrupted by SIGTERM``."""
+    signum = received()
+    return "interrupted" if signum in (None, signal.SIGINT) else f"interrupted by {signal.Signals(signum).name}"
+
+
+def _ignore(unraisable) -> None:
+    """After a stop, an object half made (a Z3 context, say) may fail in
+    its finalizer; the run is ending, so that is not worth a traceback."""
+
+
+def _note(signum: int) -> None:
+    if _state["signal"] is None:
+        _state["signal"] = signum
+    sys.unraisablehook = _ignore
+
+
+def _raise(signum, frame) -> None:
+    _note(signum)
+    raise KeyboardInterrupt
+
+
+def _remember(signum, frame) -> None:
+    _note(signum)
+
+
+def install() -> None:
+    """Watch from here to the end of the process (the entry point, first
+    thing): blocks of :func:`watching` inside it add nothing."""
+    if threading.current_thread() is threading.main_thread():
+        _state["signal"] = None
+        _state["depth"] += 1
+        for signum in STOPPING:
+            signal.signal(signum, _raise)
+
+
+@contextlib.contextmanager
+def watching() -> Iterator[None]:
+    """Turn SIGINT and SIGTERM into :class:`KeyboardInterrupt` for the block
+    (main thread only; nested blocks share the outermost one's record)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    with _lock:
+        outermost = _state["depth"] == 0
+        _state["depth"] += 1
+    previous = {}
+    if outermost:
+        _state["signal"] = None
+        previous = {s: signal.signal(s, _raise) for s in STOPPING}
+    try:
+        yield
+    finally:
+        with _lock:
+            _state["depth"] -= 1
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def settle() -> None:
+    """From here on (the end of a command: its last flush, the interpreter's
+    shutdown) a signal is only remembered, never raised where nothing can
+    catch it; the exit code still says it came (:func:`received`)."""
+    if threading.current_thread() is threading.main_thread():
+        for signum in STOPPING:
+            signal.signal(signum, _remember)
+
+
+def forget() -> None:
+    """Clear the record (tests that simulate a signal)."""
+    _state["signal"] = None
