@@ -24,7 +24,7 @@ from .deadline import Deadline
 from .exitcodes import ExitCode
 from .guard import guarded
 from .options import run_options
-from .output import writing
+from .output import echo, writing
 from .params import OutputFolder
 from .progress import Progress
 
@@ -61,7 +61,7 @@ def designs(
     document = _json(matrix)
     if not as_json:
         for line in _lines(matrix):
-            click.echo(line)
+            echo(line)
     folder = Path(out)
     code = ExitCode.HOLDS if matrix.ok else ExitCode.FAILS
     if check_only:

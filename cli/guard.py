@@ -102,7 +102,7 @@ def _run(body: Callable[[], int]) -> int:
         say(signals.name())
         return signals.exit_code()
     except OutputLost as exc:
-        say(f"error: {exc} (what is printed above stands)")
+        say(f"error: {exc} (the report above is complete)")
         return ExitCode.INTERNAL
     except TimeoutReached:
         say("stopped at --timeout before anything was decided")

@@ -16,6 +16,7 @@ error (an I/O failure, a bug of the oracle: one line), 130 interrupted.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -48,7 +49,7 @@ from .env import env_option
 from .exitcodes import ExitCode
 from .guard import guarded
 from .options import SPEC_HELP, output_options, queues_option, run_options, spec_option
-from .output import writing
+from .output import echo, writing
 from .params import OutputFile, Seconds
 from .progress import Progress
 
@@ -165,21 +166,46 @@ def _print_verdict(verdict: Verdict, as_json: bool) -> None:
     )
     observed = verdict.observation.text()
     if verdict.ok:
-        click.echo(f"{where}: conforms to {verdict.variant}; {observed}")
+        echo(f"{where}: conforms to {verdict.variant}; {observed}")
         return
     if verdict.unobserved and not verdict.divergences:
-        click.echo(
+        echo(
             f"{where}: observes nothing the table can check, so only the events were checked (they conform to "
             f"{verdict.variant}); add `observed` fields, or pass --allow-unobserved"
         )
         return
     for d in verdict.divergences:
-        click.echo(divergence_text(verdict, d))
+        readable = d if d.example is None else dataclasses.replace(d, example=readable_example(d.example))
+        echo(divergence_text(verdict, readable))
     if len(verdict.groups) > 1 or sum(g.count for g in verdict.groups) > len(verdict.divergences):
-        click.echo(groups_text(verdict))
+        echo(groups_text(verdict))
     total = sum(g.count for g in verdict.groups)
     more = "" if verdict.complete else f" (stopped at line {verdict.divergences[-1].line}; --all reads on)"
-    click.echo(f"{where}: {total} divergence(s) from {verdict.variant}{more}; {observed}")
+    echo(f"{where}: {total} divergence(s) from {verdict.variant}{more}; {observed}")
+
+
+def readable_example(lines: tuple[str, ...]) -> tuple[str, ...]:
+    """An example trace's lines as the events ``replay`` and ``oracle replay
+    --sequence`` read, one a line and no wider than the text around them
+    (``--example FILE`` writes the trace itself).
+
+    >>> readable_example(('{"format":"virtio-notifier-trace","version":1,"variant":"resolved","queues":1,'
+    ...     '"limited":false}', '{"event":"kick","args":{"queue":0},"observed":{}}'))
+    ('start(limited=false)', 'kick(queue=0)')
+    """
+
+    def value(x: object) -> str:
+        return str(x).lower() if isinstance(x, bool) else str(x)
+
+    found = []
+    for line in lines:
+        doc = json.loads(line)
+        if "format" in doc:
+            found.append(f"start(limited={value(bool(doc.get('limited')))})")
+        else:
+            args = ", ".join(f"{k}={value(v)}" for k, v in (doc.get("args") or {}).items())
+            found.append(f"{doc['event']}({args})")
+    return tuple(found)
 
 
 # -- drive ----------------------------------------------------------------------
@@ -350,7 +376,10 @@ def drive_command(
             require_observation=not allow_unobserved,
             progress=report_progress,
         )
-    click.echo(json.dumps(report.to_json(), indent=2) if as_json else report.text())
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        echo(report.text())
     _write_after(junit_path, junit_xml(report) if junit_path else None, "--junit")
     return ExitCode.HOLDS if report.ok else ExitCode.FAILS
 
@@ -431,7 +460,10 @@ def replay_command(
         return impl
     with Progress(f"oracle replay {builtin or command[0]}", quiet=quiet), Deadline(timeout).enforced():
         result = run_replay(spec, impl, n, lim, events)
-    click.echo(json.dumps(result.to_json(), indent=2) if as_json else result.text())
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        echo(result.text())
     return ExitCode.HOLDS if result.ok else ExitCode.FAILS
 
 

@@ -84,8 +84,9 @@ def console(*, stderr: bool = False) -> Console:
 def fit(out: Console, table: Table):
     """``table`` laid out within ``out.width`` without cutting a word: each
     column at least as wide as its longest word (a name, a number), the
-    room left shared in proportion to what each column would use; when even
-    that is too wide, one block per row (:func:`records`).
+    room left given to the columns that want least more first (a verdict
+    keeps its line, a long explanation wraps); when even that is too wide,
+    one block per row (:func:`records`).
 
     >>> t = Table(title="T")
     >>> for c in ("property", "verdict"):
@@ -108,9 +109,13 @@ def fit(out: Console, table: Table):
         return records(out, table)
     room = out.width - least
     wants = [m.maximum - m.minimum for m in measured]
-    total = sum(wants) or 1
-    for column, m, want in zip(table.columns, measured, wants, strict=True):
-        column.width = max(m.minimum + room * want // total - table._get_padding_width(column._index), 1)
+    extra = [0] * len(wants)
+    by_want = sorted(range(len(wants)), key=wants.__getitem__)
+    for done, index in enumerate(by_want):  # the narrowest wishes first, in full where they fit
+        extra[index] = min(wants[index], room // (len(by_want) - done))
+        room -= extra[index]
+    for column, m, more in zip(table.columns, measured, extra, strict=True):
+        column.width = max(m.minimum + more - table._get_padding_width(column._index), 1)
         column.overflow = "fold"
     return table
 

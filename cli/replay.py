@@ -131,6 +131,9 @@ def _read_text(lines: list[str], file: str | None, seq: Sequence) -> None:
             seq.init.update(dict(_ASSIGN.findall(device)))
             continue
         name, args = parse_event(text, file=file, line=number)
+        if name == "start":  # start(limited=false), as `oracle check` prints an example: it chooses the start
+            seq.init.update({k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in args.items()})
+            continue
         seq.events.append((name, args, file, number))
 
 

@@ -86,7 +86,7 @@ def test_the_readme_variant_is_checked_proved_drawn_and_diffed_from_any_folder(t
     shown = (ROOT / "README.md").read_text()
     for line in ("  no_lost_kick  holds -> fails", "different: 1 row(s) changed, 1 verdict(s) changed"):
         assert line in shown and line in outputs["diff"]
-    document = json.loads(CliRunner().invoke(cli, ["diff", "reset_without_drain.toml", "--json"]).output)
+    document = json.loads(CliRunner().invoke(cli, ["diff", "reset_without_drain.toml", "--json"]).stdout)
     assert [c["name"] for c in document["rows"]["changed"]] == ["reset"]
 
 
