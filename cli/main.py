@@ -301,12 +301,13 @@ def show(spec_name: str, as_json: bool, quiet: bool, env: str) -> int:
 @click.argument("paths", nargs=-1, metavar="[SPEC]...")
 @spec_option(multiple=True, help="A variant or a table's TOML file to validate; repeatable. Default: both variants.")
 @output_options
+@env_option
 @guarded
-def validate(paths: tuple[str, ...], specs: tuple[str, ...], as_json: bool, quiet: bool) -> int:
+def validate(paths: tuple[str, ...], specs: tuple[str, ...], as_json: bool, quiet: bool, env: str) -> int:
     """Load and validate tables (default: both variants); exit 2 on the first error."""
     found = []
     for name in (*specs, *paths) or ("proposal", "resolved"):
-        spec = load_spec(name)
+        spec = load_spec(name, env=env)
         found.append({"spec": name, "variant": spec.name, "transitions": len(spec.transitions), "valid": True})
         found[-1]["properties"] = len(spec.properties)
         if not as_json:

@@ -76,7 +76,8 @@ def _remember(signum, frame) -> None:
 
 def install() -> None:
     """Watch from here to the end of the process (the entry point, first
-    thing): blocks of :func:`watching` inside it add nothing."""
+    thing): blocks of :func:`watching` inside it add nothing. Z3, imported
+    later, is told to leave SIGINT alone (:func:`quiet_solver`)."""
     if threading.current_thread() is threading.main_thread():
         _state["signal"] = None
         _state["depth"] += 1
@@ -95,6 +96,7 @@ def watching() -> Iterator[None]:
         outermost = _state["depth"] == 0
         _state["depth"] += 1
     previous = {}
+    quiet_solver()
     if outermost:
         _state["signal"] = None
         previous = {s: signal.signal(s, _raise) for s in STOPPING}
@@ -105,6 +107,16 @@ def watching() -> Iterator[None]:
             _state["depth"] -= 1
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def quiet_solver() -> None:
+    """Z3 installs a SIGINT handler of its own around every check unless
+    told not to (``ctrl_c``): a Ctrl-C there cancels the check and never
+    reaches the program (which then goes on, as if it had been ignored), or
+    kills the process outright. Told once, for every solver of the process."""
+    z3 = sys.modules.get("z3")
+    if z3 is not None:
+        z3.set_param("ctrl_c", False)
 
 
 def settle() -> None:
