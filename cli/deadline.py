@@ -63,13 +63,17 @@ class Deadline:
             yield
             return
 
+        active = [True]
+
         def alarm(signum, frame):
-            raise TimeoutReached
+            if active[0]:  # never once the block is leaving: the timer would stay armed
+                raise TimeoutReached
 
         previous = signal.signal(signal.SIGALRM, alarm)
         signal.setitimer(signal.ITIMER_REAL, self.remaining(), 0.1)
         try:
             yield
         finally:
+            active[0] = False
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)

@@ -13,7 +13,6 @@ import atexit
 import contextlib
 import os
 import sys
-import threading
 
 from . import signals
 
@@ -42,14 +41,16 @@ def main() -> None:
 
 
 def _exit(code: int) -> None:
-    """Exit with ``code``. Work that outlived the command on another thread
-    (a solver that ignored its interruption) must not hold the process:
-    then the exit handlers run here and the process ends at once."""
-    others = [t for t in threading.enumerate() if t is not threading.main_thread() and t.is_alive()]
-    if not others:
-        sys.exit(code)
+    """Exit with ``code``, and nothing else: the exit handlers run (temporary
+    folders go), output is flushed, then the process ends at once. Two
+    things of the interpreter's own exit are skipped on purpose: joining
+    threads (a solver that ignored its interruption must not hold the
+    process), and dying by SIGINT instead of exiting with ``code`` (the
+    interpreter does so whenever a KeyboardInterrupt once escaped code it
+    ran with ``exec``, such as a dataclass being made during an import,
+    even when the program then caught it)."""
+    atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError, AttributeError):
             stream.flush()
-    atexit._run_exitfuncs()
     os._exit(code)

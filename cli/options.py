@@ -49,7 +49,11 @@ def queues_option(
 ) -> Callable:
     """``--queues``: N, or a range A-B explored one count at a time."""
     text = help or (
-        ("Queues per device: N." if single else "Queues per device: N, or every count from A to B (A-B), one at a time.")
+        (
+            "Queues per device: N."
+            if single
+            else "Queues per device: N, or every count from A to B (A-B), one at a time."
+        )
         + f" At most {min(maximum, MAX_QUEUES)}."
     )
     return click.option(

@@ -16,6 +16,7 @@ error (an I/O failure, a bug of the oracle: one line), 130 interrupted.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -349,7 +350,11 @@ def drive_command(
     if isinstance(impl, int):
         return impl
     wanted = {"auto": "auto", "on": True, "off": False}[symmetry]
-    with Progress(f"oracle drive {builtin or command[0]}", quiet=quiet) as progress, Deadline(timeout).enforced():
+    with (
+        contextlib.closing(impl),  # a stop before the tests run still ends the child
+        Progress(f"oracle drive {builtin or command[0]}", quiet=quiet) as progress,
+        Deadline(timeout).enforced(),
+    ):
 
         def report_progress(p: DriveProgress) -> None:
             progress.update(_drive_status(p))
