@@ -14,8 +14,11 @@ verify: $(STAMP) deps
 	$(PY) -m virtio_notifier_spec prove --spec resolved --env qemu
 	$(PY) -m virtio_notifier_spec designs
 
+# The tests on TEST_JOBS workers (pytest-xdist; each test has its own folders
+# and child processes, so they run side by side, and beside another clone's).
+TEST_JOBS ?= auto
 test: $(STAMP) deps
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_JOBS)
 
 # ruff, and the import contracts of pyproject.toml (import-linter).
 lint: $(STAMP)
