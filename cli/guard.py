@@ -4,15 +4,17 @@
 
 - bad input (:class:`SpecError`, and :class:`.output.OutputError` for an
   output path that cannot be used): the located line, exit 2;
-- Ctrl-C: ``interrupted``, exit 130 (commands that can print what they had
-  decided catch it first and do so);
+- Ctrl-C or SIGTERM (:mod:`.signals`): ``interrupted``, exit 130 or 143
+  (commands that can print what they had decided catch it first and do
+  so); a signal whose KeyboardInterrupt something swallowed still ends the
+  command with its code, once the body returns;
 - ``--timeout`` in work that cannot stop by itself: exit 3;
-- output that cannot be written (a closed pipe, a full disk, ``/dev/full``):
-  one line on stderr, exit 4; an output path that cannot be used (no such
-  folder, permission denied): exit 2;
+- output that cannot be written (a closed pipe, a full disk, ``/dev/full``,
+  :class:`.output.OutputLost` for a file after the verdict): one line on
+  stderr, exit 4; an output path that cannot be used (no such folder,
+  permission denied): exit 2;
 - anything else is a bug of ours: ``internal error: ...``, exit 4 (the
   traceback with ``VIRTIO_NOTIFIER_SPEC_TRACEBACK=1``).
-"""
 
 from __future__ import annotations
 

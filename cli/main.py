@@ -334,6 +334,8 @@ def run() -> int:
             exc.show()
             return exc.exit_code
         except SystemExit as done:  # a command's guard ends with its code
+            if done.code is None:
+                return ExitCode.HOLDS
             return done.code if isinstance(done.code, int) else ExitCode.INTERNAL
         return code if isinstance(code, int) else ExitCode.HOLDS
 
