@@ -15,6 +15,7 @@
   permission denied): exit 2;
 - anything else is a bug of ours: ``internal error: ...``, exit 4 (the
   traceback with ``VIRTIO_NOTIFIER_SPEC_TRACEBACK=1``).
+"""
 
 from __future__ import annotations
 

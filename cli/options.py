@@ -15,6 +15,7 @@ A command takes what applies to it, e.g.::
 | ``--queues`` | N queues, or every count from A to B (``A-B``) |
 | ``--timeout`` | seconds for the whole command; exit 3 with what was decided |
 | ``--max-states`` | stop a search after this many states; exit 3 |
+| ``--depth`` | explore no further than N steps from a start; a search it cuts: exit 3 |
 | ``--property`` | only the named properties (repeatable) |
 | ``--traces`` | write each counterexample into a folder (oracle trace and ITF) |
 | ``--json`` | one JSON document on stdout instead of text |
@@ -45,7 +46,7 @@ def spec_option(*, default: str | None = "resolved", multiple: bool = False, hel
 
 
 def queues_option(
-    *, default: str | None = "2", single: bool = False, maximum: int = MAX_QUEUES, help: str | None = None
+    *, default: str | None = "2", single: bool = False, maximum: int | None = MAX_QUEUES, help: str | None = None
 ) -> Callable:
     """``--queues``: N, or a range A-B explored one count at a time."""
     text = help or (
@@ -54,7 +55,7 @@ def queues_option(
             if single
             else "Queues per device: N, or every count from A to B (A-B), one at a time."
         )
-        + f" At most {min(maximum, MAX_QUEUES)}."
+        + f" At most {min(maximum or MAX_QUEUES, MAX_QUEUES)}."
     )
     return click.option(
         "--queues",
@@ -77,6 +78,14 @@ max_states_option = click.option(
     metavar="N",
     default=None,
     help="Stop a search after this many states, print what was decided, exit 3.",
+)
+depth_option = click.option(
+    "--depth",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Explore no further than N steps from a start (SPIN's -m, TLC's -depth); a search it cuts is "
+    "incomplete, exit 3.",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout instead of text.")
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")

@@ -39,9 +39,9 @@ class QueueRange(click.ParamType):
 
     name = "N|A-B"
 
-    def __init__(self, *, single: bool = False, maximum: int = MAX_QUEUES) -> None:
+    def __init__(self, *, single: bool = False, maximum: int | None = MAX_QUEUES) -> None:
         self.single = single
-        self.maximum = min(maximum, MAX_QUEUES)
+        self.maximum = min(maximum or MAX_QUEUES, MAX_QUEUES)
         if single:
             self.name = "N"
 

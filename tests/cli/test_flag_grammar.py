@@ -45,7 +45,7 @@ def test_every_option_has_help_and_every_command_json_and_quiet(words, command):
 
 @pytest.mark.parametrize(("words", "command"), ALL, ids=NAMES)
 def test_every_command_that_reads_a_table_takes_spec(words, command):
-    if words in (("verify",), ("designs",)):  # both shipped variants; the designs against resolved, by definition
+    if words == ("designs",):  # the designs against resolved, by definition
         return
     if words == ("diff",):  # diff A [B]: its two tables are its arguments
         assert [p.name for p in command.params[:2]] == ["old", "new"]
@@ -116,7 +116,18 @@ def test_output_wraps_at_100_columns_off_a_terminal(args, monkeypatch, tmp_path)
     assert not wide, wide[:3]
 
 
-SHARED = ("--spec", "--queues", "--timeout", "--max-states", "--property", "--traces", "--json", "--quiet", "--env")
+SHARED = (
+    "--spec",
+    "--queues",
+    "--timeout",
+    "--max-states",
+    "--depth",
+    "--property",
+    "--traces",
+    "--json",
+    "--quiet",
+    "--env",
+)
 
 
 def test_the_readme_says_which_command_takes_which_shared_flag():
