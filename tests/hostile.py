@@ -85,6 +85,8 @@ BASE: dict[str, list[str]] = {
     "diff": ["diff", "proposal", "resolved", "--queues", "1"],
     "designs": ["designs", "--no-drive", "--only", "kvmtool", "--out", "{tmp}/designs"],
     "liveness": ["liveness", "--spec", "proposal", "--queues", "1"],
+    "graph": ["graph", "--spec", "proposal", "--queues", "1"],
+    "simulate": ["simulate", "--spec", "proposal", "--queues", "1", "--runs", "3", "--depth", "10", "--seed", "1"],
 }
 
 #: Runs that cannot end by themselves within seconds on any machine: a
