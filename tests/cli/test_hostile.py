@@ -11,6 +11,7 @@ import random
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -183,3 +184,22 @@ def test_hostile_slice_no_traceback_no_undocumented_exit_code(index, tmp_path):
     case = all_cases(SLICE_SEED, tmp_path, make_files(tmp_path), SLICE_RUNS)[index]
     outcome = run_case(case, random.Random(SLICE_SEED + index), tmp_path)
     assert not outcome.problems, (case.args, outcome.code, outcome.err_tail)
+
+
+def test_a_timeout_that_lands_in_a_finalizer_is_retried_silently(monkeypatch):
+    from virtio_notifier_spec.cli.deadline import Deadline, TimeoutReached
+
+    reported = []  # what the interpreter would print as "Exception ignored"
+    monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: reported.append(unraisable.exc_type))
+
+    class Busy:
+        def __del__(self):
+            while True:  # until the alarm lands here, where the interpreter swallows it
+                pass
+
+    with pytest.raises(TimeoutReached), Deadline(0.01).enforced():
+        busy = Busy()
+        del busy
+        while True:  # the next alarm stops the block
+            time.sleep(0.001)
+    assert TimeoutReached not in reported
