@@ -24,11 +24,19 @@ from .document import print_document
 from .exitcodes import ExitCode
 from .guard import guarded
 from .options import run_options
+from .output import echo, writing
+from .params import OutputFolder
 from .progress import Progress
 
 
 @click.command("designs")
-@click.option("--out", default="designs", show_default=True, help="Folder to write README.md and traces/ into.")
+@click.option(
+    "--out",
+    type=OutputFolder(),
+    default="designs",
+    show_default=True,
+    help="Folder to write README.md and traces/ into.",
+)
 @click.option(
     "--check",
     "check_only",
@@ -53,7 +61,7 @@ def designs(
     document = _json(matrix)
     if not as_json:
         for line in _lines(matrix):
-            click.echo(line)
+            echo(line)
     folder = Path(out)
     code = ExitCode.HOLDS if matrix.ok else ExitCode.FAILS
     if check_only:
@@ -65,7 +73,8 @@ def designs(
                 click.echo(f"{readme} is stale: run `make designs`")
             code = ExitCode.FAILS
     elif not only and not no_drive:
-        written = write(matrix, folder)
+        with writing("--out"):
+            written = write(matrix, folder)
         document["written"] = [str(p) for p in written]
         if not as_json:
             click.echo(f"wrote {written[0]} and {len(written) - 1} trace(s) in {matrix.seconds:.1f} s")
