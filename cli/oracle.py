@@ -488,9 +488,10 @@ def replay_command(
     metavar="SPACE:ADDRESS",
     help="The device whose notify register this is (pio:0xc010, mmio:0xfe003000), when the log has several.",
 )
-@click.option(
-    "--queues",
-    type=click.IntRange(1, MAX_DRIVE_QUEUES),
+@queues_option(
+    default=None,
+    single=True,
+    maximum=MAX_DRIVE_QUEUES,
     help="The device's queue count (default: the highest queue the log names, plus one).",
 )
 @spec_option(help=SPEC_HELP + " Written as the trace's variant (oracle check judges by it).")
@@ -500,15 +501,22 @@ def replay_command(
     help="The header's limited (default: QEMU's start-up probe; --limited for a vhost-user device, whose proxy never "
     "registers QEMU's own ioeventfds).",
 )
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="With --out: print what was written (path, events, queues) as one JSON document.",
+)
 @quiet_option
 @guarded
 def ingest_command(
     log: str,
     out_path: str | None,
     device_register: str | None,
-    queues: int | None,
+    queues: range | None,
     spec_name: str,
     limited: bool | None,
+    as_json: bool,
     quiet: bool,
 ) -> int:
     """Turn a QEMU trace log (-trace kvm_set_ioeventfd_pio -trace kvm_set_ioeventfd_mmio -trace virtio_set_status
@@ -516,16 +524,22 @@ def ingest_command(
     oracle's trace (spec/TRACE.md), to check with `oracle check --env qemu`. See qemu/README.md."""
     from virtio_notifier_spec.qemu.ingest import clean, ingest
 
+    if as_json and not out_path:
+        raise click.UsageError("--json describes the file --out writes; without --out the trace itself is on stdout")
+    count = queues[0] if queues else None
     try:
         with open(log, encoding="utf-8", errors="replace") as stream:
-            records = clean(ingest(stream, log, device=device_register, queues=queues, limited=limited))
+            records = clean(ingest(stream, log, device=device_register, queues=count, limited=limited))
     except IsADirectoryError:
         raise SpecError("expected a file, found a folder", file=log) from None
     records[0]["variant"] = spec_name
     data = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records).encode()
     if out_path:
         _write_after(out_path, data, "--out")
-        if not quiet:
+        if as_json:
+            summary = {"out": out_path, "events": len(records) - 1, "queues": records[0]["queues"]}
+            print_document("oracle ingest", [summary])
+        elif not quiet:
             click.echo(f"wrote {out_path}: {len(records) - 1} event(s), {records[0]['queues']} queue(s)", err=True)
     else:
         click.echo(data.decode(), nl=False)  # a trace: never wrapped

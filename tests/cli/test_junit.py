@@ -4,12 +4,13 @@ Ctrl-C and --max-states with what was decided."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import xml.etree.ElementTree as ET
 
 import xmlschema
 from click.testing import CliRunner
-from test_cli_runs import child, interrupt_once_running
+from processes import finish, read_until, spawned
 
 from virtio_notifier_spec.cli.main import cli
 from virtio_notifier_spec.oracle.junit import XSD
@@ -68,13 +69,16 @@ def test_verify_junit_has_the_runs_the_proofs_and_the_liveness(tmp_path):
 
 def test_check_junit_is_written_after_ctrl_c_with_what_was_decided(tmp_path):
     path = tmp_path / "check.xml"
-    process = child("check", "--spec", "proposal", "--queues", "1-5", "--junit", str(path), stdout=subprocess.PIPE)
-    _, err = interrupt_once_running(process)
-    assert process.returncode == 130, err
+    args = ("check", "--spec", "proposal", "--queues", "1-8", "--engine", "general", "--junit", str(path))
+    with spawned(*args, stdout=subprocess.PIPE) as process:
+        head = read_until(process, r"proposal, [2-8] queue\(s\)")  # 1 queue decided: the program says so
+        process.send_signal(signal.SIGINT)
+        status, _, err = finish(process, head)
+    assert status == 130, err
     root = valid(path)  # whenever Ctrl-C landed: in a search, or between two
     verdicts = [v for s in root.iter("testsuite") for v in cases(root, s.get("name")).values()]
     assert "skipped" in verdicts and set(verdicts) <= {"passed", "failure", "skipped"}
-    assert len(list(root.iter("testsuite"))) == 5  # every queue count asked: run, stopped or not run
+    assert len(list(root.iter("testsuite"))) == 8  # every queue count asked: run, stopped or not run
 
 
 def test_a_junit_path_that_cannot_be_written_is_refused_before_the_run(tmp_path):

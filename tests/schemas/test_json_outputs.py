@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 
 import click
 import jsonschema
@@ -82,6 +83,14 @@ def test_oracle_check_json_validates_against_its_schema(tmp_path):
     assert document["results"][0]["verdict"] == "diverges"
 
 
+def test_oracle_ingest_json_says_what_it_wrote_and_validates(tmp_path):
+    log = Path(__file__).parents[1] / "qemu" / "logs" / "blk-legacy-2.log"
+    out = tmp_path / "blk.jsonl"
+    document = run_json(["oracle", "ingest", str(log), "--out", str(out)], {0})
+    validator("oracle-ingest").validate(document)
+    assert document["results"] == [{"out": str(out), "events": len(out.read_text().splitlines()) - 1, "queues": 2}]
+
+
 def test_draw_json_of_files_written_validates(tmp_path):
     document = run_json(["draw", "--spec", "resolved", "--format", "dot", "--queues", "1", "--out", str(tmp_path)], {0})
     validator("draw").validate(document)
@@ -100,7 +109,7 @@ def test_every_command_with_json_has_a_schema_and_a_run_here():
     with_json = {name for name, command in _commands(cli) if any(o.name == "as_json" for o in command.params)}
     with_json -= {"oracle schema"}  # prints a schema, as `schema NAME` does
     assert {schemas.schema_name(n) for n in with_json} <= set(schemas.names())
-    covered = {name for name, _, _ in RUNS} | {"oracle-check"}
+    covered = {name for name, _, _ in RUNS} | {"oracle-check", "oracle-ingest"}
     assert {schemas.schema_name(n) for n in with_json} <= covered
 
 
