@@ -42,6 +42,7 @@ class VirtQueue:
     ioeventfd: bool = False  # ours is registered and our handler reads the notifier
     vhost: bool = False  # vhost holds the host notifier: hands off
     vhost_serves: bool = True  # a queue vhost takes when it starts (not vhost-net's control queue)
+    ours_before_take: bool = False  # it had our ioeventfd when vhost last took it
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,15 @@ class Device:
             self._take_back_from_vhost(self.vqs[n])
         return 0
 
+    def vhost_refused(self, n: int) -> None:
+        """KVM refused vhost's ioeventfd for queue ``n``: the take is undone,
+        our ioeventfd registered again if the queue had one (what it held was
+        drained when it went)."""
+        vq = self.vqs[n]
+        vq.vhost = False
+        if vq.ours_before_take:
+            self._assign_ioeventfd(vq)
+
     def load(self, saved_status: int) -> None:
         """Migration loads the status into a stopped VM; vm_run starts the ioeventfds."""
         self.status = saved_status
@@ -140,6 +150,7 @@ class Device:
     def _hand_to_vhost(self, vq: VirtQueue) -> None:
         if vq.vhost:
             return  # vhost asks again for what it holds: nothing to do
+        vq.ours_before_take = vq.ioeventfd  # for undoing a take KVM refuses
         self._stop_queue(vq)
         vq.vhost = True
 
