@@ -136,7 +136,7 @@ def observation(spec: Spec, post: State, handled: tuple[bool, ...]) -> dict:
 class _Search:
     def __init__(self, entry: Entry, queues: int) -> None:
         self.entry = entry
-        self.spec = load_spec("resolved", env=entry.env)
+        self.spec = load_spec(entry.table, env=entry.env)
         self.machine = Machine(self.spec, queues)
         self.reader = ObservationReader(self.spec, queues)
         layout = Layout.of(self.spec)

@@ -49,7 +49,7 @@ class DesignGraph(StateGraph):
 
 def design_graph(entry: Entry, queues: int) -> DesignGraph:
     """Every state ``entry``'s design reaches in its environment, every step kept."""
-    spec = load_spec("resolved", env=entry.env)
+    spec = load_spec(entry.table, env=entry.env)
     machine = Machine(spec, queues)
     limited_slot = machine.layout.device.index("limited")
     served_slot = machine.layout.queue.index("vhost_serves")
