@@ -39,8 +39,9 @@ What it does, in the model's words
     nothing else: a status that drops DRIVER_OK without 0 leaves the device
     activated. Pausing the VM parks the workers (a parked worker reads
     nothing) and pauses the backend (still vhost's reader, as the table
-    counts it), each keeping its eventfds; resuming unparks them and writes every activated queue's eventfd once, so that what
-    arrived meanwhile is seen. A restore (``load``) builds the device into the
+    counts it), each keeping its eventfds; resuming unparks them and writes
+    every activated queue's eventfd once, so that what arrived meanwhile is
+    seen. A restore (``load``) builds the device into the
     paused VM from its saved state and activates it if it was.
 
 What it abstracts
