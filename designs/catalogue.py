@@ -83,7 +83,7 @@ CONTROL = "none measurable: only the control queue takes the slow path"
 SPURIOUS = "none: one spurious run of the handler"
 NONE = "none"
 
-NET_IOEVENTFD = "-device virtio-net-pci,ioeventfd=on (off by default, 2010-2012)"
+NET_IOEVENTFD = "-device virtio-net-pci,ioeventfd=on"
 """What the 2010-2012 rows that involve vhost need: virtio-net-pci's ``ioeventfd`` property was false by
 default, so a vhost-net device had no ioeventfd of ours to stop or start."""
 
