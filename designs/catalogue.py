@@ -16,6 +16,7 @@ it creates the device), each with what it costs a guest.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .cloud_hypervisor import CloudHypervisor
 from .firecracker import Firecracker
@@ -51,7 +52,7 @@ class Entry:
 
     name: str
     title: str
-    design: type[Design]
+    design: type[Design] | None
     env: str
     sources: tuple[str, ...]
     verdicts: dict[str, str] = field(default_factory=dict)  # every property not listed holds
@@ -59,9 +60,13 @@ class Entry:
     known: tuple[Known, ...] = ()
     uniform_vhost: bool = False  # its devices serve every queue by vhost, or none
     table: str = "resolved"  # the table it is judged against (registered: queues registered at creation)
+    child: object | None = field(default=None, compare=False)  # an oracle child judged instead (child.py)
 
 
 DESIGNS: tuple[Entry, ...] = ()
+
+ROOT = Path(__file__).resolve().parents[1]
+"""The project's root (``examples/vmm/`` holds the protocol children)."""
 
 
 def entry(name: str) -> Entry:
