@@ -97,7 +97,9 @@ class Device:
         if not 0 <= n < len(self.vqs):
             return -errno.EINVAL
         if assign:
-            self._hand_to_vhost(self.vqs[n])
+            vq = self.vqs[n]
+            vq.ours_before_take = vq.ioeventfd and not vq.vhost  # for undoing a take KVM refuses
+            self._hand_to_vhost(vq)
         else:
             self._take_back_from_vhost(self.vqs[n])
         return 0
@@ -150,7 +152,6 @@ class Device:
     def _hand_to_vhost(self, vq: VirtQueue) -> None:
         if vq.vhost:
             return  # vhost asks again for what it holds: nothing to do
-        vq.ours_before_take = vq.ioeventfd  # for undoing a take KVM refuses
         self._stop_queue(vq)
         vq.vhost = True
 
