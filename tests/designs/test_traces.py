@@ -46,5 +46,5 @@ def test_oracle_check_replays_a_design_trace_in_its_environment():
     assert "vhost_stop(assign_ok=true) diverges from resolved" in result.output
     assert "e (vhost_stop_release_to_assigned)" in result.output
     # in the default environment the whole-device events do not exist: bad input, one line
-    refused = CliRunner().invoke(cli, ["oracle", "check", trace])
+    refused = CliRunner().invoke(cli, ["oracle", "check", "--all", trace])
     assert refused.exit_code == 2 and "vhost_start" in refused.output and "Traceback" not in refused.output
