@@ -35,7 +35,7 @@ activation).
 {modules}
 May import everything below `cli` (it sits between `cli` and `reference`).
 Entry points: `catalogue.DESIGNS`, `analysis.analyse`, `matrix.build`,
-`oracle_run.drive_design`. `make designs` (`virtio-notifier-spec designs`)
+`oracle_run.drive_design`, `child.analyse_child`. `make designs` (`virtio-notifier-spec designs`)
 writes this file and `traces/`, and exits 0 when every verdict and every
 divergence is the one the catalogue pins, 1 otherwise (the tests pin them
 too: `tests/designs/`).
@@ -217,6 +217,11 @@ MODULES = (
         "the liveness properties on a design's reachable graph, every step kept: its verdicts and lassos",
     ),
     ("`traces.py`", "shortest runs written as oracle traces (`traces/`)"),
+    (
+        "`child.py`",
+        "a child speaking the drive protocol judged like a design: a verdict per property "
+        "(`virtio-notifier-spec designs -- COMMAND`)",
+    ),
     ("`matrix.py`, `render.py`", "the matrix, held to the catalogue; this file"),
 )
 

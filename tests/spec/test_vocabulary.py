@@ -200,3 +200,9 @@ def test_show_prints_the_environments_conditions():
 def test_resolved_state_counts(env, counts):
     spec = load_spec("resolved", env=env)
     assert tuple(explore(spec, n).states for n in (1, 2, 3)) == counts
+
+
+def test_registered_is_proved_for_every_number_of_queues():
+    for env in ("rust_vmm", "adversarial"):
+        result = CliRunner().invoke(cli, ["prove", "--spec", "registered", "--env", env, "--quiet"])
+        assert result.exit_code == 0, result.output
