@@ -69,7 +69,7 @@ class MmioDevice:
             if self.status != 0:  # device.reset(): deactivate, keep queue_evts
                 self.activated = False
                 self.status = 0
-        elif any(self.status == a and status == b for a, b in zip((0, *STEPS), STEPS)):
+        elif any(self.status == a and status == b for a, b in zip((0, *STEPS), STEPS, strict=False)):
             self.status = status
             if status == STEPS[-1] and not self.activated:
                 if activate_ok:
