@@ -115,9 +115,8 @@ _VHOST_FIRST_ON_RUN = (
     "on the pio path while vhost runs."
 )
 _VHOST_HANDED_AT_ACTIVATION = (
-    "Activation hands the eventfd of a queue a vhost-user backend serves to the backend: the registration is the "
-    "backend's from then on, a take within the DRIVER_OK write that registered's activation (it arms ours) does "
-    "not make."
+    "Activation hands the eventfd of a queue a vhost-user backend serves to the backend, which reads it from then "
+    "on; registered's activation arms our reader instead (it has no take within a status write)."
 )
 _RESTORED_BACKEND = (
     "A restore builds a new device and activates it in the paused VM if the saved one was activated: a vhost-user "
