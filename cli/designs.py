@@ -10,7 +10,6 @@ written), 130 interrupted.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -24,6 +23,7 @@ from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.load import load_spec
 
 from .deadline import Deadline
+from .document import print_document
 from .env import env_option
 from .exitcodes import ExitCode
 from .guard import guarded
@@ -95,7 +95,7 @@ def designs(
         if not as_json:
             click.echo(f"wrote {written[0]} and {len(written) - 1} trace(s) in {matrix.seconds:.1f} s")
     if as_json:
-        click.echo(json.dumps(document, indent=2))
+        print_document("designs", document.pop("designs"), **document)
     return code
 
 
@@ -119,6 +119,7 @@ def _json(matrix: Matrix) -> dict:
             {
                 "name": r.entry.name,
                 "env": r.entry.env,
+                "table": r.entry.table,
                 "states": r.analysis.states,
                 "divergences": len(r.analysis.groups),
                 "verdicts": {v.name: v.verdict for v in r.analysis.verdicts},
@@ -139,12 +140,13 @@ def _judge_child(command: tuple[str, ...], spec_name: str, env: str, timeout, as
         except ChildObservationError as exc:
             raise SpecError(str(exc), field="COMMAND") from None
     broken = [v for v in analysis.verdicts if v.verdict == "violated"]
+    failed = bool(broken or analysis.groups)
     if as_json:
-        click.echo(json.dumps(_child_json(analysis), indent=2))
+        print_document("designs", [_child_json(analysis)], ok=not failed, queues=QUEUES)
     else:
         for line in _child_lines(analysis, spec.name, env):
             click.echo(line)
-    return ExitCode.FAILS if broken or analysis.groups else ExitCode.HOLDS
+    return ExitCode.FAILS if failed else ExitCode.HOLDS
 
 
 def _child_lines(analysis: Analysis, table: str, env: str) -> list[str]:
@@ -161,14 +163,13 @@ def _child_lines(analysis: Analysis, table: str, env: str) -> list[str]:
 
 
 def _child_json(analysis: Analysis) -> dict:
+    """The child as one result of the designs document (schemas/designs.schema.json)."""
     return {
-        "child": analysis.entry.name,
-        "table": analysis.spec.name,
+        "name": analysis.entry.name,
         "env": analysis.entry.env,
+        "table": analysis.spec.name,
         "states": analysis.states,
+        "divergences": len(analysis.groups),
         "verdicts": {v.name: v.verdict for v in analysis.verdicts},
-        "divergences": [
-            {"symptom": str(g.symptom), "count": g.count, "sequence": g.sequence.describe(), "detail": list(g.detail)}
-            for g in analysis.groups
-        ],
+        "problems": [f"divergence {g.symptom}: {g.sequence.describe()}" for g in analysis.groups],
     }

@@ -14,8 +14,6 @@ verdicts could be compared and no row differs, 130 interrupted.
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from virtio_notifier_spec.draw.diff import RowChange, SpecDiff, diff_text, spec_diff
@@ -28,6 +26,7 @@ from virtio_notifier_spec.spec.schema import Spec, Transition
 from virtio_notifier_spec.spec.text import effect_text
 
 from .deadline import Deadline
+from .document import print_document
 from .env import env_option
 from .exitcodes import outcome
 from .guard import guarded
@@ -142,7 +141,7 @@ def diff(
         first_runs, second_runs = [], []
     result = spec_diff(first, second, first_runs, second_runs, quiet_rows=True)
     if as_json:
-        click.echo(json.dumps(diff_json(result, queues, bool(stopped)), indent=2))
+        print_document("diff", [diff_json(result, queues, bool(stopped))], stopped=stopped)
     else:
         click.echo(diff_text(result, span(list(queues))), nl=False)
         click.echo(f"\n{summary(result)}")

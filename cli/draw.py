@@ -17,7 +17,6 @@ are written (exit 3); Ctrl-C exits 130.
 from __future__ import annotations
 
 import dataclasses
-import json
 
 import click
 
@@ -29,6 +28,7 @@ from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.profile import ADVERSARIAL
 
 from .deadline import Deadline, TimeoutReached
+from .document import print_document
 from .env import env_option
 from .exitcodes import ExitCode
 from .guard import guarded, say
@@ -126,7 +126,7 @@ def draw(
     for path in removed:
         path.unlink()
     if as_json:
-        click.echo(json.dumps({"written": [str(p) for p in written], "removed": [str(p) for p in removed]}, indent=2))
+        print_document("draw", [{"path": str(p)} for p in written], removed=[str(p) for p in removed])
     else:
         for path in removed:
             click.echo(f"removed {path}")
@@ -136,8 +136,7 @@ def draw(
 
 def _print(drawings, fmt: str, as_json: bool) -> int:
     if as_json:
-        document = [{"name": d.stem, fmt: d.dot if fmt == "dot" else d.text} for d in drawings]
-        click.echo(json.dumps(document, indent=2))
+        print_document("draw", [{"name": d.stem, fmt: d.dot if fmt == "dot" else d.text} for d in drawings], removed=[])
     else:
         for drawing in drawings:
             click.echo(drawing.dot if fmt == "dot" else drawing.text, nl=False)

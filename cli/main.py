@@ -10,8 +10,8 @@ traceback (:mod:`.guard`).
 
 from __future__ import annotations
 
-import json
 import sys
+import time
 
 import click
 
@@ -25,30 +25,36 @@ from virtio_notifier_spec.model.report import (
     span,
     verdicts_table,
 )
+from virtio_notifier_spec.oracle.output import check_writable
 from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.profile import profile
 from virtio_notifier_spec.spec.schema import Spec
 from virtio_notifier_spec.spec.text import effect_text, to_text
 
+from .cluster import open_cluster
 from .deadline import Deadline
+from .document import print_document
 from .env import env_option
 from .exitcodes import INTERRUPTED, ExitCode, outcome
 from .export import first_counterexamples, first_lassos, write_counterexamples, write_lassos
 from .guard import guarded, say, stopped_note
+from .junit import write_junit
 from .options import (
     depth_option,
+    junit_option,
     max_states_option,
     output_options,
     property_option,
     queues_option,
     run_options,
+    scheduler_option,
     spec_option,
     traces_option,
 )
 from .output import console, print_text, wrap
 from .params import QueueRange
 from .progress import Progress
-from .runs import explore_sizes, first_partial
+from .runs import RunsInterrupted, explore_sizes, first_partial
 from .selection import only, restrict
 
 
@@ -69,22 +75,26 @@ def print_results(
     as_json: bool,
     proofs=None,
     not_run: dict[str, list[int]] | None = None,
+    *,
+    command: str = "check",
+    stopped: str | None = None,
 ) -> None:
     """The runs, the verdicts on every kind of property and each failure
     once (a trace, or a lasso, at the smallest queue count that shows it);
     ``proofs`` (a ProofReport) adds the column "proved for all N" (for a
     liveness property: what the one-queue projection decides for every N);
-    ``not_run``: queue counts left out when a run stopped."""
+    ``not_run``: queue counts left out when a run stopped. With ``as_json``,
+    ``command``'s document (schemas/README.md): one result per run,
+    ``stopped`` the reason the runs stopped early."""
     not_run = {k: v for k, v in (not_run or {}).items() if v}
     if as_json:
-        document: dict = {name: [exploration_json(r) for r in runs] for name, runs in by_variant.items()}
+        extra: dict = {"not_run": not_run}
         if proofs is not None:
             from .prove import report_json
 
-            document["proofs"] = report_json(proofs)
-        if not_run:
-            document["not_run"] = not_run
-        click.echo(json.dumps(document, indent=2, sort_keys=False))
+            extra["proofs"] = report_json(proofs)
+        results = [exploration_json(r) for runs in by_variant.values() for r in runs]
+        print_document(command, results, stopped=stopped, **extra)
         return
     out = console()
     out.print(runs_table(r for runs in by_variant.values() for r in runs))
@@ -149,8 +159,14 @@ def _every_n(spec: Spec) -> dict[str, str]:
     help="The packed engine where the table allows it (model/packed.py), or force one (cross-checks).",
 )
 @click.option(
-    "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Threads for the packed engine."
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Threads for the packed engine; with --scheduler local, the local cluster's processes.",
 )
+@scheduler_option
+@junit_option
 @env_option
 @guarded
 def check(
@@ -166,6 +182,8 @@ def check(
     symmetry: bool,
     engine: str,
     workers: int,
+    scheduler: str | None,
+    junit_path: str | None,
     env: str,
 ) -> int:
     """Explore every reachable state and check every property of one table.
@@ -179,30 +197,43 @@ def check(
     the start, or a lasso. Ctrl-C, --max-states and --timeout stop the run:
     what it found so far is printed (exit 130, 3).
     """
+    if junit_path:
+        check_writable(junit_path, "--junit")
     spec = restrict(load_spec(spec_name, env=env), properties)
     deadline = Deadline(timeout)
-    with Progress(spec.name, quiet=quiet) as progress:
-        runs, skipped = explore_sizes(
-            spec,
-            queues,
-            deadline,
-            progress,
-            spec_arg=spec_name,
-            max_states=max_states,
-            depth=depth,
-            symmetry=symmetry,
-            engine=engine,
-            workers=workers,
-        )
+    began = time.monotonic()
+    try:
+        with Progress(spec.name, quiet=quiet) as progress, open_cluster(scheduler, workers) as cluster:
+            runs, skipped = explore_sizes(
+                spec,
+                queues,
+                deadline,
+                progress,
+                spec_arg=spec_name,
+                max_states=max_states,
+                depth=depth,
+                symmetry=symmetry,
+                engine=engine,
+                workers=1 if cluster else workers,
+                cluster=cluster,
+            )
+    except RunsInterrupted as stop:  # Ctrl-C outside a search: the JUnit report still says what was decided
+        if junit_path:
+            done = [only(r, properties) for r in stop.runs]
+            write_junit(junit_path, "check", done, time.monotonic() - began, not_run={spec.name: stop.not_run})
+        raise
     results = [only(r, properties) for r in runs]
-    print_results({spec.name: results}, as_json, not_run={spec.name: skipped})
+    partial = first_partial({spec.name: results}, bool(skipped))
+    print_results({spec.name: results}, as_json, not_run={spec.name: skipped}, stopped=partial)
     if not as_json:
         console().print(coverage_table(results[-1]))
     if traces_dir is not None:
         write_counterexamples(traces_dir, spec, spec_name, first_counterexamples(spec.name, results))
         write_lassos(traces_dir, spec, spec_name, first_lassos(results))
-    partial = first_partial({spec.name: results}, bool(skipped))
     stopped_note(partial)
+    seconds = time.monotonic() - began
+    if junit_path and not write_junit(junit_path, "check", results, seconds, not_run={spec.name: skipped}):
+        return ExitCode.INTERNAL
     return outcome(failed=any(r.failed for r in results), partial=partial)
 
 
@@ -233,6 +264,7 @@ def _variant_queues(variant: str, default: str):
 @_variant_queues("proposal", "1-4")
 @depth_option
 @run_options
+@junit_option
 @env_option
 @guarded
 def verify(
@@ -243,6 +275,7 @@ def verify(
     timeout: float | None,
     as_json: bool,
     quiet: bool,
+    junit_path: str | None,
     env: str,
 ) -> int:
     """Check a table (resolved) beside proposal and prove it; exit 0 when it satisfies everything.
@@ -252,7 +285,10 @@ def verify(
     verdicts on `proposal` (the message read literally) are reported, not
     required: spec/README.md explains each failure.
     """
+    if junit_path:
+        check_writable(junit_path, "--junit")
     deadline = Deadline(timeout)
+    began = time.monotonic()
     verified = load_spec(spec_name, env=env)
     plan = {verified.name: (verified, spec_name, queues)}
     if "proposal" not in plan:
@@ -266,9 +302,17 @@ def verify(
             if first_partial(by_variant):
                 not_run[name] = list(sizes)
                 continue
-            by_variant[name], not_run[name] = explore_sizes(
-                spec, sizes, deadline, progress, spec_arg=spec_arg, depth=depth
-            )
+            try:
+                by_variant[name], not_run[name] = explore_sizes(
+                    spec, sizes, deadline, progress, spec_arg=spec_arg, depth=depth
+                )
+            except RunsInterrupted as stop:  # the JUnit report still says what was decided
+                if junit_path:
+                    by_variant[name], not_run[name] = stop.runs, stop.not_run
+                    left = {other: list(more[2]) for other, more in plan.items() if other not in by_variant}
+                    runs = [r for found in by_variant.values() for r in found]
+                    write_junit(junit_path, "verify", runs, time.monotonic() - began, not_run=not_run | left)
+                raise
         partial = first_partial(by_variant, any(not_run.values()))
         if partial is None:  # then the Z3 proofs of the table for every number of queues
             import z3
@@ -285,8 +329,13 @@ def verify(
                 partial = INTERRUPTED
             if proofs is not None and not proofs.ok and not proofs.violated:
                 partial = f"a proof of {verified.name} is undecided (unknown)"
-    print_results(by_variant, as_json, proofs, not_run)
+    print_results(by_variant, as_json, proofs, not_run, command="verify", stopped=partial)
     stopped_note(partial)
+    if junit_path:
+        runs = [r for found in by_variant.values() for r in found]
+        seconds = time.monotonic() - began
+        if not write_junit(junit_path, "verify", runs, seconds, proofs=proofs, not_run=not_run):
+            return ExitCode.INTERNAL
     failed = any(r.failed for r in by_variant.get(verified.name, ())) or (proofs is not None and proofs.violated)
     return outcome(failed=failed, partial=partial)
 
@@ -342,8 +391,8 @@ def show(spec_name: str, as_json: bool, quiet: bool, env: str) -> int:
     spec = load_spec(spec_name, env=env)
     conditions = env_json(spec)
     if as_json:
-        document = {"variant": spec.name, "summary": spec.summary, "env": conditions, "rows": rows_json(spec)}
-        click.echo(json.dumps(document, indent=2))
+        shown = {"variant": spec.name, "summary": spec.summary, "env": conditions, "rows": rows_json(spec)}
+        print_document("show", [shown])
         return ExitCode.HOLDS
     width = console().width
     lines = [f"{spec.name}: {spec.summary}", "", f"environment {conditions['name']}: {conditions['doc']}"]
@@ -381,7 +430,7 @@ def validate(paths: tuple[str, ...], specs: tuple[str, ...], as_json: bool, quie
         if not as_json:
             click.echo(f"{spec.name}: {len(spec.transitions)} transitions, {len(spec.properties)} properties: valid")
     if as_json:
-        click.echo(json.dumps(found, indent=2))
+        print_document("validate", found)
     return ExitCode.HOLDS
 
 
@@ -406,12 +455,14 @@ def _register() -> None:
     from .draw import draw
     from .graph import graph
     from .liveness import liveness
+    from .models import export
     from .mutants import mutants
     from .oracle import oracle
     from .prove import prove
     from .qemu import qemu
     from .replay import replay
     from .scale import scale
+    from .schema import schema
     from .simulate import simulate_command
 
     for command in (
@@ -427,6 +478,8 @@ def _register() -> None:
         graph,
         simulate_command,
         qemu,
+        schema,
+        export,
     ):
         cli.add_command(command)
 

@@ -20,6 +20,8 @@ A command takes what applies to it, e.g.::
 | ``--traces`` | write each counterexample into a folder (oracle trace and ITF) |
 | ``--json`` | one JSON document on stdout instead of text |
 | ``--quiet`` | no progress lines on stderr |
+| ``--scheduler`` | a Dask scheduler whose workers expand the packed search (``local``: a cluster of ``--workers``) |
+| ``--junit`` | also write JUnit XML (``check``, ``verify``, ``oracle drive``) |
 """
 
 from __future__ import annotations
@@ -95,6 +97,25 @@ traces_option = click.option(
     metavar="FOLDER",
     default=None,
     help="Write each counterexample into this folder as an oracle trace (.jsonl) and in ITF (.itf.json).",
+)
+
+
+scheduler_option = click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="Expand the packed search on this Dask scheduler's workers (tcp://host:8786); "
+    "'local' starts a local cluster of --workers processes (scale/cluster.py).",
+)
+
+
+junit_option = click.option(
+    "--junit",
+    "junit_path",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    default=None,
+    help="Also write the verdicts as JUnit XML here: a test case per property per queue count (even after Ctrl-C).",
 )
 
 

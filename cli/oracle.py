@@ -16,10 +16,10 @@ error (an I/O failure, a bug of the oracle: one line), 130 interrupted.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
+import time
 from functools import partial
 
 import click
@@ -43,6 +43,7 @@ from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.schema import Spec
 
 from .deadline import Deadline
+from .document import print_document
 from .env import env_option
 from .exitcodes import ExitCode
 from .guard import guarded
@@ -160,7 +161,7 @@ def check_command(
 
 def _print_verdict(verdict: Verdict, as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps(verdict.to_json(), indent=2))
+        print_document("oracle check", [verdict.to_json()])
         return
     where = (
         f"{verdict.file}: {verdict.events} event(s), {verdict.queues} queue(s), "
@@ -326,6 +327,7 @@ def drive_command(
     if isinstance(impl, int):
         return impl
     wanted = {"auto": "auto", "on": True, "off": False}[symmetry]
+    began = time.monotonic()
     with Progress(f"oracle drive {builtin or command[0]}", quiet=quiet) as progress, Deadline(timeout).enforced():
 
         def report_progress(p: DriveProgress) -> None:
@@ -353,8 +355,12 @@ def drive_command(
             require_observation=not allow_unobserved,
             progress=report_progress,
         )
-    click.echo(json.dumps(report.to_json(), indent=2) if as_json else report.text())
-    failed = _write_after(junit_path, junit_xml(report) if junit_path else None, "--junit")
+    if as_json:
+        print_document("oracle drive", [report.to_json()])
+    else:
+        click.echo(report.text())
+    junit = junit_xml(report, seconds=time.monotonic() - began) if junit_path else None
+    failed = _write_after(junit_path, junit, "--junit")
     if failed is not None:
         return failed
     return ExitCode.HOLDS if report.ok else ExitCode.FAILS
@@ -436,7 +442,10 @@ def replay_command(
         return impl
     with Progress(f"oracle replay {builtin or command[0]}", quiet=quiet), Deadline(timeout).enforced():
         result = run_replay(spec, impl, n, lim, events)
-    click.echo(json.dumps(result.to_json(), indent=2) if as_json else result.text())
+    if as_json:
+        print_document("oracle replay", [result.to_json()])
+    else:
+        click.echo(result.text())
     return ExitCode.HOLDS if result.ok else ExitCode.FAILS
 
 

@@ -43,6 +43,7 @@ import math
 import re
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import click
 from rich.text import Text
@@ -62,6 +63,7 @@ from virtio_notifier_spec.model.replay import replay as replay_events
 from virtio_notifier_spec.model.trace import Step, format_state, parse_state, state_json
 from virtio_notifier_spec.oracle.observation import KICK_EVENT, ObservationError, parse_observation
 from virtio_notifier_spec.oracle.tracefile import FORMAT, parse_args, parse_header
+from virtio_notifier_spec.scale.quint import exported_from
 from virtio_notifier_spec.spec.concrete import State
 from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.expr import QUEUE
@@ -69,6 +71,7 @@ from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.profile import ADVERSARIAL
 from virtio_notifier_spec.spec.schema import PropertyKind, Spec
 
+from .document import print_document
 from .env import ENV_HELP
 from .exitcodes import ExitCode
 from .guard import guarded
@@ -224,6 +227,27 @@ def read_sequence(path: str) -> tuple[Sequence, dict | None]:
             raise SpecError(f"not valid JSON: {exc}", file=file) from None
     _read_text(text.splitlines(), file, seq)
     return seq, None
+
+
+def quint_source(module: str, trace_path: str) -> tuple[str, str]:
+    """The table and environment a Quint module of ``export`` was written
+    from (its head says), for a trace Quint wrote of it: the module's path
+    as Quint wrote it (from where Quint ran), else beside the trace."""
+    path = Path(module)
+    if not path.is_file() and trace_path != "-":
+        path = Path(trace_path).parent / path.name
+    try:
+        head = path.read_text(encoding="utf-8")[:4096]
+    except (OSError, UnicodeDecodeError):
+        why = f"the trace's source {module} cannot be read; name the table with --spec"
+        raise SpecError(why, file=trace_path) from None
+    found = exported_from(head)
+    if found is None:
+        why = f"{module} was not written by export --format quint; name the table with --spec"
+        raise SpecError(why, file=trace_path)
+    table, env, _ = found
+    beside = path.parent / table
+    return (str(beside) if table.endswith(".toml") and beside.is_file() else table), env
 
 
 def _instances(spec: Spec, queues: int, seq: Sequence) -> list[Instance]:
@@ -562,7 +586,11 @@ def replay(
     meta = itf.get("#meta") if itf is not None and isinstance(itf.get("#meta"), dict) else {}
     if spec_name is None:
         source = meta.get("source")
-        spec_name = resolve_source(source, trace_path) if isinstance(source, str) and source else None
+        if isinstance(source, str) and source.endswith(".qnt"):  # a trace Quint wrote of our export
+            spec_name, module_env = quint_source(source, trace_path)
+            env = env or module_env
+        else:
+            spec_name = resolve_source(source, trace_path) if isinstance(source, str) and source else None
     if env is None:
         env = meta.get("env") if isinstance(meta.get("env"), str) else ADVERSARIAL
     spec = load_spec(spec_name or seq.spec_name or "resolved", env=env)
@@ -582,7 +610,7 @@ def replay(
             note = f"; one of {count} initial states (choose with --init NAME=VALUE)"
     done = judge(spec, Machine(spec, n), start, seq)
     if as_json:
-        click.echo(json.dumps(replay_json(spec, n, done), indent=2))
+        print_document("replay", [replay_json(spec, n, done)])
     else:
         print_replay(spec, n, note, done)
     return ExitCode.HOLDS if done.ok else ExitCode.FAILS

@@ -3,18 +3,26 @@
 The composition (spec/README.md, "Several devices"):
 
 - Each device runs the table (:class:`~.machine.Machine`) with its own
-  queue count. The device-scope ``host`` variables (``limited``,
-  ``running``) are facts of the host and the VM, so they are equal in every
-  device; ``limited`` is fixed by the configuration (a host with a slot
-  limit is a limited host).
-- An event that writes a shared host variable (``vm_stop``, ``vm_run``) is
-  VM-wide: one step fires it on every device. Every other event is one
-  device's; ``set_host_notifier`` is offered only on devices vhost serves.
+  queue count. The device-scope ``host`` variables are facts of the host
+  and the VM (``limited``, ``running``), one value in every device, except
+  those one of vhost's events writes (``vhost_on``, written by
+  ``vhost_start`` and ``vhost_stop``): vhost is started and stopped per
+  device (QEMU's ``vhost_dev_start`` is one vhost device's), so each device
+  keeps its own (:func:`shared_variables`). ``limited`` is fixed by the
+  configuration (a host with a slot limit is a limited host).
+- An event that writes a shared variable (``vm_stop``, ``vm_run``) is
+  VM-wide: one step fires it on every device, and it is offered only when
+  every device offers it (under ``qemu``, ``vm_stop`` waits until no
+  device's vhost is on). Every other event is one device's; vhost's events
+  (``[slots] vhost``: ``set_host_notifier``, ``vhost_start``,
+  ``vhost_stop``) are offered only on the devices vhost serves and move
+  only that device (:func:`vm_wide_events`).
 - What holds a slot is the table's ``[slots]`` declaration
   (``spec/slots.py``): every true ``holders`` flag of any queue of any
   device holds one per notify address of the queue (``addresses``, or the
-  device's own in the configuration: kvmtool registers two); ``vhost`` names vhost's events (offered only on the
-  devices vhost serves) and when one is a take. A table that declares no
+  device's own in the configuration: kvmtool registers two); ``vhost``
+  names vhost's events (offered only on the devices vhost serves) and when
+  one is a take. A table that declares no
   ``[slots]`` is refused: nothing would be counted.
 - KVM answers each ioeventfd on its own (:mod:`.answers`): every queue an
   event concerns reads its own ``answer`` (``assign_ok``), and the refusal
@@ -114,6 +122,12 @@ class SystemExploration:
     checks: tuple[str, ...]
     seconds: float
     partial: str | None = None
+    env: str = "adversarial"  # the environment profile the devices' table was loaded in
+    engine: str = "general"  # "packed": scale/packed_system.py
+    reduction: str = "none"  # "devices": one state per orbit of the identical devices
+    concrete_states: int | None = None  # with a reduction: the states the orbits stand for
+    concrete_transitions: int | None = None
+    notes: tuple[str, ...] = ()  # why the search run is not the one asked for
 
     @property
     def ok(self) -> bool:
@@ -158,6 +172,35 @@ def slots_refusal(spec: Spec, config: Config) -> SpecError | None:
     return None
 
 
+def shared_variables(spec: Spec) -> tuple[str, ...]:
+    """The device-scope variables that are one value for every device: the
+    ``host`` facts (the host's limit, the VM's run state), except those that
+    one of vhost's events writes (``[slots] vhost``): vhost is started and
+    stopped per device, so what its events write is that device's own.
+
+    >>> from virtio_notifier_spec.spec.load import load_spec
+    >>> shared_variables(load_spec("resolved", env="unrestricted"))
+    ('limited', 'running')
+    """
+    vhost = {v.event for v in spec.slots.vhost} if spec.slots else set()
+    written = {x.target.name for e in spec.events if e.name in vhost for x in e.effects}
+    written |= {x.target.name for t in spec.transitions if t.event in vhost for x in t.effects}
+    return tuple(v.name for v in spec.device_variables if v.host and v.name not in written)
+
+
+def vm_wide_events(spec: Spec) -> frozenset[str]:
+    """The events one step fires on every device at once: those that write a
+    shared variable (:func:`shared_variables`). Every other event is one
+    device's; vhost's events are offered only on the devices vhost serves.
+
+    >>> from virtio_notifier_spec.spec.load import load_spec
+    >>> sorted(vm_wide_events(load_spec("resolved", env="unrestricted")))
+    ['vm_run', 'vm_stop']
+    """
+    shared = set(shared_variables(spec))
+    return frozenset(e.name for e in spec.events if any(x.target.name in shared for x in e.effects))
+
+
 class System:
     """The devices of a configuration, composed."""
 
@@ -173,13 +216,13 @@ class System:
         self.slot_slots = tuple(layout.queue.index(v) for v in slots.holders)
         self.weights = tuple(d.addresses or slots.addresses for d in config.devices)  # ioeventfds per holder
         self.vhost_needs = config.needs(slots.addresses)
-        self.shared = tuple(layout.device.index(v.name) for v in self.spec.device_variables if v.host)
-        shared_names = {self.spec.device_variables[i].name for i in self.shared}
-        self.vm_wide = {e.name for e in self.spec.events if any(x.target.name in shared_names for x in e.effects)}
+        self.vhost_events = {v.event for v in slots.vhost}
+        shared_names = shared_variables(self.spec)
+        self.shared = tuple(layout.device.index(name) for name in shared_names)
+        self.vm_wide = vm_wide_events(self.spec)
         self.limited_slot = layout.device.index(slots.limit) if slots.limit is not None else None
         self.answer = slots.answer
         self.answers = tuple(Answers(m, slots.answer) for m in self.machines)
-        self.vhost_events = {v.event for v in slots.vhost}
         self.takes = {v.event: compile_expr(v.take, layout) for v in slots.vhost if v.take is not None}
         props = self.spec.properties
         self.invariants = [(p, compile_expr(p.expr, layout)) for p in props if p.kind is PropertyKind.INVARIANT]
@@ -355,7 +398,7 @@ class _Search:
             if system.vhost_needs <= config.slots:
                 self.report(
                     "vhost_never_starved",
-                    f"vhost asks {step.device} for a host notifier; it needs {system.vhost_needs} of "
+                    f"vhost asks {step.device or 'the VM'} for a host notifier; it needs {system.vhost_needs} of "
                     f"the host's {config.slots} slots, yet finds none free",
                     state,
                     step,
@@ -459,7 +502,15 @@ def explore_system(
             start, steps = _concretize(search, at, step)
             found[name] = SysCounterexample(name, message, start, steps)
     return SystemExploration(
-        config, len(search.parent), search.edges, depth, found, system.checks, time.perf_counter() - began, partial
+        config,
+        len(search.parent),
+        search.edges,
+        depth,
+        found,
+        system.checks,
+        time.perf_counter() - began,
+        partial,
+        system.spec.env,
     )
 
 

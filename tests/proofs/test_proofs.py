@@ -124,9 +124,9 @@ def test_prove_command_json_is_one_document():
     result = CliRunner().invoke(cli, ["prove", "--spec", "proposal", "--json"])
     assert result.exit_code == 1
     document = json.loads(result.output)
-    verdicts = {p["name"]: p["verdict"] for p in document["proofs"]}
+    verdicts = {p["name"]: p["verdict"] for p in document["results"]}
     assert {n for n, v in verdicts.items() if v == "violated"} == PROPOSAL_VIOLATED
-    assert document["proofs"][1]["trace"]["steps"][0]["fired"][0]["letter"] == "b"
+    assert document["results"][1]["trace"]["steps"][0]["fired"][0]["letter"] == "b"
 
 
 def test_prove_command_bad_spec_exits_2_with_one_line(tmp_path):

@@ -91,7 +91,7 @@ def test_the_readme_variant_is_checked_proved_drawn_and_diffed_from_any_folder(t
     ):
         assert line in shown and line in outputs["diff"]
     document = json.loads(CliRunner().invoke(cli, ["diff", "reset_without_drain.toml", "--json"]).output)
-    assert [c["name"] for c in document["rows"]["changed"]] == ["reset"]
+    assert [c["name"] for c in document["results"][0]["rows"]["changed"]] == ["reset"]
 
 
 # -- replacing, removing, adding ------------------------------------------------
