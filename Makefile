@@ -15,8 +15,11 @@ verify: $(STAMP) deps
 	$(PY) -m virtio_notifier_spec designs
 	$(PY) -m virtio_notifier_spec qemu --smoke
 
+# The tests on TEST_JOBS workers (pytest-xdist; each test has its own folders
+# and child processes, so they run side by side, and beside another clone's).
+TEST_JOBS ?= auto
 test: $(STAMP) deps
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_JOBS)
 
 # ruff, and the import contracts of pyproject.toml (import-linter).
 lint: $(STAMP)
@@ -131,6 +134,15 @@ CLI_FUZZ_EXAMPLES ?= 200
 .PHONY: fuzz-cli
 fuzz-cli: $(STAMP)
 	CLI_FUZZ_EXAMPLES=$(CLI_FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider tests/cli/test_cli_fuzz.py
+
+# Every command with hostile flags, files, outputs and signals (tests/hostile.py):
+# zero tracebacks, zero exit codes outside README.md's table, no signal ignored.
+# `make test` runs a fixed slice of 15; this draws HOSTILE_RUNS with HOSTILE_SEED.
+HOSTILE_RUNS ?= 400
+HOSTILE_SEED ?= 1
+.PHONY: fuzz-hostile
+fuzz-hostile: $(STAMP)
+	$(PY) tests/hostile.py --runs $(HOSTILE_RUNS) --seed $(HOSTILE_SEED) --jobs 2
 
 # Random valid tables (tests/tables.py) of up to a few hundred rows, damaged in
 # one place: every command must refuse each with exit 2 and its file and line.

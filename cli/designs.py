@@ -28,12 +28,20 @@ from .env import env_option
 from .exitcodes import ExitCode
 from .guard import guarded
 from .options import run_options, spec_option
+from .output import echo, writing
+from .params import OutputFolder
 from .progress import Progress
 
 
 @click.command("designs")
 @click.argument("command", nargs=-1, metavar="[-- COMMAND...]")
-@click.option("--out", default="designs", show_default=True, help="Folder to write README.md and traces/ into.")
+@click.option(
+    "--out",
+    type=OutputFolder(),
+    default="designs",
+    show_default=True,
+    help="Folder to write README.md and traces/ into.",
+)
 @click.option(
     "--check",
     "check_only",
@@ -78,7 +86,7 @@ def designs(
     document = _json(matrix)
     if not as_json:
         for line in _lines(matrix):
-            click.echo(line)
+            echo(line)
     folder = Path(out)
     code = ExitCode.HOLDS if matrix.ok else ExitCode.FAILS
     if check_only:
@@ -90,7 +98,8 @@ def designs(
                 click.echo(f"{readme} is stale: run `make designs`")
             code = ExitCode.FAILS
     elif not only and not no_drive:
-        written = write(matrix, folder)
+        with writing("--out"):
+            written = write(matrix, folder)
         document["written"] = [str(p) for p in written]
         if not as_json:
             click.echo(f"wrote {written[0]} and {len(written) - 1} trace(s) in {matrix.seconds:.1f} s")
@@ -145,7 +154,7 @@ def _judge_child(command: tuple[str, ...], spec_name: str, env: str, timeout, as
         print_document("designs", [_child_json(analysis)], ok=not failed, queues=QUEUES)
     else:
         for line in _child_lines(analysis, spec.name, env):
-            click.echo(line)
+            echo(line)
     return ExitCode.FAILS if failed else ExitCode.HOLDS
 
 

@@ -31,6 +31,7 @@ from .env import env_option
 from .exitcodes import outcome
 from .guard import guarded
 from .options import depth_option, max_states_option, queues_option, run_options
+from .output import echo, width
 from .progress import Progress
 from .runs import explore_sizes
 
@@ -143,8 +144,9 @@ def diff(
     if as_json:
         print_document("diff", [diff_json(result, queues, bool(stopped))], stopped=stopped)
     else:
-        click.echo(diff_text(result, span(list(queues))), nl=False)
-        click.echo(f"\n{summary(result)}")
+        columns = width()
+        echo(diff_text(result, span(list(queues)), width=columns).rstrip("\n"))
+        echo(f"\n{summary(result)}")
         if stopped:
-            click.echo(f"{stopped}: verdicts marked unknown are undecided")
+            echo(f"{stopped}: verdicts marked unknown are undecided")
     return outcome(failed=differs(result), partial=stopped)

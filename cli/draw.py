@@ -33,7 +33,8 @@ from .env import env_option
 from .exitcodes import ExitCode
 from .guard import guarded, say
 from .options import queues_option, run_options, spec_option
-from .output import output_folder
+from .output import output_folder, writing
+from .params import OutputFolder
 from .progress import Progress
 
 
@@ -63,6 +64,7 @@ def _load(name: str, env: str):
 )
 @click.option(
     "--out",
+    type=OutputFolder(dash=True),
     default="diagrams",
     show_default=True,
     help="Folder to write into (its parent must exist); '-' prints the machines (and diffs) to stdout.",
@@ -116,7 +118,8 @@ def draw(
                 progress.update("exploring and laying out")
                 drawings = plan(chosen_specs, pairs, queues, max_full)
                 progress.update(f"writing {len(drawings)} drawings")
-                written = write(drawings, folder, chosen)
+                with writing("--out"):
+                    written = write(drawings, folder, chosen)
         except TimeoutReached:
             say(f"stopped at --timeout: the drawings in {out} may be incomplete")
             return ExitCode.INCOMPLETE

@@ -10,7 +10,6 @@ traceback (:mod:`.guard`).
 
 from __future__ import annotations
 
-import sys
 import time
 
 import click
@@ -31,6 +30,7 @@ from virtio_notifier_spec.spec.profile import profile
 from virtio_notifier_spec.spec.schema import Spec
 from virtio_notifier_spec.spec.text import effect_text, to_text
 
+from . import signals
 from .cluster import open_cluster
 from .deadline import Deadline
 from .document import print_document
@@ -38,6 +38,7 @@ from .env import env_option
 from .exitcodes import INTERRUPTED, ExitCode, outcome
 from .export import first_counterexamples, first_lassos, write_counterexamples, write_lassos
 from .guard import guarded, say, stopped_note
+from .guard import run as guard_run
 from .junit import write_junit
 from .options import (
     depth_option,
@@ -160,7 +161,7 @@ def _every_n(spec: Spec) -> dict[str, str]:
 )
 @click.option(
     "--workers",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, 64),
     default=1,
     show_default=True,
     help="Threads for the packed engine; with --scheduler local, the local cluster's processes.",
@@ -419,12 +420,13 @@ def show(spec_name: str, as_json: bool, quiet: bool, env: str) -> int:
 @click.argument("paths", nargs=-1, metavar="[SPEC]...")
 @spec_option(multiple=True, help="A variant or a table's TOML file to validate; repeatable. Default: both variants.")
 @output_options
+@env_option
 @guarded
-def validate(paths: tuple[str, ...], specs: tuple[str, ...], as_json: bool, quiet: bool) -> int:
+def validate(paths: tuple[str, ...], specs: tuple[str, ...], as_json: bool, quiet: bool, env: str) -> int:
     """Load and validate tables (default: both variants); exit 2 on the first error."""
     found = []
     for name in (*specs, *paths) or ("proposal", "resolved"):
-        spec = load_spec(name)
+        spec = load_spec(name, env=env)
         found.append({"spec": name, "variant": spec.name, "transitions": len(spec.transitions), "valid": True})
         found[-1]["properties"] = len(spec.properties)
         if not as_json:
@@ -434,18 +436,36 @@ def validate(paths: tuple[str, ...], specs: tuple[str, ...], as_json: bool, quie
     return ExitCode.HOLDS
 
 
+def run() -> int:
+    """The command line's exit code: the commands run under their guard
+    (:mod:`.guard`); what happens around them, while the options are read
+    or the help is printed, is guarded here the same way (Ctrl-C is
+    ``interrupted``, never click's "Aborted!"; help written to a full disk
+    is one line and exit 4)."""
+
+    def parse_and_run() -> int:
+        try:
+            code = cli.main(prog_name="virtio-notifier-spec", standalone_mode=False)
+        except click.exceptions.Abort:
+            say(signals.name())
+            return signals.exit_code()
+        except click.ClickException as exc:
+            exc.show()
+            return exc.exit_code
+        except SystemExit as done:  # a command's guard ends with its code
+            if done.code is None:
+                return ExitCode.HOLDS
+            return done.code if isinstance(done.code, int) else ExitCode.INTERNAL
+        return code if isinstance(code, int) else ExitCode.HOLDS
+
+    return guard_run(parse_and_run)
+
+
 def main() -> None:
-    """The installed entry point: Ctrl-C anywhere (even while the options are
-    read) ends as ``interrupted`` and exit 130, never click's "Aborted!"."""
-    try:
-        code = cli.main(prog_name="virtio-notifier-spec", standalone_mode=False)
-    except click.exceptions.Abort:
-        say("interrupted")
-        sys.exit(ExitCode.INTERRUPTED)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    sys.exit(code if isinstance(code, int) else ExitCode.HOLDS)
+    """The installed entry point (:func:`.entry.main`)."""
+    from .entry import main as entry
+
+    entry()
 
 
 def _register() -> None:

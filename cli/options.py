@@ -30,7 +30,9 @@ from collections.abc import Callable
 
 import click
 
-from .params import QueueRange, Seconds
+from virtio_notifier_spec.spec.limits import MAX_QUEUES
+
+from .params import OutputFolder, QueueRange, Seconds
 
 SPEC_HELP = "A variant (proposal, resolved) or the path of a table's TOML file."
 
@@ -46,11 +48,16 @@ def spec_option(*, default: str | None = "resolved", multiple: bool = False, hel
 
 
 def queues_option(
-    *, default: str | None = "2", single: bool = False, maximum: int | None = None, help: str | None = None
+    *, default: str | None = "2", single: bool = False, maximum: int | None = MAX_QUEUES, help: str | None = None
 ) -> Callable:
     """``--queues``: N, or a range A-B explored one count at a time."""
     text = help or (
-        "Queues per device: N." if single else "Queues per device: N, or every count from A to B (A-B), one at a time."
+        (
+            "Queues per device: N."
+            if single
+            else "Queues per device: N, or every count from A to B (A-B), one at a time."
+        )
+        + f" At most {min(maximum or MAX_QUEUES, MAX_QUEUES)}."
     )
     return click.option(
         "--queues",
@@ -70,6 +77,7 @@ timeout_option = click.option(
 max_states_option = click.option(
     "--max-states",
     type=click.IntRange(min=1),
+    metavar="N",
     default=None,
     help="Stop a search after this many states, print what was decided, exit 3.",
 )
@@ -93,7 +101,7 @@ property_option = click.option(
 traces_option = click.option(
     "--traces",
     "traces_dir",
-    type=click.Path(file_okay=False),
+    type=OutputFolder(),
     metavar="FOLDER",
     default=None,
     help="Write each counterexample into this folder as an oracle trace (.jsonl) and in ITF (.itf.json).",

@@ -64,7 +64,8 @@ def proof_cell(report: ProofReport, name: str) -> str:
 
 def proofs_table(report: ProofReport) -> Table:
     title = f"Proofs: {report.spec.name}, every number of queues"
-    table = Table(title=title, caption=f"search: {report.search}" if report.search else None)
+    caption = f"the finite search behind what induction left open: {report.search}" if report.search else None
+    table = Table(title=title, caption=caption, caption_justify="left")
     for column in ("property", "kind", "verdict", "how"):
         table.add_column(column)
     for proof in report.proofs:

@@ -37,8 +37,8 @@ def explore_sizes(
     for n in sizes:
         if results and results[-1].partial is not None:
             break
-        progress.stage(f"{spec.name}, {n} queue(s)")
         try:
+            progress.stage(f"{spec.name}, {n} queue(s)")
             results.append(explore(spec, n, progress=progress, timeout=deadline.remaining(), **limits))
         except KeyboardInterrupt:  # before the search began: the runs before it stand
             if not results:

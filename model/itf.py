@@ -45,6 +45,7 @@ from pathlib import Path
 
 from virtio_notifier_spec.spec.concrete import State
 from virtio_notifier_spec.spec.errors import SpecError
+from virtio_notifier_spec.spec.limits import MAX_QUEUES
 from virtio_notifier_spec.spec.schema import Spec
 
 from .lasso import Lasso
@@ -167,6 +168,8 @@ def _queue_map(var, raw: object, where: str, file: str | None) -> list:
     pairs = raw.get("#map") if isinstance(raw, dict) else None
     if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 for p in pairs):
         raise SpecError("expected a per-queue map {'#map': [[queue, value], ...]}", file=file, field=where)
+    if len(pairs) > MAX_QUEUES:
+        raise SpecError(f"{len(pairs):,} queues: a device has at most {MAX_QUEUES}", file=file, field=where)
     found = {_plain(k, where, file): _typed(var, x, where, file) for k, x in pairs}
     if sorted(found) != list(range(len(found))) or not found:
         raise SpecError("expected the queues 0..N-1 as the map's keys", file=file, field=where)

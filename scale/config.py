@@ -30,13 +30,13 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from virtio_notifier_spec.spec.errors import SchemaError, TomlSyntaxError
+from virtio_notifier_spec.spec.errors import SchemaError, SpecError, TomlSyntaxError
+from virtio_notifier_spec.spec.limits import MAX_QUEUES, MAX_TABLE_BYTES, read_text
 from virtio_notifier_spec.spec.lines import LineIndex
 from virtio_notifier_spec.spec.load import SPEC_DIR, VARIANTS
 
 CONFIG_DIR = SPEC_DIR / "configs"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-MAX_QUEUES = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +95,9 @@ def load_config(path: str | Path) -> Config:
     path = Path(path)
     name = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SchemaError(f"cannot read the configuration: {exc.strerror or exc}", file=name) from None
-    except UnicodeDecodeError as exc:
-        raise SchemaError(f"not a text file (UTF-8): {exc.reason} at byte {exc.start}", file=name) from None
+        text = read_text(path, limit=MAX_TABLE_BYTES, what="a configuration")
+    except SpecError as exc:
+        raise SchemaError(exc.message, file=name) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

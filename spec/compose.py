@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SchemaError, SpecError, TomlSyntaxError
+from .limits import MAX_TABLE_BYTES, read_text
 from .lines import LineIndex
 from .schema import Source
 
@@ -126,11 +127,9 @@ def read(path: Path) -> Doc:
     if path.is_dir():
         raise SchemaError("is a directory; expected a TOML file", file=str(path))
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SchemaError("no such file", file=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SchemaError(f"cannot read the file: {exc}", file=str(path)) from None
+        text = read_text(path, limit=MAX_TABLE_BYTES, what="a table")
+    except SpecError as exc:
+        raise SchemaError(exc.message, file=exc.file) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

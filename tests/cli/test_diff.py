@@ -30,7 +30,7 @@ def test_text_lists_the_changed_rows_and_verdicts_and_exits_1():
 def test_json_has_rows_added_removed_changed_and_verdicts():
     result = run("diff", "proposal", "resolved", "--queues", "1", "--json")
     assert result.exit_code == 1
-    document = json.loads(result.output)["results"][0]
+    document = json.loads(result.stdout)["results"][0]
     assert (document["old"]["name"], document["new"]["name"], document["queues"]) == ("proposal", "resolved", [1])
     added = {r["name"] for r in document["rows"]["added"]}
     assert {"release_to_pio", "assign_on_vm_run", "reset_by_status_zero"} <= added
@@ -57,7 +57,7 @@ def test_a_change_to_a_row_that_changes_nothing_is_a_difference(tmp_path):
     )
     result = run("diff", str(path), "--queues", "1", "--json")
     assert result.exit_code == 1
-    changed = json.loads(result.output)["results"][0]["rows"]["changed"]
+    changed = json.loads(result.stdout)["results"][0]["rows"]["changed"]
     assert [(c["name"], c["what"], c["new"]["guard"]) for c in changed] == [
         ("release_unheld", ["guard"], "not assign and true")
     ] * 2
@@ -66,7 +66,7 @@ def test_a_change_to_a_row_that_changes_nothing_is_a_difference(tmp_path):
 def test_runs_stopped_before_they_can_tell_exit_3():
     result = run("diff", "resolved", "resolved", "--queues", "2", "--max-states", "5", "--json")
     assert result.exit_code == 3
-    document = json.loads(result.output)
+    document = json.loads(result.stdout)
     assert document["results"][0]["partial"] is True and document["stopped"] == "stopped at --max-states 5"
 
 

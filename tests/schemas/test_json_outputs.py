@@ -44,6 +44,7 @@ RUNS = [
     ("oracle-replay", ["oracle", "replay", "--builtin", "reference", "--queues", "1", "--sequence", SEQUENCE], {0}),
     ("mutants", ["mutants", "--max-queues", "1", "--only", "vm_stop_keeps_ioeventfds"], {0}),
     ("schema", ["schema"], {0}),
+    ("qemu", ["qemu", "--smoke"], {0}),
     ("simulate", ["simulate", "--spec", "proposal", "--seed", "1", "--runs", "5", "--depth", "20"], {1}),
     ("graph", ["graph", "--queues", "1"], {0}),
     ("export", ["export", "--format", "quint", "--queues", "1"], {0}),
