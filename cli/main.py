@@ -26,6 +26,7 @@ from virtio_notifier_spec.model.report import (
 )
 from virtio_notifier_spec.oracle.output import check_writable
 from virtio_notifier_spec.spec.load import load_spec
+from virtio_notifier_spec.spec.profile import profile
 from virtio_notifier_spec.spec.schema import Spec
 from virtio_notifier_spec.spec.text import effect_text, to_text
 
@@ -359,19 +360,52 @@ def rows_json(spec: Spec) -> list[dict]:
     ]
 
 
+def env_json(spec: Spec) -> dict:
+    """The conditions of the environment ``spec`` was loaded in."""
+    env = profile(spec, spec.env)
+    return {
+        "name": env.name,
+        "doc": env.doc,
+        "exhaustive": env.exhaustive,
+        "events": [
+            {"event": r.event, "remove": r.remove, "when": to_text(r.when) if r.when else None, "why": r.why}
+            for r in env.events
+        ],
+        "variables": [{"variable": r.variable, "init": list(r.init), "why": r.why} for r in env.variables],
+    }
+
+
+def _shown(value: object) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 @cli.command()
 @spec_option()
 @output_options
 @env_option
 @guarded
 def show(spec_name: str, as_json: bool, quiet: bool, env: str) -> int:
-    """Print the table: each row with its letter, guard, effects and reason."""
+    """Print the table: each row with its letter, guard, effects and reason,
+    after the environment's conditions (--env: events removed or offered
+    only when a condition holds, initial values narrowed, each with its
+    reason)."""
     spec = load_spec(spec_name, env=env)
+    conditions = env_json(spec)
     if as_json:
-        print_document("show", [{"variant": spec.name, "summary": spec.summary, "rows": rows_json(spec)}])
+        shown = {"variant": spec.name, "summary": spec.summary, "env": conditions, "rows": rows_json(spec)}
+        print_document("show", [shown])
         return ExitCode.HOLDS
     width = console().width
-    lines = [f"{spec.name}: {spec.summary}"]
+    lines = [f"{spec.name}: {spec.summary}", "", f"environment {conditions['name']}: {conditions['doc']}"]
+    for rule in conditions["events"]:
+        what = "removed" if rule["remove"] else f"only when {rule['when']}"
+        lines.append(f"    {rule['event']}: {what}")
+        lines.append(f"        why  {rule['why']}")
+    for rule in conditions["variables"]:
+        lines.append(f"    {rule['variable']} starts {', '.join(_shown(v) for v in rule['init'])}")
+        lines.append(f"        why  {rule['why']}")
+    if not conditions["events"] and not conditions["variables"]:
+        lines.append("    no condition: every event of the table, every initial value")
     for row in rows_json(spec):
         letter = f"{row['letter']}. " if row["letter"] else ""
         lines += ["", f"{letter}{row['name']}: {row['event']} {'|'.join(row['from'])} -> {row['to'] or '(stays)'}"]

@@ -190,7 +190,8 @@ def test_the_table_conforms_to_itself_and_proposal_fails_with_a_one_event_sequen
     suite = generate(SPEC, 1, walks=5, seed=1)
     assert drive(SPEC, ModelImplementation(SPEC), suite).ok
     report = drive(SPEC, ModelImplementation(load_spec("proposal")), suite)
-    assert report.shrunk.describe() == "start(limited=false); set_status(value=driver_ok, assign_ok=false)"
+    # a take KVM refuses: the literal reading takes the queue anyway
+    assert report.shrunk.describe() == "start(limited=false); set_host_notifier(queue=0, assign=true, assign_ok=false)"
 
 
 def test_suite_is_the_same_for_the_same_seed_and_differs_for_another():
