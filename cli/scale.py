@@ -17,7 +17,6 @@ check fails, 2 bad input or a refusal, 3 stopped early, 130 interrupted.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -42,6 +41,7 @@ from virtio_notifier_spec.spec.profile import not_issued_note
 
 from .cluster import open_cluster
 from .deadline import Deadline
+from .document import print_document
 from .env import env_option
 from .exitcodes import INTERRUPTED, outcome
 from .export import first_counterexamples, first_lassos, write_counterexamples, write_lassos
@@ -144,7 +144,7 @@ def scale(
     missing = _missing(queues, runs)
     partial = _partial(runs, system, missing)
     if as_json:
-        click.echo(json.dumps(_json(runs, system, missing), indent=2))
+        print_document("scale", [exploration_json(r) for r in runs], stopped=partial, **_json(system, missing))
     else:
         _print(spec.name, queues, runs, missing, config, system, config_spec)
     if traces_dir is not None:
@@ -173,8 +173,9 @@ def _partial(runs: list[Exploration], system: SystemExploration | None, missing:
     return reasons[0] if reasons else (TIMEOUT if missing else None)
 
 
-def _json(runs: list[Exploration], system: SystemExploration | None, missing: list[int]) -> dict:
-    document: dict = {"table": [exploration_json(r) for r in runs], "not_run": missing}
+def _json(system: SystemExploration | None, missing: list[int]) -> dict:
+    """The keys beside ``results`` (one per run of the table)."""
+    document: dict = {"not_run": missing, "system": None}
     if system is not None:
         document["system"] = {
             "config": system.config.path,

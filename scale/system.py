@@ -19,8 +19,10 @@ The composition (spec/README.md, "Several devices"):
   only that device (:func:`vm_wide_events`).
 - What holds a slot is the table's ``[slots]`` declaration
   (``spec/slots.py``): every true ``holders`` flag of any queue of any
-  device holds one; ``vhost`` names vhost's events (offered only on the
-  devices vhost serves) and when one is a take. A table that declares no
+  device holds one per notify address of the queue (``addresses``, or the
+  device's own in the configuration: kvmtool registers two); ``vhost``
+  names vhost's events (offered only on the devices vhost serves) and when
+  one is a take. A table that declares no
   ``[slots]`` is refused: nothing would be counted.
 - KVM answers each ioeventfd on its own (:mod:`.answers`): every queue an
   event concerns reads its own ``answer`` (``assign_ok``), and the refusal
@@ -28,10 +30,12 @@ The composition (spec/README.md, "Several devices"):
   identical queues. On a limited host a grant happens only if the step
   then fits in the slots; KVM may always refuse.
 - ``vhost_never_starved``: when vhost takes a host notifier and the slots
-  vhost needs (the queues of the devices it serves) are at most the limit,
-  the take fits. vhost's rows do not ask KVM, so a take that does not fit
-  is the starvation the limit flag exists to prevent: reported with a
-  shortest trace, and not admitted (KVM refused it).
+  vhost needs (the queues of the devices it serves, times their addresses)
+  are at most the limit, the take fits. A take KVM refuses outright
+  (``assign_ok`` false: the queue stays as it was) is explored like any
+  refusal, but a granted take that does not fit is not turned into a
+  refusal: it is the starvation the limit flag exists to prevent, reported
+  with a shortest trace and not explored further.
 - ``slots_within_limit``: no other step registers more ioeventfds than the
   host has.
 - Every invariant and step property of the table is checked per device.
@@ -210,6 +214,8 @@ class System:
         self.machines = tuple(Machine(self.spec, d.queues) for d in config.devices)
         layout = self.machines[0].layout
         self.slot_slots = tuple(layout.queue.index(v) for v in slots.holders)
+        self.weights = tuple(d.addresses or slots.addresses for d in config.devices)  # ioeventfds per holder
+        self.vhost_needs = config.needs(slots.addresses)
         self.vhost_events = {v.event for v in slots.vhost}
         shared_names = shared_variables(self.spec)
         self.shared = tuple(layout.device.index(name) for name in shared_names)
@@ -229,7 +235,11 @@ class System:
         return tuple(State(d.device, tuple(sorted(d.queues))) for d in system)
 
     def used(self, system: Sys) -> int:
-        return sum(1 for d in system for q in d.queues for s in self.slot_slots if q[s])
+        """The host's ioeventfds in use: each true holder of a queue, once per
+        notify address of its device."""
+        return sum(
+            w for d, w in zip(system, self.weights, strict=True) for q in d.queues for s in self.slot_slots if q[s]
+        )
 
     def starts(self) -> list[Sys]:
         per_device = []
@@ -306,8 +316,9 @@ class System:
                         answers += [(name_i, q, a) for q, a in outcome.answers]
                     post_t = tuple(post)
                     fits = not self.config.limited or self.used(post_t) <= self.config.slots
-                    if not fits and any(o.granted for _, o in combo):
+                    if not fits and any(o.granted for _, o in combo) and not self.is_vhost_take(name, dict(args)):
                         continue  # KVM refuses what does not fit: the refusal is another outcome
+                        # (vhost's take that does not fit is kept: it is the starvation checked)
                     device_name = None if device is None else self.config.devices[device].name
                     yield SysStep(device_name, name, args, tuple(fired), post_t, tuple(answers)), fits
 
@@ -320,7 +331,7 @@ class System:
         ``pre``: each queue's new tuple, row and answer is one of its options,
         and a step that does not fit grants nothing. For checking traces."""
         fits = not self.config.limited or self.used(step.post) <= self.config.slots
-        if not fits and any(a for _, _, a in step.answers):
+        if not fits and any(a for _, _, a in step.answers) and not self.is_vhost_take(step.event, dict(step.args)):
             return False
         for i, device in enumerate(self.config.devices):
             if step.device not in (None, device.name):
@@ -384,10 +395,10 @@ class _Search:
         if fits:
             return
         if system.is_vhost_take(step.event, values):
-            if config.vhost_needs <= config.slots:
+            if system.vhost_needs <= config.slots:
                 self.report(
                     "vhost_never_starved",
-                    f"vhost asks {step.device or 'the VM'} for a host notifier; it needs {config.vhost_needs} of "
+                    f"vhost asks {step.device or 'the VM'} for a host notifier; it needs {system.vhost_needs} of "
                     f"the host's {config.slots} slots, yet finds none free",
                     state,
                     step,
