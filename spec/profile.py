@@ -315,7 +315,7 @@ def not_issued_note(spec: Spec) -> str | None:
 
     >>> from .load import load_spec
     >>> not_issued_note(load_spec("resolved"))
-    'the adversarial environment does not issue vhost_start, vhost_stop: their 8 rows never run'
+    'the adversarial environment does not issue vhost_start, vhost_stop: their 9 rows never run'
     """
     if not spec.unissued_events:
         return None

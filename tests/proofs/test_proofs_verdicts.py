@@ -87,7 +87,7 @@ def test_no_dead_transition_is_not_proved_over_rows_the_environment_never_runs(b
     report = prove(load_spec(path))
     dead = report.get("no_dead_transition")
     assert dead.verdict is Verdict.NOT_APPLICABLE
-    assert "the adversarial environment does not issue vhost_start, vhost_stop: their 8 rows never run" in dead.message
+    assert "the adversarial environment does not issue vhost_start, vhost_stop: their 9 rows never run" in dead.message
     assert report.get("offlimits_iff_vhost_holds").proved  # true of what it issues; the environment line says the rest
     assert prove(load_spec(path, env="qemu")).get("offlimits_iff_vhost_holds").verdict is Verdict.VIOLATED
 
