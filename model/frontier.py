@@ -140,6 +140,11 @@ class FrontierSearch:
         """Check the states numbered from ``lo`` (the starts use it too)."""
         raise NotImplementedError
 
+    def stopped(self) -> None:
+        """The search stops early (``--max-states``, ``--timeout``, Ctrl-C):
+        check what is stored and unchecked (a subclass that checks states
+        when it expands them, rather than when it admits them)."""
+
     # -- the search -------------------------------------------------------------------
     def path(self, index: int) -> tuple[int, list[int]]:
         """(the start's number, the slots from it) of the path to state ``index``."""
@@ -181,8 +186,10 @@ class FrontierSearch:
                 if self.codes.size > hi:
                     depth += 1
         except Stop as stop:
+            self.stopped()
             return depth, str(stop)
         except KeyboardInterrupt:
+            self.stopped()
             return depth, "interrupted"
         finally:
             if pool is not None:
