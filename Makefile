@@ -67,12 +67,15 @@ reference: $(STAMP)
 	REFERENCE_EXAMPLES=$(REFERENCE_EXAMPLES) $(PY) -m pytest -s -q -p no:cacheprovider tests/reference/test_reference_stateful.py
 
 # The engines against SPIN in one run (bench/scale.py): general, packed (1 and
-# 2 threads) and SPIN at its best exact setting for 4-10 queues, orbits and
-# support up to 1024; writes bench/results.md. Takes 10-40 minutes (SPIN at 10
-# queues), depending on the machine's load.
+# 2 threads), the C floor (bench/cfloor.c: the packed engine's step tables
+# searched by plain C, built with cc) and SPIN at its best exact setting for
+# 4-10 queues, orbits and support up to 1024; writes bench/results.md. Takes
+# 20-60 minutes (SPIN at 10 queues), depending on the machine's load;
+# BENCH_ARGS="--spin-queues 4,6,8" leaves SPIN out at 10 queues.
+BENCH_ARGS ?=
 .PHONY: bench
 bench: $(STAMP) deps
-	$(PY) bench/scale.py
+	$(PY) bench/scale.py $(BENCH_ARGS)
 
 # The Z3 proofs (proofs/README.md): how long the whole set takes, the verdicts
 # on the probe tables of tests/proofs/probes.py, and the cross-check with the

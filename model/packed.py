@@ -12,7 +12,11 @@ representation differs:
 - successors come from lookup tables (:mod:`.steptable`) applied to a whole
   chunk of the frontier at once: an event that concerns every queue is one
   gather per queue, an event on one queue a single gather;
-- invariants and step properties are vector predicates (:mod:`.vector`);
+- invariants, step properties and history freedom are read off (device,
+  queue) cell tables where the property reads one queue at a time
+  (:mod:`.cells`; a chunk with no bad cell costs nothing), else vector
+  predicates (:mod:`.vector`); invariants are checked on expansion, and
+  what a stopped search admitted but never expanded when it stops;
 - rows fired and transitions are counted from a histogram of the chunk's
   (device, queue) codes, not edge by edge.
 
