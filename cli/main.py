@@ -58,6 +58,7 @@ def cli() -> None:
 
     Exit codes, for every command: 0 holds (proved, conforms), 1 fails, 2 bad
     input, 3 incomplete (--max-states, --timeout, unknown), 4 internal error,
+    5 the machine under test failed (qemu: QEMU crashed, hung or never booted),
     130 interrupted (what was decided is printed).
     """
 
@@ -374,11 +375,25 @@ def _register() -> None:
     from .mutants import mutants
     from .oracle import oracle
     from .prove import prove
+    from .qemu import qemu
     from .replay import replay
     from .scale import scale
     from .simulate import simulate_command
 
-    for command in (draw, oracle, mutants, prove, scale, replay, diff, designs, liveness, graph, simulate_command):
+    for command in (
+        draw,
+        oracle,
+        mutants,
+        prove,
+        scale,
+        replay,
+        diff,
+        designs,
+        liveness,
+        graph,
+        simulate_command,
+        qemu,
+    ):
         cli.add_command(command)
 
 
