@@ -96,7 +96,9 @@ bench: $(STAMP) deps
 
 # The Z3 proofs (proofs/README.md): how long the whole set takes, the verdicts
 # on the probe tables of tests/proofs/probes.py, and the cross-check with the
-# explorer for 1-3 queues; writes bench/proofs.md (exit 1 on a wrong verdict).
+# explorer for 1-3 queues, CPU seconds with the load of each run and, with
+# valgrind installed, the instructions of the whole set (a few minutes under
+# callgrind); writes bench/proofs.md (exit 1 on a wrong verdict).
 .PHONY: bench-proofs crosscheck-proofs
 bench-proofs: $(STAMP)
 	$(PY) bench/proofs.py
@@ -104,7 +106,7 @@ bench-proofs: $(STAMP)
 # The cross-check of Z3 against the explorer for 1-4 queues (the tests do it
 # too); writes its timings to bench/crosscheck.md. About 15 s.
 crosscheck-proofs: $(STAMP)
-	$(PY) bench/proofs.py --repeat 1 --crosscheck 4 --out bench/crosscheck.md
+	$(PY) bench/proofs.py --repeat 1 --crosscheck 4 --no-instructions --out bench/crosscheck.md
 
 # Every command on many random valid tables (tests/tables.py): each must end
 # with a verdict (exit 0, 1 or 3), never a traceback. `make test` runs two small

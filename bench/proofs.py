@@ -8,8 +8,11 @@ first also declares Z3's sorts); the median is reported, as CPU time (this
 process's, Z3 included: what the proofs cost, whatever else the machine
 runs) beside wall time, with the load average as each run began. The
 machine's instruction counters are not readable here (``perf stat -e
-instructions`` says not supported), so CPU time is the measure that
-reproduces best on a shared machine. Then the tables of
+instructions`` says not supported), so the instructions of the whole set
+are counted by valgrind's callgrind instead (``--instructions``, on by
+default when valgrind is installed): the proofs' count is a process that
+loads both tables and proves them, less one that only loads them, with
+``PYTHONHASHSEED=0``. That figure does not move with the load. Then the tables of
 ``tests/proofs/probes.py``, built to probe the verdicts, once each: the
 verdict of the check each probes and how far the search went. With
 ``--crosscheck N`` it also times the cross-check for 1..N queues and exits 1
@@ -24,7 +27,10 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -43,12 +49,38 @@ from probes import PROBES  # noqa: E402  (the tests' probe tables)
 VARIANTS = ("resolved", "proposal")
 GOAL_SECONDS = 10.0
 
+COUNTED = """
+import sys
+from virtio_notifier_spec.proofs.prove import prove
+from virtio_notifier_spec.spec.load import load_spec
+specs = [load_spec(v) for v in ("resolved", "proposal")]
+if sys.argv[1] == "prove":
+    for spec in specs:
+        prove(spec)
+"""
+
+
+def instructions() -> tuple[int, int] | None:
+    """(instructions to load both tables, and to load and prove them), by callgrind."""
+    if shutil.which("valgrind") is None:
+        return None
+    counts = []
+    for mode in ("load", "prove"):
+        argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c", COUNTED, mode]
+        done = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+        found = re.search(r"Collected : (\d+)", done.stderr)
+        if done.returncode != 0 or found is None:
+            return None
+        counts.append(int(found.group(1)))
+    return counts[0], counts[1]
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--crosscheck", type=int, default=3, metavar="N")
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("proofs.md"))
+    parser.add_argument("--no-instructions", action="store_true", help="skip callgrind's count (minutes)")
     options = parser.parse_args()
 
     load = os.getloadavg()[0]
@@ -100,6 +132,15 @@ def main() -> None:
         f"{max(max(x) for x in loads.values()):.1f}.",
         "",
     ]
+    counted = None if options.no_instructions else instructions()
+    if counted is not None:
+        load_only, proved_too = counted
+        lines += [
+            f"Instructions (valgrind callgrind, `PYTHONHASHSEED=0`, one run of both variants): "
+            f"**{(proved_too - load_only) / 1e9:.2f} billion** for the proofs ({proved_too / 1e9:.2f} billion "
+            f"to load and prove, {load_only / 1e9:.2f} billion to load): a count the load does not change.",
+            "",
+        ]
     lines += [
         "## Each proof (last run)",
         "",
