@@ -136,7 +136,8 @@ class CellChecks:
         self.steps: dict[str, list[StepCells | None]] = {}  # name -> per class (None: not its event)
         self.history: dict[str, list] = {}  # name -> :meth:`_history_maps`
         for prop in spec.properties:
-            if prop.kind is PropertyKind.INVARIANT and cell_form(prop.expr, prop.per_queue):
+            reads_args = any(isinstance(n, Param) for n in walk(prop.expr)) if prop.expr is not None else False
+            if prop.kind is PropertyKind.INVARIANT and not reads_args and cell_form(prop.expr, prop.per_queue):
                 self.invariants[prop.name] = self._invariant(prop)
             elif prop.kind is PropertyKind.STEP and cell_form(prop.expr, False):
                 self.steps[prop.name] = [self._step(prop, table) for table in self.tables.classes]

@@ -82,6 +82,7 @@ class Expansion:
 
 def first_occurrences(succ: np.ndarray, valid: np.ndarray, codes: np.ndarray, visited: CodeSet):
     """(new codes, row * S + slot of the step reaching each first), in that order.
+    A slot that is not a step holds a code with bit 63 set (never a state's).
 
     The candidates are ordered by (code, key) to find each code's first key:
     one sort of ``code << key bits | key`` when both fit in 64 bits (NumPy's
