@@ -214,13 +214,16 @@ class Slots:
     """What holds one of a limited host's ioeventfds (``spec/slots.py``):
     each true ``holders`` flag of a queue is one; ``limit`` is the host fact
     that says the host has a limit; ``answer`` is the event parameter that
-    is KVM's answer to one assignment; ``vhost`` are vhost's events."""
+    is KVM's answer to one assignment; ``vhost`` are vhost's events;
+    ``addresses`` is how many ioeventfds one holder registers (one per
+    notify address of the queue: kvmtool's port and memory addresses, 2)."""
 
     holders: tuple[str, ...]
     limit: str | None
     answer: str | None
     vhost: tuple[VhostEvent, ...]
     source: Source | None = field(default=None, compare=False)
+    addresses: int = 1
 
 
 @dataclass(frozen=True, slots=True)

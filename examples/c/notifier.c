@@ -114,6 +114,11 @@ static void set_host_notifier(int n, int assign, int assign_ok)
             v->our_fd = 0;              /* ours goes first, drained */
             drain(v);
         }
+        if (!assign_ok) {               /* KVM refused vhost's: undo, ours back in the slot it freed */
+            if (v->state == ASSIGNED)
+                v->our_fd = 1;
+            return;
+        }
         v->vhost_fd = 1;
         v->handler = H_VHOST;
         v->state = OFFLIMITS;
@@ -137,11 +142,11 @@ static void set_host_notifier(int n, int assign, int assign_ok)
 
 /* vhost started or stopped for the whole device: every queue is one vhost
  * serves, taken or given back as set_host_notifier does for one. */
-static void vhost_start(void)
+static void vhost_start(int assign_ok)
 {
     dev.vhost_on = 1;
     for (int n = 0; n < dev.queues; n++)
-        set_host_notifier(n, 1, 1);
+        set_host_notifier(n, 1, assign_ok);
 }
 
 static void vhost_stop(int assign_ok)
@@ -373,7 +378,7 @@ static int event(const char *name)
         if (!q) return -1;
         set_host_notifier((int)q->num, flag("args.assign", 0), assign_ok);
     } else if (!strcmp(name, "vhost_start")) {
-        vhost_start();
+        vhost_start(assign_ok);
     } else if (!strcmp(name, "vhost_stop")) {
         vhost_stop(assign_ok);
     } else if (!strcmp(name, "load")) {
