@@ -94,6 +94,20 @@ def test_the_three_device_configuration_agrees_and_stops_on_the_same_step():
         assert_same(config, depth=bound)
 
 
+@pytest.mark.parametrize("table", ["no_limit_rule", "no_kvm"])
+@pytest.mark.parametrize("slots", [3, 4])
+def test_devices_with_two_notify_addresses_weigh_two_slots_per_queue(tmp_path, table, slots):
+    """A device with ``addresses = 2`` holds two ioeventfds per queue: the
+    device tables weigh its slots so (counted once per queue, the packed
+    engine would admit what the host refuses, and this fails)."""
+    spec = load_spec(_tables(tmp_path)[table])
+    path = _config(tmp_path, [("net0", 1, True), ("blk0", 2, False)], slots)
+    path.write_text(path.read_text() + "addresses = 2\n")
+    config = load_config(path)
+    assert config.devices[1].addresses == 2
+    assert_same(config, spec)
+
+
 def test_a_failing_configuration_stopped_early_keeps_what_the_system_engine_found(tmp_path):
     spec = load_spec(_tables(tmp_path)["no_kvm"])
     config = load_config(_config(tmp_path, SMALL, 2))
