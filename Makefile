@@ -111,9 +111,10 @@ bench: $(STAMP) deps
 	$(PY) bench/scale.py $(BENCH_ARGS)
 
 # Several devices on one host (bench/systems.py): the system engine against the
-# packed system engine on spec/configs/four_devices.toml, the ten-device
-# configuration's time and memory, identical devices reduced, and Dask with 1
-# and 2 local workers; writes bench/systems.md. About 10 minutes.
+# packed system engine on spec/configs/four_devices.toml (each repeated in fresh
+# processes; the packed engine's build and search apart, ratios on totals), the
+# ten-device configuration's time and memory, identical devices reduced, and
+# Dask with 1 and 2 local workers; writes bench/systems.md. About 10-20 minutes.
 .PHONY: bench-systems
 bench-systems: $(STAMP)
 	$(PY) bench/systems.py

@@ -185,7 +185,7 @@ class PackedSystem(FrontierSearch):
         post, key = post[admit], key[admit]
         if self.groups:
             post = self.canonical(post)
-        moved = post != codes[key // self.slots]
+        moved = post != codes[rows[admit]]
         result.fresh, result.where = _first_occurrences(post[moved], key[moved], self.visited, count * self.slots)
         return result
 
@@ -265,9 +265,11 @@ class PackedSystem(FrontierSearch):
         loc = np.stack(locs, axis=1)  # (M, devices)
         cell = (loc + self.device_offset[None, :]).ravel()
         per_cell = self.own_count[cell]
-        which = np.repeat(np.arange(len(cell)), per_cell)
-        rows, device = np.divmod(which, n)
-        e = self.own_first[cell[which]] + np.arange(len(which)) - np.repeat(np.cumsum(per_cell) - per_cell, per_cell)
+        before = np.cumsum(per_cell) - per_cell  # where each cell's outcomes begin among the chunk's
+        step = np.arange(int(per_cell.sum()))
+        e = np.repeat(self.own_first[cell] - before, per_cell) + step
+        device = np.repeat(np.tile(np.arange(n), len(codes)), per_cell)
+        rows = np.repeat(np.arange(len(codes)), per_cell.reshape(-1, n).sum(axis=1))
         post = (codes.view(np.int64)[rows] + self.own_add[device * self.own_outcomes + e]).view(np.uint64)
         used = pool[rows] + self.own_delta[e]
         place = self.device_base[device] + self.own_place[e]
