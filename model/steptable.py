@@ -138,7 +138,7 @@ class StepCells:
     >>> d, k = 0, 0
     >>> table = tables.classes[tables.class_of(inst)]
     >>> cell = cells.cell(cells.class_of(inst), tables.devices[d], tables.singles[k])
-    >>> cell[0] == table.enabled[d, k]
+    >>> cell[0] == bool(table.enabled[d, k])
     True
     """
 

@@ -27,7 +27,7 @@ state per orbit, and the concrete counts are summed over the orbits.
 >>> from virtio_notifier_spec.scale.config import CONFIG_DIR, load_config
 >>> r = explore_system_packed(load_config(CONFIG_DIR / "three_devices.toml"))
 >>> r.ok, r.states, r.transitions, r.depth
-(True, 1944, 51516, 12)
+(True, 1944, 53460, 12)
 """
 
 from __future__ import annotations
