@@ -23,11 +23,11 @@ def _differences(spec, cells: StepCells) -> list[tuple]:
                 offered, post, row, post_device = cells.cell(c, device, single)
                 expected_row = rows[table.row[d, k]] if table.row[d, k] >= 0 else None
                 expected = (bool(table.enabled[d, k]), tables.singles[table.next[d, k]], expected_row)
-                if (offered, post, row) != expected:
-                    found.append((c, device, single))
-                elif offered and post_device != tables.devices[table.device_next[d]]:
-                    found.append((c, device, single))
-                elif cells.device_next(c, device) != tables.devices[table.device_next[d]]:
+                if (
+                    (offered, post, row) != expected
+                    or (offered and post_device != tables.devices[table.device_next[d]])
+                    or cells.device_next(c, device) != tables.devices[table.device_next[d]]
+                ):
                     found.append((c, device, single))
     return found
 
