@@ -229,6 +229,36 @@ def test_the_tabled_answers_are_the_machines_answers(tmp_path, env):
                     assert tabled.outcomes(state, inst) == stepped.outcomes(state, inst)
 
 
+def test_a_cell_where_two_rows_fire_sends_its_kind_back_to_the_machine(monkeypatch):
+    """The step tables' cells are asked lazily: a cell that overlaps raises
+    Overlap in the middle of a kind's tables; that kind is then built by
+    stepping the machine, with the same answers."""
+    from virtio_notifier_spec.model.steptable import Overlap, StepCells
+    from virtio_notifier_spec.scale import device_tables as tables_module
+
+    config = load_config(CONFIG_DIR / "three_devices.toml")
+    expected = device_tables(System(config))
+    asked = []
+
+    def overlapping(self, cls, device, single):
+        asked.append(cls)
+        raise Overlap("two rows fire")
+
+    monkeypatch.setattr(StepCells, "cell", overlapping)
+    tables_module.step_cells.cache_clear()
+    try:
+        got = device_tables(System(config))
+    finally:
+        tables_module.step_cells.cache_clear()
+    assert asked
+    for a, b in zip(got.kinds, expected.kinds, strict=True):
+        assert a.states == b.states
+        for outcomes in ("own", "vm"):
+            x, y = getattr(a, outcomes), getattr(b, outcomes)
+            for field in ("start", "count", "post", "granted", "delta", "bad"):
+                assert (getattr(x, field) == getattr(y, field)).all(), (outcomes, field)
+
+
 def test_two_threads_find_what_one_finds(tmp_path):
     spec = load_spec(_tables(tmp_path)["no_kvm"])
     config = load_config(_config(tmp_path, [("net0", 2, True), ("blk0", 2, False), ("blk1", 1, False)], 3))
