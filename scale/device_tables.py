@@ -247,7 +247,7 @@ def _kind(system: System, device: int, vm: list[Instance], seeds: list[State], l
     vm_here = [machine.instance(i.event.name, **i.values) for i in vm]
     step_props = system.step_props
     slot_slots = system.slot_slots
-    weight = system.weights[device]  # ioeventfds per holder of a queue: the same for every device of a kind
+    weight = system.weights[device]  # ioeventfds per holder: the device's notify addresses
 
     held_by: dict[State, int] = {}
 

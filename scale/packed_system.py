@@ -87,7 +87,7 @@ class PackedSystem(FrontierSearch):
         if self.slots > MAX_STEPS:
             raise TooLarge(f"a state may have up to {self.slots:,} steps, more than {MAX_STEPS:,}")
         self.groups = device_groups(config) if device_symmetry else []
-        self.take_check = {True: "vhost_never_starved" if config.vhost_needs <= (config.slots or 0) else None}
+        self.take_check = {True: "vhost_never_starved" if system.vhost_needs <= (config.slots or 0) else None}
         self.take_check[False] = "slots_within_limit"
         self.step_names = [p.name for p, _ in system.step_props]
         self.invariant_names = [p.name for p, _ in system.invariants]
@@ -171,9 +171,7 @@ class PackedSystem(FrontierSearch):
                 x[keep] for x in (rows, place, post, granted, used, bad, take)
             )
         fits = used <= self.capacity if self.limited else np.ones(len(rows), dtype=bool)
-        # KVM refuses what does not fit: that refusal is another outcome; vhost's take that does
-        # not fit is kept (the starvation checked), as the system engine keeps it
-        steps = fits | ~granted | take
+        steps = fits | ~granted | take  # KVM refuses what does not fit (another outcome); a take is the starvation
         key = rows * self.slots + place
         result = Expansion(first, codes, _EMPTY, _EMPTY)
         result.extra = {"edges": int(steps.sum())}
