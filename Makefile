@@ -182,7 +182,7 @@ bench-liveness: $(STAMP) deps
 SOUNDNESS_TABLES ?= 1000
 .PHONY: soundness
 soundness: $(STAMP) deps
-	SOUNDNESS_LONG=1 $(PY) -m pytest -n $(TEST_JOBS) tests/soundness
+	SOUNDNESS_LONG=1 $(PY) -m pytest -n $(TEST_JOBS) tests/soundness tests/scale/test_scale_symmetry.py tests/proofs/test_proofs_crosscheck.py
 	$(PY) tests/soundness/run.py --tables $(SOUNDNESS_TABLES) --out bench/soundness.md
 
 # The Quint export of random tables (tests/tables.py): Quint typechecks each,

@@ -6,6 +6,8 @@ queues: 20,512 states, about 9 s)."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import z3
 
@@ -15,7 +17,8 @@ from virtio_notifier_spec.proofs.symbolic import Encoding
 from virtio_notifier_spec.spec.load import load_spec
 
 
-@pytest.mark.parametrize("queues", [1, 2, 3, 4])
+# 4 queues (85 s under load) in make soundness (SOUNDNESS_LONG=1) and make crosscheck-proofs
+@pytest.mark.parametrize("queues", [1, 2, 3, 4] if os.environ.get("SOUNDNESS_LONG") == "1" else [1, 2, 3])
 @pytest.mark.parametrize("variant", ["resolved", "proposal"])
 def test_bounded_model_checking_finds_exactly_the_explorers_states_and_verdicts(variant, queues):
     check = crosscheck(load_spec(variant), queues)
