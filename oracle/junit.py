@@ -19,23 +19,41 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from .drive import DriveReport
+from .drive import DriveReport, Failure
 from .visible import visible
+
+_NOT_RUN = {
+    "max_failures": "the drive stopped after --max-failures",
+    "repeats": "it begins with a sequence that crashed the implementation in an earlier test",
+    "timeout": "the drive stopped at --timeout",
+    "interrupted": "the drive was interrupted",
+}
+
+
+def _later(failures: tuple[Failure, ...]) -> list[str]:
+    """The divergences after the first, each in a line."""
+    return [f"then {f.symptom.text()}: {f.lines()[0]}" for f in failures]
 
 
 def junit_xml(report: DriveReport) -> bytes:
     """The report as JUnit XML: one <testcase> per generated test."""
-    failures = len(report.failed) + report.unobserved
-    total = len(report.results) + len(report.skipped) + report.unobserved
-    attrs = {"tests": str(total), "failures": str(failures), "skipped": str(len(report.skipped))}
+    observation_failed = report.unobserved or (report.partly_observed and not report.failed)
+    failures = len(report.failed) + observation_failed
+    skipped = len(report.skipped) + len(report.not_applicable)
+    total = len(report.results) + len(report.skipped) + observation_failed
+    attrs = {"tests": str(total), "failures": str(failures), "skipped": str(skipped)}
     root = ET.Element("testsuites", {"name": "virtio-notifier-spec oracle drive", **attrs})
-    name = f"{visible(report.implementation)} vs {report.variant} ({report.queues} queues, seed {report.seed})"
+    name = (
+        f"{visible(report.implementation)} vs {report.variant} in {report.env} "
+        f"({report.queues} queues, seed {report.seed})"
+    )
     suite = ET.SubElement(root, "testsuite", {"name": name, **attrs})
     props = ET.SubElement(suite, "properties")
     for name, value in (
         ("coverage", report.coverage.text()),
         ("observation", report.observation.text()),
         ("implementation", visible(report.implementation)),
+        ("env", report.env),
         ("verdict", report.verdict),
     ):
         ET.SubElement(props, "property", {"name": name, "value": value})
@@ -45,15 +63,18 @@ def junit_xml(report: DriveReport) -> bytes:
             f = result.failure
             message = f"{f.symptom.text()}: {(f.lines() or [f.kind])[0]}"
             node = ET.SubElement(case, "failure", {"type": f.kind, "message": visible(message)})
-            node.text = visible("\n".join([f.describe(), *f.lines()]))
+            node.text = visible("\n".join([f.describe(), *f.lines(), *_later(result.later)]))
+        elif result.stopped is not None:
+            ET.SubElement(case, "skipped", {"message": visible(f"not applicable from {result.stopped}")})
         else:
             ET.SubElement(case, "system-out").text = result.case.describe()
-    for case_info in report.skipped:
+    reasons = report.skip_reasons or ("max_failures",) * len(report.skipped)
+    for case_info, why in zip(report.skipped, reasons, strict=True):
         case = ET.SubElement(suite, "testcase", {"classname": f"oracle.{case_info.kind}", "name": case_info.name})
-        ET.SubElement(case, "skipped", {"message": "not run: the drive stopped after --max-failures"})
-    if report.unobserved:  # a suite that could not fail is a failure of its own
+        ET.SubElement(case, "skipped", {"message": f"not run: {_NOT_RUN.get(why, why)}"})
+    if observation_failed:  # a suite that could not fail is a failure of its own
         case = ET.SubElement(suite, "testcase", {"classname": "oracle.observation", "name": "observation-coverage"})
-        ET.SubElement(case, "failure", {"type": "unobserved", "message": report.observation.text()})
+        ET.SubElement(case, "failure", {"type": report.verdict, "message": report.observation.text()})
     if not report.ok:
         ET.SubElement(suite, "system-err").text = visible(report.text())
     ET.indent(root)

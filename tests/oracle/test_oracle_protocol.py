@@ -139,7 +139,8 @@ def test_a_python_child_speaking_protocol_2_is_driven_with_full_observation(chil
     impl = ProcessImplementation(child("model"), timeout=10)
     report = drive(SPEC, impl, walks(2, 10))
     assert report.ok, report.text()
-    assert impl.version == 2 and report.observation.observed == report.observation.checkable
+    judged = tuple(f for f in report.observation.checkable if f != "vhost_serves")  # the adversarial env fixes it
+    assert impl.version == 2 and report.observation.observed == judged
 
 
 def test_a_reply_that_never_comes_is_a_timeout_and_the_next_test_runs_in_a_fresh_child(child, tmp_path):
