@@ -40,7 +40,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import IO
 
-from virtio_notifier_spec.model.machine import Instance, Machine
+from virtio_notifier_spec.model.machine import Instance
 from virtio_notifier_spec.spec.concrete import State
 from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.load import load_spec
@@ -50,6 +50,7 @@ from virtio_notifier_spec.spec.text import to_text
 
 from .fields import FieldTally, ObservationCoverage, declared_fields, judged_fields
 from .graph import SEARCH_SECONDS, graph_for, shortest_run
+from .host import HostMachine
 from .judge import Expected, allowed_steps, explain
 from .observation import Mismatch, Observation, ObservationError, ObservationReader
 from .symptom import START, Causes, Symptom
@@ -214,7 +215,7 @@ class TraceChecker:
         self.spec = spec
         self.header = header
         self.file = file
-        self.machine = Machine(spec, header.queues)
+        self.machine = HostMachine(spec, header.queues)
         if declared is None and header.observes is not None:
             try:
                 declared = declared_fields(spec, list(header.observes), "observes")

@@ -965,7 +965,7 @@ def drive(
                 first = result.first
                 results.append(CaseResult(case, first, result.failures[1:], result.stopped))
                 for f in result.failures:
-                    if f.kind in RESTARTING:
+                    if f.kind in RESTARTING and f.events:  # a failing start may be a flake: it skips nothing
                         crashed.add(f.limited, f.events, case.name)
                 failures += first is not None
                 failures += attribute(driver.strays)

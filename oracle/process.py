@@ -84,6 +84,7 @@ class ProcessImplementation:
         self._flight = 0  # requests sent whose replies are not read (version 2)
         self._ahead: deque[_Run] = deque()  # announced runs, maybe partly sent
         self._upcoming: Iterator | None = None  # announced runs not yet looked at
+        self._broken = False  # the child's stdin is closed: send nothing more
         self._keep: Callable[[bool, Sequence[tuple[str, dict]]], bool] | None = None
 
     # -- the child ------------------------------------------------------------
@@ -104,6 +105,7 @@ class ProcessImplementation:
             self.stderr = None
             raise ImplementationFailure("crash", f"cannot start {self.name}: {exc.strerror or exc}") from None
         self.spawns += 1
+        self._broken = False
         self.buffer = b""
         self._last = None
         self.selector = selectors.DefaultSelector()
@@ -412,7 +414,11 @@ class ProcessImplementation:
 
     def _fill(self, current: _Run) -> None:
         """Send requests until :data:`WINDOW` are in flight: the current run's,
-        then the announced runs', in order, in one write."""
+        then the announced runs', in order, in one write. A child found gone
+        while requests are in flight is blamed on the first of them that
+        gets no reply, not on the request that could not be sent."""
+        if self._broken:
+            return
         batch = []
         runs = iter([current, *self._ahead])
         run = next(runs)
@@ -438,7 +444,15 @@ class ProcessImplementation:
             )
             self._flight += 1
         if batch:
-            self._send(b"".join(batch), "start" if current.read == 0 else current.ids[current.read][1])
+            batch_what = "start" if current.read == 0 else current.ids[current.read][1]
+            earlier = self._flight - len(batch)  # requests sent before this batch, not answered yet
+            try:
+                self.proc.stdin.write(b"".join(batch))
+            except (BrokenPipeError, OSError):
+                if not earlier:
+                    self._fail("crash", f"the implementation exited before the {batch_what} request")
+                # it exited while answering an earlier request: the replies read next say which
+                self._broken = True
 
     def _settle(self, run: _Run) -> None:
         """Read the replies to a run's requests that were sent but are no

@@ -44,6 +44,7 @@ from virtio_notifier_spec.spec.schema import Spec
 
 DIVERGENCE = "divergence"
 OBSERVATION = "observation"
+NO_ROW = "-"  # a queue variable differs on a queue the event does not concern
 START = "start"
 _INDEX = re.compile(r"\[\d+\]|(?<=\.)\d+(?=\.|$)")
 
@@ -69,6 +70,10 @@ class Symptom:
             return f"{self.kind} at {self.event}{where}"
         if self.event == START:
             return f"start: {self.variable} differs on the fresh device"
+        if self.row == NO_ROW:
+            return (
+                f"{self.event}: {self.variable} differs on a queue the event leaves alone (the spec fires no row there)"
+            )
         where = f"where the spec fires {self.row}" if self.row else "(the event's own effect)"
         return f"{self.event}: {self.variable} differs {where}"
 
@@ -110,8 +115,10 @@ class Causes:
         mismatches = list(mismatches)
         variable = self.first_variable(mismatches)
         queues = {queue_of(m.field) for m in mismatches if variable_of(m.field) == variable}
+        if queues == {None}:  # a device variable: the event's own effect sets it
+            return Symptom(DIVERGENCE, event, "", variable)
         rows = [(self.rank.get(row, len(self.rank)), row_label(letter, row)) for q, letter, row in fired if q in queues]
-        return Symptom(DIVERGENCE, event, min(rows)[1] if rows else "", variable)
+        return Symptom(DIVERGENCE, event, min(rows)[1] if rows else NO_ROW, variable)
 
     def failure(self, kind: str, event: str, fired: Iterable[tuple[int, str | None, str]] = ()) -> Symptom:
         """A failure that is not a divergence, at ``event``, where the spec fires ``fired``."""

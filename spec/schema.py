@@ -214,13 +214,15 @@ class Slots:
     """What holds one of a limited host's ioeventfds (``spec/slots.py``):
     each true ``holders`` flag of a queue is one; ``limit`` is the host fact
     that says the host has a limit; ``answer`` is the event parameter that
-    is KVM's answer to one assignment; ``vhost`` are vhost's events."""
+    is KVM's answer to one assignment; ``vhost`` are vhost's events;
+    ``size`` is how many slots a host with the limit has (None: not said)."""
 
     holders: tuple[str, ...]
     limit: str | None
     answer: str | None
     vhost: tuple[VhostEvent, ...]
     source: Source | None = field(default=None, compare=False)
+    size: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ checker:
 [slots]
 holders = ["our_fd", "vhost_fd"]   # per-queue flags: each true one holds one slot
 limit = "limited"                  # the host fact: the host has a slot limit
+size = 6                           # the slots such a host has
 answer = "assign_ok"               # KVM's answer to one assignment of ours
 vhost = [                          # vhost's events; when one is a take
     { event = "set_host_notifier", take = "assign" },
@@ -18,14 +19,17 @@ vhost = [                          # vhost's events; when one is a take
 
 ``vhost`` lists the events vhost issues (offered only on the devices it
 serves) and, in ``take``, when such an event is vhost taking host notifiers
-(over the event's parameters; omitted: never). ``limit`` and ``answer`` are
-optional. A table without ``[slots]`` loads, but a configuration of several
+(over the event's parameters; omitted: never). ``limit``, ``size`` and
+``answer`` are optional. ``size`` is what a host with the limit has: the
+oracle never lets one device hold more (``oracle/host.py``: KVM cannot
+grant a slot it does not have); a configuration of several devices names
+its own (``scale/config.py``). A table without ``[slots]`` loads, but a configuration of several
 devices refuses it.
 
 >>> from .load import load_spec
 >>> slots = load_spec("resolved").slots
->>> slots.holders, slots.limit, slots.answer, [v.event for v in slots.vhost]
-(('our_fd', 'vhost_fd'), 'limited', 'assign_ok', ['set_host_notifier', 'vhost_start', 'vhost_stop'])
+>>> slots.holders, slots.limit, slots.size, slots.answer, [v.event for v in slots.vhost]
+(('our_fd', 'vhost_fd'), 'limited', 6, 'assign_ok', ['set_host_notifier', 'vhost_start', 'vhost_stop'])
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from .parse import parse_expr
 from .resolve import Context, resolve_bool
 from .schema import Event, Scope, Slots, Variable, VhostEvent
 
-_KEYS = {"holders", "limit", "answer", "vhost"}
+_KEYS = {"holders", "limit", "answer", "vhost", "size"}
 
 
 def read_slots(found: list[tuple[dict, Any]], variables: dict[str, Variable], events: dict[str, Event]) -> Slots | None:
@@ -65,10 +69,13 @@ def read_slots(found: list[tuple[dict, Any]], variables: dict[str, Variable], ev
         var = variables.get(limit) if isinstance(limit, str) else None
         if var is None or var.scope is not Scope.DEVICE or var.type != BOOL or not var.host:
             raise at.error(SchemaError, f"expected a device bool variable with host = true, found {limit!r}", "limit")
+    size = entry.get("size")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1 or limit is None):
+        raise at.error(SchemaError, f"expected a positive number of slots, with limit, found {size!r}", "size")
     answer = entry.get("answer")
     if answer is not None and not any(p.name == answer and p.type == BOOL for e in events.values() for p in e.params):
         raise at.error(SchemaError, f"expected the name of a bool event parameter, found {answer!r}", "answer")
-    return Slots(tuple(holders), limit, answer, _vhost(entry.get("vhost", []), at, events), at.source(entry))
+    return Slots(tuple(holders), limit, answer, _vhost(entry.get("vhost", []), at, events), at.source(entry), size)
 
 
 def _vhost(items: Any, at: Any, events: dict[str, Event]) -> tuple[VhostEvent, ...]:
