@@ -445,7 +445,7 @@ def drive_command(
 
 
 def _trace_events(path: str, spec_name: str | None, env: str | None):
-    """(spec, queues, limited, events) from a trace file's header and lines."""
+    """(spec, queues, limited, events, declared fields) from a trace file's header and lines."""
     stream = open_trace(path)
     try:
         first = read_line(stream, file=path, number=1)
@@ -461,7 +461,8 @@ def _trace_events(path: str, spec_name: str | None, env: str | None):
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
-    return spec, header.queues, header.limited, events
+    declared = None if header.observes is None else declared_fields(spec, list(header.observes), "observes")
+    return spec, header.queues, header.limited, events, declared
 
 
 @oracle.command("replay", context_settings={"ignore_unknown_options": True})
@@ -509,12 +510,13 @@ def replay_command(
     if bool(sequence) == bool(trace_path):
         return _usage("give the events either with --sequence or with --trace, not both or neither")
     if trace_path:
-        spec, n, lim, events = _trace_events(trace_path, spec_name, env)
+        spec, n, lim, events, in_header = _trace_events(trace_path, spec_name, env)
     else:
+        in_header = None
         spec, n = load_spec(spec_name or "resolved", env=env or ADVERSARIAL), queues[0]
         start, events = parse_sequence(Machine(spec, n), sequence)
         lim = limited if start is None else start
-    declared = _declared(spec, observe)
+    declared = _declared(spec, observe) or in_header
     impl = _implementation(command, builtin, spec, reply_timeout, protocol)
     if isinstance(impl, int):
         return impl
