@@ -377,9 +377,9 @@ def drive_command(
     event) pair, replayed on concrete queues), every pair of consecutive
     transitions, and seeded random walks. After a divergence a test goes on
     from the state the implementation reports (later divergences counted
-    apart). Reports coverage, which fields the implementation observes and
-    which properties that judges, and each distinct failure with its
-    shortest sequence, confirmed from a fresh start.
+    apart). Reports coverage, which fields the implementation observes (and
+    which properties of the table that leaves unjudged), and each distinct
+    failure with its shortest sequence, confirmed from a fresh start.
 
     Example: virtio-notifier-spec oracle drive --queues 2 -- ./notifier
 

@@ -28,7 +28,8 @@ from virtio_notifier_spec.oracle.replay import replay
 from virtio_notifier_spec.oracle.symptom import Causes
 from virtio_notifier_spec.oracle.testgen import generate, rotation
 from virtio_notifier_spec.spec.concrete import State
-from virtio_notifier_spec.spec.load import load_spec
+from virtio_notifier_spec.spec.errors import SchemaError
+from virtio_notifier_spec.spec.load import SPEC_DIR, load_spec
 
 pytest_plugins = ["oracle_fixtures"]  # the C example built
 
@@ -440,3 +441,14 @@ def test_a_reply_with_a_repeated_key_is_a_protocol_failure():
     with pytest.raises(Exception, match="given twice"):
         run_sequence = oracle_cli.parse_sequence
         run_sequence(HostMachine(SPEC, 1), "kick(queue=0, queue=0)")
+
+
+@pytest.mark.parametrize("size", ["0", "true", '"six"'])
+def test_a_slot_size_is_a_positive_number_or_the_table_is_refused_naming_it(tmp_path, size):
+    for name in ("common.toml", "resolved.toml"):
+        (tmp_path / name).write_text((SPEC_DIR / name).read_text())
+    common = tmp_path / "common.toml"
+    common.write_text(common.read_text().replace("size = 6", f"size = {size}"))
+    with pytest.raises(SchemaError, match="positive number of slots") as caught:
+        load_spec(str(tmp_path / "resolved.toml"))
+    assert caught.value.field == "slots.size" and caught.value.line is not None
