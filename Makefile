@@ -6,13 +6,14 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: verify test lint deps clean diagrams designs
+.PHONY: verify test lint deps clean diagrams designs qemu bench-qemu
 
 verify: $(STAMP) deps
 	$(PY) -m virtio_notifier_spec verify
 	$(PY) -m virtio_notifier_spec scale
 	$(PY) -m virtio_notifier_spec prove --spec resolved --env qemu
 	$(PY) -m virtio_notifier_spec designs
+	$(PY) -m virtio_notifier_spec qemu --smoke
 
 test: $(STAMP) deps
 	$(PY) -m pytest
@@ -38,6 +39,10 @@ deps:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    (apt-get update -qq && apt-get install -y -qq spin >/dev/null) || echo "warning: could not install spin"; \
 	  else echo "note: SPIN is missing (tests/scale/test_promela.py skips); install it with: sudo apt-get install spin"; fi; }
+	@{ command -v qemu-system-x86_64 >/dev/null 2>&1 && command -v as >/dev/null 2>&1 && command -v ld >/dev/null 2>&1; } || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && apt-get install -y -qq qemu-system-x86 binutils >/dev/null) || echo "warning: could not install qemu-system-x86 and binutils"; \
+	  else echo "note: QEMU or binutils is missing (tests/qemu skip the real QEMU); install them with: sudo apt-get install qemu-system-x86 binutils"; fi; }
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis
@@ -46,6 +51,18 @@ clean:
 # tests/draw/test_diagrams*.py fail when a checked-in drawing is stale.
 diagrams: $(STAMP) deps
 	$(PY) -m virtio_notifier_spec draw --out diagrams --clean
+
+# A real QEMU under KVM as the implementation under test, on every device of
+# qemu/devices.py (legacy and modern virtio-blk, vhost-user-fs): writes
+# designs/qemu-real.md (about 2-5 minutes). Exit 5 when QEMU crashes, hangs or
+# never boots its guest; 2 when QEMU, /dev/kvm or binutils is missing (named).
+qemu: $(STAMP) deps
+	$(PY) -m virtio_notifier_spec qemu
+
+# The real QEMU's speed: boot, a ten-event test, 200 tests against one
+# device, the whole matrix; writes bench/qemu.md (about 5 minutes).
+bench-qemu: $(STAMP) deps
+	$(PY) bench/qemu.py
 
 # The oracle's benchmark: `oracle check` throughput and peak memory at 2, 64
 # and 1024 queues, `oracle drive` time and memory against the C example at 2,

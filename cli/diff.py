@@ -1,8 +1,9 @@
 """``virtio-notifier-spec diff A [B]``: what changed between two tables, as text or JSON.
 
 Rows are compared by name and source state (added, removed, changed: guard,
-target or effects; rows that change nothing too), and both tables are explored for each ``--queues`` size
-to say which properties change verdict. The comparison is the drawings'
+target or effects; rows that change nothing too), and both tables are
+explored for each ``--queues`` size to say which properties change verdict,
+of every kind: the properties of infinite runs too (``scale/verdicts.py``). The comparison is the drawings'
 (``draw/diff.py``); this command prints it instead of drawing it. With one
 table that ``extends`` another, it is compared with its base.
 
@@ -30,7 +31,7 @@ from .deadline import Deadline
 from .env import env_option
 from .exitcodes import outcome
 from .guard import guarded
-from .options import max_states_option, queues_option, run_options
+from .options import depth_option, max_states_option, queues_option, run_options
 from .progress import Progress
 from .runs import explore_sizes
 
@@ -96,6 +97,7 @@ def summary(diff: SpecDiff) -> str:
 @click.argument("new", metavar="[B]", required=False)
 @queues_option(default="1-2", help="Queue counts at which both tables are explored for their verdicts: N or A-B.")
 @max_states_option
+@depth_option
 @run_options
 @env_option
 @guarded
@@ -104,6 +106,7 @@ def diff(
     new: str | None,
     queues: range,
     max_states: int | None,
+    depth: int | None,
     timeout: float | None,
     as_json: bool,
     quiet: bool,
@@ -123,12 +126,16 @@ def diff(
     first = load_spec(old if new is not None else second.base, env=env)
     deadline = Deadline(timeout)
     with Progress(f"diff {first.name} {second.name}", quiet=quiet) as progress:
-        first_runs, _ = explore_sizes(first, queues, deadline, progress, max_states=max_states)
-        interrupted = first_runs[-1].partial == INTERRUPTED
-        second_runs = [] if interrupted else explore_sizes(second, queues, deadline, progress, max_states=max_states)[0]
+        first_arg = old if new is not None else second.base
+        bounds = {"max_states": max_states, "depth": depth}
+        first_runs, _ = explore_sizes(first, queues, deadline, progress, spec_arg=first_arg, **bounds)
+        interrupted = any(r.undecided == INTERRUPTED for r in first_runs)
+        second_runs = (
+            [] if interrupted else explore_sizes(second, queues, deadline, progress, spec_arg=new or old, **bounds)[0]
+        )
     runs = [*first_runs, *second_runs]
-    interrupted = interrupted or any(r.partial == INTERRUPTED for r in runs)
-    stopped = INTERRUPTED if interrupted else next((r.partial for r in runs if r.partial), None)
+    interrupted = interrupted or any(r.undecided == INTERRUPTED for r in runs)
+    stopped = INTERRUPTED if interrupted else next((r.undecided for r in runs if r.undecided), None)
     if stopped is None and len(second_runs) < len(queues):
         stopped = TIMEOUT
     if interrupted:  # verdicts are compared only when both tables were explored

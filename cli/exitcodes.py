@@ -23,6 +23,7 @@ class ExitCode(IntEnum):
     BAD_INPUT = 2  # bad input or usage (one line: file, line, field, what was expected), or a refusal
     INCOMPLETE = 3  # stopped before it could tell (--max-states, --timeout) or undecided (unknown)
     INTERNAL = 4  # an internal error (I/O failure, a bug of ours): not a verdict
+    MACHINE = 5  # the machine under test failed: a real QEMU crashed, hung or never booted its guest
     INTERRUPTED = 130  # Ctrl-C (SIGINT): what was decided so far is printed
 
 

@@ -8,7 +8,10 @@ Each failing property's shortest trace is written twice:
   shows where the two part), and an implementation's own trace of the same
   events can be compared with it line by line.
 - ``<variant>-<N>q-<property>.itf.json``: the Informal Trace Format of
-  Apalache and Quint (:mod:`virtio_notifier_spec.model.itf`).
+  Apalache and Quint (:mod:`virtio_notifier_spec.model.itf`); its ``#meta``
+  names the table as a variant, or as a path relative to the trace's own
+  folder, so that ``replay --trace`` finds it from any folder, and the
+  environment it was explored in (``env``).
 
 A property about two runs (history freedom) writes the second run as
 ``...-<property>.other.jsonl`` and ``.other.itf.json``. A property of
@@ -24,7 +27,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from virtio_notifier_spec.model.explore import Exploration
-from virtio_notifier_spec.model.itf import itf_lasso, itf_trace
+from virtio_notifier_spec.model.itf import itf_lasso, itf_trace, source_for
 from virtio_notifier_spec.model.lasso import Lasso
 from virtio_notifier_spec.model.trace import Trace
 from virtio_notifier_spec.oracle.observation import KICK_EVENT, full_observation
@@ -65,7 +68,7 @@ def write_trace(folder: Path, stem: str, spec: Spec, spec_arg: str, trace: Trace
     jsonl = folder / f"{stem}.jsonl"
     jsonl.write_text("\n".join(oracle_trace(spec, spec_arg, trace, label)) + "\n", encoding="utf-8")
     itf = folder / f"{stem}.itf.json"
-    document = itf_trace(spec, trace, meta={"source": spec_arg, "property": label})
+    document = itf_trace(spec, trace, meta={"source": source_for(spec_arg, folder), "env": spec.env, "property": label})
     itf.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
     return [jsonl, itf]
 
@@ -94,7 +97,8 @@ def write_lassos(folder: str | Path, spec: Spec, spec_arg: str, found: Iterable[
         jsonl = out / f"{stem}.jsonl"
         jsonl.write_text("\n".join(oracle_trace(spec, spec_arg, once_round, label)) + "\n", encoding="utf-8")
         itf = out / f"{stem}.itf.json"
-        document = itf_lasso(spec, lasso, meta={"source": spec_arg, "property": name})
+        meta = {"source": source_for(spec_arg, out), "env": spec.env, "property": name}
+        document = itf_lasso(spec, lasso, meta=meta)
         itf.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
         written += [jsonl, itf]
     return written
@@ -109,3 +113,15 @@ def first_counterexamples(spec_name: str, runs: Iterable[Exploration]):
             if name not in seen:
                 seen.add(name)
                 yield r.queues, name, cx.trace, cx.other
+
+
+def first_lassos(runs: Iterable[Exploration]):
+    """``(queues, property, lasso)`` for each failing liveness property, at
+    the smallest queue count that shows it."""
+    seen: set[str] = set()
+    for r in runs:
+        for name, failure in r.lassos.items():
+            run = r.liveness_run(name)
+            if name not in seen and run is not None:
+                seen.add(name)
+                yield run.queues, name, failure.lasso

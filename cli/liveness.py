@@ -7,15 +7,17 @@ queue symmetry (``scale/liveness.py`` says what it decides and refuses) and
 cross-checked by SPIN. A failure is printed as a lasso: a shortest stem,
 then the cycle the run repeats for ever. Exit codes: 0 every property holds
 (and SPIN agrees), 1 one fails (or SPIN disagrees), 2 bad input or a
-refusal, 3 a run stopped early (``--max-states``, ``--timeout``) or SPIN
+refusal, 3 a run stopped early (``--max-states``, ``--timeout``, ``--depth``) or SPIN
 could not tell, 130 interrupted (the verdicts decided so far are printed).
 
-The verdict table of ``verify`` gains the same rows (:func:`add_rows`).
+``check``, ``verify`` and ``diff`` give the same verdicts beside their own
+(``scale/verdicts.py``).
 """
 
 from __future__ import annotations
 
 import json
+import shlex
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -27,10 +29,11 @@ from rich.table import Table
 from virtio_notifier_spec.model.explore import TIMEOUT
 from virtio_notifier_spec.model.liveness import LivenessRun, failure_text
 from virtio_notifier_spec.model.report import span
-from virtio_notifier_spec.scale.liveness import check_every, plans
+from virtio_notifier_spec.scale.liveness import check_every
 from virtio_notifier_spec.scale.spin import available, spin_liveness
 from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.load import load_spec
+from virtio_notifier_spec.spec.profile import ADVERSARIAL
 from virtio_notifier_spec.spec.schema import Spec
 
 from .deadline import Deadline, TimeoutReached
@@ -38,43 +41,19 @@ from .env import env_option
 from .exitcodes import ExitCode, outcome
 from .export import write_lassos
 from .guard import guarded, stopped_note
-from .options import max_states_option, property_option, queues_option, run_options, spec_option, traces_option
+from .options import (
+    depth_option,
+    max_states_option,
+    property_option,
+    queues_option,
+    run_options,
+    spec_option,
+    traces_option,
+)
 from .output import console, print_text
 from .progress import Progress
 
 # -- what a run says ------------------------------------------------------------
-
-
-def cell(runs: list[LivenessRun], name: str) -> str:
-    """``holds (1-6 q)`` or ``FAILS (1 q, lasso 2+2)`` for one property over runs."""
-    failing = [r for r in runs if name in r.failures]
-    if failing:
-        first = failing[0]
-        lasso = first.failures[name].lasso
-        return f"[red]FAILS[/red] ({first.queues} q, lasso {len(lasso.stem)}+{len(lasso.cycle)})"
-    if any(r.partial for r in runs):
-        return "[yellow]unknown[/yellow] (partial)"
-    sizes = sorted(r.queues for r in runs)
-    span = f"{sizes[0]}-{sizes[-1]}" if len(sizes) > 1 else str(sizes[0])
-    return f"[green]holds[/green] ({span} q)"
-
-
-def add_rows(table: Table, by_variant: dict[str, list[LivenessRun]], extra_columns: int = 0) -> None:
-    """One row per liveness property of the first variant, one cell per
-    variant; when the verdict table has a "proved for all N" column
-    (``extra_columns``), the cell says which properties the one-queue
-    projection decides for every N."""
-    first = next(iter(by_variant.values()))[0].spec
-    reduced = plans(first, "auto")
-    shown = None
-    for prop in first.liveness:
-        if prop.kind.value != shown:  # the kind as a heading row, as verdicts_table does
-            table.add_row(f"[bold]{prop.kind.value}[/bold]")
-            shown = prop.kind.value
-        cells = [cell(runs, prop.name) for runs in by_variant.values()]
-        if extra_columns:
-            cells.append("every N (one-queue projection)" if reduced[prop.name] == "projection" else "-")
-        table.add_row(f"  {prop.name}", *cells)
 
 
 def runs_json(runs: list[LivenessRun]) -> list[dict]:
@@ -132,6 +111,7 @@ def _spin_column(spec: Spec, sizes, fair: bool) -> dict[str, list[str]]:
 @property_option
 @traces_option
 @max_states_option
+@depth_option
 @run_options
 @env_option
 @guarded
@@ -144,6 +124,7 @@ def liveness(
     properties: tuple[str, ...],
     traces_dir: str | None,
     max_states: int | None,
+    depth: int | None,
     timeout: float | None,
     as_json: bool,
     quiet: bool,
@@ -157,7 +138,13 @@ def liveness(
     spin = None
     with Progress(f"liveness {spec.name}, {queues[0]}-{queues[-1]} queue(s)", quiet=quiet) as progress:
         runs = check_every(
-            spec, queues, symmetry=symmetry, fair=fairness, max_states=max_states, timeout=deadline.remaining()
+            spec,
+            queues,
+            symmetry=symmetry,
+            fair=fairness,
+            max_states=max_states,
+            depth=depth,
+            timeout=deadline.remaining(),
         )
         partial = next((r.partial for r in runs if r.partial), None)
         if with_spin and partial is None:
@@ -175,13 +162,14 @@ def liveness(
         for run, theirs in zip(runs, verdicts, strict=True)
         if theirs != run.verdict(name)
     ]
+    elsewhere = {} if properties else _not_checked_here(spec, spec_name, queues)
     if as_json:
-        document = {"liveness": runs_json(runs), "not_run": not_run}
+        document = {"liveness": runs_json(runs), "not_run": not_run, "not_checked": elsewhere}
         if spin is not None:
             document["spin"] = spin
         click.echo(json.dumps(document, indent=2))
     else:
-        _print(spec, runs, spin, disagree, fairness)
+        _print(spec, runs, spin, disagree, fairness, elsewhere)
         if not_run:
             print_text(console(), f"{spec.name}: not run for {span(not_run)} queue(s): the run before stopped early")
     if traces_dir is not None:
@@ -192,6 +180,15 @@ def liveness(
     if disagree:
         return ExitCode.FAILS
     return outcome(failed=any(r.failures for r in runs), partial=partial)
+
+
+def _not_checked_here(spec: Spec, spec_arg: str, queues: range) -> dict[str, str]:
+    """The properties of single states and steps, which this command leaves
+    to ``check``: each with the command that checks it."""
+    words = ["virtio-notifier-spec", "check", "--spec", spec_arg, "--queues", span(list(queues))]
+    words += [] if spec.env == ADVERSARIAL else ["--env", spec.env]
+    why = f"a property of states and steps; {shlex.join(words)} checks it"
+    return {p.name: why for p in spec.properties}
 
 
 def _first_lassos(runs: list[LivenessRun]):
@@ -215,7 +212,9 @@ def _only(spec: Spec, names: tuple[str, ...]) -> Spec:
     return replace(spec, liveness=tuple(p for p in spec.liveness if p.name in names)) if names else spec
 
 
-def _print(spec: Spec, runs: list[LivenessRun], spin, disagree: list[str], fairness: bool) -> None:
+def _print(
+    spec: Spec, runs: list[LivenessRun], spin, disagree: list[str], fairness: bool, elsewhere: dict[str, str]
+) -> None:
     out = console()
     fair = "declared" if fairness else "none (--no-fairness)"
     table = Table(title=f"Liveness: {spec.name}, env {spec.env}, fairness {fair}, {runs[0].note}")
@@ -231,4 +230,6 @@ def _print(spec: Spec, runs: list[LivenessRun], spin, disagree: list[str], fairn
             cells.append(", ".join(dict.fromkeys(spin[prop.name])) + (" (disagrees)" if prop.name in disagree else ""))
         table.add_row(prop.name, prop.kind.value, *cells)
     out.print(table)
+    if elsewhere:
+        print_text(out, f"not checked here: {', '.join(elsewhere)}: {next(iter(elsewhere.values()))}")
     print_failures(out, runs)

@@ -17,9 +17,10 @@ import click
 
 from virtio_notifier_spec.model.explore import Exploration
 from virtio_notifier_spec.model.report import (
-    counterexample_text,
     coverage_table,
     exploration_json,
+    failures_text,
+    not_checked_lines,
     runs_table,
     span,
     verdicts_table,
@@ -31,9 +32,10 @@ from virtio_notifier_spec.spec.text import effect_text, to_text
 from .deadline import Deadline
 from .env import env_option
 from .exitcodes import INTERRUPTED, ExitCode, outcome
-from .export import first_counterexamples, write_counterexamples
+from .export import first_counterexamples, first_lassos, write_counterexamples, write_lassos
 from .guard import guarded, say, stopped_note
 from .options import (
+    depth_option,
     max_states_option,
     output_options,
     property_option,
@@ -56,6 +58,7 @@ def cli() -> None:
 
     Exit codes, for every command: 0 holds (proved, conforms), 1 fails, 2 bad
     input, 3 incomplete (--max-states, --timeout, unknown), 4 internal error,
+    5 the machine under test failed (qemu: QEMU crashed, hung or never booted),
     130 interrupted (what was decided is printed).
     """
 
@@ -65,14 +68,12 @@ def print_results(
     as_json: bool,
     proofs=None,
     not_run: dict[str, list[int]] | None = None,
-    live: dict | None = None,
 ) -> None:
-    """The runs, the verdicts and each counterexample once (at the smallest
-    queue count that shows it); ``proofs`` (a ProofReport) adds the column
-    "proved for all N"; ``not_run``: queue counts left out when a run stopped;
-    ``live``: liveness runs per variant (verify), rows of the same table."""
-    from . import liveness
-
+    """The runs, the verdicts on every kind of property and each failure
+    once (a trace, or a lasso, at the smallest queue count that shows it);
+    ``proofs`` (a ProofReport) adds the column "proved for all N" (for a
+    liveness property: what the one-queue projection decides for every N);
+    ``not_run``: queue counts left out when a run stopped."""
     not_run = {k: v for k, v in (not_run or {}).items() if v}
     if as_json:
         document: dict = {name: [exploration_json(r) for r in runs] for name, runs in by_variant.items()}
@@ -80,8 +81,6 @@ def print_results(
             from .prove import report_json
 
             document["proofs"] = report_json(proofs)
-        if live is not None:
-            document["liveness"] = {name: liveness.runs_json(runs) for name, runs in live.items()}
         if not_run:
             document["not_run"] = not_run
         click.echo(json.dumps(document, indent=2, sort_keys=False))
@@ -99,24 +98,29 @@ def print_results(
     else:
         from .prove import print_failures, proof_cell
 
-        table = verdicts_table(by_variant, {p.name: proof_cell(proofs, p.name) for p in proofs.proofs})
-        if live is not None:
-            liveness.add_rows(table, live, extra_columns=1)
-        out.print(table)
+        proved = {p.name: proof_cell(proofs, p.name) for p in proofs.proofs}
+        proved |= _every_n(next(iter(by_variant.values()))[0].spec)
+        out.print(verdicts_table(by_variant, proved))
         print_failures(out, proofs)
-    for runs in (live or {}).values():
-        liveness.print_failures(out, runs)
+    for line in not_checked_lines(r for runs in by_variant.values() for r in runs):
+        print_text(out, line)
     for runs in by_variant.values():
         shown: set[str] = set()
         for r in runs:
-            for name, cx in r.counterexamples.items():
-                if name not in shown:
-                    shown.add(name)
-                    print_text(out, counterexample_text(r, cx))
-                    out.print()
+            for text in failures_text(r, shown):
+                print_text(out, text)
+                out.print()
         dead = sorted({d for r in runs if "no_dead_transition" in r.checks for d in r.dead})
         if dead:
             print_text(out, f"dead transitions in {runs[0].spec.name}: {', '.join(dead)}")
+
+
+def _every_n(spec: Spec) -> dict[str, str]:
+    """The liveness properties' cells of the column "proved for all N"."""
+    from virtio_notifier_spec.scale.liveness import plans
+
+    chosen = plans(spec, "auto")
+    return {name: "every N (one-queue projection)" if mode == "projection" else "-" for name, mode in chosen.items()}
 
 
 # -- check --------------------------------------------------------------------------
@@ -126,6 +130,7 @@ def print_results(
 @spec_option()
 @queues_option(default="2")
 @max_states_option
+@depth_option
 @run_options
 @property_option
 @traces_option
@@ -151,6 +156,7 @@ def check(
     spec_name: str,
     queues: range,
     max_states: int | None,
+    depth: int | None,
     timeout: float | None,
     as_json: bool,
     quiet: bool,
@@ -163,15 +169,29 @@ def check(
 ) -> int:
     """Explore every reachable state and check every property of one table.
 
-    Both values of the host's limit flag are explored. A failing property
-    is shown with a shortest trace from the start. Ctrl-C, --max-states and
-    --timeout stop the run: what it found so far is printed (exit 130, 3).
+    Every kind: invariants, step properties, history freedom, the table's
+    hygiene, and the properties of infinite runs (leads_to, recoverable,
+    deadlock_free, under the events' fairness) on the graph that decides
+    each exactly; one whose graph is too large is printed "not checked"
+    with the command that checks it. Both values of the host's limit flag
+    are explored. A failing property is shown with a shortest trace from
+    the start, or a lasso. Ctrl-C, --max-states and --timeout stop the run:
+    what it found so far is printed (exit 130, 3).
     """
     spec = restrict(load_spec(spec_name, env=env), properties)
     deadline = Deadline(timeout)
     with Progress(spec.name, quiet=quiet) as progress:
         runs, skipped = explore_sizes(
-            spec, queues, deadline, progress, max_states=max_states, symmetry=symmetry, engine=engine, workers=workers
+            spec,
+            queues,
+            deadline,
+            progress,
+            spec_arg=spec_name,
+            max_states=max_states,
+            depth=depth,
+            symmetry=symmetry,
+            engine=engine,
+            workers=workers,
         )
     results = [only(r, properties) for r in runs]
     print_results({spec.name: results}, as_json, not_run={spec.name: skipped})
@@ -179,9 +199,10 @@ def check(
         console().print(coverage_table(results[-1]))
     if traces_dir is not None:
         write_counterexamples(traces_dir, spec, spec_name, first_counterexamples(spec.name, results))
+        write_lassos(traces_dir, spec, spec_name, first_lassos(results))
     partial = first_partial({spec.name: results}, bool(skipped))
     stopped_note(partial)
-    return outcome(failed=any(r.counterexamples for r in results), partial=partial)
+    return outcome(failed=any(r.failed for r in results), partial=partial)
 
 
 # -- verify -------------------------------------------------------------------------
@@ -198,34 +219,57 @@ def _variant_queues(variant: str, default: str):
 
 
 @cli.command()
-@_variant_queues("resolved", "1-6")
+@spec_option(help="The table that must satisfy every property, and is proved for every N: a variant or a TOML file.")
+@click.option(
+    "--queues",
+    "--resolved-queues",
+    "queues",
+    type=QueueRange(),
+    default="1-6",
+    show_default=True,
+    help="Queue counts explored for the table verified (--spec): N or A-B.",
+)
 @_variant_queues("proposal", "1-4")
+@depth_option
 @run_options
 @env_option
 @guarded
 def verify(
-    resolved_queues: range, proposal_queues: range, timeout: float | None, as_json: bool, quiet: bool, env: str
+    spec_name: str,
+    queues: range,
+    proposal_queues: range,
+    depth: int | None,
+    timeout: float | None,
+    as_json: bool,
+    quiet: bool,
+    env: str,
 ) -> int:
-    """Check both variants and prove resolved; exit 0 when resolved satisfies everything.
+    """Check a table (resolved) beside proposal and prove it; exit 0 when it satisfies everything.
 
-    The verdicts on `proposal` (the message read literally) are reported,
-    not required: spec/README.md explains each failure.
+    Every kind of property, as check does (the properties of infinite runs
+    too), then the Z3 proofs of the table for every number of queues. The
+    verdicts on `proposal` (the message read literally) are reported, not
+    required: spec/README.md explains each failure.
     """
     deadline = Deadline(timeout)
-    plan = {"resolved": resolved_queues, "proposal": proposal_queues}
+    verified = load_spec(spec_name, env=env)
+    plan = {verified.name: (verified, spec_name, queues)}
+    if "proposal" not in plan:
+        plan["proposal"] = (load_spec("proposal", env=env), "proposal", proposal_queues)
     by_variant: dict[str, list[Exploration]] = {}
     not_run: dict[str, list[int]] = {}
     proofs = None
     partial = None
-    live: dict[str, list] = {}
     with Progress("verify", quiet=quiet) as progress:
-        for name, sizes in plan.items():
+        for name, (spec, spec_arg, sizes) in plan.items():
             if first_partial(by_variant):
                 not_run[name] = list(sizes)
                 continue
-            by_variant[name], not_run[name] = explore_sizes(load_spec(name, env=env), sizes, deadline, progress)
+            by_variant[name], not_run[name] = explore_sizes(
+                spec, sizes, deadline, progress, spec_arg=spec_arg, depth=depth
+            )
         partial = first_partial(by_variant, any(not_run.values()))
-        if partial is None:  # then the Z3 proofs of `resolved` for every number of queues
+        if partial is None:  # then the Z3 proofs of the table for every number of queues
             import z3
 
             from virtio_notifier_spec.proofs.prove import prove as prove_table
@@ -233,24 +277,16 @@ def verify(
             from .prove import StoppableBudget
 
             z3.set_param("ctrl_c", False)  # Ctrl-C is Python's to see (prove.py)
-            progress.stage("proving resolved for every number of queues")
+            progress.stage(f"proving {verified.name} for every number of queues")
             try:
-                proofs = prove_table(load_spec("resolved", env=env), budget=StoppableBudget(deadline.remaining()))
+                proofs = prove_table(verified, budget=StoppableBudget(deadline.remaining()))
             except KeyboardInterrupt:
                 partial = INTERRUPTED
             if proofs is not None and not proofs.ok and not proofs.violated:
-                partial = "a proof of resolved is undecided (unknown)"
-        if partial is None:  # then the properties of infinite runs, at the same queue counts (liveness.py)
-            from .liveness import check_every
-
-            for name, sizes in plan.items():
-                progress.stage(f"liveness of {name}")
-                live[name] = check_every(load_spec(name, env=env), sizes, symmetry="auto", timeout=deadline.remaining())
-            partial = next((r.partial for runs in live.values() for r in runs if r.partial), None)
-    print_results(by_variant, as_json, proofs, not_run, live or None)
+                partial = f"a proof of {verified.name} is undecided (unknown)"
+    print_results(by_variant, as_json, proofs, not_run)
     stopped_note(partial)
-    failed = any(r.counterexamples for r in by_variant.get("resolved", ())) or (proofs is not None and proofs.violated)
-    failed = failed or any(r.failures for r in live.get("resolved", ()))
+    failed = any(r.failed for r in by_variant.get(verified.name, ())) or (proofs is not None and proofs.violated)
     return outcome(failed=failed, partial=partial)
 
 
@@ -334,14 +370,30 @@ def _register() -> None:
     from .designs import designs
     from .diff import diff
     from .draw import draw
+    from .graph import graph
     from .liveness import liveness
     from .mutants import mutants
     from .oracle import oracle
     from .prove import prove
+    from .qemu import qemu
     from .replay import replay
     from .scale import scale
+    from .simulate import simulate_command
 
-    for command in (draw, oracle, mutants, prove, scale, replay, diff, designs, liveness):
+    for command in (
+        draw,
+        oracle,
+        mutants,
+        prove,
+        scale,
+        replay,
+        diff,
+        designs,
+        liveness,
+        graph,
+        simulate_command,
+        qemu,
+    ):
         cli.add_command(command)
 
 

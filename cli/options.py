@@ -15,6 +15,7 @@ A command takes what applies to it, e.g.::
 | ``--queues`` | N queues, or every count from A to B (``A-B``) |
 | ``--timeout`` | seconds for the whole command; exit 3 with what was decided |
 | ``--max-states`` | stop a search after this many states; exit 3 |
+| ``--depth`` | explore no further than N steps from a start; a search it cuts: exit 3 |
 | ``--property`` | only the named properties (repeatable) |
 | ``--traces`` | write each counterexample into a folder (oracle trace and ITF) |
 | ``--json`` | one JSON document on stdout instead of text |
@@ -69,6 +70,14 @@ max_states_option = click.option(
     type=click.IntRange(min=1),
     default=None,
     help="Stop a search after this many states, print what was decided, exit 3.",
+)
+depth_option = click.option(
+    "--depth",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Explore no further than N steps from a start (SPIN's -m, TLC's -depth); a search it cuts is "
+    "incomplete, exit 3.",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout instead of text.")
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")

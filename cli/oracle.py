@@ -526,6 +526,65 @@ def replay_command(
     return outcome(failed=result.failed, partial=_partial(result.stopped))
 
 
+# -- ingest ---------------------------------------------------------------------
+
+
+@oracle.command("ingest")
+@click.argument("log", metavar="LOG")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Write the trace here (default: stdout).")
+@click.option(
+    "--device",
+    "device_register",
+    metavar="SPACE:ADDRESS",
+    help="The device whose notify register this is (pio:0xc010, mmio:0xfe003000), when the log has several.",
+)
+@click.option(
+    "--queues",
+    type=click.IntRange(1, MAX_DRIVE_QUEUES),
+    help="The device's queue count (default: the highest queue the log names, plus one).",
+)
+@spec_option(help=SPEC_HELP + " Written as the trace's variant (oracle check judges by it).")
+@click.option(
+    "--limited/--not-limited",
+    default=None,
+    help="The header's limited (default: QEMU's start-up probe; --limited for a vhost-user device, whose proxy never "
+    "registers QEMU's own ioeventfds).",
+)
+@output_options
+@guarded
+def ingest_command(
+    log: str,
+    out_path: str | None,
+    device_register: str | None,
+    queues: int | None,
+    spec_name: str,
+    limited: bool | None,
+    as_json: bool,
+    quiet: bool,
+) -> int:
+    """Turn a QEMU trace log (-trace kvm_set_ioeventfd_pio -trace kvm_set_ioeventfd_mmio -trace virtio_set_status
+    -trace virtio_queue_notify -trace vhost_dev_start -trace vhost_dev_stop -trace vm_state_notify -D LOG) into the
+    oracle's trace (spec/TRACE.md), to check with `oracle check --env qemu`. See qemu/README.md."""
+    from virtio_notifier_spec.qemu.ingest import clean, ingest
+
+    if out_path:
+        check_writable(out_path, "--out")
+    try:
+        with open(log, encoding="utf-8", errors="replace") as stream:
+            records = clean(ingest(stream, log, device=device_register, queues=queues, limited=limited))
+    except IsADirectoryError:
+        raise SpecError("expected a file, found a folder", file=log) from None
+    records[0]["variant"] = spec_name
+    data = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records).encode()
+    if out_path:
+        write_whole(out_path, data)
+        if not quiet:
+            click.echo(f"wrote {out_path}: {len(records) - 1} event(s), {records[0]['queues']} queue(s)", err=True)
+    else:
+        click.echo(data.decode(), nl=False)
+    return ExitCode.HOLDS
+
+
 # -- schema ---------------------------------------------------------------------
 
 

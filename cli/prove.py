@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shlex
 import sys
 
 import click
@@ -27,13 +28,14 @@ from virtio_notifier_spec.proofs.prove import prove as prove_table
 from virtio_notifier_spec.proofs.result import Proof, ProofReport, Verdict
 from virtio_notifier_spec.proofs.symbolic import SolverGaveUp
 from virtio_notifier_spec.spec.load import load_spec
+from virtio_notifier_spec.spec.profile import ADVERSARIAL
 from virtio_notifier_spec.spec.schema import PropertyKind, Spec
 
 from .env import env_option
 from .exitcodes import ExitCode
 from .export import write_counterexamples
 from .guard import guarded, interrupted
-from .options import json_option, property_option, spec_option, timeout_option, traces_option
+from .options import depth_option, json_option, property_option, spec_option, timeout_option, traces_option
 from .output import console, print_text
 from .progress import Progress
 from .selection import PROOF_HYGIENE, check_names
@@ -146,6 +148,7 @@ def exit_code(report: ProofReport, checks: list[CrossCheck], undecided: bool) ->
 )
 @property_option
 @traces_option
+@depth_option
 @timeout_option
 @json_option
 @click.option(
@@ -158,6 +161,7 @@ def prove(
     cross: int | None,
     properties: tuple[str, ...],
     traces_dir: str | None,
+    depth: int | None,
     timeout: float | None,
     as_json: bool,
     quiet: bool,
@@ -173,7 +177,7 @@ def prove(
     --timeout leaves what it did not decide unknown (exit 3).
     """
     spec = load_spec(spec_name, env=env)
-    names = check_names(spec, properties, PROOF_HYGIENE)
+    names = check_names(spec, properties, PROOF_HYGIENE, liveness=False)
     spec = _asked(spec, names)
     budget = StoppableBudget(timeout)  # one budget: the proofs, then the cross-check
     decided: list[Proof] = []
@@ -182,7 +186,8 @@ def prove(
     z3.set_param("ctrl_c", False)
     try:
         with Progress(f"proving {spec.name}", quiet=quiet) as progress:
-            return _prove(spec, spec_name, names, cross, budget, as_json, quiet, traces_dir, progress, decided.append)
+            options = (as_json, quiet, traces_dir, depth)
+            return _prove(spec, spec_name, names, cross, budget, options, progress, decided.append)
     except KeyboardInterrupt:
         # objects the interrupt left half-built (a Z3 term, say) complain
         # when collected at exit: the lines below are all there is to say
@@ -204,6 +209,18 @@ def _print_decided(spec: Spec, decided: list[Proof], as_json: bool) -> None:
         print_text(out, f"{spec.name}: every other check is unknown")
 
 
+def _not_proved(spec: Spec, spec_name: str) -> dict[str, str]:
+    """The properties of infinite runs, which Z3 does not prove here: each
+    with the command that checks them."""
+    command = shlex.join(["virtio-notifier-spec", "liveness", "--spec", spec_name, *_env_words(spec)])
+    why = f"a property of infinite runs, not proved by induction; {command} checks it"
+    return {p.name: why for p in spec.liveness}
+
+
+def _env_words(spec: Spec) -> list[str]:
+    return [] if spec.env == ADVERSARIAL else ["--env", spec.env]
+
+
 def _asked(spec: Spec, names: frozenset[str]) -> Spec:
     """``--property``: every invariant is still proved (they are each other's
     lemmas); step and history properties not named are left out."""
@@ -213,9 +230,10 @@ def _asked(spec: Spec, names: frozenset[str]) -> Spec:
     return dataclasses.replace(spec, properties=keep)
 
 
-def _prove(spec, spec_name, names, cross, budget, as_json, quiet, traces_dir, progress, decided) -> int:
+def _prove(spec, spec_name, names, cross, budget, options, progress, decided) -> int:
+    as_json, quiet, traces_dir, depth = options
     try:
-        report = prove_table(spec, budget=budget, decided=decided)
+        report = prove_table(spec, budget=budget, decided=decided, depth=depth)
     except Disagreement as exc:
         click.echo(f"internal error: {exc}", err=True)
         return ExitCode.INTERNAL
@@ -231,8 +249,10 @@ def _prove(spec, spec_name, names, cross, budget, as_json, quiet, traces_dir, pr
         problem = f"the solver gave up during the cross-check: {exc}"
     except OutOfTime as exc:
         problem = f"the cross-check {exc} after {len(checks)} of {cross} queue count(s)"
+    unproved = {} if names else _not_proved(spec, spec_name)
     if as_json:
         document = report_json(report)
+        document["not_checked"] = unproved
         if cross:
             document["crosscheck"] = [crosscheck_json(c) for c in checks]
         click.echo(json.dumps(document, indent=2))
@@ -240,6 +260,8 @@ def _prove(spec, spec_name, names, cross, budget, as_json, quiet, traces_dir, pr
         out = console()
         if not quiet:
             out.print(proofs_table(report))
+            for name, why in unproved.items():
+                print_text(out, f"{spec.name}: {name} not checked: {why}")
         print_failures(out, report)
         if checks and not quiet:
             out.print(crosscheck_table(checks))

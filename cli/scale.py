@@ -19,20 +19,22 @@ from pathlib import Path
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from virtio_notifier_spec.model.explore import TIMEOUT, Exploration
-from virtio_notifier_spec.model.report import counterexample_text, exploration_json
+from virtio_notifier_spec.model.report import exploration_json, failures_text, not_checked_lines, verdict_cell
 from virtio_notifier_spec.scale.config import CONFIG_DIR, load_config
 from virtio_notifier_spec.scale.search import explore_every
 from virtio_notifier_spec.scale.system import System, SystemExploration, explore_system
+from virtio_notifier_spec.scale.verdicts import with_liveness
 from virtio_notifier_spec.spec.load import load_spec
 
 from .deadline import Deadline
 from .env import env_option
 from .exitcodes import INTERRUPTED, outcome
-from .export import first_counterexamples, write_counterexamples
+from .export import first_counterexamples, first_lassos, write_counterexamples, write_lassos
 from .guard import guarded
-from .options import max_states_option, queues_option, run_options, spec_option, traces_option
+from .options import depth_option, max_states_option, queues_option, run_options, spec_option, traces_option
 from .output import console, print_text
 from .progress import Progress
 
@@ -50,6 +52,7 @@ DEFAULT_CONFIG = CONFIG_DIR / "three_devices.toml"
     help="A configuration of several devices sharing the host's slots (spec/configs/*.toml).",
 )
 @max_states_option
+@depth_option
 @run_options
 @traces_option
 @env_option
@@ -59,6 +62,7 @@ def scale(
     queues: range,
     config_path: str,
     max_states: int | None,
+    depth: int | None,
     timeout: float | None,
     as_json: bool,
     quiet: bool,
@@ -69,13 +73,15 @@ def scale(
     spec = load_spec(spec_name, env=env)  # --env: the one-device check; a configuration names its own table
     config = load_config(config_path)
     deadline = Deadline(timeout)
-    limits = {"max_states": max_states}
+    limits = {"max_states": max_states, "depth": depth}
     system = None
     with Progress(f"scale {spec.name}", quiet=quiet) as progress:
         runs = explore_every(
             spec, queues[-1], smallest=queues[0], timeout=deadline.remaining(), progress=progress, **limits
         )
-        interrupted = any(r.partial == INTERRUPTED for r in runs)
+        progress.stage(f"scale {spec.name}: properties of infinite runs")
+        runs = with_liveness(spec, runs, spec_arg=spec_name, timeout=deadline.remaining(), **limits)
+        interrupted = any(r.undecided == INTERRUPTED for r in runs)
         if not interrupted:
             progress.stage(f"scale {Path(config.path).name}")
             system = explore_system(config, timeout=deadline.remaining(), progress=progress, **limits)
@@ -87,7 +93,9 @@ def scale(
         _print(spec.name, queues, runs, missing, config, system)
     if traces_dir is not None:
         write_counterexamples(traces_dir, spec, spec_name, first_counterexamples(spec.name, runs))
-    failed = any(r.counterexamples for r in runs) or bool(system and system.counterexamples)
+    if traces_dir is not None:
+        write_lassos(traces_dir, spec, spec_name, first_lassos(runs))
+    failed = any(r.failed for r in runs) or bool(system and system.counterexamples)
     return outcome(failed=failed, partial=partial)
 
 
@@ -102,7 +110,7 @@ def _missing(queues: range, runs: list[Exploration]) -> list[int]:
 
 
 def _partial(runs: list[Exploration], system: SystemExploration | None, missing: list[int]) -> str | None:
-    reasons = [r.partial for r in runs if r.partial] + ([system.partial] if system and system.partial else [])
+    reasons = [r.undecided for r in runs if r.undecided] + ([system.partial] if system and system.partial else [])
     if INTERRUPTED in reasons or system is None:
         return INTERRUPTED
     return reasons[0] if reasons else (TIMEOUT if missing else None)
@@ -136,7 +144,7 @@ def _print(name: str, queues: range, runs, missing, config, system) -> None:
             f"{sum(r.states for r in smaller):,}",
             f"{sum(r.transitions for r in smaller):,}",
             f"{sum(r.seconds for r in smaller):.2f}",
-            _outcome(all(r.ok for r in smaller), _first(smaller), sum(len(r.counterexamples) for r in smaller)),
+            _outcome(all(r.ok for r in smaller), _first(smaller), sum(_failing(r) for r in smaller)),
         )
     how = top.reduction + (f", exact for every N >= {top.cutoff}" if top.cutoff else "")
     table.add_row(
@@ -144,7 +152,7 @@ def _print(name: str, queues: range, runs, missing, config, system) -> None:
         f"{top.states:,}",
         f"{top.transitions:,}",
         f"{top.seconds:.2f}",
-        _outcome(top.ok, top.partial, len(top.counterexamples)),
+        _outcome(top.ok, top.undecided, _failing(top)),
     )
     devices = ", ".join(f"{d.name}:{d.queues}{'(vhost)' if d.vhost else ''}" for d in config.devices)
     host = f"{config.slots} slots" if config.limited else "unlimited host"
@@ -163,12 +171,18 @@ def _print(name: str, queues: range, runs, missing, config, system) -> None:
         print_text(out, f"note: {note}")
     if missing:
         out.print(f"{name}: not checked for N in {_ranges(missing)}: a run stopped early", markup=False)
+    if top.spec.liveness:  # the properties of infinite runs, beside the search (scale/verdicts.py)
+        for prop in top.spec.liveness:
+            decided = top.liveness_run(prop.name)
+            every = " for every N (one-queue projection)" if decided and decided.reduction == "projection" else ""
+            cell = Text.from_markup(verdict_cell(runs, prop.name)).plain
+            print_text(out, f"{prop.kind.value} {prop.name}: {cell}{every}")
+        for line in not_checked_lines(runs):
+            print_text(out, line)
     shown: set[str] = set()
     for run in runs:  # each failing check once, at the smallest queue count that breaks it
-        for prop, cx in run.counterexamples.items():
-            if prop not in shown:
-                shown.add(prop)
-                print_text(out, counterexample_text(run, cx))
+        for text in failures_text(run, shown):
+            print_text(out, text)
     if system is not None and system.counterexamples:
         composed = System(config)
         for cx in system.counterexamples.values():
@@ -188,7 +202,11 @@ def _ranges(sizes: list[int]) -> str:
 
 
 def _first(runs) -> str | None:
-    return next((r.partial for r in runs if r.partial), None)
+    return next((r.undecided for r in runs if r.undecided), None)
+
+
+def _failing(run: Exploration) -> int:
+    return len(run.counterexamples) + len(run.lassos)
 
 
 def _outcome(ok: bool, partial: str | None, failures: int) -> str:

@@ -52,6 +52,11 @@ and one round of its cycle are the run shown. Each run is also a trace in
 the oracle's format: replay one with
 `virtio-notifier-spec oracle check --env ENV --all FILE`.
 
+The real QEMU 7.2 binary, run under KVM and judged by the oracle from its
+trace events, is beside this matrix: [qemu-real.md](qemu-real.md) (`make
+qemu`), with each prediction of `qemu_today` confirmed, refuted or not
+observable there.
+
 What it finds, in short (pinned by `tests/designs/`). In their callers'
 environment both QEMU designs satisfy every safety property; they differ
 from `resolved` where it costs a guest: a refused ioeventfd aborts QEMU (the

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from virtio_notifier_spec.model.explore import Exploration
+from virtio_notifier_spec.model.explore import NOT_CHECKED, Exploration
 from virtio_notifier_spec.spec.schema import Spec, Transition
 from virtio_notifier_spec.spec.text import effect_text
 
@@ -75,16 +75,15 @@ def _pairs(spec: Spec) -> dict[tuple[str, str], Transition]:
 
 
 def verdict_changes(old: list[Exploration], new: list[Exploration]) -> tuple[tuple[str, str, str], ...]:
-    """The checks whose verdict (over every explored size) differs."""
+    """The properties, of every kind, whose verdict over every explored size
+    differs: ``holds``, ``fails``, ``unknown``, ``not checked``, or
+    ``absent`` from a table."""
 
     def verdict(runs: list[Exploration], name: str) -> str:
-        if any(name in r.counterexamples for r in runs):
-            return "fails"
-        if any(name not in r.checks for r in runs):
-            return "absent"
-        return "unknown" if any(r.partial for r in runs) else "holds"
+        found = {r.verdict(name) if name in r.every_check else "absent" for r in runs}
+        return next(v for v in ("fails", "absent", "unknown", NOT_CHECKED, "holds") if v in found)
 
-    names = dict.fromkeys(n for r in [*old, *new] for n in r.checks)
+    names = dict.fromkeys(n for r in [*old, *new] for n in r.every_check)
     found = [(n, verdict(old, n), verdict(new, n)) for n in names]
     return tuple(v for v in found if v[1] != v[2])
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from virtio_notifier_spec.model.explore import Exploration, explore
 from virtio_notifier_spec.model.liveness import LivenessRun, check_liveness, failure_text
+from virtio_notifier_spec.scale.verdicts import with_liveness
 from virtio_notifier_spec.spec.schema import Spec
 
 from .ascii import machine_ascii
@@ -57,7 +58,7 @@ class Runs:
         for n in self.sizes:
             key = (spec.files, spec.name, n)
             if key not in self._done:
-                self._done[key] = explore(spec, n)
+                (self._done[key],) = with_liveness(spec, [explore(spec, n)])
             runs.append(self._done[key])
         return runs
 

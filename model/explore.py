@@ -23,6 +23,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from virtio_notifier_spec.spec.concrete import State, compile_expr
 from virtio_notifier_spec.spec.expr import is_local
@@ -31,11 +32,22 @@ from virtio_notifier_spec.spec.schema import Property, PropertyKind, Spec
 from .machine import Instance, Machine
 from .trace import Step, Trace
 
+if TYPE_CHECKING:
+    from .liveness import LivenessFailure, LivenessRun
+
 HYGIENE = ("deterministic", "complete", "no_dead_transition")
 
 #: Why a search stopped early (an :class:`Exploration`'s ``partial``).
 TIMEOUT = "stopped at --timeout"
 INTERRUPTED = "interrupted"
+#: The verdict of a property a command did not check (it says which command does).
+NOT_CHECKED = "not checked"
+
+
+def depth_stop(depth: int) -> str:
+    """Why a search bounded by ``--depth`` is incomplete: some state at that
+    depth has a successor the search did not visit."""
+    return f"stopped at --depth {depth}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,14 +86,45 @@ class Exploration:
     cutoff: int | None = None
     unfired_sources: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()  # why the search run is not the one asked for (scale/search.py)
+    # The properties of infinite runs at the same queue count, each decided on
+    # the graph that decides it (scale/verdicts.py), and those not checked:
+    # property -> why, and the command that checks it.
+    liveness: tuple[LivenessRun, ...] = ()
+    not_checked: dict[str, str] = field(default_factory=dict)
 
     def noted(self, *notes: str) -> Exploration:
         """The same result with ``notes`` added."""
         return dataclasses.replace(self, notes=(*self.notes, *notes))
 
     @property
+    def every_check(self) -> tuple[str, ...]:
+        """The names of :attr:`checks`, then the table's liveness properties
+        that were checked or are marked not checked, in the table's order."""
+        live = {n for run in self.liveness for n in run.checks} | set(self.not_checked)
+        return (*self.checks, *(p.name for p in self.spec.liveness if p.name in live))
+
+    @property
+    def lassos(self) -> dict[str, LivenessFailure]:
+        """The failing liveness properties, each with its lasso."""
+        return {name: f for run in self.liveness for name, f in run.failures.items()}
+
+    def liveness_run(self, name: str) -> LivenessRun | None:
+        """The liveness run that decided ``name``."""
+        return next((run for run in self.liveness if name in run.checks), None)
+
+    @property
+    def failed(self) -> bool:
+        """Some property fails: a counterexample or a lasso."""
+        return bool(self.counterexamples) or any(run.failures for run in self.liveness)
+
+    @property
+    def undecided(self) -> str | None:
+        """Why some property has no verdict (the search, or a liveness run, stopped early)."""
+        return self.partial or next((run.partial for run in self.liveness if run.partial), None)
+
+    @property
     def ok(self) -> bool:
-        return not self.counterexamples and self.partial is None
+        return not self.failed and self.undecided is None
 
     @property
     def dead(self) -> tuple[str, ...]:
@@ -90,6 +133,13 @@ class Exploration:
         return tuple(name for name, count in self.fired.items() if count == 0) + self.unfired_sources
 
     def verdict(self, name: str) -> str:
+        """``holds``, ``fails``, ``unknown`` (the run stopped before it could
+        tell) or ``not checked``, for any check of :attr:`every_check`."""
+        if name in self.not_checked:
+            return NOT_CHECKED
+        run = self.liveness_run(name)
+        if run is not None:
+            return run.verdict(name)
         if name in self.counterexamples:
             return "fails"
         return "unknown" if self.partial else "holds"
@@ -110,10 +160,13 @@ class Explorer:
         max_states: int | None,
         timeout: float | None,
         progress: Callable[[int, int, int], None] | None,
+        depth: int | None = None,
     ) -> None:
         self.spec = spec
         self.machine = Machine(spec, queues)
         self.max_states = max_states
+        self.bound = depth
+        self.cut = False  # a state at the depth bound has a successor not visited
         self.deadline = time.monotonic() + timeout if timeout else None
         self.progress = progress
         self.parent: dict[State, tuple[State, Step] | None] = {}
@@ -194,8 +247,11 @@ class Explorer:
 
     # -- the search ---------------------------------------------------------
     def run(self) -> tuple[int, str | None]:
-        """Search until done, or until --max-states, --timeout or Ctrl-C
-        stops it: then the depth reached and why it stopped (``partial``)."""
+        """Search until done, or until --max-states, --timeout, --depth or
+        Ctrl-C stops it: then the depth reached and why it stopped
+        (``partial``). The states at the depth bound are expanded (their
+        steps checked and counted) but what they lead to is not visited; the
+        search is cut, and incomplete, only if one of them leads somewhere new."""
         machine = self.machine
         frontier: deque[tuple[State, int]] = deque()
         depth = 0
@@ -215,7 +271,7 @@ class Explorer:
             return depth, str(stop)
         except KeyboardInterrupt:  # keep what was found: the caller prints it
             return depth, INTERRUPTED
-        return depth, None
+        return depth, depth_stop(self.bound) if self.cut else None
 
     def expand(self, state: State, level: int, frontier: deque) -> None:
         machine = self.machine
@@ -242,7 +298,9 @@ class Explorer:
                 step = Step(inst, choice.fired, choice.post)
                 self.check_step(state, inst, step)
                 post = choice.post
-                if post not in self.parent:
+                if post not in self.parent and self.bound is not None and level >= self.bound:
+                    self.cut = True
+                elif post not in self.parent:
                     self.parent[post] = (state, step)
                     self.check_state(post)
                     frontier.append((post, level + 1))
@@ -269,8 +327,11 @@ def explore(
     progress: Callable[[int, int, int], None] | None = None,
     engine: str = "auto",
     workers: int = 1,
+    depth: int | None = None,
 ) -> Exploration:
-    """Explore every reachable state of ``spec`` for ``queues`` queues.
+    """Explore every reachable state of ``spec`` for ``queues`` queues (no
+    deeper than ``depth`` steps from a start, when given: a search the bound
+    cuts is partial, :func:`depth_stop`).
 
     ``engine``: ``"auto"`` uses the packed engine (:mod:`.packed`) when the
     table is inside its fragment (:func:`.packable.packed_refusal`) and the
@@ -296,11 +357,11 @@ def explore(
         refusal = packed_engine_refusal(spec, queues)
         if refusal is None:
             return explore_packed(
-                spec, queues, max_states=max_states, timeout=timeout, progress=progress, workers=workers
+                spec, queues, max_states=max_states, timeout=timeout, progress=progress, workers=workers, depth=depth
             )
         if engine == "packed":
             raise refusal
-    return explore_general(spec, queues, max_states=max_states, timeout=timeout, progress=progress)
+    return explore_general(spec, queues, max_states=max_states, timeout=timeout, progress=progress, depth=depth)
 
 
 def explore_general(
@@ -310,10 +371,11 @@ def explore_general(
     max_states: int | None = None,
     timeout: float | None = None,
     progress: Callable[[int, int, int], None] | None = None,
+    depth: int | None = None,
 ) -> Exploration:
     """The general explorer: any table, one state object at a time."""
     began = time.perf_counter()
-    explorer = Explorer(spec, queues, max_states=max_states, timeout=timeout, progress=progress)
+    explorer = Explorer(spec, queues, max_states=max_states, timeout=timeout, progress=progress, depth=depth)
     depth, partial = explorer.run()
     unfired = unfired_sources(spec, explorer.fired, explorer.fired_from)
     if partial is None:

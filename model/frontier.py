@@ -16,6 +16,9 @@ admitted (:meth:`FrontierSearch.absorb`). The driver keeps the rest:
 - ``max_states`` (stopping on the very edge that admits that state, by
   expanding the chunk again up to it), ``timeout``, ``progress`` and
   Ctrl-C (a partial result, ``"interrupted"``);
+- ``depth``: the level at the bound is expanded (its steps counted and
+  checked) but nothing new is admitted from it; the search is cut, and
+  partial, only if that level leads to a state not yet visited;
 - threads: ``workers`` chunks of a level are expanded at once (expansion
   only reads the visited set; NumPy releases the GIL in its loops), then
   admitted one by one, in order.
@@ -32,6 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .explore import depth_stop
 from .visited import CodeSet
 
 #: A chunk's successor array holds about this many codes.
@@ -107,8 +111,11 @@ class FrontierSearch:
         timeout: float | None = None,
         progress: Callable[[int, int, int], None] | None = None,
         workers: int = 1,
+        depth: int | None = None,
     ) -> None:
         self.max_states = max_states
+        self.bound = depth
+        self.cut = False
         self.deadline = time.monotonic() + timeout if timeout else None
         self.progress = progress
         self.workers = max(1, workers)
@@ -166,6 +173,8 @@ class FrontierSearch:
                     else:
                         results = list(pool.map(lambda job: self.expand(*job), jobs))
                     for result in results:
+                        if self.bound is not None and depth >= self.bound:
+                            self._keep_out(result)
                         self._admit_or_cut(result)
                     self._tick(depth + 1)
                 lo = hi
@@ -178,7 +187,15 @@ class FrontierSearch:
         finally:
             if pool is not None:
                 pool.shutdown()
-        return depth, None
+        return depth, depth_stop(self.bound) if self.cut else None
+
+    def _keep_out(self, result: Expansion) -> None:
+        """At the depth bound: the chunk's steps stand, its new states are not admitted."""
+        if self.workers > 1 and len(result.fresh):
+            result.fresh = result.fresh[~self.visited.contains(result.fresh)]
+        if len(result.fresh):
+            self.cut = True
+        result.fresh, result.where = result.fresh[:0], result.where[:0]
 
     def _admit_or_cut(self, result: Expansion) -> None:
         if self.workers > 1 and len(result.fresh):  # an earlier chunk of the batch may have found some

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from virtio_notifier_spec.spec.concrete import State
 from virtio_notifier_spec.spec.schema import Spec
 
-from .explore import INTERRUPTED
+from .explore import INTERRUPTED, depth_stop
 from .machine import Machine
 from .trace import Step, Trace
 
@@ -45,6 +45,9 @@ class StateGraph:
     depth: tuple[int, ...]
     stuck: tuple[int, ...]
     partial: str | None = None
+    # the nodes whose steps are not all in the graph: not expanded (a walk
+    # stopped early) or at the depth bound with a step further out
+    open: frozenset[int] = frozenset()
 
     @property
     def edges(self) -> int:
@@ -108,10 +111,15 @@ def state_graph(
     timeout: float | None = None,
     canonical: Callable[[State], State] | None = None,
     kind: type[StateGraph] = StateGraph,
+    depth: int | None = None,
 ) -> StateGraph:
     """Every reachable state and step of ``spec`` with ``queues`` queues; with
     ``canonical``, one state per class it picks (a reduction: ``kind`` then
-    says how its paths are replayed, see ``scale/liveness.py``)."""
+    says how its paths are replayed, see ``scale/liveness.py``). With
+    ``depth``, no state further than that from a start: the states at the
+    bound keep their steps to states already met, and the graph is partial
+    when one of them has a step to a state further out."""
+    bound = depth  # the name is the per-node depths' below
     machine = Machine(spec, queues)
     canonical = canonical or (lambda state: state)
     deadline = time.monotonic() + timeout if timeout else None
@@ -132,6 +140,8 @@ def state_graph(
         return node
 
     starts = tuple(dict.fromkeys(admit(canonical(s), None, 0) for s in machine.initial_states()))
+    cut_nodes: set[int] = set()
+    full = False
     partial = None
     done = 0
     frontier = deque(starts)
@@ -140,20 +150,30 @@ def state_graph(
             u = frontier.popleft()
             state = states[u]
             steps = []
+            offered = False
             for inst in machine.instances:
                 if not machine.enabled(state, inst):
                     continue
                 for choice in machine.step(state, inst).choices:
+                    offered = True
+                    post = canonical(choice.post)
+                    if bound is not None and depth[u] >= bound and post not in index:
+                        cut_nodes.add(u)
+                        continue
+                    if max_states is not None and len(states) >= max_states and post not in index:
+                        cut_nodes.add(u)  # no more than max_states states
+                        full = True
+                        continue
                     before = len(states)
-                    v = admit(canonical(choice.post), (u, inst.id), depth[u] + 1)
+                    v = admit(post, (u, inst.id), depth[u] + 1)
                     if len(states) > before:
                         frontier.append(v)
                     steps.append((v, inst.id))
-            if not steps:
+            if not offered:
                 stuck.append(u)
             succ.append(tuple(steps))
             done += 1
-            if max_states is not None and len(states) >= max_states and frontier:
+            if max_states is not None and len(states) >= max_states and (frontier or full):
                 partial = f"stopped at --max-states {max_states}"
             elif deadline is not None and done % 500 == 0 and time.monotonic() > deadline:
                 partial = "stopped at --timeout"
@@ -161,7 +181,10 @@ def state_graph(
                 break
     except KeyboardInterrupt:  # keep what was found: the caller says it was interrupted
         partial = INTERRUPTED
+    if partial is None and cut_nodes:
+        partial = f"stopped at --max-states {max_states}" if full else depth_stop(bound)
     # nodes seen but not expanded (a partial walk) have no steps recorded
+    unexpanded = range(len(succ), len(states))
     succ += [()] * (len(states) - len(succ))
     return kind(
         machine,
@@ -173,4 +196,5 @@ def state_graph(
         tuple(depth),
         tuple(stuck),
         partial,
+        frozenset(cut_nodes) | frozenset(unexpanded),
     )

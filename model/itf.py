@@ -31,6 +31,7 @@ a trace back (what ``replay`` does with one).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from virtio_notifier_spec.spec.concrete import State
@@ -143,21 +144,78 @@ def _queue_map(var, raw: object, where: str, file: str | None) -> list:
     return [found[q] for q in range(len(found))]
 
 
-def _start(spec: Spec, first: object, file: str | None) -> State:
+def _start(spec: Spec, first: object, file: str | None, index: int = 0) -> State:
+    """The table's state that ITF state number ``index`` gives."""
     if not isinstance(first, dict):
-        raise SpecError("expected an object", file=file, field="states[0]")
+        raise SpecError("expected an object", file=file, field=f"states[{index}]")
     device = []
     for var in spec.device_variables:
         if var.name not in first:
-            raise SpecError("missing: the first state gives every variable", file=file, field=f"states[0].{var.name}")
-        device.append(_typed(var, first[var.name], f"states[0].{var.name}", file))
+            message = "missing: every state gives every variable (ADR-015)"
+            raise SpecError(message, file=file, field=f"states[{index}].{var.name}")
+        device.append(_typed(var, first[var.name], f"states[{index}].{var.name}", file))
     columns = []
     for var in spec.queue_variables:
-        where = f"states[0].{var.name}"
+        where = f"states[{index}].{var.name}"
         columns.append(_queue_map(var, first.get(var.name), where, file))
         if len(columns[-1]) != len(columns[0]):
             raise SpecError("every per-queue map has the same queues", file=file, field=where)
     return State(tuple(device), tuple(zip(*columns, strict=True)))
+
+
+def read_states(spec: Spec, doc: dict, *, file: str | None = None) -> list[State]:
+    """Every state of an ITF trace (after :func:`read_itf` accepted it) as
+    the table's state; a value outside its variable's type, or a state
+    without a variable, is bad input naming ``states[i].<variable>``."""
+    return [_start(spec, state, file, index) for index, state in enumerate(doc["states"])]
+
+
+def read_loop(spec: Spec, doc: dict, *, file: str | None = None) -> tuple[int | None, tuple[str, dict] | None]:
+    """ADR-015's ``loop``: the index of the state where the cycle starts (the
+    cycle ends in the last state and goes back there), or None; and the
+    event that closes the cycle when the trace's ``#meta`` says it
+    (``loop-back``, :func:`itf_lasso`)."""
+    loop = doc.get("loop")
+    if loop is None:
+        return None, None
+    count = len(doc["states"])
+    if isinstance(loop, bool) or not isinstance(loop, int) or not 0 <= loop < count:
+        raise SpecError(f"expected the index of a state, 0 to {count - 1}, found {loop!r}", file=file, field="loop")
+    back = doc.get("#meta", {}).get("loop-back") if isinstance(doc.get("#meta"), dict) else None
+    if back is None:
+        return loop, None
+    where = "#meta.loop-back"
+    picks = back.get("picks", {}) if isinstance(back, dict) else None
+    if not isinstance(back, dict) or not isinstance(back.get("action"), str) or not isinstance(picks, dict):
+        raise SpecError("expected {'action': EVENT, 'picks': {ARG: VALUE}}", file=file, field=where)
+    args = {name: _plain(x, f"{where}.picks.{name}", file) for name, x in picks.items()}
+    return loop, (back["action"], args)
+
+
+def source_for(spec_arg: str, folder: Path) -> str:
+    """What a trace written into ``folder`` names as its table (``#meta``
+    ``source``): a shipped variant by its name, a table's file by its path
+    relative to ``folder``, so that the trace finds it from any folder
+    (:func:`resolve_source` reads it back).
+
+    >>> source_for("resolved", Path("cx"))
+    'resolved'
+    """
+    path = Path(spec_arg)
+    if not path.suffix and not path.exists():
+        return spec_arg  # a shipped variant's name
+    return os.path.relpath(path.resolve(), Path(folder).resolve())
+
+
+def resolve_source(source: str, trace_file: str | None) -> str:
+    """The table a trace's ``source`` names, for ``load_spec``: a path is
+    read relative to the trace's folder (then as it is); a name is a
+    shipped variant's."""
+    path = Path(source)
+    if trace_file is None or trace_file == "-" or path.is_absolute():
+        return source
+    beside = Path(trace_file).parent / path
+    return str(beside) if beside.is_file() else source
 
 
 def read_itf(spec: Spec, doc: object, *, file: str | None = None) -> tuple[State, list[tuple[str, dict]]]:

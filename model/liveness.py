@@ -531,10 +531,18 @@ def check_graph(
 
 
 def check_liveness(
-    spec: Spec, queues: int, *, fair: bool = True, max_states: int | None = None, timeout: float | None = None
+    spec: Spec,
+    queues: int,
+    *,
+    fair: bool = True,
+    max_states: int | None = None,
+    timeout: float | None = None,
+    depth: int | None = None,
 ) -> LivenessRun:
     """Every liveness property of ``spec`` with ``queues`` queues, on every
-    reachable state; ``fair=False`` drops the table's fairness promises."""
+    reachable state; ``fair=False`` drops the table's fairness promises. A
+    graph cut by ``max_states``, ``timeout`` or ``depth`` decides nothing:
+    every verdict is unknown."""
     began = time.perf_counter()
-    graph = state_graph(spec, queues, max_states=max_states, timeout=timeout)
+    graph = state_graph(spec, queues, max_states=max_states, timeout=timeout, depth=depth)
     return check_graph(spec, graph, fair=fair, began=began)

@@ -67,8 +67,9 @@ class PackedExplorer(FrontierSearch):
         timeout: float | None = None,
         progress: Callable[[int, int, int], None] | None = None,
         workers: int = 1,
+        depth: int | None = None,
     ) -> None:
-        super().__init__(max_states=max_states, timeout=timeout, progress=progress, workers=workers)
+        super().__init__(max_states=max_states, timeout=timeout, progress=progress, workers=workers, depth=depth)
         self.spec = spec
         self.queues = queues
         self.tables: StepTables = step_tables(spec)
@@ -419,10 +420,13 @@ def explore_packed(
     timeout: float | None = None,
     progress: Callable[[int, int, int], None] | None = None,
     workers: int = 1,
+    depth: int | None = None,
 ) -> Exploration:
     """Explore ``spec`` with the packed engine (the table must be inside its
     fragment: :func:`.packable.packed_refusal`)."""
     began = time.perf_counter()
-    explorer = PackedExplorer(spec, queues, max_states=max_states, timeout=timeout, progress=progress, workers=workers)
+    explorer = PackedExplorer(
+        spec, queues, max_states=max_states, timeout=timeout, progress=progress, workers=workers, depth=depth
+    )
     depth, partial = explorer.run([explorer.codec.encode(s) for s in explorer.machine.initial_states()])
     return explorer.result(depth, partial, began)

@@ -24,7 +24,7 @@ q0.handler: none -> ours
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from virtio_notifier_spec.spec.concrete import State, compile_expr
@@ -59,6 +59,7 @@ class Replayed:
     broken: tuple[str, ...] = ()
     problem: str | None = None
     outcomes: int = 1
+    differs: str | None = None  # how the trace's state after this step differs from the table's
 
 
 def changes(spec: Spec, pre: State, post: State) -> tuple[Change, ...]:
@@ -102,11 +103,21 @@ class Judge:
         )
 
 
-def replay(machine: Machine, start: State, events: Iterable[Instance]) -> list[Replayed]:
+#: What a trace says of the state after a step: given the state before,
+#: the event and the table's state after, how the trace's differs (None: it agrees).
+Expectation = Callable[[State, Instance, State], "str | None"]
+
+
+def replay(
+    machine: Machine, start: State, events: Iterable[Instance], expect: Sequence[Expectation | None] = ()
+) -> list[Replayed]:
     """Replay ``events`` from ``start``; stops after the first the environment
     cannot issue. A queue with no row keeps its state and one with several
     takes the first, as the explorer does; both are reported as broken
-    (``complete``, ``deterministic``), like any property."""
+    (``complete``, ``deterministic``), like any property. ``expect[i]``
+    judges the state after event ``i`` against what the trace says of it
+    (an ITF state, an observation, a pasted state line); replay stops at
+    the first state that differs (``differs``)."""
     judge = Judge(machine)
     done: list[Replayed] = []
     state = start
@@ -124,8 +135,21 @@ def replay(machine: Machine, start: State, events: Iterable[Instance]) -> list[R
             for q, rows in outcome.ambiguous
         )
         broken = hygiene + judge.state(choice.post) + judge.step(state, inst, choice.post)
+        check = expect[number - 1] if number <= len(expect) else None
+        differs = check(state, inst, choice.post) if check is not None else None
         done.append(
-            Replayed(number, inst, step, changes(machine.spec, state, choice.post), broken, None, len(outcome.choices))
+            Replayed(
+                number,
+                inst,
+                step,
+                changes(machine.spec, state, choice.post),
+                broken,
+                None,
+                len(outcome.choices),
+                differs,
+            )
         )
+        if differs is not None:
+            break
         state = choice.post
     return done

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from rich import box
 from rich.table import Table
 
-from .explore import Counterexample, Exploration
+from .explore import NOT_CHECKED, Counterexample, Exploration
 
 
 def counterexample_text(result: Exploration, cx: Counterexample) -> str:
@@ -21,6 +21,9 @@ def counterexample_text(result: Exploration, cx: Counterexample) -> str:
 
 
 def exploration_json(result: Exploration) -> dict:
+    """One exploration as JSON: its search, and a verdict for every property
+    of every kind (``holds``, ``fails``, ``unknown``, ``not checked``); each
+    failure with its trace (``counterexamples``) or its lasso (``lassos``)."""
     spec = result.spec
     return {
         "variant": spec.name,
@@ -33,11 +36,11 @@ def exploration_json(result: Exploration) -> dict:
         "transitions": result.transitions,
         "depth": result.depth,
         "seconds": round(result.seconds, 3),
-        "partial": result.partial,
+        "partial": result.undecided,
         "ok": result.ok,
         "coverage": result.fired,
         "dead": list(result.dead),
-        "verdicts": {name: result.verdict(name) for name in result.checks},
+        "verdicts": {name: result.verdict(name) for name in result.every_check},
         "counterexamples": {
             name: {
                 "message": cx.message,
@@ -46,7 +49,59 @@ def exploration_json(result: Exploration) -> dict:
             }
             for name, cx in result.counterexamples.items()
         },
+        "lassos": {name: lasso_json(result, name) for name in result.lassos},
+        "liveness": [
+            {
+                "queues": run.queues,
+                "states": run.states,
+                "transitions": run.edges,
+                "reduction": run.reduction,
+                "fairness": run.fairness,
+                "partial": run.partial,
+                "properties": list(run.checks),
+            }
+            for run in result.liveness
+        ],
+        "not_checked": dict(result.not_checked),
     }
+
+
+def lasso_json(result: Exploration, name: str) -> dict:
+    """A failing liveness property: the queues of the graph that showed it,
+    the message, and the lasso (stem, then the cycle repeated for ever)."""
+    run = result.liveness_run(name)
+    assert run is not None
+    failure = run.failures[name]
+    return {"queues": run.queues, "message": failure.message, **failure.lasso.to_json(run.spec)}
+
+
+def failures_text(result: Exploration, shown: set[str]) -> list[str]:
+    """Each failure of ``result`` not yet in ``shown`` (which it fills), as
+    replayable text: a counterexample, or a lasso."""
+    from .liveness import failure_text
+
+    found = []
+    for name, cx in result.counterexamples.items():
+        if name not in shown:
+            shown.add(name)
+            found.append(counterexample_text(result, cx))
+    for name in result.lassos:
+        if name not in shown:
+            shown.add(name)
+            run = result.liveness_run(name)
+            assert run is not None
+            found.append(failure_text(run, name))
+    return found
+
+
+def not_checked_lines(runs: Iterable[Exploration]) -> list[str]:
+    """One line per property some run did not check: where, why, and the
+    command that checks it."""
+    found: dict[tuple[str, str], list[int]] = {}
+    for r in runs:
+        for name, why in r.not_checked.items():
+            found.setdefault((f"{r.spec.name}: {name}", why), []).append(r.queues)
+    return [f"{what} not checked at {span(sizes)} queue(s): {why}" for (what, why), sizes in found.items()]
 
 
 def runs_table(results: Iterable[Exploration]) -> Table:
@@ -54,7 +109,8 @@ def runs_table(results: Iterable[Exploration]) -> Table:
     for column in ("variant", "queues", "states", "transitions", "depth", "rows fired", "seconds", "result"):
         table.add_column(column, justify="left" if column in ("variant", "result") else "right")
     for r in results:
-        outcome = "partial: " + r.partial if r.partial else ("ok" if r.ok else f"{len(r.counterexamples)} fail")
+        failing = len(r.counterexamples) + len(r.lassos)
+        outcome = "partial: " + r.undecided if r.undecided else ("ok" if r.ok else f"{failing} fail")
         fired = sum(1 for count in r.fired.values() if count)
         table.add_row(
             r.spec.name,
@@ -100,8 +156,10 @@ def coverage_table(result: Exploration) -> Table:
 
 
 def verdict_cell(runs: list[Exploration], name: str) -> str:
-    """``holds (1-6 q)`` or ``FAILS (1 q, 2 steps)`` for one property over
-    runs; where a run stopped early, the counts it decides and ``unknown``.
+    """``holds (1-6 q)`` or ``FAILS (1 q, 2 steps)`` (a lasso: ``FAILS (1 q,
+    lasso 3+2)``) for one property over runs; where a run stopped early, the
+    counts it decides and ``unknown``; where a run did not check it, ``not
+    checked``.
 
     >>> from virtio_notifier_spec.spec.load import load_spec
     >>> from virtio_notifier_spec.model.explore import explore
@@ -110,19 +168,31 @@ def verdict_cell(runs: list[Exploration], name: str) -> str:
     >>> verdict_cell(runs, "no_lost_kick")
     '[green]holds[/green] (1-2 q); [yellow]unknown[/yellow] (3 q: stopped at --max-states 10)'
     """
-    failing = [r for r in runs if name in r.counterexamples]
+    verdicts = [(r, r.verdict(name)) for r in runs]
+    failing = [r for r, v in verdicts if v == "fails"]
     if failing:
         first = failing[0]
-        steps = len(first.counterexamples[name].trace)
-        plural = "" if steps == 1 else "s"
-        return f"[red]FAILS[/red] ({first.queues} q, {steps} step{plural})"
-    complete = sorted(r.queues for r in runs if not r.partial)
-    stopped = [r for r in runs if r.partial]
-    held = f"[green]holds[/green] ({span(complete)} q)" if complete else ""
-    if not stopped:
-        return held
-    unknown = f"[yellow]unknown[/yellow] ({span([r.queues for r in stopped])} q: {stopped[0].partial})"
-    return f"{held}; {unknown}" if held else unknown
+        if name in first.counterexamples:
+            steps = len(first.counterexamples[name].trace)
+            plural = "" if steps == 1 else "s"
+            return f"[red]FAILS[/red] ({first.queues} q, {steps} step{plural})"
+        run = first.liveness_run(name)
+        assert run is not None
+        lasso = run.failures[name].lasso
+        return f"[red]FAILS[/red] ({run.queues} q, lasso {len(lasso.stem)}+{len(lasso.cycle)})"
+    parts = []
+    held = [r.queues for r, v in verdicts if v == "holds"]
+    if held:
+        parts.append(f"[green]holds[/green] ({span(held)} q)")
+    stopped = [r for r, v in verdicts if v == "unknown"]
+    if stopped:
+        run = stopped[0].liveness_run(name)
+        why = stopped[0].partial or (run.partial if run is not None else None)
+        parts.append(f"[yellow]unknown[/yellow] ({span([r.queues for r in stopped])} q: {why})")
+    skipped = [r.queues for r, v in verdicts if v == NOT_CHECKED]
+    if skipped:
+        parts.append(f"[yellow]not checked[/yellow] ({span(skipped)} q)")
+    return "; ".join(parts)
 
 
 def span(sizes: list[int]) -> str:
@@ -142,15 +212,17 @@ def verdicts_table(by_variant: dict[str, list[Exploration]], proved: dict[str, s
         table.add_column("proved for all N")
     first = next(iter(by_variant.values()))[0]
     kinds = {p.name: "lemma" if p.lemma else p.kind.value for p in first.spec.properties}
+    kinds |= {p.name: p.kind.value for p in first.spec.liveness}
     names = list(first.checks)
-    names += [name for name in proved or () if name not in first.checks]  # proof-only checks
+    names += [name for name in proved or () if name not in first.every_check]  # proof-only checks
+    names += [name for name in first.every_check if name not in first.checks]  # liveness
     shown = None
     for name in names:
         kind = kinds.get(name, "hygiene")
         if kind != shown:
             table.add_row(f"[bold]{kind}[/bold]")
             shown = kind
-        explored = name in first.checks
+        explored = name in first.every_check
         cells = [verdict_cell(runs, name) if explored else "-" for runs in by_variant.values()]
         if proved is not None:
             cells.append(proved.get(name, "-"))

@@ -90,6 +90,49 @@ def format_state(spec: Spec, state: State) -> str:
     return " | ".join(parts)
 
 
+def _literal(spec_var, text: str, where: str) -> object:
+    value: object = text == "true" if text in ("true", "false") else (int(text) if text.isdigit() else text)
+    allowed = spec_var.type.values
+    if allowed and value not in allowed:
+        shown = " | ".join(show_value(v) for v in allowed)
+        raise ValueError(f"{where}: expected one of {shown}, found {text!r}")
+    return value
+
+
+def parse_state(spec: Spec, text: str) -> State:
+    """The state :func:`format_state` wrote as ``text`` (a variable not shown
+    has its first initial value); a ``ValueError`` says what does not fit.
+
+    >>> from virtio_notifier_spec.spec.load import load_spec
+    >>> spec = load_spec("resolved")
+    >>> line = "limited=false running=true vhost_on=false status=driver_ok | q0 assigned our_fd handler=ours"
+    >>> format_state(spec, parse_state(spec, line)) == line
+    True
+    """
+    parts = [part.strip() for part in text.split("|")]
+    pairs = dict(word.split("=", 1) for word in parts[0].split() if "=" in word)
+    device = []
+    for var in spec.device_variables:
+        if var.name not in pairs:
+            raise ValueError(f"{var.name}: missing from the state")
+        device.append(_literal(var, pairs[var.name], var.name))
+    queues = []
+    head, *rest = spec.queue_variables
+    names = {var.name: var for var in rest}
+    for q, part in enumerate(parts[1:]):
+        words = part.split()
+        if len(words) < 2 or words[0] != f"q{q}":
+            raise ValueError(f"q{q}: expected 'q{q} STATE ...', found {part!r}")
+        values = {var.name: var.init[0] for var in rest}
+        for word in words[2:]:
+            name, sep, value = word.partition("=")
+            if name not in names:
+                raise ValueError(f"q{q}.{name}: no such queue variable")
+            values[name] = _literal(names[name], value, f"q{q}.{name}") if sep else True
+        queues.append((_literal(head, words[1], f"q{q}.{head.name}"), *(values[var.name] for var in rest)))
+    return State(tuple(device), tuple(queues))
+
+
 def state_json(spec: Spec, state: State) -> dict:
     return {
         "device": {v.name: x for v, x in zip(spec.device_variables, state.device, strict=True)},

@@ -37,13 +37,16 @@ def prove(
     timeout: float | None = None,
     budget: Budget | None = None,
     decided: Callable[[Proof], None] | None = None,
+    depth: int | None = None,
 ) -> ProofReport:
     """Prove every property of ``spec`` for every number of queues, then its
     hygiene, within ``timeout`` seconds (or ``budget``); what the time did
     not decide is ``unknown``. Raises :class:`~.induction.Disagreement` when
     Z3 and the search contradict each other (a bug, never a verdict).
     ``decided`` is told each property's proof as soon as it is final, so
-    that a run stopped by Ctrl-C can say what it had proved."""
+    that a run stopped by Ctrl-C can say what it had proved. ``depth``
+    bounds the search behind what induction leaves open (a run it cuts ends
+    the search, and a verdict resting on it says so)."""
     budget = budget if budget is not None else Budget(timeout)
     prover = Prover(spec, budget)
     outcomes: list[Outcome] = prover.prove_invariants()
@@ -61,7 +64,7 @@ def prove(
     guards = guard_checks(spec, prover.assumed, budget)
     proved = [spec_prop for spec_prop in spec.properties if _proved(outcomes, spec_prop.name)]
     vacuity = VacuityCheck(proved)
-    search = Search(spec, vacuity.extra, budget=budget)
+    search = Search(spec, vacuity.extra, budget=budget, depth=depth)
     independent = independence_refusal(spec)
 
     wanted = {o.name for o in outcomes if isinstance(o, Failure)}

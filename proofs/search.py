@@ -120,11 +120,18 @@ class Search:
     earlier run has found false."""
 
     def __init__(
-        self, spec: Spec, extra: tuple[Property, ...] = (), *, budget: Budget = UNLIMITED, bound: int | None = None
+        self,
+        spec: Spec,
+        extra: tuple[Property, ...] = (),
+        *,
+        budget: Budget = UNLIMITED,
+        bound: int | None = None,
+        depth: int | None = None,
     ) -> None:
         self.spec = spec
         self.extra = extra
         self.budget = budget
+        self.depth = depth  # --depth: each run goes no deeper; a run it cuts ends the search
         self.orbits = orbit_refusal(spec) is None
         self.method = "orbit search" if self.orbits else "explicit search"
         limit = MAX_SEARCH if self.orbits else PLAIN_LIMIT
@@ -168,7 +175,7 @@ class Search:
         except OutOfTime as exc:
             self.stopped = str(exc)
             return
-        limits = {"max_states": MAX_STATES, "timeout": self.budget.remaining()}
+        limits = {"max_states": MAX_STATES, "timeout": self.budget.remaining(), "depth": self.depth}
         open_ = tuple(p for p in self.extra if self.first(p.name) is None)  # a found one is settled
         spec = replace(self.spec, properties=self.spec.properties + open_) if open_ else self.spec
         explore = partial(explore_reduced, symmetry="orbits") if self.orbits else explore_plain

@@ -35,7 +35,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from virtio_notifier_spec.model.explore import INTERRUPTED, TIMEOUT
+from virtio_notifier_spec.model.explore import INTERRUPTED, TIMEOUT, depth_stop
 from virtio_notifier_spec.model.machine import Instance, Machine
 from virtio_notifier_spec.model.trace import Step, Trace
 from virtio_notifier_spec.spec.concrete import State, compile_expr
@@ -112,8 +112,11 @@ class ReducedExplorer:
         timeout: float | None = None,
         progress: Callable[[int, int, int], None] | None = None,
         want: frozenset[str] | None = None,
+        depth: int | None = None,
     ) -> None:
         self.spec = spec
+        self.bound = depth  # as the plain explorer's: the level at the bound is expanded, nothing new admitted
+        self.cut = False
         self.queues = queues
         self.mode = mode
         self.full = needs_full_witness(spec) and mode == "orbits"
@@ -402,7 +405,9 @@ class ReducedExplorer:
                             self.fired_from.add((e.row.name, e.pre[0]))
                     self.check_step(orbit, edge)
                     post = self.target_of(orbit, edge)
-                    if post not in self.parent:
+                    if post not in self.parent and self.bound is not None and level >= self.bound:
+                        self.cut = True
+                    elif post not in self.parent:
                         self.parent[post] = (orbit, edge)
                         self.check_state(post)
                         frontier.append((post, level + 1))
@@ -413,7 +418,7 @@ class ReducedExplorer:
             return depth, str(stop)
         except KeyboardInterrupt:  # keep what was found: the caller prints it
             return depth, INTERRUPTED
-        return depth, None
+        return depth, depth_stop(self.bound) if self.cut else None
 
     def admit(self, level: int) -> None:
         count = len(self.parent)

@@ -53,15 +53,25 @@ def explore(
     symmetry: bool | str = False,
     engine: str = "auto",
     workers: int = 1,
+    depth: int | None = None,
 ) -> Exploration:
     """Explore ``spec`` for ``queues`` queues, reduced by symmetry when asked
-    (see the module); ``engine`` and ``workers`` as for the plain explorer."""
+    (see the module); ``engine``, ``workers`` and ``depth`` as for the plain
+    explorer (a reduced search is bounded by its own depth: an orbit's is
+    its states', a support set's that of the abstract search)."""
     mode, notes = _reduction(spec, queues, symmetry)
     if mode == "none":
         return explore_plain(
-            spec, queues, max_states=max_states, timeout=timeout, progress=progress, engine=engine, workers=workers
+            spec,
+            queues,
+            max_states=max_states,
+            timeout=timeout,
+            progress=progress,
+            engine=engine,
+            workers=workers,
+            depth=depth,
         )
-    limits = {"max_states": max_states, "timeout": timeout, "progress": progress}
+    limits = {"max_states": max_states, "timeout": timeout, "progress": progress, "depth": depth}
     return _explore_reduced(spec, queues, mode, notes, engine, **limits)
 
 
@@ -225,8 +235,8 @@ def _support_result(spec, queues, run: _Search, began, engine, limits) -> Explor
     at N that stops once it has one for every failing check."""
     found: dict[str, Counterexample] = {}
     failing = frozenset(run.found)
-    if failing:
-        tracer = _search(spec, queues, "orbits", engine, want=failing, **limits)
+    if failing:  # the verdict is the support search's; its trace may be deeper than its abstract depth
+        tracer = _search(spec, queues, "orbits", engine, want=failing, **{**limits, "depth": None})
         found = _concrete_findings(tracer.tracer, tracer.found)
         for name in failing - set(found):
             found[name] = Counterexample(

@@ -48,7 +48,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from virtio_notifier_spec.model.explore import INTERRUPTED, TIMEOUT
+from virtio_notifier_spec.model.explore import INTERRUPTED, TIMEOUT, depth_stop
 from virtio_notifier_spec.model.machine import Machine
 from virtio_notifier_spec.model.trace import format_state
 from virtio_notifier_spec.spec.concrete import State, compile_expr
@@ -306,10 +306,14 @@ class System:
 
 
 class _Search:
-    def __init__(self, system: System, max_states: int | None, timeout: float | None, progress=None) -> None:
+    def __init__(
+        self, system: System, max_states: int | None, timeout: float | None, progress=None, depth: int | None = None
+    ) -> None:
         self.system = system
         self.progress = progress
         self.max_states = max_states
+        self.bound = depth  # as the explorer's: the level at the bound is expanded, nothing new admitted
+        self.cut = False
         self.deadline = time.monotonic() + timeout if timeout else None
         self.parent: dict[Sys, tuple[Sys, SysStep] | None] = {}
         self.found: dict[str, tuple[str, Sys, SysStep | None]] = {}
@@ -371,7 +375,7 @@ class _Search:
                     return depth, stop
         except KeyboardInterrupt:  # keep what was found: the caller prints it
             return depth, INTERRUPTED
-        return depth, None
+        return depth, depth_stop(self.bound) if self.cut else None
 
     def expand(self, state: Sys, level: int, frontier: deque) -> str | None:
         for step, fits in self.system.successors(state):
@@ -380,7 +384,9 @@ class _Search:
             if not fits:
                 continue  # KVM refused the registration: the step does not happen
             post = self.system.canonical(step.post)
-            if post not in self.parent:
+            if post not in self.parent and self.bound is not None and level >= self.bound:
+                self.cut = True
+            elif post not in self.parent:
                 self.parent[post] = (state, step)
                 self.check_state(post)
                 frontier.append((post, level + 1))
@@ -428,11 +434,13 @@ def explore_system(
     max_states: int | None = None,
     timeout: float | None = None,
     progress: Callable[[int, int, int], None] | None = None,
+    depth: int | None = None,
 ) -> SystemExploration:
-    """Explore every reachable state of the configuration's devices together."""
+    """Explore every reachable state of the configuration's devices together
+    (no further than ``depth`` steps from a start, when given)."""
     began = time.perf_counter()
     system = System(config, spec)
-    search = _Search(system, max_states, timeout, progress)
+    search = _Search(system, max_states, timeout, progress, depth)
     depth, partial = search.run()
     found = {}
     for name in system.checks:

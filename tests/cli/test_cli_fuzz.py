@@ -66,6 +66,9 @@ def _commands(table: Path, folder: Path, events: list[str]) -> list[list[str]]:
         ["liveness", "--spec", table, "--queues", "1-2", "--max-states", "3000", *LIMITS],
         ["replay", "--spec", table, "--queues", "1", "--quiet", *events],
         ["diff", table, table, "--queues", "1", "--max-states", "3000", *LIMITS],
+        ["graph", "--spec", table, "--queues", "1", "--max-states", "3000", "--json", *LIMITS],
+        ["simulate", "--spec", table, "--queues", "2", "--seed", "1", "--depth", "20", "--runs", "5", *LIMITS],
+        ["check", "--spec", table, "--queues", "2", "--depth", "3", *LIMITS],
         ["oracle", "schema", "--spec", table],
         ["oracle", "drive", "--builtin", f"model:{table}", "--spec", table, "--queues", "1", "--walks", "2", *LIMITS],
     ]

@@ -31,10 +31,14 @@ def child(*args: str, **kw) -> subprocess.Popen:
     return subprocess.Popen(command, env=env, text=True, stderr=subprocess.PIPE, **kw)
 
 
-def interrupt_once_running(process: subprocess.Popen) -> tuple[str, str]:
-    """Ctrl-C once the run has shown progress; its stdout and stderr."""
+def interrupt_once_running(process: subprocess.Popen, past: str | None = None) -> tuple[str, str]:
+    """Ctrl-C once the run has shown progress (past the stage ``past``, when
+    given); its stdout and stderr."""
     first = process.stderr.readline()
     assert first.startswith("progress:"), first
+    while past is not None and past in first:
+        first = process.stderr.readline()
+        assert first.startswith("progress:"), first
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
     return out or "", first + err
@@ -59,7 +63,7 @@ def test_an_interrupted_search_returns_what_it_found():
 
 def test_ctrl_c_during_check_prints_states_coverage_and_verdicts_and_exits_130():
     process = child("check", "--spec", "proposal", "--queues", "1-5", stdout=subprocess.PIPE)
-    out, err = interrupt_once_running(process)
+    out, err = interrupt_once_running(process, past="proposal, 1 queue(s)")
     assert process.returncode == 130, err
     assert "partial: interrupted" in out and "Coverage" in out
     assert "no_lost_kick FAILS" in out  # decided before Ctrl-C, at 1 queue
@@ -246,7 +250,7 @@ def test_draw_out_under_a_missing_folder_is_one_line_and_exit_2(tmp_path):
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
 def test_output_to_a_full_device_is_one_line_and_exit_4():
     with open("/dev/full", "w") as full:
-        process = child("check", "--queues", "1", "--json", stdout=full)
+        process = child("check", "--queues", "1", "--json", "--quiet", stdout=full)  # no progress lines
         _, err = process.communicate(timeout=120)
     assert process.returncode == 4
     assert err.strip() == "error: cannot write the output: No space left on device"

@@ -83,7 +83,8 @@ def test_diff_of_two_tables_given_on_the_command_line(tmp_path, broken_path):
     result = run("--diff", "resolved", str(mutant), "--format", "ascii", "--queues", "1", "--out", str(tmp_path))
     assert result.exit_code == 0, result.output
     text = (tmp_path / "diff-resolved-resolved.txt").read_text()
-    assert "~ reset (g)" in text and "no_lost_kick  holds -> fails" in text
+    assert "~ reset (g)" in text and "no_lost_kick             holds -> fails" in text
+    assert "kick_eventually_handled  holds -> fails" in text  # the kick is never handled either
 
 
 def test_clean_removes_drawings_no_longer_made(tmp_path):

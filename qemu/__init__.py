@@ -1,0 +1,1 @@
+"""A real QEMU as an implementation under test (see README.md)."""
