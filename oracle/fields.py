@@ -238,8 +238,9 @@ class FieldTally:
 class ObservationCoverage:
     """Which fields the implementation reported, step by step.
 
-    ``observed``: on every queue at every step; ``partly``: (field, steps
-    with it on every queue, steps) for one seen at some steps only;
+    ``observed``: on every queue at every step (``every_step`` in JSON,
+    whose ``observed`` lists those ever seen, as :attr:`ever`); ``partly``:
+    (field, steps with it on every queue, steps) for one seen at some steps only;
     ``declared``: what the implementation declared (None: nothing);
     ``not_judged``: (field, why); ``properties``: which can be judged.
     """
@@ -265,9 +266,16 @@ class ObservationCoverage:
     def unjudged(self) -> tuple[PropertyCoverage, ...]:
         return tuple(p for p in self.properties if not p.judged)
 
+    @property
+    def ever(self) -> tuple[str, ...]:
+        """The fields observed at some step at least."""
+        partly = {f for f, _, _ in self.partly}
+        return tuple(f for f in self.checkable if f in self.observed or f in partly)
+
     def to_json(self) -> dict:
         return {
-            "observed": list(self.observed),
+            "observed": list(self.ever),
+            "every_step": list(self.observed),
             "never": list(self.never),
             "partly": [{"field": f, "steps_observed": k, "steps": n} for f, k, n in self.partly],
             "steps": self.steps,
