@@ -15,8 +15,11 @@ verify: $(STAMP) deps
 	$(PY) -m virtio_notifier_spec designs
 	$(PY) -m virtio_notifier_spec qemu --smoke
 
+# The tests on TEST_JOBS workers (pytest-xdist; each test has its own folders
+# and child processes, so they run side by side, and beside another clone's).
+TEST_JOBS ?= auto
 test: $(STAMP) deps
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_JOBS)
 
 # ruff, and the import contracts of pyproject.toml (import-linter).
 lint: $(STAMP)
@@ -26,10 +29,23 @@ lint: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,dask]'
 	touch $(STAMP)
 
 # Graphviz renders the diagrams; DOT and ASCII output work without it.
+# Quint (tests/scale/test_quint.py) goes into tools/quint/node_modules, pinned
+# by tools/quint/package-lock.json (antlr4ts 0.5.0-alpha.4: npm's own choice,
+# 0.5.0-dev, breaks Quint's parser); never globally.
+QUINT := tools/quint/node_modules/.bin/quint
+deps: $(QUINT)
+$(QUINT): tools/quint/package.json tools/quint/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null) || echo "warning: could not install node and npm"; \
+	  else echo "note: npm is missing (the Quint tests skip); install it with: sudo apt-get install nodejs npm"; fi; }
+	@if command -v npm >/dev/null 2>&1; then \
+	  (cd tools/quint && npm ci --no-audit --no-fund --loglevel=error >/dev/null) && touch $@ \
+	    || echo "warning: could not install Quint (the Quint tests skip)"; fi
 deps:
 	@command -v dot >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -91,6 +107,14 @@ reference: $(STAMP)
 bench: $(STAMP) deps
 	$(PY) bench/scale.py
 
+# Several devices on one host (bench/systems.py): the system engine against the
+# packed system engine on spec/configs/four_devices.toml, the ten-device
+# configuration's time and memory, identical devices reduced, and Dask with 1
+# and 2 local workers; writes bench/systems.md. About 10 minutes.
+.PHONY: bench-systems
+bench-systems: $(STAMP)
+	$(PY) bench/systems.py
+
 # The Z3 proofs (proofs/README.md): how long the whole set takes, the verdicts
 # on the probe tables of tests/proofs/probes.py, and the cross-check with the
 # explorer for 1-3 queues; writes bench/proofs.md (exit 1 on a wrong verdict).
@@ -110,6 +134,15 @@ CLI_FUZZ_EXAMPLES ?= 200
 .PHONY: fuzz-cli
 fuzz-cli: $(STAMP)
 	CLI_FUZZ_EXAMPLES=$(CLI_FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider tests/cli/test_cli_fuzz.py
+
+# Every command with hostile flags, files, outputs and signals (tests/hostile.py):
+# zero tracebacks, zero exit codes outside README.md's table, no signal ignored.
+# `make test` runs a fixed slice of 15; this draws HOSTILE_RUNS with HOSTILE_SEED.
+HOSTILE_RUNS ?= 400
+HOSTILE_SEED ?= 1
+.PHONY: fuzz-hostile
+fuzz-hostile: $(STAMP)
+	$(PY) tests/hostile.py --runs $(HOSTILE_RUNS) --seed $(HOSTILE_SEED) --jobs 2
 
 # Random valid tables (tests/tables.py) of up to a few hundred rows, damaged in
 # one place: every command must refuse each with exit 2 and its file and line.
@@ -138,3 +171,11 @@ SOUNDNESS_TABLES ?= 1000
 .PHONY: soundness
 soundness: $(STAMP) deps
 	$(PY) tests/soundness/run.py --tables $(SOUNDNESS_TABLES) --out bench/soundness.md
+
+# The Quint export of random tables (tests/tables.py): Quint typechecks each,
+# and the run it shows replays on the table state by state. `make test` runs
+# 3 fixed ones; this draws QUINT_FUZZ_EXAMPLES fresh ones (a few seconds each).
+QUINT_FUZZ_EXAMPLES ?= 50
+.PHONY: fuzz-quint
+fuzz-quint: $(STAMP) deps
+	QUINT_FUZZ_EXAMPLES=$(QUINT_FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider tests/scale/test_quint.py -k random_tables

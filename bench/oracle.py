@@ -160,7 +160,7 @@ def measure_drive(queues: int, binary: str) -> dict:
     out, _ = proc.communicate()
     reader.join()
     result = json.loads(out.strip().splitlines()[-1])
-    report = json.loads(out[: out.rindex("\n{")])
+    report = json.loads(out[: out.rindex("\n{")])["results"][0]
     marks = [began, *stamps, time.monotonic()]
     result["progress_lines"] = len(stamps)
     result["longest_silence"] = max(b - a for a, b in itertools.pairwise(marks))

@@ -16,6 +16,7 @@ False
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -54,7 +55,8 @@ class Deadline:
     def enforced(self) -> Iterator[None]:
         """Stop the block at the deadline: a ``SIGALRM`` raises
         :class:`TimeoutReached` (again every 0.1 s until the block ends, since
-        one raised in a finalizer is swallowed)."""
+        one raised in a finalizer is swallowed; silently, not as the
+        interpreter's "Exception ignored" traceback)."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
@@ -63,13 +65,26 @@ class Deadline:
             yield
             return
 
+        active = [True]
+
         def alarm(signum, frame):
-            raise TimeoutReached
+            if active[0]:  # never once the block is leaving: the timer would stay armed
+                raise TimeoutReached
+
+        hook = sys.unraisablehook
+
+        def swallowed(unraisable) -> None:  # an alarm that landed in a finalizer: the next one stops the block
+            if not isinstance(unraisable.exc_value, TimeoutReached):
+                hook(unraisable)
 
         previous = signal.signal(signal.SIGALRM, alarm)
+        sys.unraisablehook = swallowed
         signal.setitimer(signal.ITIMER_REAL, self.remaining(), 0.1)
         try:
             yield
         finally:
+            active[0] = False
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
+            if sys.unraisablehook is swallowed:
+                sys.unraisablehook = hook

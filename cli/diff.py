@@ -14,8 +14,6 @@ verdicts could be compared and no row differs, 130 interrupted.
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from virtio_notifier_spec.draw.diff import RowChange, SpecDiff, diff_text, spec_diff
@@ -28,10 +26,12 @@ from virtio_notifier_spec.spec.schema import Spec, Transition
 from virtio_notifier_spec.spec.text import effect_text
 
 from .deadline import Deadline
+from .document import print_document
 from .env import env_option
 from .exitcodes import outcome
 from .guard import guarded
 from .options import depth_option, max_states_option, queues_option, run_options
+from .output import echo, width
 from .progress import Progress
 from .runs import explore_sizes
 
@@ -142,10 +142,11 @@ def diff(
         first_runs, second_runs = [], []
     result = spec_diff(first, second, first_runs, second_runs, quiet_rows=True)
     if as_json:
-        click.echo(json.dumps(diff_json(result, queues, bool(stopped)), indent=2))
+        print_document("diff", [diff_json(result, queues, bool(stopped))], stopped=stopped)
     else:
-        click.echo(diff_text(result, span(list(queues))), nl=False)
-        click.echo(f"\n{summary(result)}")
+        columns = width()
+        echo(diff_text(result, span(list(queues)), width=columns).rstrip("\n"))
+        echo(f"\n{summary(result)}")
         if stopped:
-            click.echo(f"{stopped}: verdicts marked unknown are undecided")
+            echo(f"{stopped}: verdicts marked unknown are undecided")
     return outcome(failed=differs(result), partial=stopped)

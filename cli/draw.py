@@ -17,7 +17,6 @@ are written (exit 3); Ctrl-C exits 130.
 from __future__ import annotations
 
 import dataclasses
-import json
 
 import click
 
@@ -29,11 +28,13 @@ from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.profile import ADVERSARIAL
 
 from .deadline import Deadline, TimeoutReached
+from .document import print_document
 from .env import env_option
 from .exitcodes import ExitCode
 from .guard import guarded, say
 from .options import queues_option, run_options, spec_option
-from .output import output_folder
+from .output import output_folder, writing
+from .params import OutputFolder
 from .progress import Progress
 
 
@@ -63,6 +64,7 @@ def _load(name: str, env: str):
 )
 @click.option(
     "--out",
+    type=OutputFolder(dash=True),
     default="diagrams",
     show_default=True,
     help="Folder to write into (its parent must exist); '-' prints the machines (and diffs) to stdout.",
@@ -116,7 +118,8 @@ def draw(
                 progress.update("exploring and laying out")
                 drawings = plan(chosen_specs, pairs, queues, max_full)
                 progress.update(f"writing {len(drawings)} drawings")
-                written = write(drawings, folder, chosen)
+                with writing("--out"):
+                    written = write(drawings, folder, chosen)
         except TimeoutReached:
             say(f"stopped at --timeout: the drawings in {out} may be incomplete")
             return ExitCode.INCOMPLETE
@@ -126,7 +129,7 @@ def draw(
     for path in removed:
         path.unlink()
     if as_json:
-        click.echo(json.dumps({"written": [str(p) for p in written], "removed": [str(p) for p in removed]}, indent=2))
+        print_document("draw", [{"path": str(p)} for p in written], removed=[str(p) for p in removed])
     else:
         for path in removed:
             click.echo(f"removed {path}")
@@ -136,8 +139,7 @@ def draw(
 
 def _print(drawings, fmt: str, as_json: bool) -> int:
     if as_json:
-        document = [{"name": d.stem, fmt: d.dot if fmt == "dot" else d.text} for d in drawings]
-        click.echo(json.dumps(document, indent=2))
+        print_document("draw", [{"name": d.stem, fmt: d.dot if fmt == "dot" else d.text} for d in drawings], removed=[])
     else:
         for drawing in drawings:
             click.echo(drawing.dot if fmt == "dot" else drawing.text, nl=False)

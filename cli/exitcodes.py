@@ -1,7 +1,7 @@
 """The exit codes of every command, defined once.
 
->>> int(ExitCode.INCOMPLETE), int(ExitCode.INTERRUPTED)
-(3, 130)
+>>> int(ExitCode.INCOMPLETE), int(ExitCode.INTERRUPTED), int(ExitCode.TERMINATED)
+(3, 130, 143)
 >>> int(outcome(failed=True, partial="stopped at --timeout"))
 1
 >>> int(outcome(failed=False, partial="stopped at --timeout")), int(outcome(failed=True, partial="interrupted"))
@@ -25,6 +25,7 @@ class ExitCode(IntEnum):
     INTERNAL = 4  # an internal error (I/O failure, a bug of ours): not a verdict
     MACHINE = 5  # the machine under test failed: a real QEMU crashed, hung or never booted its guest
     INTERRUPTED = 130  # Ctrl-C (SIGINT): what was decided so far is printed
+    TERMINATED = 143  # SIGTERM: as Ctrl-C
 
 
 def outcome(*, failed: bool, partial: str | None = None) -> ExitCode:

@@ -34,7 +34,7 @@ from virtio_notifier_spec.oracle.observation import KICK_EVENT, full_observation
 from virtio_notifier_spec.oracle.tracefile import Header, record_json, trace_lines
 from virtio_notifier_spec.spec.schema import Spec
 
-from .output import output_folder
+from .output import output_folder, writing
 
 
 def oracle_trace(spec: Spec, spec_arg: str, trace: Trace, label: str) -> list[str]:
@@ -66,10 +66,11 @@ def oracle_trace(spec: Spec, spec_arg: str, trace: Trace, label: str) -> list[st
 def write_trace(folder: Path, stem: str, spec: Spec, spec_arg: str, trace: Trace, label: str) -> list[Path]:
     """One trace in both formats; returns the paths written."""
     jsonl = folder / f"{stem}.jsonl"
-    jsonl.write_text("\n".join(oracle_trace(spec, spec_arg, trace, label)) + "\n", encoding="utf-8")
     itf = folder / f"{stem}.itf.json"
     document = itf_trace(spec, trace, meta={"source": source_for(spec_arg, folder), "env": spec.env, "property": label})
-    itf.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    with writing("--traces"):
+        jsonl.write_text("\n".join(oracle_trace(spec, spec_arg, trace, label)) + "\n", encoding="utf-8")
+        itf.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
     return [jsonl, itf]
 
 
@@ -95,11 +96,12 @@ def write_lassos(folder: str | Path, spec: Spec, spec_arg: str, found: Iterable[
         stem, label = f"{spec.name}-{queues}q-{name}", f"counterexample to {name} (a lasso)"
         once_round = Trace(lasso.stem.start, (*lasso.stem.steps, *lasso.cycle))
         jsonl = out / f"{stem}.jsonl"
-        jsonl.write_text("\n".join(oracle_trace(spec, spec_arg, once_round, label)) + "\n", encoding="utf-8")
         itf = out / f"{stem}.itf.json"
         meta = {"source": source_for(spec_arg, out), "env": spec.env, "property": name}
         document = itf_lasso(spec, lasso, meta=meta)
-        itf.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+        with writing("--traces"):
+            jsonl.write_text("\n".join(oracle_trace(spec, spec_arg, once_round, label)) + "\n", encoding="utf-8")
+            itf.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
         written += [jsonl, itf]
     return written
 

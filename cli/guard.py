@@ -4,12 +4,15 @@
 
 - bad input (:class:`SpecError`, and :class:`.output.OutputError` for an
   output path that cannot be used): the located line, exit 2;
-- Ctrl-C: ``interrupted``, exit 130 (commands that can print what they had
-  decided catch it first and do so);
+- Ctrl-C or SIGTERM (:mod:`.signals`): ``interrupted``, exit 130 or 143
+  (commands that can print what they had decided catch it first and do
+  so); a signal whose KeyboardInterrupt something swallowed still ends the
+  command with its code, once the body returns;
 - ``--timeout`` in work that cannot stop by itself: exit 3;
-- output that cannot be written (a closed pipe, a full disk, ``/dev/full``):
-  one line on stderr, exit 4; an output path that cannot be used (no such
-  folder, permission denied): exit 2;
+- output that cannot be written (a closed pipe, a full disk, ``/dev/full``,
+  :class:`.output.OutputLost` for a file after the verdict): one line on
+  stderr, exit 4; an output path that cannot be used (no such folder,
+  permission denied): exit 2;
 - anything else is a bug of ours: ``internal error: ...``, exit 4 (the
   traceback with ``VIRTIO_NOTIFIER_SPEC_TRACEBACK=1``).
 """
@@ -20,9 +23,7 @@ import contextlib
 import errno
 import functools
 import os
-import signal
 import sys
-import threading
 import traceback
 from collections.abc import Callable
 
@@ -31,9 +32,10 @@ import click
 from virtio_notifier_spec.model.explore import INTERRUPTED
 from virtio_notifier_spec.spec.errors import SpecError
 
+from . import signals
 from .deadline import TimeoutReached
 from .exitcodes import ExitCode
-from .output import OutputError  # noqa: F401  (raised by commands, reported here)
+from .output import OutputError, OutputLost  # noqa: F401  (raised by commands, reported here)
 
 TRACEBACK_ENV = "VIRTIO_NOTIFIER_SPEC_TRACEBACK"
 _DEVICE_ERRORS = {errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EFBIG}
@@ -71,37 +73,22 @@ def _flush_stdout() -> None:
         stream.flush()
 
 
-def _ignore(unraisable) -> None:
-    """After Ctrl-C an object half made (a Z3 context, say) may fail in its
-    finalizer; the run is ending, so that is not worth a traceback."""
-
-
-_SIGINT = threading.Event()
-
-
-def _on_sigint(signum, frame) -> None:
-    _SIGINT.set()
-    sys.unraisablehook = _ignore
-    raise KeyboardInterrupt
-
-
 def interrupted() -> bool:
-    """Ctrl-C was pressed during this command. The KeyboardInterrupt it
-    raised may have landed in a finalizer (a Z3 object's, say), which
+    """Ctrl-C (or SIGTERM) came during this command. The KeyboardInterrupt
+    it raised may have landed in a finalizer (a Z3 object's, say), which
     swallows it: work that polls (the proofs' budget) raises it again."""
-    return _SIGINT.is_set()
+    return signals.received() is not None
 
 
 def run(body: Callable[[], int]) -> int:
     """Run ``body`` and turn what it raises into one line and an exit code."""
-    main = threading.current_thread() is threading.main_thread()
-    _SIGINT.clear()
-    previous = signal.signal(signal.SIGINT, _on_sigint) if main else None
-    try:
-        return _run(body)
-    finally:
-        if main:
-            signal.signal(signal.SIGINT, previous)
+    with signals.watching():
+        code = _run(body)
+        if signals.received() is not None and code not in (ExitCode.INTERRUPTED, ExitCode.TERMINATED):
+            # a signal whose KeyboardInterrupt something swallowed: the run
+            # did not stop where it came, but the caller asked it to stop
+            say(f"{signals.name()}: what is printed above may be incomplete")
+        return signals.exit_code() if signals.received() is not None else code
 
 
 def _run(body: Callable[[], int]) -> int:
@@ -115,8 +102,11 @@ def _run(body: Callable[[], int]) -> int:
         say(f"error: {exc}")
         return ExitCode.BAD_INPUT
     except KeyboardInterrupt:
-        say("interrupted")
-        return ExitCode.INTERRUPTED
+        say(signals.name())
+        return signals.exit_code()
+    except OutputLost as exc:
+        say(f"error: {exc} (the report above is complete)")
+        return ExitCode.INTERNAL
     except TimeoutReached:
         say("stopped at --timeout before anything was decided")
         return ExitCode.INCOMPLETE
@@ -140,9 +130,9 @@ def _run(body: Callable[[], int]) -> int:
         say("internal error: an expression is nested too deeply for this command")
         return ExitCode.INTERNAL
     except Exception as exc:
-        if _SIGINT.is_set():  # Ctrl-C landed inside a library call (ctypes wraps it for Z3)
-            say("interrupted")
-            return ExitCode.INTERRUPTED
+        if signals.received() is not None:  # Ctrl-C landed inside a library call (ctypes wraps it for Z3)
+            say(signals.name())
+            return signals.exit_code()
         if os.environ.get(TRACEBACK_ENV):
             traceback.print_exc()
         say(f"internal error: {type(exc).__name__}: {exc} (set {TRACEBACK_ENV}=1 for the traceback)")

@@ -16,7 +16,6 @@ could not tell, 130 interrupted (the verdicts decided so far are printed).
 
 from __future__ import annotations
 
-import json
 import shlex
 import tempfile
 from dataclasses import replace
@@ -37,6 +36,7 @@ from virtio_notifier_spec.spec.profile import ADVERSARIAL
 from virtio_notifier_spec.spec.schema import Spec
 
 from .deadline import Deadline, TimeoutReached
+from .document import print_document
 from .env import env_option
 from .exitcodes import ExitCode, outcome
 from .export import write_lassos
@@ -91,9 +91,9 @@ def _spin_column(spec: Spec, sizes, fair: bool) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {p.name: [] for p in spec.liveness}
     with tempfile.TemporaryDirectory(prefix="liveness-spin-") as work:
         for n in sizes:
-            verdicts = spin_liveness(spec, n, Path(work) / str(n), fair=fair).verdicts
+            run = spin_liveness(spec, n, Path(work) / str(n), fair=fair)
             for name in found:
-                found[name].append(verdicts.get(name, "unknown"))
+                found[name].append(run.shown(name) if name in run.verdicts else "unknown")
     return found
 
 
@@ -156,26 +156,25 @@ def liveness(
                 partial = "SPIN stopped at --timeout"
     not_run = [n for n in queues if n not in {r.queues for r in runs}]
     partial = partial or (TIMEOUT if not_run else None)
-    disagree = [
+    disagree = [  # SPIN's "unknown" disagrees with nothing: it leaves the run incomplete (exit 3)
         name
         for name, verdicts in (spin or {}).items()
         for run, theirs in zip(runs, verdicts, strict=True)
-        if theirs != run.verdict(name)
+        if theirs in ("holds", "fails") and theirs != run.verdict(name)
     ]
+    unknown = [x for verdicts in (spin or {}).values() for x in verdicts if x.startswith("unknown")]
+    if partial is None and unknown:
+        partial = "SPIN could not tell" + (f" ({unknown[0][9:-1]})" if unknown[0] != "unknown" else "")
     elsewhere = {} if properties else _not_checked_here(spec, spec_name, queues)
     if as_json:
-        document = {"liveness": runs_json(runs), "not_run": not_run, "not_checked": elsewhere}
-        if spin is not None:
-            document["spin"] = spin
-        click.echo(json.dumps(document, indent=2))
+        extra = {"not_run": not_run, "not_checked": elsewhere, "spin": spin}
+        print_document("liveness", runs_json(runs), stopped=partial, **extra)
     else:
         _print(spec, runs, spin, disagree, fairness, elsewhere)
         if not_run:
             print_text(console(), f"{spec.name}: not run for {span(not_run)} queue(s): the run before stopped early")
     if traces_dir is not None:
         write_lassos(traces_dir, spec, spec_name, _first_lassos(runs))
-    if partial is None and any("unknown" in v for v in (spin or {}).values()):
-        partial = "SPIN could not tell"
     stopped_note(partial)
     if disagree:
         return ExitCode.FAILS

@@ -10,8 +10,7 @@ traceback (:mod:`.guard`).
 
 from __future__ import annotations
 
-import json
-import sys
+import time
 
 import click
 
@@ -25,29 +24,38 @@ from virtio_notifier_spec.model.report import (
     span,
     verdicts_table,
 )
+from virtio_notifier_spec.oracle.output import check_writable
 from virtio_notifier_spec.spec.load import load_spec
+from virtio_notifier_spec.spec.profile import profile
 from virtio_notifier_spec.spec.schema import Spec
 from virtio_notifier_spec.spec.text import effect_text, to_text
 
+from . import signals
+from .cluster import open_cluster
 from .deadline import Deadline
+from .document import print_document
 from .env import env_option
 from .exitcodes import INTERRUPTED, ExitCode, outcome
 from .export import first_counterexamples, first_lassos, write_counterexamples, write_lassos
 from .guard import guarded, say, stopped_note
+from .guard import run as guard_run
+from .junit import write_junit
 from .options import (
     depth_option,
+    junit_option,
     max_states_option,
     output_options,
     property_option,
     queues_option,
     run_options,
+    scheduler_option,
     spec_option,
     traces_option,
 )
 from .output import console, print_text, wrap
 from .params import QueueRange
 from .progress import Progress
-from .runs import explore_sizes, first_partial
+from .runs import RunsInterrupted, explore_sizes, first_partial
 from .selection import only, restrict
 
 
@@ -68,22 +76,26 @@ def print_results(
     as_json: bool,
     proofs=None,
     not_run: dict[str, list[int]] | None = None,
+    *,
+    command: str = "check",
+    stopped: str | None = None,
 ) -> None:
     """The runs, the verdicts on every kind of property and each failure
     once (a trace, or a lasso, at the smallest queue count that shows it);
     ``proofs`` (a ProofReport) adds the column "proved for all N" (for a
     liveness property: what the one-queue projection decides for every N);
-    ``not_run``: queue counts left out when a run stopped."""
+    ``not_run``: queue counts left out when a run stopped. With ``as_json``,
+    ``command``'s document (schemas/README.md): one result per run,
+    ``stopped`` the reason the runs stopped early."""
     not_run = {k: v for k, v in (not_run or {}).items() if v}
     if as_json:
-        document: dict = {name: [exploration_json(r) for r in runs] for name, runs in by_variant.items()}
+        extra: dict = {"not_run": not_run}
         if proofs is not None:
             from .prove import report_json
 
-            document["proofs"] = report_json(proofs)
-        if not_run:
-            document["not_run"] = not_run
-        click.echo(json.dumps(document, indent=2, sort_keys=False))
+            extra["proofs"] = report_json(proofs)
+        results = [exploration_json(r) for runs in by_variant.values() for r in runs]
+        print_document(command, results, stopped=stopped, **extra)
         return
     out = console()
     out.print(runs_table(r for runs in by_variant.values() for r in runs))
@@ -148,8 +160,14 @@ def _every_n(spec: Spec) -> dict[str, str]:
     help="The packed engine where the table allows it (model/packed.py), or force one (cross-checks).",
 )
 @click.option(
-    "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Threads for the packed engine."
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Threads for the packed engine; with --scheduler local, the local cluster's processes.",
 )
+@scheduler_option
+@junit_option
 @env_option
 @guarded
 def check(
@@ -165,6 +183,8 @@ def check(
     symmetry: bool,
     engine: str,
     workers: int,
+    scheduler: str | None,
+    junit_path: str | None,
     env: str,
 ) -> int:
     """Explore every reachable state and check every property of one table.
@@ -178,30 +198,43 @@ def check(
     the start, or a lasso. Ctrl-C, --max-states and --timeout stop the run:
     what it found so far is printed (exit 130, 3).
     """
+    if junit_path:
+        check_writable(junit_path, "--junit")
     spec = restrict(load_spec(spec_name, env=env), properties)
     deadline = Deadline(timeout)
-    with Progress(spec.name, quiet=quiet) as progress:
-        runs, skipped = explore_sizes(
-            spec,
-            queues,
-            deadline,
-            progress,
-            spec_arg=spec_name,
-            max_states=max_states,
-            depth=depth,
-            symmetry=symmetry,
-            engine=engine,
-            workers=workers,
-        )
+    began = time.monotonic()
+    try:
+        with Progress(spec.name, quiet=quiet) as progress, open_cluster(scheduler, workers) as cluster:
+            runs, skipped = explore_sizes(
+                spec,
+                queues,
+                deadline,
+                progress,
+                spec_arg=spec_name,
+                max_states=max_states,
+                depth=depth,
+                symmetry=symmetry,
+                engine=engine,
+                workers=1 if cluster else workers,
+                cluster=cluster,
+            )
+    except RunsInterrupted as stop:  # Ctrl-C outside a search: the JUnit report still says what was decided
+        if junit_path:
+            done = [only(r, properties) for r in stop.runs]
+            write_junit(junit_path, "check", done, time.monotonic() - began, not_run={spec.name: stop.not_run})
+        raise
     results = [only(r, properties) for r in runs]
-    print_results({spec.name: results}, as_json, not_run={spec.name: skipped})
+    partial = first_partial({spec.name: results}, bool(skipped))
+    print_results({spec.name: results}, as_json, not_run={spec.name: skipped}, stopped=partial)
     if not as_json:
         console().print(coverage_table(results[-1]))
     if traces_dir is not None:
         write_counterexamples(traces_dir, spec, spec_name, first_counterexamples(spec.name, results))
         write_lassos(traces_dir, spec, spec_name, first_lassos(results))
-    partial = first_partial({spec.name: results}, bool(skipped))
     stopped_note(partial)
+    seconds = time.monotonic() - began
+    if junit_path and not write_junit(junit_path, "check", results, seconds, not_run={spec.name: skipped}):
+        return ExitCode.INTERNAL
     return outcome(failed=any(r.failed for r in results), partial=partial)
 
 
@@ -232,6 +265,7 @@ def _variant_queues(variant: str, default: str):
 @_variant_queues("proposal", "1-4")
 @depth_option
 @run_options
+@junit_option
 @env_option
 @guarded
 def verify(
@@ -242,6 +276,7 @@ def verify(
     timeout: float | None,
     as_json: bool,
     quiet: bool,
+    junit_path: str | None,
     env: str,
 ) -> int:
     """Check a table (resolved) beside proposal and prove it; exit 0 when it satisfies everything.
@@ -251,7 +286,10 @@ def verify(
     verdicts on `proposal` (the message read literally) are reported, not
     required: spec/README.md explains each failure.
     """
+    if junit_path:
+        check_writable(junit_path, "--junit")
     deadline = Deadline(timeout)
+    began = time.monotonic()
     verified = load_spec(spec_name, env=env)
     plan = {verified.name: (verified, spec_name, queues)}
     if "proposal" not in plan:
@@ -265,9 +303,17 @@ def verify(
             if first_partial(by_variant):
                 not_run[name] = list(sizes)
                 continue
-            by_variant[name], not_run[name] = explore_sizes(
-                spec, sizes, deadline, progress, spec_arg=spec_arg, depth=depth
-            )
+            try:
+                by_variant[name], not_run[name] = explore_sizes(
+                    spec, sizes, deadline, progress, spec_arg=spec_arg, depth=depth
+                )
+            except RunsInterrupted as stop:  # the JUnit report still says what was decided
+                if junit_path:
+                    by_variant[name], not_run[name] = stop.runs, stop.not_run
+                    left = {other: list(more[2]) for other, more in plan.items() if other not in by_variant}
+                    runs = [r for found in by_variant.values() for r in found]
+                    write_junit(junit_path, "verify", runs, time.monotonic() - began, not_run=not_run | left)
+                raise
         partial = first_partial(by_variant, any(not_run.values()))
         if partial is None:  # then the Z3 proofs of the table for every number of queues
             import z3
@@ -284,8 +330,13 @@ def verify(
                 partial = INTERRUPTED
             if proofs is not None and not proofs.ok and not proofs.violated:
                 partial = f"a proof of {verified.name} is undecided (unknown)"
-    print_results(by_variant, as_json, proofs, not_run)
+    print_results(by_variant, as_json, proofs, not_run, command="verify", stopped=partial)
     stopped_note(partial)
+    if junit_path:
+        runs = [r for found in by_variant.values() for r in found]
+        seconds = time.monotonic() - began
+        if not write_junit(junit_path, "verify", runs, seconds, proofs=proofs, not_run=not_run):
+            return ExitCode.INTERNAL
     failed = any(r.failed for r in by_variant.get(verified.name, ())) or (proofs is not None and proofs.violated)
     return outcome(failed=failed, partial=partial)
 
@@ -309,19 +360,52 @@ def rows_json(spec: Spec) -> list[dict]:
     ]
 
 
+def env_json(spec: Spec) -> dict:
+    """The conditions of the environment ``spec`` was loaded in."""
+    env = profile(spec, spec.env)
+    return {
+        "name": env.name,
+        "doc": env.doc,
+        "exhaustive": env.exhaustive,
+        "events": [
+            {"event": r.event, "remove": r.remove, "when": to_text(r.when) if r.when else None, "why": r.why}
+            for r in env.events
+        ],
+        "variables": [{"variable": r.variable, "init": list(r.init), "why": r.why} for r in env.variables],
+    }
+
+
+def _shown(value: object) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 @cli.command()
 @spec_option()
 @output_options
 @env_option
 @guarded
 def show(spec_name: str, as_json: bool, quiet: bool, env: str) -> int:
-    """Print the table: each row with its letter, guard, effects and reason."""
+    """Print the table: each row with its letter, guard, effects and reason,
+    after the environment's conditions (--env: events removed or offered
+    only when a condition holds, initial values narrowed, each with its
+    reason)."""
     spec = load_spec(spec_name, env=env)
+    conditions = env_json(spec)
     if as_json:
-        click.echo(json.dumps({"variant": spec.name, "summary": spec.summary, "rows": rows_json(spec)}, indent=2))
+        shown = {"variant": spec.name, "summary": spec.summary, "env": conditions, "rows": rows_json(spec)}
+        print_document("show", [shown])
         return ExitCode.HOLDS
     width = console().width
-    lines = [f"{spec.name}: {spec.summary}"]
+    lines = [f"{spec.name}: {spec.summary}", "", f"environment {conditions['name']}: {conditions['doc']}"]
+    for rule in conditions["events"]:
+        what = "removed" if rule["remove"] else f"only when {rule['when']}"
+        lines.append(f"    {rule['event']}: {what}")
+        lines.append(f"        why  {rule['why']}")
+    for rule in conditions["variables"]:
+        lines.append(f"    {rule['variable']} starts {', '.join(_shown(v) for v in rule['init'])}")
+        lines.append(f"        why  {rule['why']}")
+    if not conditions["events"] and not conditions["variables"]:
+        lines.append("    no condition: every event of the table, every initial value")
     for row in rows_json(spec):
         letter = f"{row['letter']}. " if row["letter"] else ""
         lines += ["", f"{letter}{row['name']}: {row['event']} {'|'.join(row['from'])} -> {row['to'] or '(stays)'}"]
@@ -336,33 +420,52 @@ def show(spec_name: str, as_json: bool, quiet: bool, env: str) -> int:
 @click.argument("paths", nargs=-1, metavar="[SPEC]...")
 @spec_option(multiple=True, help="A variant or a table's TOML file to validate; repeatable. Default: both variants.")
 @output_options
+@env_option
 @guarded
-def validate(paths: tuple[str, ...], specs: tuple[str, ...], as_json: bool, quiet: bool) -> int:
+def validate(paths: tuple[str, ...], specs: tuple[str, ...], as_json: bool, quiet: bool, env: str) -> int:
     """Load and validate tables (default: both variants); exit 2 on the first error."""
     found = []
     for name in (*specs, *paths) or ("proposal", "resolved"):
-        spec = load_spec(name)
+        spec = load_spec(name, env=env)
         found.append({"spec": name, "variant": spec.name, "transitions": len(spec.transitions), "valid": True})
         found[-1]["properties"] = len(spec.properties)
         if not as_json:
             click.echo(f"{spec.name}: {len(spec.transitions)} transitions, {len(spec.properties)} properties: valid")
     if as_json:
-        click.echo(json.dumps(found, indent=2))
+        print_document("validate", found)
     return ExitCode.HOLDS
 
 
+def run() -> int:
+    """The command line's exit code: the commands run under their guard
+    (:mod:`.guard`); what happens around them, while the options are read
+    or the help is printed, is guarded here the same way (Ctrl-C is
+    ``interrupted``, never click's "Aborted!"; help written to a full disk
+    is one line and exit 4)."""
+
+    def parse_and_run() -> int:
+        try:
+            code = cli.main(prog_name="virtio-notifier-spec", standalone_mode=False)
+        except click.exceptions.Abort:
+            say(signals.name())
+            return signals.exit_code()
+        except click.ClickException as exc:
+            exc.show()
+            return exc.exit_code
+        except SystemExit as done:  # a command's guard ends with its code
+            if done.code is None:
+                return ExitCode.HOLDS
+            return done.code if isinstance(done.code, int) else ExitCode.INTERNAL
+        return code if isinstance(code, int) else ExitCode.HOLDS
+
+    return guard_run(parse_and_run)
+
+
 def main() -> None:
-    """The installed entry point: Ctrl-C anywhere (even while the options are
-    read) ends as ``interrupted`` and exit 130, never click's "Aborted!"."""
-    try:
-        code = cli.main(prog_name="virtio-notifier-spec", standalone_mode=False)
-    except click.exceptions.Abort:
-        say("interrupted")
-        sys.exit(ExitCode.INTERRUPTED)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    sys.exit(code if isinstance(code, int) else ExitCode.HOLDS)
+    """The installed entry point (:func:`.entry.main`)."""
+    from .entry import main as entry
+
+    entry()
 
 
 def _register() -> None:
@@ -372,12 +475,14 @@ def _register() -> None:
     from .draw import draw
     from .graph import graph
     from .liveness import liveness
+    from .models import export
     from .mutants import mutants
     from .oracle import oracle
     from .prove import prove
     from .qemu import qemu
     from .replay import replay
     from .scale import scale
+    from .schema import schema
     from .simulate import simulate_command
 
     for command in (
@@ -393,6 +498,8 @@ def _register() -> None:
         graph,
         simulate_command,
         qemu,
+        schema,
+        export,
     ):
         cli.add_command(command)
 

@@ -11,7 +11,6 @@ interrupted.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import click
@@ -28,6 +27,7 @@ from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.schema import Spec
 
 from .deadline import Deadline, TimeoutReached
+from .document import print_document
 from .env import env_option
 from .exitcodes import INTERRUPTED, outcome
 from .guard import guarded, say
@@ -185,8 +185,8 @@ def mutants(
             stopped = INTERRUPTED
     found = tuple(kills)
     if as_json:
-        document = kills_json(spec, reference, found, sizes) | {"partial": stopped}
-        click.echo(json.dumps(document, indent=2))
+        document = kills_json(spec, reference, found, sizes)
+        print_document("mutants", document.pop("mutants"), stopped=stopped, **document)
     else:
         out = console()
         if found:

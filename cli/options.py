@@ -20,6 +20,8 @@ A command takes what applies to it, e.g.::
 | ``--traces`` | write each counterexample into a folder (oracle trace and ITF) |
 | ``--json`` | one JSON document on stdout instead of text |
 | ``--quiet`` | no progress lines on stderr |
+| ``--scheduler`` | a Dask scheduler whose workers expand the packed search (``local``: a cluster of ``--workers``) |
+| ``--junit`` | also write JUnit XML (``check``, ``verify``, ``oracle drive``) |
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from collections.abc import Callable
 
 import click
 
-from .params import QueueRange, Seconds
+from virtio_notifier_spec.spec.limits import MAX_QUEUES
+
+from .params import OutputFolder, QueueRange, Seconds
 
 SPEC_HELP = "A variant (proposal, resolved) or the path of a table's TOML file."
 
@@ -44,11 +48,16 @@ def spec_option(*, default: str | None = "resolved", multiple: bool = False, hel
 
 
 def queues_option(
-    *, default: str | None = "2", single: bool = False, maximum: int | None = None, help: str | None = None
+    *, default: str | None = "2", single: bool = False, maximum: int | None = MAX_QUEUES, help: str | None = None
 ) -> Callable:
     """``--queues``: N, or a range A-B explored one count at a time."""
     text = help or (
-        "Queues per device: N." if single else "Queues per device: N, or every count from A to B (A-B), one at a time."
+        (
+            "Queues per device: N."
+            if single
+            else "Queues per device: N, or every count from A to B (A-B), one at a time."
+        )
+        + f" At most {min(maximum or MAX_QUEUES, MAX_QUEUES)}."
     )
     return click.option(
         "--queues",
@@ -68,6 +77,7 @@ timeout_option = click.option(
 max_states_option = click.option(
     "--max-states",
     type=click.IntRange(min=1),
+    metavar="N",
     default=None,
     help="Stop a search after this many states, print what was decided, exit 3.",
 )
@@ -91,10 +101,29 @@ property_option = click.option(
 traces_option = click.option(
     "--traces",
     "traces_dir",
-    type=click.Path(file_okay=False),
+    type=OutputFolder(),
     metavar="FOLDER",
     default=None,
     help="Write each counterexample into this folder as an oracle trace (.jsonl) and in ITF (.itf.json).",
+)
+
+
+scheduler_option = click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="Expand the packed search on this Dask scheduler's workers (tcp://host:8786); "
+    "'local' starts a local cluster of --workers processes (scale/cluster.py).",
+)
+
+
+junit_option = click.option(
+    "--junit",
+    "junit_path",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    default=None,
+    help="Also write the verdicts as JUnit XML here: a test case per property per queue count (even after Ctrl-C).",
 )
 
 

@@ -16,10 +16,13 @@ error (an I/O failure, a bug of the oracle: one line), 130 interrupted.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import os
 import shutil
 import sys
+import time
 from functools import partial
 
 import click
@@ -32,7 +35,7 @@ from virtio_notifier_spec.oracle.drive import drive as run_drive
 from virtio_notifier_spec.oracle.fields import declared_fields
 from virtio_notifier_spec.oracle.implementation import Implementation, ModelImplementation
 from virtio_notifier_spec.oracle.junit import junit_xml
-from virtio_notifier_spec.oracle.output import check_writable, write_whole
+from virtio_notifier_spec.oracle.output import write_whole
 from virtio_notifier_spec.oracle.process import ProcessImplementation
 from virtio_notifier_spec.oracle.replay import replay as run_replay
 from virtio_notifier_spec.oracle.sequence import parse_sequence
@@ -41,18 +44,25 @@ from virtio_notifier_spec.oracle.tracefile import LINE_READ, RecordReader, Trace
 from virtio_notifier_spec.oracle.traceschema import schema_text
 from virtio_notifier_spec.reference.implementation import reference_implementation
 from virtio_notifier_spec.spec.errors import SpecError
+from virtio_notifier_spec.spec.limits import MAX_QUEUES
 from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.profile import ADVERSARIAL
 from virtio_notifier_spec.spec.schema import Spec
 
 from .deadline import Deadline
+from . import signals
+from .document import print_document
 from .env import ENV_HELP, env_option
 from .exitcodes import ExitCode, outcome
 from .guard import guarded
-from .options import SPEC_HELP, output_options, queues_option, run_options, spec_option
+from .options import SPEC_HELP, output_options, queues_option, quiet_option, run_options, spec_option
+from .output import echo, writing
+from .params import OutputFile, Seconds
 from .progress import Progress
 
-MAX_DRIVE_QUEUES = 1024
+MAX_DRIVE_QUEUES = MAX_QUEUES
+#: Bounds of the random walks (a suite is made whole before it runs).
+MAX_WALKS, MAX_WALK_LENGTH = 100_000, 10_000
 
 
 def _usage(message: str) -> int:
@@ -60,17 +70,13 @@ def _usage(message: str) -> int:
     return ExitCode.BAD_INPUT
 
 
-def _write_after(path: str | None, data: bytes | None, option: str) -> int | None:
-    """Write an output file once the report is printed; a failure now is an
-    I/O failure (4), and the report is already out."""
+def _write_after(path: str | None, data: bytes | None, option: str) -> None:
+    """Write an output file once the report is printed; a failure now is
+    :class:`.output.OutputLost` (exit 4), and the report is already out."""
     if path is None or data is None:
-        return None
-    try:
+        return
+    with writing(f"{option} {path}"):
         write_whole(path, data)
-    except OSError as exc:
-        click.echo(f"internal error: {option} {path}: {exc.strerror or exc} (the report above is complete)", err=True)
-        return ExitCode.INTERNAL
-    return None
 
 
 def _stop_when(deadline: Deadline):
@@ -83,6 +89,13 @@ def _partial(stopped: str | None) -> str | None:
     if stopped is None:
         return None
     return INTERRUPTED if stopped == INTERRUPTED else TIMEOUT
+
+
+def _stopped(stopped: str | None) -> str | None:
+    """A run's stop reason as the JSON envelope's ``stopped`` says it."""
+    if stopped is None:
+        return None
+    return signals.name() if stopped == INTERRUPTED else TIMEOUT
 
 
 def _declared(spec: Spec, observe: str | None) -> tuple[str, ...] | None:
@@ -132,12 +145,12 @@ def oracle() -> None:
 @click.option(
     "--example",
     "example_path",
-    type=click.Path(dir_okay=False),
+    type=OutputFile(),
     help="Write the first divergence's shortest replayable example (a trace) here.",
 )
 @click.option(
     "--example-seconds",
-    type=click.FloatRange(min=0),
+    type=Seconds(zero=True),
     default=5.0,
     show_default=True,
     help="How long to search for each example before saying none was found.",
@@ -168,8 +181,6 @@ def check_command(
     The trace is streamed: any length is checked in bounded memory.
     --timeout and Ctrl-C stop it and report the lines checked so far.
     """
-    if example_path:
-        check_writable(example_path, "--example")
     stream = open_trace(trace)
     deadline = Deadline(timeout)
     try:
@@ -192,9 +203,7 @@ def check_command(
     _print_verdict(verdict, as_json)
     first = verdict.divergences[0] if verdict.divergences else None
     example = ("\n".join(first.example) + "\n").encode() if first and first.example else None
-    failed = _write_after(example_path, example, "--example")
-    if failed is not None:
-        return failed
+    _write_after(example_path, example, "--example")
     return outcome(
         failed=(not verdict.ok and verdict.stopped is None) or bool(verdict.divergences),
         partial=_partial(verdict.stopped),
@@ -203,7 +212,7 @@ def check_command(
 
 def _print_verdict(verdict: Verdict, as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps(verdict.to_json(), indent=2))
+        print_document("oracle check", [verdict.to_json()], stopped=_stopped(verdict.stopped))
         return
     where = (
         f"{verdict.file}: {verdict.events} event(s), {verdict.queues} queue(s), "
@@ -215,27 +224,52 @@ def _print_verdict(verdict: Verdict, as_json: bool) -> None:
         observed += f"\n{props}"
     if verdict.stopped is not None and not verdict.divergences:
         what = "interrupted" if verdict.stopped == INTERRUPTED else "stopped at --timeout"
-        click.echo(f"{where}: {what}; the lines read so far conform to {verdict.variant}; {observed}")
+        echo(f"{where}: {what}; the lines read so far conform to {verdict.variant}; {observed}")
         return
     if verdict.ok:
-        click.echo(f"{where}: conforms to {verdict.variant}; {observed}")
+        echo(f"{where}: conforms to {verdict.variant}; {observed}")
         return
     if verdict.unobserved and not verdict.divergences:
-        click.echo(
+        echo(
             f"{where}: observes nothing the table can check, so only the events were checked (they conform to "
             f"{verdict.variant}); add `observed` fields, or pass --allow-unobserved"
         )
         return
     for d in verdict.divergences:
-        click.echo(divergence_text(verdict, d))
+        readable = d if d.example is None else dataclasses.replace(d, example=readable_example(d.example))
+        echo(divergence_text(verdict, readable))
     if len(verdict.groups) > 1 or sum(g.count for g in verdict.groups) > len(verdict.divergences):
-        click.echo(groups_text(verdict))
+        echo(groups_text(verdict))
     total = sum(g.count for g in verdict.groups)
     more = "" if verdict.complete else f" (stopped at line {verdict.divergences[-1].line}; --all reads on)"
     if verdict.stopped is not None:
         what = "interrupted" if verdict.stopped == INTERRUPTED else "stopped at --timeout"
         more = f" ({what} after line {verdict.events + 1})"
-    click.echo(f"{where}: {total} divergence(s) from {verdict.variant}{more}; {observed}")
+    echo(f"{where}: {total} divergence(s) from {verdict.variant}{more}; {observed}")
+
+
+def readable_example(lines: tuple[str, ...]) -> tuple[str, ...]:
+    """An example trace's lines as the events ``replay`` and ``oracle replay
+    --sequence`` read, one a line and no wider than the text around them
+    (``--example FILE`` writes the trace itself).
+
+    >>> readable_example(('{"format":"virtio-notifier-trace","version":1,"variant":"resolved","queues":1,'
+    ...     '"limited":false}', '{"event":"kick","args":{"queue":0},"observed":{}}'))
+    ('start(limited=false)', 'kick(queue=0)')
+    """
+
+    def value(x: object) -> str:
+        return str(x).lower() if isinstance(x, bool) else str(x)
+
+    found = []
+    for line in lines:
+        doc = json.loads(line)
+        if "format" in doc:
+            found.append(f"start(limited={value(bool(doc.get('limited')))})")
+        else:
+            args = ", ".join(f"{k}={value(v)}" for k, v in (doc.get("args") or {}).items())
+            found.append(f"{doc['event']}({args})")
+    return tuple(found)
 
 
 # -- drive ----------------------------------------------------------------------
@@ -292,7 +326,7 @@ PROTOCOL_OPTION = click.option(
 )
 REPLY_TIMEOUT_OPTION = click.option(
     "--reply-timeout",
-    type=click.FloatRange(min=0.01),
+    type=Seconds(minimum=0.01),
     default=5.0,
     show_default=True,
     help="Seconds to wait for each reply.",
@@ -309,8 +343,10 @@ BUILTIN_OPTION = click.option(
 @spec_option()
 @queues_option(default="2", single=True, maximum=MAX_DRIVE_QUEUES)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random walks.")
-@click.option("--walks", type=click.IntRange(min=0), default=20, show_default=True, help="Random walks.")
-@click.option("--walk-length", type=click.IntRange(min=1), default=50, show_default=True, help="Events per walk.")
+@click.option("--walks", type=click.IntRange(0, MAX_WALKS), default=20, show_default=True, help="Random walks.")
+@click.option(
+    "--walk-length", type=click.IntRange(1, MAX_WALK_LENGTH), default=50, show_default=True, help="Events per walk."
+)
 @click.option("--no-tour", is_flag=True, help="Skip the (state, event) tour.")
 @click.option("--no-pairs", is_flag=True, help="Skip the consecutive-transition pairs.")
 @click.option(
@@ -343,7 +379,7 @@ BUILTIN_OPTION = click.option(
     help="Do not fail an implementation that observes nothing the table can check, or some field at some steps only.",
 )
 @OBSERVE_OPTION
-@click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Write JUnit XML here.")
+@click.option("--junit", "junit_path", type=OutputFile(), help="Write JUnit XML here.")
 @run_options
 @env_option
 @guarded
@@ -386,8 +422,6 @@ def drive_command(
     --timeout and Ctrl-C stop the drive and report what was decided (the
     failures found are still failures, exit 1), JUnit and JSON included.
     """
-    if junit_path:
-        check_writable(junit_path, "--junit")
     spec = load_spec(spec_name, env=env)
     n = queues[0]
     declared = _declared(spec, observe)
@@ -395,46 +429,50 @@ def drive_command(
     if isinstance(impl, int):
         return impl
     wanted = {"auto": "auto", "on": True, "off": False}[symmetry]
+    began = time.monotonic()
     deadline = Deadline(timeout)
-    try:
-        with Progress(f"oracle drive {builtin or command[0]}", quiet=quiet) as progress:
+    with (
+        contextlib.closing(impl),  # a stop before the tests run still ends the child
+        Progress(f"oracle drive {builtin or command[0]}", quiet=quiet) as progress,
+    ):
 
-            def report_progress(p: DriveProgress) -> None:
-                progress.update(_drive_status(p))
+        def report_progress(p: DriveProgress) -> None:
+            progress.update(_drive_status(p))
 
-            with deadline.enforced():  # nothing is decided before the suite runs
-                starts = observed_starts(Machine(spec, n), lambda limited: impl.start(n, limited))
-                suite = generate(
-                    spec,
-                    n,
-                    walks=walks,
-                    walk_length=walk_length,
-                    seed=seed,
-                    tour=not no_tour,
-                    pairs=not no_pairs,
-                    symmetry=wanted,
-                    progress=lambda nodes: report_progress(DriveProgress("generating", nodes, 0, 0)),
-                    starts=starts,
-                )
-            report = run_drive(
+        with deadline.enforced():  # nothing is decided before the suite runs
+            starts = observed_starts(Machine(spec, n), lambda limited: impl.start(n, limited))
+            suite = generate(
                 spec,
-                impl,
-                suite,
-                max_failures=None if run_all else max_failures,
-                shrink=not no_shrink,
-                require_observation=not allow_unobserved,
-                progress=report_progress,
-                declared=declared,
-                resync=True,
-                skip_repeats=not run_all,
-                should_stop=_stop_when(deadline),
+                n,
+                walks=walks,
+                walk_length=walk_length,
+                seed=seed,
+                tour=not no_tour,
+                pairs=not no_pairs,
+                symmetry=wanted,
+                progress=lambda nodes: report_progress(DriveProgress("generating", nodes, 0, 0)),
+                starts=starts,
             )
-    finally:
-        impl.close()
-    click.echo(json.dumps(report.to_json(), indent=2) if as_json else report.text())
-    failed = _write_after(junit_path, junit_xml(report) if junit_path else None, "--junit")
-    if failed is not None:
-        return failed
+        report = run_drive(
+            spec,
+            impl,
+            suite,
+            max_failures=None if run_all else max_failures,
+            shrink=not no_shrink,
+            require_observation=not allow_unobserved,
+            progress=report_progress,
+            declared=declared,
+            resync=True,
+            skip_repeats=not run_all,
+            should_stop=_stop_when(deadline),
+        )
+    stopped = _stopped(report.stopped)
+    if as_json:
+        print_document("oracle drive", [report.to_json()], stopped=stopped)
+    else:
+        echo(report.text())
+    junit = junit_xml(report, seconds=time.monotonic() - began, stopped=stopped) if junit_path else None
+    _write_after(junit_path, junit, "--junit")
     return outcome(
         failed=bool(report.failed) or report.verdict in ("unobserved", "partly_observed"),
         partial=_partial(report.stopped),
@@ -522,7 +560,10 @@ def replay_command(
         return impl
     with Progress(f"oracle replay {builtin or command[0]}", quiet=quiet):
         result = run_replay(spec, impl, n, lim, events, declared=declared, should_stop=_stop_when(Deadline(timeout)))
-    click.echo(json.dumps(result.to_json(), indent=2) if as_json else result.text())
+    if as_json:
+        print_document("oracle replay", [result.to_json()], stopped=_stopped(result.stopped))
+    else:
+        echo(result.text())
     return outcome(failed=result.failed, partial=_partial(result.stopped))
 
 
@@ -531,16 +572,17 @@ def replay_command(
 
 @oracle.command("ingest")
 @click.argument("log", metavar="LOG")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Write the trace here (default: stdout).")
+@click.option("--out", "out_path", type=OutputFile(), help="Write the trace here (default: stdout).")
 @click.option(
     "--device",
     "device_register",
     metavar="SPACE:ADDRESS",
     help="The device whose notify register this is (pio:0xc010, mmio:0xfe003000), when the log has several.",
 )
-@click.option(
-    "--queues",
-    type=click.IntRange(1, MAX_DRIVE_QUEUES),
+@queues_option(
+    default=None,
+    single=True,
+    maximum=MAX_DRIVE_QUEUES,
     help="The device's queue count (default: the highest queue the log names, plus one).",
 )
 @spec_option(help=SPEC_HELP + " Written as the trace's variant (oracle check judges by it).")
@@ -550,13 +592,19 @@ def replay_command(
     help="The header's limited (default: QEMU's start-up probe; --limited for a vhost-user device, whose proxy never "
     "registers QEMU's own ioeventfds).",
 )
-@output_options
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="With --out: print what was written (path, events, queues) as one JSON document.",
+)
+@quiet_option
 @guarded
 def ingest_command(
     log: str,
     out_path: str | None,
     device_register: str | None,
-    queues: int | None,
+    queues: range | None,
     spec_name: str,
     limited: bool | None,
     as_json: bool,
@@ -567,21 +615,25 @@ def ingest_command(
     oracle's trace (spec/TRACE.md), to check with `oracle check --env qemu`. See qemu/README.md."""
     from virtio_notifier_spec.qemu.ingest import clean, ingest
 
-    if out_path:
-        check_writable(out_path, "--out")
+    if as_json and not out_path:
+        raise click.UsageError("--json describes the file --out writes; without --out the trace itself is on stdout")
+    count = queues[0] if queues else None
     try:
         with open(log, encoding="utf-8", errors="replace") as stream:
-            records = clean(ingest(stream, log, device=device_register, queues=queues, limited=limited))
+            records = clean(ingest(stream, log, device=device_register, queues=count, limited=limited))
     except IsADirectoryError:
         raise SpecError("expected a file, found a folder", file=log) from None
     records[0]["variant"] = spec_name
     data = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records).encode()
     if out_path:
-        write_whole(out_path, data)
-        if not quiet:
+        _write_after(out_path, data, "--out")
+        if as_json:
+            summary = {"out": out_path, "events": len(records) - 1, "queues": records[0]["queues"]}
+            print_document("oracle ingest", [summary])
+        elif not quiet:
             click.echo(f"wrote {out_path}: {len(records) - 1} event(s), {records[0]['queues']} queue(s)", err=True)
     else:
-        click.echo(data.decode(), nl=False)
+        click.echo(data.decode(), nl=False)  # a trace: never wrapped
     return ExitCode.HOLDS
 
 

@@ -3,7 +3,7 @@
 On a terminal: a live line (states, rate, depth, elapsed time) once the run
 has lasted a second, erased when it ends. Off a terminal (a CI log, a file):
 one plain line at a steady interval, every 10 seconds or every
-``VIRTIO_NOTIFIER_SPEC_PROGRESS`` seconds, e.g.::
+``VIRTIO_NOTIFIER_SPEC_PROGRESS`` seconds (``off``: none, as ``--quiet``), e.g.::
 
     progress: resolved, 6 queue(s): 120,000 states (21,400/s), depth 14 [12 s]
 
@@ -33,10 +33,14 @@ EVERY = 10.0  # seconds between two lines off a terminal
 LIVE_AFTER = 1.0  # seconds before the live line appears on a terminal
 
 
-def interval() -> float:
-    """Seconds between progress lines off a terminal (the environment may say)."""
+def interval() -> float | None:
+    """Seconds between progress lines off a terminal (the environment may
+    say), or None for ``off``."""
+    setting = os.environ.get(ENV, "").strip()
+    if setting.lower() == "off":
+        return None
     try:
-        every = float(os.environ.get(ENV, EVERY))
+        every = float(setting or EVERY)
     except ValueError:
         return EVERY
     return every if math.isfinite(every) and every > 0 else EVERY
@@ -61,6 +65,7 @@ class Progress:
         self.stage_began = self.began
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.printed = threading.Event()  # set once a line has been written (tests wait on it)
 
     # -- what is shown ----------------------------------------------------------
     def stage(self, label: str) -> None:
@@ -88,7 +93,7 @@ class Progress:
 
     # -- the heartbeat ----------------------------------------------------------
     def __enter__(self) -> Progress:
-        if not self.quiet:
+        if not self.quiet and interval() is not None:
             beat = self._live if on_terminal(sys.stderr) else self._lines
             self._thread = threading.Thread(target=beat, name="progress", daemon=True)
             self._thread.start()
@@ -100,12 +105,13 @@ class Progress:
             self._thread.join(timeout=2)
 
     def _lines(self) -> None:
-        every = interval()
+        every = interval() or EVERY
         while not self._stop.wait(every):
             try:
                 print(self.line(), file=sys.stderr, flush=True)
             except (OSError, ValueError):  # stderr closed: nothing to tell
                 return
+            self.printed.set()
 
     def _live(self) -> None:
         if self._stop.wait(LIVE_AFTER):

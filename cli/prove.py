@@ -12,7 +12,6 @@ inductive``, a hygiene check that holds for some N only, or ``--timeout``),
 from __future__ import annotations
 
 import dataclasses
-import json
 import shlex
 import sys
 
@@ -21,6 +20,7 @@ import z3
 from rich.console import Console
 from rich.table import Table
 
+from virtio_notifier_spec.model.explore import INTERRUPTED, TIMEOUT
 from virtio_notifier_spec.proofs.budget import Budget, OutOfTime
 from virtio_notifier_spec.proofs.crosscheck import CrossCheck, crosscheck
 from virtio_notifier_spec.proofs.induction import Disagreement
@@ -31,6 +31,7 @@ from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.profile import ADVERSARIAL
 from virtio_notifier_spec.spec.schema import PropertyKind, Spec
 
+from .document import print_document
 from .env import env_option
 from .exitcodes import ExitCode
 from .export import write_counterexamples
@@ -63,7 +64,8 @@ def proof_cell(report: ProofReport, name: str) -> str:
 
 def proofs_table(report: ProofReport) -> Table:
     title = f"Proofs: {report.spec.name}, every number of queues"
-    table = Table(title=title, caption=f"search: {report.search}" if report.search else None)
+    caption = f"the finite search behind what induction left open: {report.search}" if report.search else None
+    table = Table(title=title, caption=caption, caption_justify="left")
     for column in ("property", "kind", "verdict", "how"):
         table.add_column(column)
     for proof in report.proofs:
@@ -94,6 +96,13 @@ def report_json(report: ProofReport) -> dict:
         "search": report.search,
         "proofs": [p.to_json(report.spec) for p in report.proofs],
     }
+
+
+def _document_extra(report: ProofReport) -> dict:
+    """``prove --json``: the keys beside ``results`` (one result per proof)."""
+    found = report_json(report)
+    del found["proofs"]
+    return found
 
 
 def crosscheck_json(check: CrossCheck) -> dict:
@@ -200,8 +209,8 @@ def prove(
 def _print_decided(spec: Spec, decided: list[Proof], as_json: bool) -> None:
     """What a proof stopped by Ctrl-C had decided; every other check is unknown."""
     if as_json:
-        document = {"variant": spec.name, "partial": "interrupted", "proofs": [p.to_json(spec) for p in decided]}
-        click.echo(json.dumps(document, indent=2))
+        extra = {"variant": spec.name, "ok": False, "assumed": [], "search": None, "crosscheck": [], "not_checked": {}}
+        print_document("prove", [p.to_json(spec) for p in decided], stopped=INTERRUPTED, **extra)
     elif decided:
         out = console()
         for proof in decided:
@@ -251,11 +260,11 @@ def _prove(spec, spec_name, names, cross, budget, options, progress, decided) ->
         problem = f"the cross-check {exc} after {len(checks)} of {cross} queue count(s)"
     unproved = {} if names else _not_proved(spec, spec_name)
     if as_json:
-        document = report_json(report)
-        document["not_checked"] = unproved
-        if cross:
-            document["crosscheck"] = [crosscheck_json(c) for c in checks]
-        click.echo(json.dumps(document, indent=2))
+        undecided = any(p.verdict is Verdict.UNKNOWN for p in report.proofs)
+        stopped = problem or (TIMEOUT if undecided and budget.expired else None)
+        results = [p.to_json(report.spec) for p in report.proofs]
+        extra = _document_extra(report) | {"crosscheck": [crosscheck_json(c) for c in checks]}
+        print_document("prove", results, stopped=stopped, not_checked=unproved, **extra)
     else:
         out = console()
         if not quiet:

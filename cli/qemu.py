@@ -9,7 +9,6 @@ booted its guest (one line saying which), 130 interrupted.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -22,6 +21,7 @@ from virtio_notifier_spec.qemu.errors import MachineFailure, Missing, QemuError
 from virtio_notifier_spec.qemu.host import tools as find_tools
 
 from .deadline import Deadline
+from .document import print_document
 from .exitcodes import ExitCode
 from .guard import guarded, say
 from .options import run_options, spec_option
@@ -47,7 +47,7 @@ def _version(qemu: str) -> str:
         return ""
 
 
-def _smoke() -> int:
+def _smoke(as_json: bool) -> int:
     from virtio_notifier_spec.qemu.smoke import smoke
 
     try:
@@ -57,6 +57,16 @@ def _smoke() -> int:
         return ExitCode.MACHINE
     finally:
         process.end_all()
+    if as_json:
+        result = {"device": done.device, "smoke": True, "missing": list(done.missing)}
+        if done.result is not None:
+            result |= {
+                "seconds": round(done.test_seconds, 3),
+                "boot_seconds": round(done.boot_seconds, 3),
+                "replay": done.result.to_json(),
+            }
+        print_document("qemu", [result], stopped=None, written=None)
+        return ExitCode.HOLDS if done.result is None or done.result.ok else ExitCode.FAILS
     if done.result is None:
         click.echo("real QEMU: not run here: " + "; ".join(done.missing))
         return ExitCode.HOLDS
@@ -105,7 +115,7 @@ def qemu(
     for the qemu environment, and write the real binary's verdicts and the
     fate of every prediction of designs/qemu_today.py (--out)."""
     if smoke:
-        return _smoke()
+        return _smoke(as_json)
     from virtio_notifier_spec.qemu.report import render, write  # the drive and the designs: only when run
     from virtio_notifier_spec.qemu.run import run_device
 
@@ -142,25 +152,18 @@ def qemu(
     written = write(text, target) if target else None
     failed = any(not r.report.ok for r in runs)
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "ok": not failed,
-                    "written": str(written) if written else None,
-                    "devices": [
-                        {
-                            "device": r.device.name,
-                            "seconds": round(r.seconds, 2),
-                            "excluded": r.causable.excluded,
-                            "drive": r.report.to_json(),
-                            "violations": r.violations,
-                        }
-                        for r in runs
-                    ],
-                },
-                indent=2,
-            )
-        )
+        results = [
+            {
+                "device": r.device.name,
+                "smoke": False,
+                "seconds": round(r.seconds, 2),
+                "excluded": r.causable.excluded,
+                "drive": r.report.to_json(),
+                "violations": r.violations,
+            }
+            for r in runs
+        ]
+        print_document("qemu", results, stopped=None, written=str(written) if written else None)
     else:
         for r in runs:
             rep = r.report

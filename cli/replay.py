@@ -41,8 +41,8 @@ from __future__ import annotations
 import json
 import math
 import re
-import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import click
 from rich.text import Text
@@ -62,18 +62,23 @@ from virtio_notifier_spec.model.replay import replay as replay_events
 from virtio_notifier_spec.model.trace import Step, format_state, parse_state, state_json
 from virtio_notifier_spec.oracle.observation import KICK_EVENT, ObservationError, parse_observation
 from virtio_notifier_spec.oracle.tracefile import FORMAT, parse_args, parse_header
+from virtio_notifier_spec.scale.quint import exported_from
 from virtio_notifier_spec.spec.concrete import State
 from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.expr import QUEUE
+from virtio_notifier_spec.spec.limits import MAX_QUEUES, MAX_TRACE_BYTES, read_text, shown
 from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.profile import ADVERSARIAL
 from virtio_notifier_spec.spec.schema import PropertyKind, Spec
 
+from .deadline import Deadline
+from .document import print_document
 from .env import ENV_HELP
 from .exitcodes import ExitCode
 from .guard import guarded
-from .options import output_options, queues_option, spec_option
+from .options import queues_option, run_options, spec_option
 from .output import console, print_text, wrap
+from .progress import Progress
 
 _EVENT = re.compile(r"(?:\d+\.\s+)?([A-Za-z_]\w*)\s*(?:\((.*)\))?(?:\s+\[.*\])?")
 _ASSIGN = re.compile(r"([A-Za-z_]\w*)\s*=\s*(\S+)")
@@ -97,10 +102,12 @@ class Sequence:
 
 
 def _literal(text: str) -> object:
+    """``true``, ``false``, a number (of at most 9 digits: a longer one
+    is kept as text, which no argument accepts) or a name."""
     text = text.strip()
     if text in ("true", "false"):
         return text == "true"
-    return int(text) if text.isdigit() else text
+    return int(text) if text.isdigit() and len(text) <= 9 else text
 
 
 def parse_event(text: str, *, file: str | None = None, line: int | None = None) -> tuple[str, dict]:
@@ -111,12 +118,12 @@ def parse_event(text: str, *, file: str | None = None, line: int | None = None) 
     """
     match = _EVENT.fullmatch(text.strip())
     if match is None:
-        raise SpecError(f"expected an event like kick(queue=0), found {text.strip()!r}", file=file, line=line)
+        raise SpecError(f"expected an event like kick(queue=0), found {shown(text.strip())}", file=file, line=line)
     args = {}
     for part in filter(None, (p.strip() for p in (match.group(2) or "").split(","))):
         name, sep, value = part.partition("=")
         if not sep or not name.strip():
-            raise SpecError(f"expected NAME=VALUE, found {part!r}", file=file, line=line, field=match.group(1))
+            raise SpecError(f"expected NAME=VALUE, found {shown(part)}", file=file, line=line, field=match.group(1))
         args[name.strip()] = _literal(value)
     return match.group(1), args
 
@@ -172,6 +179,9 @@ def _read_text(lines: list[str], file: str | None, seq: Sequence) -> None:
                 seq.states[0] = (start.group(1), file, number)
             continue
         name, args = parse_event(text, file=file, line=number)
+        if name == "start":  # start(limited=false), as `oracle check` prints an example: it chooses the start
+            seq.init.update({k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in args.items()})
+            continue
         seq.events.append((name, args, file, number))
 
 
@@ -185,10 +195,7 @@ def _read_oracle_trace(lines: list[str], file: str | None, seq: Sequence) -> Non
     for number, line in enumerate(lines[1:], start=2):
         if not line.strip():
             continue
-        try:
-            doc = json.loads(line)
-        except ValueError as exc:
-            raise SpecError(f"not valid JSON: {exc}", file=file, line=number) from None
+        doc = _json(line, file, number)
         if not isinstance(doc, dict):
             raise SpecError("expected a JSON object", file=file, line=number)
         seq.events.append((doc.get("event"), doc.get("args") or {}, file, number))
@@ -196,34 +203,59 @@ def _read_oracle_trace(lines: list[str], file: str | None, seq: Sequence) -> Non
             seq.states[len(seq.events)] = (doc["observed"], file, number)
 
 
-def read_sequence(path: str) -> tuple[Sequence, dict | None]:
-    """Read ``--trace``: the sequence, and the ITF document when it is one."""
+def _json(text: str, file: str, line: int | None = None) -> object:
     try:
-        if path == "-":
-            text = sys.stdin.read()
-        else:
-            with open(path, encoding="utf-8") as stream:
-                text = stream.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"cannot read the events: {getattr(exc, 'strerror', None) or exc}", file=path) from None
+        return json.loads(text)
+    except ValueError as exc:
+        raise SpecError(f"not valid JSON: {exc}", file=file, line=line) from None
+    except RecursionError:
+        raise SpecError("not valid JSON: nested too deeply", file=file, line=line) from None
+
+
+def read_sequence(path: str) -> tuple[Sequence, dict | None]:
+    """Read ``--trace``: the sequence, and the ITF document when it is one.
+    A file with no event in it is bad input, not a run that holds."""
+    text = read_text(path, limit=MAX_TRACE_BYTES, what="a trace")
     file = "<stdin>" if path == "-" else path
     seq = Sequence()
     stripped = text.lstrip()
+    if not stripped:
+        raise SpecError("empty: expected events (text, an oracle trace or an ITF trace)", file=file)
     if stripped.startswith("{"):
         first = stripped.splitlines()[0]
         try:
             head = json.loads(first)
-        except ValueError:
+        except (ValueError, RecursionError):
             head = None
         if isinstance(head, dict) and head.get("format") == FORMAT:
             _read_oracle_trace(stripped.splitlines(), file, seq)
             return seq, None
-        try:
-            return seq, json.loads(text)
-        except ValueError as exc:
-            raise SpecError(f"not valid JSON: {exc}", file=file) from None
+        return seq, _json(text, file)
     _read_text(text.splitlines(), file, seq)
+    if not seq.events and not seq.init:
+        raise SpecError("no event in it: expected events like kick(queue=0), one a line", file=file)
     return seq, None
+
+
+def quint_source(module: str, trace_path: str) -> tuple[str, str]:
+    """The table and environment a Quint module of ``export`` was written
+    from (its head says), for a trace Quint wrote of it: the module's path
+    as Quint wrote it (from where Quint ran), else beside the trace."""
+    path = Path(module)
+    if not path.is_file() and trace_path != "-":
+        path = Path(trace_path).parent / path.name
+    try:
+        head = path.read_text(encoding="utf-8")[:4096]
+    except (OSError, UnicodeDecodeError):
+        why = f"the trace's source {module} cannot be read; name the table with --spec"
+        raise SpecError(why, file=trace_path) from None
+    found = exported_from(head)
+    if found is None:
+        why = f"{module} was not written by export --format quint; name the table with --spec"
+        raise SpecError(why, file=trace_path)
+    table, env, _ = found
+    beside = path.parent / table
+    return (str(beside) if table.endswith(".toml") and beside.is_file() else table), env
 
 
 def _instances(spec: Spec, queues: int, seq: Sequence) -> list[Instance]:
@@ -263,10 +295,20 @@ def choose_start(machine: Machine, init: dict[str, str]) -> tuple[State, int]:
 def _queues_needed(spec: Spec, seq: Sequence) -> int:
     """The smallest device the events fit: one past the largest queue named."""
     queue_params = {e.name: [p.name for p in e.params if p.type == QUEUE] for e in spec.events}
-    largest = [
-        args[p] for name, args, _, _ in seq.events for p in queue_params.get(name, ()) if isinstance(args.get(p), int)
-    ]
-    return max(largest, default=0) + 1
+    needed = 1
+    for name, args, file, line in seq.events:
+        for p in queue_params.get(name, ()):
+            queue = args.get(p)
+            if isinstance(queue, int) and not isinstance(queue, bool) and queue + 1 > needed:
+                if queue >= MAX_QUEUES:
+                    raise SpecError(
+                        f"queue {queue} needs more than {MAX_QUEUES} queues, the most a device has",
+                        file=file,
+                        line=line,
+                        field=p,
+                    )
+                needed = queue + 1
+    return needed
 
 
 # -- what the trace says of its states ------------------------------------------------
@@ -526,7 +568,7 @@ def _print_cycle(out, spec: Spec, done: Judged) -> None:
     metavar="NAME",
     help=ENV_HELP + " Default: the trace's (an ITF trace's #meta), else adversarial.",
 )
-@output_options
+@run_options
 @guarded
 def replay(
     events: tuple[str, ...],
@@ -534,6 +576,7 @@ def replay(
     spec_name: str | None,
     queues: range | None,
     inits: tuple[str, ...],
+    timeout: float | None,
     env: str | None,
     as_json: bool,
     quiet: bool,
@@ -562,7 +605,11 @@ def replay(
     meta = itf.get("#meta") if itf is not None and isinstance(itf.get("#meta"), dict) else {}
     if spec_name is None:
         source = meta.get("source")
-        spec_name = resolve_source(source, trace_path) if isinstance(source, str) and source else None
+        if isinstance(source, str) and source.endswith(".qnt"):  # a trace Quint wrote of our export
+            spec_name, module_env = quint_source(source, trace_path)
+            env = env or module_env
+        else:
+            spec_name = resolve_source(source, trace_path) if isinstance(source, str) and source else None
     if env is None:
         env = meta.get("env") if isinstance(meta.get("env"), str) else ADVERSARIAL
     spec = load_spec(spec_name or seq.spec_name or "resolved", env=env)
@@ -577,12 +624,15 @@ def replay(
             raise SpecError(f"the trace's states have {n} queue(s), not {queues[0]}", field="--queues")
     else:
         n = queues[0] if queues is not None else (seq.queues or _queues_shown(seq) or _queues_needed(spec, seq))
+        if n > MAX_QUEUES:
+            raise SpecError(f"{n:,} queues: a device has at most {MAX_QUEUES}", field="--queues")
         start, count = choose_start(Machine(spec, n), seq.init)
         if count > 1 and 0 not in seq.states:
             note = f"; one of {count} initial states (choose with --init NAME=VALUE)"
-    done = judge(spec, Machine(spec, n), start, seq)
+    with Progress(f"replaying {len(seq.events):,} event(s)", quiet=quiet), Deadline(timeout).enforced():
+        done = judge(spec, Machine(spec, n), start, seq)
     if as_json:
-        click.echo(json.dumps(replay_json(spec, n, done), indent=2))
+        print_document("replay", [replay_json(spec, n, done)])
     else:
         print_replay(spec, n, note, done)
     return ExitCode.HOLDS if done.ok else ExitCode.FAILS

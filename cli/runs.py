@@ -16,6 +16,16 @@ from .deadline import Deadline
 from .progress import Progress
 
 
+class RunsInterrupted(KeyboardInterrupt):
+    """Ctrl-C before the first search could catch it: the runs finished
+    before it (none), and the queue counts not run, for a report of what was
+    decided (``--junit``). Still a KeyboardInterrupt for everyone else."""
+
+    def __init__(self, runs: list[Exploration], not_run: list[int]) -> None:
+        super().__init__()
+        self.runs, self.not_run = runs, not_run
+
+
 def explore_sizes(
     spec: Spec, sizes: range, deadline: Deadline, progress: Progress, *, spec_arg: str | None = None, **limits
 ) -> tuple[list[Exploration], list[int]]:
@@ -27,12 +37,12 @@ def explore_sizes(
     for n in sizes:
         if results and results[-1].partial is not None:
             break
-        progress.stage(f"{spec.name}, {n} queue(s)")
         try:
+            progress.stage(f"{spec.name}, {n} queue(s)")
             results.append(explore(spec, n, progress=progress, timeout=deadline.remaining(), **limits))
         except KeyboardInterrupt:  # before the search began: the runs before it stand
             if not results:
-                raise
+                raise RunsInterrupted([], list(sizes)) from None
             results.append(_not_begun(spec, n))
     if spec.liveness:
         progress.stage(f"{spec.name}: properties of infinite runs")

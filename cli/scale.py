@@ -7,14 +7,16 @@ count from A to B (one support-abstraction run at B decides every count
 from the table's cutoff up; orbit searches the smaller ones); ``--queues
 N`` checks N alone. "exact for every N >= c" is printed only for a table of
 the support fragment (spec/fragment.py); outside it every N up to 8 is an
-orbit search (with a note) and a larger range is refused. ``--timeout`` is
-for the whole command. Exit codes as everywhere: 0 everything holds, 1 a
+orbit search (with a note) and a larger range is refused. The configuration
+is searched by the packed system engine where it fits (``--engine``;
+scale/system_search.py), with one state per orbit of its identical devices
+on ``--device-symmetry``, and on a Dask cluster with ``--scheduler``.
+``--timeout`` is for the whole command. Exit codes as everywhere: 0 everything holds, 1 a
 check fails, 2 bad input or a refusal, 3 stopped early, 130 interrupted.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -25,16 +27,27 @@ from virtio_notifier_spec.model.explore import TIMEOUT, Exploration
 from virtio_notifier_spec.model.report import exploration_json, failures_text, not_checked_lines, verdict_cell
 from virtio_notifier_spec.scale.config import CONFIG_DIR, load_config
 from virtio_notifier_spec.scale.search import explore_every
-from virtio_notifier_spec.scale.system import System, SystemExploration, explore_system
+from virtio_notifier_spec.scale.system import System, SystemExploration
+from virtio_notifier_spec.scale.system_search import ENGINES, explore_config
 from virtio_notifier_spec.scale.verdicts import with_liveness
 from virtio_notifier_spec.spec.load import load_spec
 
+from .cluster import open_cluster
 from .deadline import Deadline
+from .document import print_document
 from .env import env_option
 from .exitcodes import INTERRUPTED, outcome
 from .export import first_counterexamples, first_lassos, write_counterexamples, write_lassos
 from .guard import guarded
-from .options import depth_option, max_states_option, queues_option, run_options, spec_option, traces_option
+from .options import (
+    depth_option,
+    max_states_option,
+    queues_option,
+    run_options,
+    scheduler_option,
+    spec_option,
+    traces_option,
+)
 from .output import console, print_text
 from .progress import Progress
 
@@ -51,6 +64,26 @@ DEFAULT_CONFIG = CONFIG_DIR / "three_devices.toml"
     show_default="spec/configs/three_devices.toml",
     help="A configuration of several devices sharing the host's slots (spec/configs/*.toml).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    default="auto",
+    show_default=True,
+    help="The configuration's search: packed where its states fit (scale/packed_system.py), or force one.",
+)
+@click.option(
+    "--device-symmetry",
+    is_flag=True,
+    help="One state per orbit of the configuration's identical devices (scale/README.md, 'Identical devices').",
+)
+@scheduler_option
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Threads for the packed search; with --scheduler local, the local cluster's processes.",
+)
 @max_states_option
 @depth_option
 @run_options
@@ -61,6 +94,10 @@ def scale(
     spec_name: str,
     queues: range,
     config_path: str,
+    engine: str,
+    device_symmetry: bool,
+    scheduler: str | None,
+    workers: int,
     max_states: int | None,
     depth: int | None,
     timeout: float | None,
@@ -70,8 +107,9 @@ def scale(
     env: str,
 ) -> int:
     """Check one table at every queue count asked, and several devices sharing the host's slots."""
-    spec = load_spec(spec_name, env=env)  # --env: the one-device check; a configuration names its own table
+    spec = load_spec(spec_name, env=env)
     config = load_config(config_path)
+    config_spec = load_spec(config.table, env=env)  # the configuration names its table; --env is for both
     deadline = Deadline(timeout)
     limits = {"max_states": max_states, "depth": depth}
     system = None
@@ -84,13 +122,24 @@ def scale(
         interrupted = any(r.undecided == INTERRUPTED for r in runs)
         if not interrupted:
             progress.stage(f"scale {Path(config.path).name}")
-            system = explore_system(config, timeout=deadline.remaining(), progress=progress, **limits)
+            with open_cluster(scheduler, workers) as cluster:
+                system = explore_config(
+                    config,
+                    spec=config_spec,
+                    engine=engine,
+                    device_symmetry=device_symmetry,
+                    cluster=cluster,
+                    workers=1 if cluster else workers,
+                    timeout=deadline.remaining(),
+                    progress=progress,
+                    **limits,
+                )
     missing = _missing(queues, runs)
     partial = _partial(runs, system, missing)
     if as_json:
-        click.echo(json.dumps(_json(runs, system, missing), indent=2))
+        print_document("scale", [exploration_json(r) for r in runs], stopped=partial, **_json(system, missing))
     else:
-        _print(spec.name, queues, runs, missing, config, system)
+        _print(spec.name, queues, runs, missing, config, system, config_spec)
     if traces_dir is not None:
         write_counterexamples(traces_dir, spec, spec_name, first_counterexamples(spec.name, runs))
     if traces_dir is not None:
@@ -116,13 +165,21 @@ def _partial(runs: list[Exploration], system: SystemExploration | None, missing:
     return reasons[0] if reasons else (TIMEOUT if missing else None)
 
 
-def _json(runs: list[Exploration], system: SystemExploration | None, missing: list[int]) -> dict:
-    document: dict = {"table": [exploration_json(r) for r in runs], "not_run": missing}
+def _json(system: SystemExploration | None, missing: list[int]) -> dict:
+    """The keys beside ``results`` (one per run of the table)."""
+    document: dict = {"not_run": missing, "system": None}
     if system is not None:
         document["system"] = {
             "config": system.config.path,
+            "env": system.env,
+            "engine": system.engine,
+            "reduction": system.reduction,
             "states": system.states,
             "transitions": system.transitions,
+            "concrete_states": system.concrete_states,
+            "concrete_transitions": system.concrete_transitions,
+            "depth": system.depth,
+            "notes": list(system.notes),
             "seconds": round(system.seconds, 3),
             "partial": system.partial,
             "ok": system.ok,
@@ -132,7 +189,7 @@ def _json(runs: list[Exploration], system: SystemExploration | None, missing: li
     return document
 
 
-def _print(name: str, queues: range, runs, missing, config, system) -> None:
+def _print(name: str, queues: range, runs, missing, config, system, config_spec) -> None:
     out = console()
     table = Table(title="Scale")
     for column in ("check", "states", "transitions", "seconds", "result"):
@@ -156,11 +213,14 @@ def _print(name: str, queues: range, runs, missing, config, system) -> None:
     )
     devices = ", ".join(f"{d.name}:{d.queues}{'(vhost)' if d.vhost else ''}" for d in config.devices)
     host = f"{config.slots} slots" if config.limited else "unlimited host"
+    host += f", env {config_spec.env}"
     if system is None:
         table.add_row(f"{devices}; {host}", "-", "-", "-", "not run: interrupted")
     else:
+        orbits = ", one state per orbit of the identical devices" if system.reduction == "devices" else ""
+        how = system.engine + orbits
         table.add_row(
-            f"{devices}; {host}",
+            f"{devices}; {host} ({how})",
             f"{system.states:,}",
             f"{system.transitions:,}",
             f"{system.seconds:.2f}",
@@ -169,6 +229,15 @@ def _print(name: str, queues: range, runs, missing, config, system) -> None:
     out.print(table)
     for note in dict.fromkeys(note for run in runs for note in run.notes):
         print_text(out, f"note: {note}")
+    if system is not None:
+        for note in system.notes:
+            print_text(out, f"note: {config.path}: {note}")
+        if system.concrete_states is not None:
+            print_text(
+                out,
+                f"{config.path}: the orbits stand for {system.concrete_states:,} states and "
+                f"{system.concrete_transitions:,} transitions",
+            )
     if missing:
         out.print(f"{name}: not checked for N in {_ranges(missing)}: a run stopped early", markup=False)
     if top.spec.liveness:  # the properties of infinite runs, beside the search (scale/verdicts.py)
@@ -184,7 +253,7 @@ def _print(name: str, queues: range, runs, missing, config, system) -> None:
         for text in failures_text(run, shown):
             print_text(out, text)
     if system is not None and system.counterexamples:
-        composed = System(config)
+        composed = System(config, config_spec)
         for cx in system.counterexamples.values():
             print_text(out, f"{config.path}: {cx.name} FAILS: {cx.message}")
             print_text(out, cx.format(composed))

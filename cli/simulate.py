@@ -103,20 +103,29 @@ def _print(sim: Simulation) -> None:
         print_text(out, "no violation found: a simulation finds failures, it proves nothing")
 
 
+#: The longest run and the most runs one command may ask for (a hostile
+#: --depth 10**30 is refused, not run for ever).
+MAX_STEPS = 1_000_000
+
+
 @click.command("simulate")
 @spec_option()
 @queues_option(default="2", single=True, maximum=None)
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="The random seed (default: a new one, printed).")
 @click.option(
     "--depth",
-    type=click.IntRange(min=0),
+    type=click.IntRange(0, MAX_STEPS),
     default=100,
     show_default=True,
     metavar="N",
     help="Steps per run at most (TLC's -depth, quint run's --max-steps).",
 )
 @click.option(
-    "--runs", type=click.IntRange(min=1), default=100, show_default=True, help="How many runs (quint's --max-samples)."
+    "--runs",
+    type=click.IntRange(1, MAX_STEPS),
+    default=100,
+    show_default=True,
+    help="How many runs (quint's --max-samples).",
 )
 @property_option
 @traces_option

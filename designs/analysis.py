@@ -117,12 +117,43 @@ class _Node:
 
 
 def replay(entry: Entry, sequence: Sequence, spec: Spec) -> tuple[Run, tuple[bool, ...]]:
-    """A fresh run of the design through ``sequence``; the handled flags of its last step."""
-    run = Run(entry.design, len(sequence.served), sequence.limited, sequence.served)
+    """A fresh run of the design (or of the entry's child) through
+    ``sequence``; the handled flags of its last step."""
+    if entry.child is not None:
+        from .child import ChildRun  # the protocol child judged as a design (child.py imports this module)
+
+        run = ChildRun(entry.child, spec, len(sequence.served), sequence.limited)
+    else:
+        run = Run(entry.design, len(sequence.served), sequence.limited, sequence.served)
     handled: tuple[bool, ...] = (False,) * len(sequence.served)
     for inst in sequence.events:
         handled = run.perform(inst.event.name, dict(inst.args))
     return run, handled
+
+
+def start_sequences(entry: Entry, machine: Machine) -> list[Sequence]:
+    """The fresh devices to search from: one per host limit and vhost
+    configuration the environment allows, or, for a child, the one it
+    reports for each host limit (which queues vhost serves is its choice)."""
+    layout = machine.layout
+    limited_slot, served_slot = layout.device.index("limited"), layout.queue.index("vhost_serves")
+    found: list[Sequence] = []
+    for start in machine.initial_states():
+        served = tuple(q[served_slot] for q in start.queues)
+        sequence = Sequence(start.device[limited_slot], served, ())
+        if entry.child is not None:
+            try:
+                run, _ = replay(entry, sequence, machine.spec)
+            except DesignAbort as stop:
+                from .child import ChildObservationError
+
+                raise ChildObservationError(f"the child cannot start a device: {stop}") from None
+            sequence = Sequence(sequence.limited, tuple(q[served_slot] for q in run.state(machine.spec).queues), ())
+        if entry.uniform_vhost and len(set(served)) > 1:
+            continue
+        if sequence not in found:
+            found.append(sequence)
+    return found
 
 
 def observation(spec: Spec, post: State, handled: tuple[bool, ...]) -> dict:
@@ -136,7 +167,7 @@ def observation(spec: Spec, post: State, handled: tuple[bool, ...]) -> dict:
 class _Search:
     def __init__(self, entry: Entry, queues: int) -> None:
         self.entry = entry
-        self.spec = load_spec("resolved", env=entry.env)
+        self.spec = load_spec(entry.table, env=entry.env)
         self.machine = Machine(self.spec, queues)
         self.reader = ObservationReader(self.spec, queues)
         layout = Layout.of(self.spec)
@@ -177,15 +208,7 @@ class _Search:
                     self._expand(node, inst, frontier)
 
     def _starts(self) -> list[Sequence]:
-        found = []
-        for start in self.machine.initial_states():
-            served = tuple(q[self.served_slot] for q in start.queues)
-            sequence = Sequence(start.device[self.limited_slot], served, ())
-            if self.entry.uniform_vhost and len(set(served)) > 1:
-                continue
-            if sequence not in found:
-                found.append(sequence)
-        return found
+        return start_sequences(self.entry, self.machine)
 
     def _expand(self, node: _Node, inst: Instance, frontier: deque) -> None:
         self.steps += 1
@@ -209,6 +232,7 @@ class _Search:
     def _check_start(self, node: _Node) -> None:
         self._check_state(node)
         starts = [s for s in self.machine.initial_states() if _config(self, s) == _config_of(node.sequence)]
+        starts = starts or [s for s in self.machine.initial_states() if _config(self, s)[0] == node.sequence.limited]
         if node.state not in starts:
             mismatches = self._mismatches(starts[0], starts[0], node.state, None, None)
             self._group(START, {}, mismatches, node.sequence)
@@ -307,6 +331,8 @@ def _host(run: Run) -> tuple:
     """What the host holds beyond the abstraction: which eventfd each queue's
     registrations and readers use."""
     design = run.design
+    if not hasattr(design, "eventfds"):
+        return ()  # a child's eventfds are its own
     found = []
     for n in range(design.queues):
         fds = design.eventfds(n)

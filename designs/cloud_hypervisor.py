@@ -2,17 +2,27 @@
 
 Source read
     cloud-hypervisor/cloud-hypervisor at commit ae44c2971c83dd2b1bd704fa81102ec0dec4e7d4:
-    ``virtio-devices/src/transport/pci_device.rs`` (``VirtioPciDevice::new`` makes
-    one eventfd per queue; ``ioeventfds``; ``write_bar``: activation when the
-    status becomes ready, reset when it becomes 0; ``prepare_activator``,
-    ``VirtioPciDeviceActivator::activate``, ``needs_activation``),
-    ``vmm/src/device_manager.rs`` (the device manager registers every queue's
-    eventfd with KVM right after creating the device, and again when the BAR
-    moves), ``virtio-devices/src/device.rs`` (``VirtioCommon::reset`` joins the
-    worker threads; ``pause`` parks them; ``resume`` unparks them and writes
-    every activated queue's eventfd) and ``virtio-devices/src/vhost_user/``
-    (``net.rs``: the control queue stays with the VMM; ``mod.rs``: reset,
-    pause and resume of the backend).
+    ``vmm/src/device_manager.rs`` (``add_virtio_pci_device``, from line 4472: every
+    queue's eventfd registered with KVM right after the device is created, lines
+    4586-4594; ``move_bar``, 750-890: deregistered and registered again when the
+    guest moves the BAR, 866-883; ``eject_device``, 5108: deregistered on
+    hot-unplug, 5192-5199), ``virtio-devices/src/transport/pci_device.rs``
+    (``VirtioPciDevice::new``, 420-650: one eventfd per queue, and on a restore the
+    saved ``device_activated`` (592) activates the device at once (638-648);
+    ``ioeventfds``, 867-877; ``write_bar``, 1219-1305: activation when the status
+    becomes ready from not ready (1280), a reset when it becomes 0 (1295-1304);
+    ``needs_activation``, 855-859: exactly ACKNOWLEDGE, DRIVER, FEATURES_OK and
+    DRIVER_OK with a queue ready; ``VirtioPciDeviceActivator::activate``, 326-352:
+    a failure calls ``mark_device_needs_reset`` (335) and leaves the device not
+    activated), ``virtio-devices/src/lib.rs`` (``mark_device_needs_reset``, 82-97:
+    DEVICE_NEEDS_RESET, "stopping processing queues until reset"),
+    ``virtio-devices/src/device.rs`` (``VirtioCommon::activate``, 308-354, fails
+    below ``min_queues``; ``reset``, 356-372, joins the worker threads;
+    ``pause``, 459-485, parks them; ``resume``, 487-515, unparks them and writes
+    every activated queue's eventfd, "so workers process restored queues that may
+    already contain pending requests") and ``virtio-devices/src/vhost_user/``
+    (``net.rs``: the control queue stays with the VMM, 379-409; ``mod.rs``: the
+    backend reset, ``reset_vhost_user`` at 621-624).
 
 What it does, in the model's words
     Every queue's eventfd is registered at the queue's notify address when
@@ -21,28 +31,34 @@ What it does, in the model's words
     ACKNOWLEDGE, DRIVER, FEATURES_OK and DRIVER_OK, and a queue is ready) the
     device is activated: its worker threads read the eventfds of the queues
     they serve, and a vhost-user backend is handed the eventfds of the queues
-    it serves. A status of 0 resets an activated device: workers joined,
-    the backend reset; the eventfds stay registered, with what they hold.
-    Pausing the VM parks the workers and pauses the backend, each keeping
-    its eventfds; resuming unparks them and writes every activated queue's
-    eventfd once, so that what arrived meanwhile is seen. A status write that drops DRIVER_OK
-    without 0 changes nothing: the device stays activated.
+    it serves. An activation that fails sets DEVICE_NEEDS_RESET and reads
+    nothing; writing the ready status again (the register is stored as
+    written, NEEDS_RESET included) tries again. A status of 0 resets an
+    activated device: workers joined, the backend reset; the eventfds stay
+    registered, with what they hold. Any other write is stored and changes
+    nothing else: a status that drops DRIVER_OK without 0 leaves the device
+    activated. Pausing the VM parks the workers (a parked worker reads
+    nothing) and pauses the backend (still vhost's reader, as the table
+    counts it), each keeping its eventfds; resuming unparks them and writes
+    every activated queue's eventfd once, so that what arrived meanwhile is
+    seen. A restore (``load``) builds the device into the
+    paused VM from its saved state and activates it if it was.
 
 What it abstracts
     The activation's hand-off to the VMM thread (a barrier makes the vCPU
     wait: the model activates within the status write), BAR moves
-    (deregister, register again at the new address), queue readiness (every
-    queue is ready), MSI-X, and failures to activate. A registration handed
-    to a backend counts as vhost's; when the backend is reset it is ours
-    again, unread. Restores and migrations build a new device (no ``load``
-    in its environment, the ``rust_vmm`` profile).
+    (deregister, register again at the new address: the queue is registered
+    throughout, as the table sees it), queue readiness (every queue is
+    ready), MSI-X. A registration handed to a backend counts as vhost's; when
+    the backend is reset it is ours again, unread. The restored device's
+    workers start parked, as the VM they are restored into is paused.
 """
 
 from __future__ import annotations
 
 from virtio_notifier_spec.reference.kernel import Owner
 
-from .host import Design, DesignAbort
+from .host import DEVICE_NEEDS_RESET, Design, DesignAbort
 
 READY = 0x0F  # ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK, nothing else
 
@@ -61,7 +77,17 @@ class CloudHypervisor(Design):
     def internal(self) -> tuple:
         return (self.activated, self.paused)
 
+    def reader(self, n: int) -> Owner | None:
+        found = super().reader(n)
+        if self.paused and found is Owner.US:
+            return None  # a parked worker reads nothing until resumed (the backend is vhost's business)
+        return found
+
     def _activate(self) -> None:
+        """``VirtioPciDeviceActivator::activate``."""
+        if not self.activate_ok:
+            self.status |= DEVICE_NEEDS_RESET  # mark_device_needs_reset; not activated
+            return
         for n in range(self.queues):
             if self.served[n]:  # the vhost-user backend is given the queue's eventfd
                 self.hand_over(n, Owner.US, Owner.VHOST)
@@ -96,3 +122,13 @@ class CloudHypervisor(Design):
                 if not self.served[n]:
                     self.notifiers[n].signal()  # resume writes every activated queue's eventfd
         self.paused = False
+
+    def load(self, byte: int) -> None:
+        """A restore into the paused VM: a new device from its saved state,
+        registered as at creation, activated if it was."""
+        if self.activated:
+            self._device_reset()  # what the old device ran is gone with it
+        self.status = byte
+        if byte & 0x04:  # saved as activated, DRIVER_OK: VirtioPciDevice::new activates it
+            self.status = READY
+            self._activate()

@@ -10,7 +10,10 @@ design back as a :class:`~virtio_notifier_spec.spec.concrete.State`:
 
 - ``limited``, ``running``, ``vhost_on`` and ``vhost_serves`` are facts of
   the environment, kept here, not by the design;
-- ``status`` is the design's own status register;
+- ``status`` is the design's own status register; ``needs_reset`` (a
+  table that has it: ``registered``) whether it set DEVICE_NEEDS_RESET, and
+  ``strict_status``, ``kicks_on_activation`` the design's fixed policies
+  (class attributes);
 - ``our_fd`` / ``vhost_fd``: an ioeventfd registered at the queue's notify
   address for us, or for vhost (a registration handed to a vhost or
   vhost-user backend counts as vhost's);
@@ -35,11 +38,14 @@ from __future__ import annotations
 import functools
 from contextlib import nullcontext
 
-from virtio_notifier_spec.reference.abstraction import STATUS_BYTES
+from virtio_notifier_spec.reference.abstraction import STATUS_BYTES, is_take
 from virtio_notifier_spec.reference.device import DRIVER_OK
 from virtio_notifier_spec.reference.kernel import LIMITED_SLOTS, MANY_SLOTS, Address, EventFd, Kernel, Owner
 from virtio_notifier_spec.spec.concrete import Layout, State
 from virtio_notifier_spec.spec.schema import Spec
+
+DEVICE_NEEDS_RESET = 0x40
+"""The status bit a device sets when it cannot go on until the driver resets it (virtio 1.x, 2.1.2)."""
 
 
 class DesignAbort(Exception):
@@ -56,6 +62,12 @@ class Design:
     same abstraction can be told apart.
     """
 
+    strict_status = False
+    """While DRIVER_OK the device ignores every status write but 0."""
+
+    kicks_on_activation = False
+    """Activation writes every queue's eventfd once."""
+
     def __init__(self, kernel: Kernel, queues: int, served: tuple[bool, ...]) -> None:
         self.kernel = kernel
         self.queues = queues
@@ -64,6 +76,7 @@ class Design:
         self.status = 0
         self.notifiers = [EventFd(f"dev{self.id}.vq{n}") for n in range(queues)]
         self.handled = [0] * queues
+        self.activate_ok = True  # the environment's answer to the next activation (set_status's activate_ok)
 
     # -- entry points (overridden) ------------------------------------------------
     def set_status(self, byte: int) -> None:
@@ -106,6 +119,10 @@ class Design:
 
     def status_byte(self) -> int:
         return self.status
+
+    def needs_reset(self) -> bool:
+        """The device set DEVICE_NEEDS_RESET (an activation failed)."""
+        return bool(self.status_byte() & DEVICE_NEEDS_RESET)
 
     # -- helpers for subclasses -------------------------------------------------------
     def address(self, n: int) -> Address:
@@ -191,12 +208,17 @@ class Run:
     def perform(self, event: str, args: dict) -> tuple[bool, ...]:
         """Apply one event instance; per queue, whether its handler ran for a
         kick during the step (the oracle's ``handled``). ``assign_ok=false``
-        makes KVM refuse every assignment of ours during the event."""
+        makes KVM refuse every assignment of ours during the event, or
+        vhost's when the event is vhost's take; ``activate_ok=false`` makes
+        the device's activation fail."""
         design = self.design
         before = list(design.handled)
         refuse = args.get("assign_ok", True) is False
-        with self.kernel.refusing() if refuse else nullcontext():
+        take = is_take(event, args)
+        design.activate_ok = args.get("activate_ok", True) is not False
+        with self.kernel.refusing(not take, vhost=take) if refuse else nullcontext():
             self._dispatch(event, args)
+        design.activate_ok = True
         return tuple(after > was for after, was in zip(design.handled, before, strict=True))
 
     def _dispatch(self, event: str, args: dict) -> None:
@@ -239,6 +261,9 @@ class Run:
             "running": self.running,
             "vhost_on": self.vhost_on,
             "status": status_value(design.status_byte()),
+            "needs_reset": design.needs_reset(),
+            "strict_status": design.strict_status,
+            "kicks_on_activation": design.kicks_on_activation,
         }
         queues = []
         for n in range(design.queues):

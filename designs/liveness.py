@@ -33,7 +33,7 @@ from virtio_notifier_spec.spec.concrete import State, compile_expr
 from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.schema import Liveness, PropertyKind
 
-from .analysis import HOLDS, NOT_APPLICABLE, VIOLATED, PropertyVerdict, Sequence, _host, replay
+from .analysis import HOLDS, NOT_APPLICABLE, VIOLATED, PropertyVerdict, Sequence, _host, replay, start_sequences
 from .catalogue import Entry
 from .host import DesignAbort
 
@@ -49,10 +49,8 @@ class DesignGraph(StateGraph):
 
 def design_graph(entry: Entry, queues: int) -> DesignGraph:
     """Every state ``entry``'s design reaches in its environment, every step kept."""
-    spec = load_spec("resolved", env=entry.env)
+    spec = load_spec(entry.table, env=entry.env)
     machine = Machine(spec, queues)
-    limited_slot = machine.layout.device.index("limited")
-    served_slot = machine.layout.queue.index("vhost_serves")
     keys: dict[tuple, int] = {}
     runs: list[Sequence] = []
     states: list[State] = []
@@ -77,11 +75,8 @@ def design_graph(entry: Entry, queues: int) -> DesignGraph:
         return node
 
     starts = []
-    for start in machine.initial_states():
-        served = tuple(q[served_slot] for q in start.queues)
-        if entry.uniform_vhost and len(set(served)) > 1:
-            continue
-        node = admit(Sequence(start.device[limited_slot], served, ()), None, 0)
+    for sequence in start_sequences(entry, machine):
+        node = admit(sequence, None, 0)
         if node is not None and node not in starts:
             starts.append(node)
     succ: list[tuple[tuple[int, int], ...]] = []

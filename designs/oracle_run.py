@@ -68,6 +68,6 @@ class DesignImplementation:
 
 def drive_design(entry: Entry, queues: int = 2, walks: int = 4, walk_length: int = 20) -> DriveReport:
     """The oracle's suite for ``entry``'s environment, run against the design."""
-    spec = narrowed(load_spec("resolved", env=entry.env), "vhost_serves", drive_served(entry))
+    spec = narrowed(load_spec(entry.table, env=entry.env), "vhost_serves", drive_served(entry))
     suite = generate(spec, queues, walks=walks, walk_length=walk_length, seed=0)
     return drive(spec, DesignImplementation(entry, spec), suite, max_failures=10_000)

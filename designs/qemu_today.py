@@ -59,6 +59,8 @@ What it abstracts
 
 from __future__ import annotations
 
+import errno
+
 from virtio_notifier_spec.reference.kernel import Owner
 
 from .host import DesignAbort
@@ -123,7 +125,10 @@ class QemuToday(VirtioPciProxy):
         for n in queues:
             old = self.notifiers[n]
             self.reinit(n)  # event_notifier_init
-            if not self.register(n, Owner.VHOST):  # a second ioeventfd at the same address
+            result = self.kernel.assign_ioeventfd(self.address(n), self.notifiers[n], Owner.VHOST)
+            if result == -errno.ENOSPC:  # KVM refused vhost's ioeventfd: the memory listener aborts too
+                raise DesignAbort("kvm_mem_ioeventfd_add: KVM refused the ioeventfd; QEMU aborts")
+            if result != 0:  # a second ioeventfd at the same address
                 self.run_queue(n)  # virtio_bus_cleanup_host_notifier on the new notifier
                 self.notifiers[n] = old  # the old one stays registered, read by vhost: leaked
                 for m in reversed(done):  # fail_vq: undo the queues already taken

@@ -29,11 +29,11 @@ from .host import DesignAbort, Run
 
 def trace_lines(entry: Entry, sequence: Sequence) -> list[str]:
     """The trace of ``sequence`` run on ``entry``'s design, as text lines."""
-    spec = load_spec("resolved", env=entry.env)
+    spec = load_spec(entry.table, env=entry.env)
     queues = len(sequence.served)
     run = Run(entry.design, queues, sequence.limited, sequence.served)
     fresh = observation(spec, run.state(spec), (False,) * queues)
-    header = Header("resolved", queues, sequence.limited, implementation=f"design:{entry.name}").to_json()
+    header = Header(entry.table, queues, sequence.limited, implementation=f"design:{entry.name}").to_json()
     lines = [dumps({**header, "observed": fresh}).decode()]
     for inst in sequence.events:
         record: dict = {"event": inst.event.name, "args": dict(inst.args)}

@@ -226,10 +226,10 @@ def _text_lines(text: str, indent: str, width: int = 72) -> list[str]:
     return [indent + lines[0], *(indent + "  " + line for line in lines[1:])]
 
 
-def diff_text(diff: SpecDiff, sizes: str = "") -> str:
-    """The same difference as text no wider than 72 columns."""
+def diff_text(diff: SpecDiff, sizes: str = "", width: int = 72) -> str:
+    """The same difference as text no wider than ``width`` columns (72 for the drawings' text files)."""
     title = f"{diff.old.name} -> {diff.new.name}: what changed"
-    lines = _text_lines(title + (f" (verdicts over {sizes} queue(s))" if sizes else ""), "")
+    lines = _text_lines(title + (f" (verdicts over {sizes} queue(s))" if sizes else ""), "", width)
     lines += ["", "- only in the first, + only in the second, ~ changed:", ""]
     for change in diff.changes:
         if change.kind == "same":
@@ -238,16 +238,16 @@ def diff_text(diff: SpecDiff, sizes: str = "") -> str:
         mark = {"removed": "-", "added": "+", "changed": "~"}[change.kind]
         letter = f" ({row.letter})" if row.letter else ""
         move = f"-> {row.target}" if row.target else "(stays)"
-        lines += _text_lines(f"{mark} {row.name}{letter}: {row.event} in {change.source} {move}", "")
+        lines += _text_lines(f"{mark} {row.name}{letter}: {row.event} in {change.source} {move}", "", width)
         if change.kind != "changed":
             if row.guard is not None and not row.otherwise:
-                lines += _text_lines(f"when {guard_text(row)}", "    ")
+                lines += _text_lines(f"when {guard_text(row)}", "    ", width)
             continue
         old, new = change.old, change.new
         assert old is not None and new is not None
         if "guard" in change.what:
-            lines += _text_lines(f"guard was {guard_text(old)}", "    ")
-            lines += _text_lines(f"guard now {guard_text(new)}", "    ")
+            lines += _text_lines(f"guard was {guard_text(old)}", "    ", width)
+            lines += _text_lines(f"guard now {guard_text(new)}", "    ", width)
         if "target" in change.what:
             lines.append(f"    target was {old.target or 'stays'}, now {new.target or 'stays'}")
         if "effects" in change.what:
@@ -256,11 +256,11 @@ def diff_text(diff: SpecDiff, sizes: str = "") -> str:
             lines += [f"    effect - {x}" for x in gone] + [f"    effect + {x}" for x in came]
     same = [c.row.name for c in diff.changes if c.kind == "same"]
     if same:
-        lines += ["", *_text_lines("the same in both: " + ", ".join(dict.fromkeys(same)), "")]
+        lines += ["", *_text_lines("the same in both: " + ", ".join(dict.fromkeys(same)), "", width)]
     for title, names in ((f"only in {diff.old.name}", diff.quiet_old), (f"only in {diff.new.name}", diff.quiet_new)):
         if names:
-            lines += ["", *_text_lines(f"rows that change nothing, {title}: " + ", ".join(names), "")]
+            lines += ["", *_text_lines(f"rows that change nothing, {title}: " + ", ".join(names), "", width)]
     lines += ["", "verdicts that changed:" if diff.verdicts else "no verdict changed"]
-    width = max((len(name) for name, _, _ in diff.verdicts), default=0)
-    lines += [f"  {name:<{width}}  {was} -> {now}" for name, was, now in diff.verdicts]
+    names = max((len(name) for name, _, _ in diff.verdicts), default=0)
+    lines += [f"  {name:<{names}}  {was} -> {now}" for name, was, now in diff.verdicts]
     return "\n".join(lines) + "\n"

@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 
 HYGIENE = ("deterministic", "complete", "no_dead_transition")
 
+#: The note of a search asked to run on a cluster that only runs here.
+ON_THIS_MACHINE = "only the packed engine runs on a cluster: this search ran on this machine"
+
 #: Why a search stopped early (an :class:`Exploration`'s ``partial``).
 TIMEOUT = "stopped at --timeout"
 INTERRUPTED = "interrupted"
@@ -327,6 +330,7 @@ def explore(
     progress: Callable[[int, int, int], None] | None = None,
     engine: str = "auto",
     workers: int = 1,
+    cluster=None,
     depth: int | None = None,
 ) -> Exploration:
     """Explore every reachable state of ``spec`` for ``queues`` queues (no
@@ -338,7 +342,8 @@ def explore(
     general explorer otherwise; ``"packed"`` or ``"general"`` force one (the
     cross-checks); a forced packed run of a table outside raises the
     refusal, a :class:`~.packable.NotPackable`. Both give the same result. ``workers``: threads
-    that expand the packed engine's frontier.
+    that expand the packed engine's frontier; ``cluster``: machines that do
+    (``scale/cluster.py``; the general explorer runs here, and says so).
 
     The reductions by queue symmetry are in :mod:`virtio_notifier_spec.scale.search`.
 
@@ -357,11 +362,19 @@ def explore(
         refusal = packed_engine_refusal(spec, queues)
         if refusal is None:
             return explore_packed(
-                spec, queues, max_states=max_states, timeout=timeout, progress=progress, workers=workers, depth=depth
+                spec,
+                queues,
+                max_states=max_states,
+                timeout=timeout,
+                progress=progress,
+                workers=workers,
+                depth=depth,
+                cluster=cluster,
             )
         if engine == "packed":
             raise refusal
-    return explore_general(spec, queues, max_states=max_states, timeout=timeout, progress=progress, depth=depth)
+    result = explore_general(spec, queues, max_states=max_states, timeout=timeout, progress=progress, depth=depth)
+    return result.noted(ON_THIS_MACHINE) if cluster is not None else result
 
 
 def explore_general(

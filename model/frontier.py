@@ -21,9 +21,12 @@ admitted (:meth:`FrontierSearch.absorb`). The driver keeps the rest:
   partial, only if that level leads to a state not yet visited;
 - threads: ``workers`` chunks of a level are expanded at once (expansion
   only reads the visited set; NumPy releases the GIL in its loops), then
-  admitted one by one, in order.
-
-Beyond one machine the same partitioning carries over; see ``model/README.md``.
+  admitted one by one, in order;
+- other machines: ``remote``, set by a cluster (``scale/cluster.py``),
+  expands a batch of chunks elsewhere and hands the expansions back in
+  order, and ``visited`` may be a set kept elsewhere (sharded by hash) with
+  the same ``contains``/``add``; admission stays here, in order, so the
+  result is the same as on one core (``model/README.md``, "Beyond one machine").
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -40,6 +44,16 @@ from .visited import CodeSet
 
 #: A chunk's successor array holds about this many codes.
 CHUNK_EDGES = 1 << 20
+
+
+class Remote(Protocol):
+    """Expands chunks elsewhere (``scale/cluster.py``): ``batch`` chunks at a time."""
+
+    batch: int
+
+    def expand(self, jobs: list[tuple[int, np.ndarray]]) -> list[Expansion]:
+        """The expansion of each (first number, codes), in order."""
+        ...
 
 
 class Stop(Exception):
@@ -119,12 +133,26 @@ class FrontierSearch:
         self.deadline = time.monotonic() + timeout if timeout else None
         self.progress = progress
         self.workers = max(1, workers)
+        self.remote: Remote | None = None
         self.visited = CodeSet()
         self.codes = Column(np.uint64)
         self.parents = Column(np.uint32)
         self.labels = Column(np.uint32)
         self.roots = 0
         self.edges = 0
+
+    def __getstate__(self) -> dict:
+        """What a worker elsewhere needs to expand chunks: everything but the
+        states stored so far, the progress callback and the remote hook."""
+        state = dict(self.__dict__)
+        for name in ("codes", "parents", "labels"):
+            state[name] = Column(state[name].data.dtype)
+        state["progress"] = state["remote"] = None
+        return state
+
+    def chunk_states(self) -> int:
+        """States per chunk: about :data:`CHUNK_EDGES` successors."""
+        return max(256, CHUNK_EDGES // max(1, self.slots))
 
     # -- what a subclass provides ---------------------------------------------------
     def expand(self, first: int, codes: np.ndarray, limit: int | None = None) -> Expansion:
@@ -158,17 +186,21 @@ class FrontierSearch:
         self.parents.extend(np.zeros(len(first), dtype=np.uint32))
         self.labels.extend(np.zeros(len(first), dtype=np.uint32))
         depth, lo = 0, 0
-        chunk = max(256, CHUNK_EDGES // max(1, self.slots))
-        pool = ThreadPoolExecutor(self.workers) if self.workers > 1 else None
+        chunk = self.chunk_states()
+        remote = self.remote
+        batch_size = remote.batch if remote is not None else self.workers
+        pool = ThreadPoolExecutor(self.workers) if self.workers > 1 and remote is None else None
         try:
             self.check_states(0)
             while lo < self.codes.size:
                 hi = self.codes.size
                 starts_at = list(range(lo, hi, chunk))
-                for batch in range(0, len(starts_at), self.workers):
-                    group = starts_at[batch : batch + self.workers]
+                for batch in range(0, len(starts_at), batch_size):
+                    group = starts_at[batch : batch + batch_size]
                     jobs = [(s, self.codes.view(s, min(s + chunk, hi)).copy()) for s in group]
-                    if pool is None:
+                    if remote is not None:
+                        results = remote.expand(jobs)
+                    elif pool is None:
                         results = [self.expand(*jobs[0])]
                     else:
                         results = list(pool.map(lambda job: self.expand(*job), jobs))
@@ -191,14 +223,15 @@ class FrontierSearch:
 
     def _keep_out(self, result: Expansion) -> None:
         """At the depth bound: the chunk's steps stand, its new states are not admitted."""
-        if self.workers > 1 and len(result.fresh):
+        if (self.workers > 1 or self.remote is not None) and len(result.fresh):
             result.fresh = result.fresh[~self.visited.contains(result.fresh)]
         if len(result.fresh):
             self.cut = True
         result.fresh, result.where = result.fresh[:0], result.where[:0]
 
     def _admit_or_cut(self, result: Expansion) -> None:
-        if self.workers > 1 and len(result.fresh):  # an earlier chunk of the batch may have found some
+        stale = self.workers > 1 or self.remote is not None
+        if stale and len(result.fresh):  # an earlier chunk of the batch may have found some
             keep = ~self.visited.contains(result.fresh)
             result.fresh, result.where = result.fresh[keep], result.where[keep]
         before, limit = self.codes.size, self.max_states

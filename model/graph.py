@@ -96,6 +96,13 @@ class StateGraph:
             state = step.post
         return trace, tuple(steps)
 
+    def posts(self, node: int, inst_id: int, target: int) -> tuple[State, ...]:
+        """The states the machine's steps of ``inst_id`` from node ``node``
+        land in, for the edge to node ``target``: a step property (a step
+        premise) is read on these. Here ``states[target]`` itself; a reduced
+        graph, whose nodes stand for classes, gives the concrete ones."""
+        return (self.states[target],)
+
     def step(self, state: State, inst_id: int, post: State) -> Step:
         """The step of instance ``inst_id`` from ``state`` that lands in ``post``."""
         inst = self.machine.instances[inst_id]

@@ -10,13 +10,22 @@ value for every name in ``vars``. Written here:
 - integers are ``{"#bigint": "..."}``, as Quint writes them;
 - which event led to a state is said the way Quint's model-based testing
   says it: ``mbt::actionTaken`` (the event, ``"init"`` for the start) and
-  ``mbt::nondetPicks`` (its arguments, each ``{"tag": "Some", "value": v}``);
+  ``mbt::nondetPicks`` (its arguments, each ``{"tag": "Some", "value": v}``,
+  an integer there a plain JSON number, which ADR-015 allows: itf-py 0.5
+  cannot read a variant that carries a ``#bigint``);
+- names are the table's, renamed where Quint reserves them
+  (:mod:`.quintnames`: a parameter ``assign`` is ``assign_``), so the
+  names of a trace and of the Quint export (``scale/quint.py``) agree.
 - each state's ``#meta`` has its ``index`` and, after the start, the rows
   that fired (``q0 b (assign_on_driver_ok)``).
 
 ``model/itf.schema.json`` is ADR-015 written as a JSON Schema; the tests
 validate every trace written here against it. :func:`read_itf` reads such
-a trace back (what ``replay`` does with one).
+a trace back (what ``replay`` does with one), and a trace Quint writes of
+the exported module: a value there may also be a variant (an enumeration's
+value is ``{"tag": "driver_ok", "value": {"#tup": []}}``), an argument not
+drawn is ``{"tag": "None", ...}``, and the export's own variables (names
+ending in ``_`` that no table name becomes) are not the table's.
 
 >>> from virtio_notifier_spec.spec.load import load_spec
 >>> from virtio_notifier_spec.model.explore import explore
@@ -36,9 +45,11 @@ from pathlib import Path
 
 from virtio_notifier_spec.spec.concrete import State
 from virtio_notifier_spec.spec.errors import SpecError
+from virtio_notifier_spec.spec.limits import MAX_QUEUES
 from virtio_notifier_spec.spec.schema import Spec
 
 from .lasso import Lasso
+from .quintnames import from_quint, is_made_up, to_quint
 from .trace import Trace
 
 ACTION = "mbt::actionTaken"
@@ -61,21 +72,27 @@ def value(x: object) -> object:
     raise TypeError(f"no ITF form for {x!r}")
 
 
+def _pick(x: object) -> dict:
+    """An argument in ``mbt::nondetPicks``: ``Some`` of its value, an integer
+    as a JSON number (itf-py 0.5 fails on a variant carrying a ``#bigint``)."""
+    return {"tag": "Some", "value": x if isinstance(x, bool | str | int) else value(x)}
+
+
 def _state(spec: Spec, state: State, index: int, action: str, picks: dict, meta: dict) -> dict:
     doc: dict = {"#meta": {"index": index, **meta}}
     for var, x in zip(spec.device_variables, state.device, strict=True):
-        doc[var.name] = value(x)
+        doc[to_quint(var.name)] = value(x)
     for slot, var in enumerate(spec.queue_variables):
-        doc[var.name] = {"#map": [[value(q), value(queue[slot])] for q, queue in enumerate(state.queues)]}
-    doc[ACTION] = action
-    doc[PICKS] = {name: {"tag": "Some", "value": value(x)} for name, x in picks.items()}
+        doc[to_quint(var.name)] = {"#map": [[value(q), value(queue[slot])] for q, queue in enumerate(state.queues)]}
+    doc[ACTION] = action if action == INIT else to_quint(action)
+    doc[PICKS] = {to_quint(name): _pick(x) for name, x in picks.items()}
     return doc
 
 
 def itf_trace(spec: Spec, trace: Trace, *, meta: dict | None = None) -> dict:
     """``trace`` as one ITF document; ``meta`` goes into the trace's ``#meta``
     (``source``: the table, a variant's name or a TOML path)."""
-    names = [v.name for v in spec.device_variables] + [v.name for v in spec.queue_variables]
+    names = [to_quint(v.name) for v in (*spec.device_variables, *spec.queue_variables)]
     states = [_state(spec, trace.start, 0, INIT, {}, {})]
     for index, step in enumerate(trace.steps, start=1):
         fired = step.rows()
@@ -113,8 +130,14 @@ def itf_lasso(spec: Spec, lasso: Lasso, *, meta: dict | None = None) -> dict:
 # -- reading ---------------------------------------------------------------------
 
 
+def _unit(x: object) -> bool:
+    return x == {"#tup": []} or x is None
+
+
 def _plain(x: object, where: str, file: str | None) -> object:
-    """An ITF value of a variable or argument back to the table's value."""
+    """An ITF value of a variable or argument back to the table's value: a
+    boolean, a string, an integer (a JSON number or ``#bigint``), or a
+    variant without a payload (Quint's sum types), read as its tag."""
     if isinstance(x, bool | str | int):
         return x
     if isinstance(x, dict) and set(x) == {"#bigint"} and isinstance(x["#bigint"], str):
@@ -122,7 +145,14 @@ def _plain(x: object, where: str, file: str | None) -> object:
             return int(x["#bigint"])
         except ValueError:
             pass
+    if isinstance(x, dict) and set(x) == {"tag", "value"} and isinstance(x["tag"], str) and _unit(x["value"]):
+        return from_quint(x["tag"])
     raise SpecError(f"expected a boolean, a string or an integer, found {x!r}", file=file, field=where)
+
+
+def _field(state: dict, name: str) -> object:
+    """A variable's value in one ITF state, under its Quint name (or the table's)."""
+    return state.get(to_quint(name), state.get(name))
 
 
 def _typed(var, x: object, where: str, file: str | None) -> object:
@@ -138,6 +168,8 @@ def _queue_map(var, raw: object, where: str, file: str | None) -> list:
     pairs = raw.get("#map") if isinstance(raw, dict) else None
     if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 for p in pairs):
         raise SpecError("expected a per-queue map {'#map': [[queue, value], ...]}", file=file, field=where)
+    if len(pairs) > MAX_QUEUES:
+        raise SpecError(f"{len(pairs):,} queues: a device has at most {MAX_QUEUES}", file=file, field=where)
     found = {_plain(k, where, file): _typed(var, x, where, file) for k, x in pairs}
     if sorted(found) != list(range(len(found))) or not found:
         raise SpecError("expected the queues 0..N-1 as the map's keys", file=file, field=where)
@@ -150,14 +182,14 @@ def _start(spec: Spec, first: object, file: str | None, index: int = 0) -> State
         raise SpecError("expected an object", file=file, field=f"states[{index}]")
     device = []
     for var in spec.device_variables:
-        if var.name not in first:
+        if _field(first, var.name) is None:
             message = "missing: every state gives every variable (ADR-015)"
             raise SpecError(message, file=file, field=f"states[{index}].{var.name}")
-        device.append(_typed(var, first[var.name], f"states[{index}].{var.name}", file))
+        device.append(_typed(var, _field(first, var.name), f"states[{index}].{var.name}", file))
     columns = []
     for var in spec.queue_variables:
         where = f"states[{index}].{var.name}"
-        columns.append(_queue_map(var, first.get(var.name), where, file))
+        columns.append(_queue_map(var, _field(first, var.name), where, file))
         if len(columns[-1]) != len(columns[0]):
             raise SpecError("every per-queue map has the same queues", file=file, field=where)
     return State(tuple(device), tuple(zip(*columns, strict=True)))
@@ -166,7 +198,9 @@ def _start(spec: Spec, first: object, file: str | None, index: int = 0) -> State
 def read_states(spec: Spec, doc: dict, *, file: str | None = None) -> list[State]:
     """Every state of an ITF trace (after :func:`read_itf` accepted it) as
     the table's state; a value outside its variable's type, or a state
-    without a variable, is bad input naming ``states[i].<variable>``."""
+    without a variable, is bad input naming ``states[i].<variable>``. Only
+    the table's variables are read: a Quint export's own (a step property's
+    flag) are not the table's."""
     return [_start(spec, state, file, index) for index, state in enumerate(doc["states"])]
 
 
@@ -231,15 +265,16 @@ def read_itf(spec: Spec, doc: object, *, file: str | None = None) -> tuple[State
     for index, state in enumerate(states[1:], start=1):
         where = f"states[{index}]"
         if not isinstance(state, dict) or not isinstance(state.get(ACTION), str):
-            raise SpecError("expected the name of the event that led here", file=file, field=f"{where}.{ACTION}")
+            message = "expected the name of the event that led here (quint run writes it with --mbt)"
+            raise SpecError(message, file=file, field=f"{where}.{ACTION}")
         picks = state.get(PICKS, {})
         if not isinstance(picks, dict):
             raise SpecError("expected an object of the event's arguments", file=file, field=f"{where}.{PICKS}")
         args = {}
         for name, pick in picks.items():
-            if isinstance(pick, dict) and pick.get("tag") == "None":
-                continue
+            if is_made_up(name) or (isinstance(pick, dict) and pick.get("tag") == "None"):
+                continue  # the export's own choice (an initial value), or an argument not drawn
             raw = pick.get("value") if isinstance(pick, dict) and pick.get("tag") == "Some" else pick
-            args[name] = _plain(raw, f"{where}.{PICKS}.{name}", file)
-        events.append((state[ACTION], args))
+            args[from_quint(name)] = _plain(raw, f"{where}.{PICKS}.{name}", file)
+        events.append((from_quint(state[ACTION]), args))
     return start, events

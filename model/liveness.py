@@ -428,9 +428,11 @@ class _Checker:
                 if premise(state, None, {}, at):
                     yield u, u, -1, {}
                 continue
-            for v, inst_id in graph.succ[u]:
+            for v, inst_id in dict.fromkeys(graph.succ[u]):
                 inst = graph.machine.instances[inst_id]
-                if inst.event.name in prop.events and premise(state, graph.states[v], inst.values, at):
+                if inst.event.name not in prop.events:
+                    continue
+                if any(premise(state, post, inst.values, at) for post in graph.posts(u, inst_id, v)):
                     yield u, v, inst_id, inst.values
 
     def leads_to(self, prop: Liveness, q: int | None) -> LivenessFailure | None:

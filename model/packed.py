@@ -34,6 +34,7 @@ states are then admitted chunk by chunk, in order (see ``workers``).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 
@@ -421,12 +422,17 @@ def explore_packed(
     progress: Callable[[int, int, int], None] | None = None,
     workers: int = 1,
     depth: int | None = None,
+    cluster=None,
 ) -> Exploration:
     """Explore ``spec`` with the packed engine (the table must be inside its
-    fragment: :func:`.packable.packed_refusal`)."""
+    fragment: :func:`.packable.packed_refusal`). ``cluster``: an object
+    whose ``attached(search)`` context expands the chunks elsewhere
+    (``scale/cluster.py``); the result is the same."""
     began = time.perf_counter()
     explorer = PackedExplorer(
         spec, queues, max_states=max_states, timeout=timeout, progress=progress, workers=workers, depth=depth
     )
-    depth, partial = explorer.run([explorer.codec.encode(s) for s in explorer.machine.initial_states()])
+    starts = [explorer.codec.encode(s) for s in explorer.machine.initial_states()]
+    with cluster.attached(explorer) if cluster is not None else contextlib.nullcontext():
+        depth, partial = explorer.run(starts)
     return explorer.result(depth, partial, began)

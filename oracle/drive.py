@@ -43,9 +43,9 @@ tour's tests share their prefixes, so most steps are looked up, not judged
 >>> spec = load_spec("resolved")
 >>> report = drive(spec, ModelImplementation(load_spec("proposal")), generate(spec, 1, walks=0))
 >>> report.ok, report.shrunk.describe()
-(False, 'start(limited=false); set_status(value=driver_ok, assign_ok=false)')
+(False, 'start(limited=false); set_host_notifier(queue=0, assign=true, assign_ok=false)')
 >>> len(report.groups), report.groups[0].symptom.text()
-(3, 'set_status: state differs where the spec fires status_leaves_queue')
+(5, 'set_host_notifier: state differs where the spec fires vhost_take_refused_on_pio')
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 The table's ``limited`` says the host allows only a few ioeventfds per
 guest, and its ``[slots]`` says what holds one (``holders``) and how many
-such a host has (``size``: 6, the old kernels' ``NR_IOBUS_DEVS``). The
+such a host has (``size``: 6, the old kernels' ``NR_IOBUS_DEVS``), each
+true holder taking ``addresses`` of them. The
 table's rows do not count: vhost's take reads no answer from KVM, so on a
 6-slot host a device of 7 queues would let vhost hold 7 ioeventfds, which
 no such host can register. That is the environment's limit, not the
@@ -40,14 +41,15 @@ class HostMachine(Machine):
         self.size = slots.size if slots is not None and slots.limit in self.layout.device else None
         self.limit_slot = self.layout.device.index(slots.limit) if self.size is not None else -1
         self.holder_slots = tuple(self.layout.queue.index(h) for h in slots.holders) if self.size is not None else ()
-        # a device of at most `size` queues, each holding at most one slot, cannot overflow
-        self.counts = self.size is not None and queues * len(self.holder_slots) > self.size
+        self.addresses = slots.addresses if slots is not None else 1  # ioeventfds per true holder
+        # a device whose every holder of every queue fits in `size` slots cannot overflow
+        self.counts = self.size is not None and queues * len(self.holder_slots) * self.addresses > self.size
 
     def fits(self, state: State) -> bool:
         """Whether ``state``'s holders fit in the host's slots."""
         if not self.counts or not state.device[self.limit_slot]:
             return True
-        used = sum(1 for q in state.queues for slot in self.holder_slots if q[slot])
+        used = self.addresses * sum(1 for q in state.queues for slot in self.holder_slots if q[slot])
         return used <= self.size
 
     def step(self, state: State, inst: Instance) -> Outcome:

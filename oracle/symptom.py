@@ -78,7 +78,17 @@ class Symptom:
         return f"{self.event}: {self.variable} differs {where}"
 
     def to_json(self) -> dict:
-        return {"kind": self.kind, "event": self.event, "row": self.row or None, "variable": self.variable or None}
+        """``row`` and ``variable`` (null: none); ``rows`` and ``variables``
+        say the same as lists of at most one, the shape of version 1."""
+        row, variable = self.row or None, self.variable or None
+        return {
+            "kind": self.kind,
+            "event": self.event,
+            "row": row,
+            "variable": variable,
+            "rows": [row] if row else [],
+            "variables": [variable] if variable else [],
+        }
 
 
 def variable_of(field: str) -> str:

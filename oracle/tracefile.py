@@ -33,6 +33,8 @@ from typing import IO
 from virtio_notifier_spec.model.machine import Instance, Machine
 from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.expr import BOOL, QUEUE
+from virtio_notifier_spec.spec.limits import MAX_QUEUES as LIMIT_QUEUES
+from virtio_notifier_spec.spec.limits import shown
 from virtio_notifier_spec.spec.schema import Spec
 
 from .observation import Observation, ObservationError, ObservationReader
@@ -103,7 +105,7 @@ def loads_strict(data: bytes | str) -> object:
 
 FORMAT = "virtio-notifier-trace"
 VERSIONS = (1,)
-MAX_QUEUES = 1024  # QEMU's VIRTIO_QUEUE_MAX
+MAX_QUEUES = LIMIT_QUEUES  # QEMU's VIRTIO_QUEUE_MAX (spec/limits.py)
 MAX_LINE_BYTES = 1 << 24  # a full observation of 1024 queues is about 150 kB
 #: Lines are read with ``readline(LINE_READ)``: one byte more than a line may
 #: hold, so that an overlong line is seen and a line without end cannot fill memory.
@@ -170,13 +172,11 @@ def describe(raw: object) -> str:
         return "null"
     if isinstance(raw, bool):
         return "true" if raw else "false"
-    if isinstance(raw, str):
-        return repr(raw)
     if isinstance(raw, dict):
         return "an object"
     if isinstance(raw, list):
         return "a list"
-    return str(raw)
+    return shown(raw)  # a long string or number shortened
 
 
 def read_line(stream: IO[bytes], *, file: str | None, number: int) -> bytes:

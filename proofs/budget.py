@@ -7,9 +7,13 @@ stops too) and raises :class:`OutOfTime` when nothing is left.
 Ctrl-C: left to itself, Z3 catches SIGINT during a check, cancels it and
 answers *unknown*; a signal that arrives as a check ends is lost, and
 Python never sees it. So Z3's handler is switched off (``ctrl_c``), and a
-check runs on a worker thread while the main thread, where Python handles
-signals, waits: Ctrl-C raises :class:`KeyboardInterrupt` there at once,
-and the check is interrupted (``Z3_interrupt``) before it propagates.
+check runs on a thread of its own while the main thread, where Python
+handles signals, waits: Ctrl-C raises :class:`KeyboardInterrupt` there at
+once, and the check is interrupted (``Z3_interrupt``) before it
+propagates. The thread is a daemon made for the one check, never a pool's
+worker: nothing is left for the interpreter to join at exit, so a stopped
+proof cannot hold the process (a solver that ignores its interruption is
+waited for :data:`GRACE` seconds, then left behind).
 
 >>> import z3
 >>> solver = z3.Solver()
@@ -24,8 +28,9 @@ virtio_notifier_spec.proofs.budget.OutOfTime: stopped at --timeout
 
 from __future__ import annotations
 
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 
 import z3
 
@@ -62,7 +67,35 @@ class Budget:
 UNLIMITED = Budget(None)
 
 
-_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="z3-check")
+#: Seconds a check interrupted by Ctrl-C is given to stop before the
+#: interruption goes on without it.
+GRACE = 5.0
+
+
+def _on_own_thread(call: Callable[[], z3.CheckSatResult], solver: z3.Solver) -> z3.CheckSatResult:
+    """``call()`` on a daemon thread; this thread waits, so that Ctrl-C is
+    seen here at once and interrupts the solver."""
+    done = threading.Event()
+    answer: dict[str, object] = {}
+
+    def work() -> None:
+        try:
+            answer["value"] = call()
+        except BaseException as exc:  # handed to the waiting thread
+            answer["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="z3-check", daemon=True).start()
+    try:
+        done.wait()
+    except KeyboardInterrupt:
+        solver.ctx.interrupt()
+        done.wait(GRACE)
+        raise
+    if "error" in answer:
+        raise answer["error"]  # type: ignore[misc]
+    return answer["value"]  # type: ignore[return-value]
 
 
 def check(
@@ -77,16 +110,7 @@ def check(
     if left is not None:
         solver.set("timeout", max(1, int(left * 1000)))
     solver.set("ctrl_c", False)
-    if quick:
-        outcome = solver.check(*assumptions)
-    else:
-        running = _WORKER.submit(solver.check, *assumptions)
-        try:
-            outcome = running.result()
-        except KeyboardInterrupt:
-            solver.ctx.interrupt()
-            running.exception()  # wait for the worker, whatever it answers
-            raise
+    outcome = solver.check(*assumptions) if quick else _on_own_thread(lambda: solver.check(*assumptions), solver)
     if outcome == z3.unknown:
         reason = solver.reason_unknown()
         if "interrupted" in reason:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import z3
 
-from virtio_notifier_spec.model.explore import Explorer
+from virtio_notifier_spec.model.explore import INTERRUPTED, Explorer
 from virtio_notifier_spec.model.trace import format_state
 from virtio_notifier_spec.spec.concrete import State
 from virtio_notifier_spec.spec.schema import PropertyKind, Spec
@@ -189,6 +189,8 @@ def crosscheck(spec: Spec, queues: int, *, budget: Budget = UNLIMITED) -> CrossC
     budget.charge()
     explorer = Explorer(spec, queues, max_states=None, timeout=budget.remaining(), progress=None)
     depth, stopped = explorer.run()
+    if stopped == INTERRUPTED:  # Ctrl-C, which the explorer caught
+        raise KeyboardInterrupt
     if stopped is not None:
         raise OutOfTime
     explored = sorted(explorer.parent)

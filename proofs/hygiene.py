@@ -21,14 +21,18 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import z3
 
 from virtio_notifier_spec.model.trace import format_state
 from virtio_notifier_spec.spec.expr import BoolOp, Expr, Quantifier
+from virtio_notifier_spec.spec.load import SPEC_DIR, load_spec
+from virtio_notifier_spec.spec.profile import UNRESTRICTED
 from virtio_notifier_spec.spec.schema import Event, Property, Spec
 
 from .budget import Budget, OutOfTime, check
@@ -192,11 +196,32 @@ def antecedent(expr: Expr) -> tuple[tuple[str, ...], Expr] | None:
     return None
 
 
+SHARED_FILE = SPEC_DIR / "common.toml"
+
+
+@functools.cache
+def shipped_requirements() -> frozenset[tuple]:
+    """The requirements the project ships in ``spec/common.toml``, shared by
+    every table and by the real designs: each as (name, kind, expression,
+    per queue), the formula a table that includes the file judges."""
+    shipped = load_spec("resolved", env=UNRESTRICTED)
+    shared = SHARED_FILE.resolve()
+    return frozenset(
+        _formula(p) for p in shipped.properties if p.source is not None and Path(p.source.file).resolve() == shared
+    )
+
+
+def _formula(prop: Property) -> tuple:
+    return (prop.name, prop.kind, prop.expr, prop.per_queue)
+
+
 def _own(spec: Spec, occurrence: Occurrence) -> bool:
-    """True when the property was written in the table's own file (the last
-    of ``spec.files``), not in a file it includes."""
-    source = occurrence.prop.source
-    return not spec.files or source is None or source.file == spec.files[-1]
+    """False only for a shipped shared requirement (:func:`shipped_requirements`),
+    word for word, wherever the table found it (a copy of ``common.toml``
+    too); every other property is the table's own, whichever file it was
+    written in: a requirement in a file of the user's that the table
+    includes can fail ``non_vacuous`` as one in the table's own file does."""
+    return _formula(occurrence.prop) not in shipped_requirements()
 
 
 def _fault(spec: Spec, name: str, seconds: float, message: str) -> Proof:
@@ -249,10 +274,11 @@ class VacuityCheck:
     def _verdict(self, search: Search, verdicts: dict[str, Verdict]) -> Proof:
         """The verdict, given the ``verdicts`` of the properties with an
         expression: a violated one is not judged (it fails anyway), one not
-        decided leaves ``non_vacuous`` undecided too. Only the table's own
-        properties can fail it: a requirement it includes from a shared file
-        (``common.toml``) is written for other tables too, and a case of it
-        that this table never needs is a note, not a fault."""
+        decided leaves ``non_vacuous`` undecided too. A requirement the
+        project ships for every table (``spec/common.toml``, word for word)
+        is written for other tables and designs too: a case of it that this
+        table never needs is an exemption the message names, not a fault.
+        Every other property, whichever file it was written in, can fail it."""
         spec = search.spec
         vacuous = maximal([self.candidates[i] for i in self.vacuous])
         open_ = maximal([self.candidates[i] for i in self.unwitnessed(search)])
@@ -263,7 +289,10 @@ class VacuityCheck:
         settled = (Verdict.VIOLATED, Verdict.PROVED, Verdict.NOT_APPLICABLE)
         undecided = [n for n, v in verdicts.items() if v not in settled]
         aside = f"; violated, so not judged: {', '.join(violated)}" if violated else ""
-        shared = "in requirements shared with other tables, never needed here: " + "; ".join(notes)
+        shared = (
+            "exempt, in the requirements the project ships for every table (spec/common.toml), "
+            "never needed here: " + "; ".join(notes)
+        )
         if own_vacuous or own_open or undecided:
             aside += f"; {shared}" if notes else ""
         if own_vacuous:

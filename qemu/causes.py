@@ -4,14 +4,18 @@ cause on this machine, or refused with the reason.
 The table's events are finer than QEMU's in two places, both for the vhost
 devices: vhost-user starts vhost inside the guest's DRIVER_OK write (or
 the VM start that finds the device DRIVER_OK: ``vuf_set_status``), and
-stops it inside the status write, reset or VM stop that ends DRIVER_OK. So
+stops it inside the status write, reset or VM stop that ends DRIVER_OK,
+after QEMU's own ioeventfds (the ``qemu`` environment's order). So
 ``set_status(driver_ok)`` there must be followed by ``vhost_start`` (the
 one write causes both; the step between is not observed but for the status
-and the run state, which the two share), and ``vhost_stop`` must be
-followed by the event that causes it (nothing is observed after
-``vhost_stop`` alone; the cause is performed at the next step), or, on
-vhost-user-blk, is the backend's disconnect (QEMU stops vhost when its
-socket closes), after which ``vhost_start`` is its reconnection.
+and the run state, which the two share), a status write without DRIVER_OK,
+a reset or a VM stop while vhost runs by ``vhost_stop`` (likewise), and
+``vhost_stop`` on its own is either followed by the event that causes it
+(nothing is observed after ``vhost_stop`` alone; the cause is performed at
+the next step) or, on vhost-user-blk, the backend's disconnect (QEMU stops
+vhost when its socket closes), after which ``vhost_start`` is its
+reconnection. ``vhost_start`` in a stopped VM followed by ``vm_run`` (vhost
+starts first on a VM start) is caused by that ``vm_run``.
 
 Refused, with the reason (:data:`REASONS`): ioeventfd refusals the table's
 step depends on (this kernel accepts every one, and QEMU 7.2 aborts on a
@@ -23,7 +27,7 @@ it, migration of the vhost device, and vhost's per-queue
 >>> from virtio_notifier_spec.model.machine import Machine
 >>> from .devices import device
 >>> m = Machine(load_spec("resolved", env="qemu"), 2)
->>> ok = [m.instance("set_status", value="driver_ok", assign_ok=True), m.instance("vhost_start")]
+>>> ok = [m.instance("set_status", value="driver_ok", assign_ok=True), m.instance("vhost_start", assign_ok=True)]
 >>> [a.kind for a in plan(m, device("fs"), True, ok)]
 ['first_half', 'second_half']
 >>> plan(m, device("fs"), True, ok[:1] + [m.instance("kick", queue=0)])
@@ -57,6 +61,8 @@ REASONS = {
     "device) starts vhost within it: the next event must be vhost_start",
     "vhost_stop_alone": "vhost-user-fs stops vhost only inside a status write without DRIVER_OK, a reset or a VM "
     "stop, and QEMU 7.2's vhost-user-fs does not act on a backend disconnect: vhost_stop must be followed by its cause",
+    "vhost_stop_inside_cause": "on a vhost-user device a status write without DRIVER_OK, a reset or a VM stop stops "
+    "QEMU's own ioeventfds and then vhost within it: the next event must be vhost_stop",
     "vhost_start_connected": "with its backend connected, vhost-user-blk has vhost started whenever the device is "
     "DRIVER_OK and running: a vhost_start on its own needs the backend gone first (a vhost_stop by disconnect)",
     "no_migration": 'vhost-user-fs cannot be migrated: QEMU refuses ("State blocked by non-migratable device '
@@ -115,6 +121,17 @@ def _starts_vhost(machine: Machine, device: Device, state: State, inst: Instance
     return name == "vm_run" and _value(machine, state, "status") == "driver_ok"
 
 
+def _stops_vhost(machine: Machine, device: Device, state: State, inst: Instance) -> bool:
+    """Whether, on a vhost device with vhost running, this event is the status
+    write, reset or VM stop that stops it (after QEMU's own ioeventfds)."""
+    if not device.vhost or not _value(machine, state, "vhost_on"):
+        return False
+    name = inst.event.name
+    if name == "set_status":
+        return inst.values["value"] != "driver_ok"
+    return name in ("reset", "vm_stop")
+
+
 STOP_CAUSES = ("set_status", "reset", "vm_stop")
 
 
@@ -145,13 +162,21 @@ def plan(machine: Machine, device: Device, limited: bool, events: Sequence[Insta
             if after is not None and after.event.name != "vhost_start":
                 raise _refuse("vhost_start_inside_driver_ok")
             kind = "first_half"
+        elif _stops_vhost(machine, device, state, inst):
+            if after is not None and after.event.name != "vhost_stop":
+                raise _refuse("vhost_stop_inside_cause")
+            kind = "first_half"
         elif name == "vhost_start":
             if actions and actions[-1].kind == "first_half":
                 kind = "second_half"
+            elif not _value(machine, state, "running") and after is not None and after.event.name == "vm_run":
+                kind = "before_cause"  # vhost starts first on a VM start: the vm_run causes both
             elif device.reconnects and not connected:
                 kind, connected = "reconnect", True
             else:
                 raise _refuse("vhost_start_connected" if device.reconnects else "vhost_start_alone")
+        elif name == "vhost_stop" and actions and actions[-1].kind == "first_half":
+            kind = "second_half"
         elif name == "vhost_stop":
             caused = after is not None and after.event.name in STOP_CAUSES
             if caused and after.event.name == "set_status" and after.values["value"] == "driver_ok":

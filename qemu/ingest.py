@@ -13,8 +13,11 @@ when the log has several). Records are grouped into the table's events:
   again on the way, and what it registers, belong to it; the first start
   of the VM is its boot, not an event);
 - ``vhost_dev_start`` / ``vhost_dev_stop``: ``vhost_start`` / ``vhost_stop``;
-  a stop inside a status write or a VM stop comes first, as the ``qemu``
-  environment orders them;
+  a stop inside a status write, a reset or a VM stop is written first (QEMU
+  traces ``vhost_dev_stop`` after the deregistrations it made, which the
+  write's own records cannot be told from; the ``qemu`` environment lets
+  vhost stop alone before the write, and QEMU's own order, the write first,
+  too);
 - ``virtio_queue_notify`` of a queue without an ioeventfd: a ``kick`` (the
   synchronous port-I/O path); of a queue with one of ours: its handler read
   a kick that KVM signalled (invisible in QEMU's trace), so ``kick`` then
@@ -277,11 +280,13 @@ class _Builder:
             return
         if isinstance(r, Vhost):
             if r.start:
-                self._emit("vhost_start", {}, number, vhost_takes=True)
+                self._emit("vhost_start", {"assign_ok": True}, number, vhost_takes=True)
                 n.feed(r)
                 self.absorbing = True
                 return
-            # a stop inside a status write or a VM stop comes first in the qemu environment
+            # a stop inside a status write, a reset or a VM stop is written first: QEMU traces vhost_dev_stop
+            # after the deregistrations it made, which follow the write's record; the qemu environment
+            # also lets vhost stop alone before the write
             if self.out and self.out[-1]["event"] in ("set_status", "vm_stop", "reset") and self.absorbing:
                 head = self.out.pop()
                 self.out.append({"event": "vhost_stop", "args": {"assign_ok": True}, "meta": {"line": number}})

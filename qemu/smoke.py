@@ -31,12 +31,13 @@ class Smoke:
     missing: tuple[str, ...]
     boot_seconds: float = 0.0
     test_seconds: float = 0.0
+    device: str = "blk-legacy-2"
 
 
 def smoke(name: str = "blk-legacy-2", sequence: str = TEN_EVENTS) -> Smoke:
     absent = missing()
     if absent:
-        return Smoke(None, tuple(absent))
+        return Smoke(None, tuple(absent), device=name)
     spec = load_spec("resolved", env="qemu")
     dev = device(name)
     events = parse_sequence(Machine(spec, dev.queues), sequence)[1]
@@ -49,4 +50,4 @@ def smoke(name: str = "blk-legacy-2", sequence: str = TEN_EVENTS) -> Smoke:
         done = time.monotonic()
     finally:
         impl.shutdown()
-    return Smoke(result, (), booted - began, done - booted)
+    return Smoke(result, (), booted - began, done - booted, device=name)

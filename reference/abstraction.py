@@ -103,11 +103,14 @@ def abstract(device: Device, spec: Spec) -> State:
 
 
 def vhost_take(device: Device, n: int) -> int:
-    """vhost starts on queue ``n``: asks for the notifier, then reads it."""
+    """vhost starts on queue ``n``: asks for the notifier, then registers
+    and reads it; when KVM refuses vhost's ioeventfd the take is undone."""
     result = device.set_host_notifier(n, True)
     address = device.address(n)
     if result == 0 and not device.kernel.vhost.holds(address):
-        device.kernel.vhost.start(address, device.host_notifier(n))
+        result = device.kernel.vhost.start(address, device.host_notifier(n))
+        if result != 0:
+            device.vhost_refused(n)
     return result
 
 
@@ -139,15 +142,24 @@ def perform(device: Device, event: str, args: dict) -> None:
     """Apply one event instance of the table to ``device``.
 
     ``assign_ok=False`` makes the kernel refuse every assignment of ours
-    that the device makes during this event. ``handle`` wakes whoever reads
-    the queue's notifier (our handler or vhost's worker).
+    that the device makes during this event, or, when the event is vhost's
+    take (``vhost_start``, ``set_host_notifier`` with ``assign``), vhost's.
+    ``handle`` wakes whoever reads the queue's notifier (our handler or
+    vhost's worker).
     """
     action = _ACTIONS.get(event)
     if action is None:
         raise UnknownEvent(f"no event {event!r}; expected one of {', '.join(_ACTIONS)}")
     refuse = args.get("assign_ok", True) is False
-    with device.kernel.refusing() if refuse else nullcontext():
+    take = is_take(event, args)
+    with device.kernel.refusing(not take, vhost=take) if refuse else nullcontext():
         action(device, args)
+
+
+def is_take(event: str, args: dict) -> bool:
+    """Whether the event is vhost taking host notifiers (its ``assign_ok``
+    then answers vhost's ioeventfds, not ours)."""
+    return event == "vhost_start" or (event == "set_host_notifier" and bool(args.get("assign")))
 
 
 def _status_byte(args: dict, key: str) -> int:

@@ -42,6 +42,7 @@ class VirtQueue:
     ioeventfd: bool = False  # ours is registered and our handler reads the notifier
     vhost: bool = False  # vhost holds the host notifier: hands off
     vhost_serves: bool = True  # a queue vhost takes when it starts (not vhost-net's control queue)
+    ours_before_take: bool = False  # it had our ioeventfd when vhost last took it
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,10 +97,21 @@ class Device:
         if not 0 <= n < len(self.vqs):
             return -errno.EINVAL
         if assign:
-            self._hand_to_vhost(self.vqs[n])
+            vq = self.vqs[n]
+            vq.ours_before_take = vq.ioeventfd and not vq.vhost  # for undoing a take KVM refuses
+            self._hand_to_vhost(vq)
         else:
             self._take_back_from_vhost(self.vqs[n])
         return 0
+
+    def vhost_refused(self, n: int) -> None:
+        """KVM refused vhost's ioeventfd for queue ``n``: the take is undone,
+        our ioeventfd registered again if the queue had one (what it held was
+        drained when it went)."""
+        vq = self.vqs[n]
+        vq.vhost = False
+        if vq.ours_before_take:
+            self._assign_ioeventfd(vq)
 
     def load(self, saved_status: int) -> None:
         """Migration loads the status into a stopped VM; vm_run starts the ioeventfds."""

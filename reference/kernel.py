@@ -7,7 +7,7 @@ Just enough of the host for a device to be tested against the table:
 - :class:`Kernel`: registers ioeventfds per notify *address* (device, queue)
   and *owner* (us, or vhost); holds at most ``slots`` of them (6 on a
   limited host, :data:`LIMITED_SLOTS`); can be told to refuse the next
-  assignment(s); keeps the reader attached to each eventfd (the main loop's
+  assignment(s) of ours, and vhost's; keeps the reader attached to each eventfd (the main loop's
   fd handler for ours, vhost's worker for vhost's) and logs every attach and
   detach. A guest write to a notify address signals the eventfd registered
   there, or else is a synchronous pio exit handled at once by the device.
@@ -99,6 +99,7 @@ class Kernel:
     def __init__(self, slots: int = MANY_SLOTS) -> None:
         self.slots = slots
         self.refusals = 0
+        self.refuse_vhost = False
         self.ioeventfds: dict[tuple[Address, Owner], EventFd] = {}
         self.readers: dict[EventFd, Reader] = {}
         self.log: list[LogEntry] = []
@@ -122,27 +123,33 @@ class Kernel:
         self.refusals = count
 
     @contextmanager
-    def refusing(self, refuse: bool = True) -> Iterator[None]:
-        """Refuse every assignment of ours made inside the block (when ``refuse``)."""
+    def refusing(self, refuse: bool = True, vhost: bool = False) -> Iterator[None]:
+        """Refuse every assignment of ours made inside the block (when
+        ``refuse``), and every one of vhost's (when ``vhost``)."""
         self.refusals = _ALWAYS if refuse else 0
+        self.refuse_vhost = vhost
         try:
             yield
         finally:
             self.refusals = 0
+            self.refuse_vhost = False
 
     # -- ioeventfds ---------------------------------------------------------
     def assign_ioeventfd(self, address: Address, eventfd: EventFd, owner: Owner) -> int:
         """Register ``eventfd`` for guest writes to ``address``: 0 or -errno.
 
-        vhost's registrations are admitted unconditionally: the table takes
-        vhost's holding a queue as a fact of the host (a take always
-        succeeds), so refusals and the slot count apply to ours only.
+        vhost's registrations are refused only inside ``refusing(vhost=True)``
+        (KVM refusing vhost's own ioeventfd, ``assign_ok`` false on a take);
+        the slot count applies to ours only (the table's vhost holds its
+        queues as a fact of the host).
         A registration of ours beside vhost's at the same address is
         accepted and recorded (real KVM would refuse it as a collision):
         the simulation shows such a bug instead of hiding it as a refusal.
         """
         if (address, owner) in self.ioeventfds:
             return -errno.EEXIST
+        if owner is Owner.VHOST and self.refuse_vhost:
+            return -errno.ENOSPC
         if owner is Owner.US:
             if self.refusals > 0:
                 self.refusals -= 1
@@ -219,11 +226,15 @@ class VhostWorker:
     def holds(self, address: Address) -> bool:
         return address in self.held
 
-    def start(self, address: Address, eventfd: EventFd) -> None:
-        """vhost takes a queue: registers its ioeventfd and reads the notifier."""
-        self.kernel.assign_ioeventfd(address, eventfd, Owner.VHOST)
+    def start(self, address: Address, eventfd: EventFd) -> int:
+        """vhost takes a queue: registers its ioeventfd and reads the
+        notifier; 0, or -errno when KVM refuses (vhost then holds nothing)."""
+        result = self.kernel.assign_ioeventfd(address, eventfd, Owner.VHOST)
+        if result != 0:
+            return result
         self.kernel.attach(eventfd, Owner.VHOST, functools.partial(self._handle, address, eventfd))
         self.held[address] = eventfd
+        return 0
 
     def stop(self, address: Address) -> None:
         """vhost stops serving a queue; a kick left in the notifier stays there."""

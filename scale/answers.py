@@ -65,6 +65,7 @@ class Answers:
     def __init__(self, machine: Machine, answer: str | None) -> None:
         self.machine = machine
         self.answer = answer
+        self._memo: dict[tuple[State, int], list[Outcome]] = {}
         by_args = {(i.event.name, i.args): i for i in machine.instances}
         self.flipped: dict[int, Instance] = {}
         for inst in machine.instances:
@@ -96,7 +97,16 @@ class Answers:
 
     def outcomes(self, state: State, inst: Instance) -> list[Outcome]:
         """Every outcome of ``inst`` in ``state``, one per multiset of options per
-        class of identical queues (see the module)."""
+        class of identical queues (see the module); computed once for each
+        (state, instance): a device meets its own states again and again
+        beside the other devices' states."""
+        key = (state, inst.id)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = self._outcomes(state, inst)
+        return found
+
+    def _outcomes(self, state: State, inst: Instance) -> list[Outcome]:
         device, per_queue = self.options(state, inst)
         classes: dict[tuple, list[int]] = {}
         for q in per_queue:

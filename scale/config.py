@@ -11,6 +11,7 @@ slots = 6                 # omitted: the host has no limit
 name = "net0"
 queues = 2
 vhost = true
+addresses = 2             # omitted: the table's [slots] addresses (ioeventfds per queue)
 ```
 
 Bad input is a :class:`~virtio_notifier_spec.spec.errors.SchemaError` naming
@@ -29,20 +30,24 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from virtio_notifier_spec.spec.errors import SchemaError, TomlSyntaxError
+from virtio_notifier_spec.spec.errors import SchemaError, SpecError, TomlSyntaxError
+from virtio_notifier_spec.spec.limits import MAX_QUEUES, MAX_TABLE_BYTES, read_text
 from virtio_notifier_spec.spec.lines import LineIndex
 from virtio_notifier_spec.spec.load import SPEC_DIR, VARIANTS
 
 CONFIG_DIR = SPEC_DIR / "configs"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-MAX_QUEUES = 1024
 
 
 @dataclass(frozen=True, slots=True)
 class Device:
+    """One device; ``addresses``: ioeventfds each of its queues registers
+    per holder (None: the table's ``[slots] addresses``)."""
+
     name: str
     queues: int
     vhost: bool
+    addresses: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +66,13 @@ class Config:
 
     @property
     def vhost_needs(self) -> int:
-        """Slots vhost needs to hold every queue it serves at once."""
-        return sum(d.queues for d in self.devices if d.vhost)
+        """Slots vhost needs to hold every queue it serves at once, one per
+        notify address of each (a device that does not say: one)."""
+        return self.needs(1)
+
+    def needs(self, addresses: int) -> int:
+        """Slots vhost needs, ``addresses`` for a device that does not say."""
+        return sum(d.queues * (d.addresses or addresses) for d in self.devices if d.vhost)
 
 
 def _fail(path: str, lines: LineIndex, section: str | None, index: int, key: str | None, message: str):
@@ -85,11 +95,9 @@ def load_config(path: str | Path) -> Config:
     path = Path(path)
     name = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SchemaError(f"cannot read the configuration: {exc.strerror or exc}", file=name) from None
-    except UnicodeDecodeError as exc:
-        raise SchemaError(f"not a text file (UTF-8): {exc.reason} at byte {exc.start}", file=name) from None
+        text = read_text(path, limit=MAX_TABLE_BYTES, what="a configuration")
+    except SpecError as exc:
+        raise SchemaError(exc.message, file=name) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -126,8 +134,9 @@ def load_config(path: str | Path) -> Config:
         def where(key, message, index=index):
             return _fail(name, lines, "devices", index, key, message)
 
-        _check_keys(entry, {"name", "queues", "vhost"}, {"name", "queues"}, where)
+        _check_keys(entry, {"name", "queues", "vhost", "addresses"}, {"name", "queues"}, where)
         device_name, queues, vhost = entry["name"], entry["queues"], entry.get("vhost", False)
+        addresses = entry.get("addresses")
         if not isinstance(device_name, str) or not _NAME.match(device_name):
             raise where("name", f"expected a name (letters, digits, _), found {device_name!r}")
         if device_name in {d.name for d in devices}:
@@ -136,5 +145,7 @@ def load_config(path: str | Path) -> Config:
             raise where("queues", f"expected a number of queues from 1 to {MAX_QUEUES}, found {queues!r}")
         if not isinstance(vhost, bool):
             raise where("vhost", f"expected true or false, found {vhost!r}")
-        devices.append(Device(device_name, queues, vhost))
+        if addresses is not None and (isinstance(addresses, bool) or not isinstance(addresses, int) or addresses < 1):
+            raise where("addresses", f"expected a positive number of ioeventfds per queue, found {addresses!r}")
+        devices.append(Device(device_name, queues, vhost, addresses))
     return Config(name, table, slots, tuple(devices), lines.line(None, 0, "table"))

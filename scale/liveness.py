@@ -9,35 +9,59 @@ handler fairness protects, is not the same queue after the cycle. So
 one of two arguments covers it, and refuses the rest with a
 :class:`~.symmetry.SymmetryError` (exit 2) naming the property and the reason:
 
-*Projection onto one queue* (a per-queue property, or ``deadlock_free``) in
-the local fragment of :func:`~.symmetry.support_refusal` (every row reads
-only its own queue and the device, no per-queue event writes the device, no
-condition of a device-wide event reads a queue), with the property reading
-only the device and its queue, and no strongly fair per-queue event. Then
-(device, queue q) is a closed system whose runs are exactly those of the
-one-queue machine, the other queues' steps being stutters. A fair run of N
-queues that breaks the property for q projects to a fair run of one queue
-that breaks it (the promises of q and of the device read only (device, q);
-the projection may end stuttering, which fairness allows exactly when no
-such promise is enabled). Conversely a fair one-queue counterexample is
-played by queue q of N queues while the other queues follow the device-wide
-steps and, after every step, take each of their weakly fair events that is
-enabled (a per-queue step touches only its queue, so q's run is unchanged):
-a fair N-queue counterexample. So the one-queue verdict is the verdict for
-every N >= 1; for ``recoverable`` (reachability, no fairness) the same
-lifting and projection of paths apply, and a deadlocked one-queue state is
-reached by every queue in turn, giving a deadlocked N-queue state.
+*Projection onto one queue* (a per-queue property, one about the target of
+its step premise, or ``deadlock_free``). Its conditions, each checked on the
+typed records by :func:`~virtio_notifier_spec.spec.fragment.projection_reason`:
+
+1. the queues never influence each other: every row reads only the device
+   and its own queue, every ``when`` and device effect only the device and
+   the event's target, and no per-queue event writes the device;
+2. no per-queue event is strongly fair;
+3. the property reads the device and one queue only: its own (bare names),
+   or the step's target when every event of its step premise concerns one
+   queue; no quantifier;
+4. a per-queue property whose premise is a step of a per-queue event: the
+   premise is false on every step that changes neither the device nor the
+   followed queue (Z3, :func:`~virtio_notifier_spec.spec.stutter.stutter_witness`).
+
+Then (device, queue q) is a closed system whose runs are exactly those of
+the one-queue machine, the other queues' steps being stutters (1). A fair
+run of N queues that breaks the property for q projects to a fair run of one
+queue that breaks it: the promises of q and of the device read only
+(device, q); the projection may end stuttering, which fairness allows
+exactly when no such promise is enabled; and a premise met on the N-queue
+run is met on its projection, because a step premise is met only by a step
+that moves the device or q (4), which the projection keeps, or, for a
+property about the target, by the target's own step. Conversely a fair
+one-queue counterexample is played by queue q of N queues while the other
+queues follow the device-wide steps and, after every step, take each of
+their weakly fair events that is enabled (2; a per-queue step touches only
+its queue, so q's run is unchanged): a fair N-queue counterexample. So the
+one-queue verdict is the verdict for every N >= 1; for ``recoverable``
+(reachability, no fairness) the same lifting and projection of paths apply,
+and a deadlocked one-queue state is reached by all N queues together (each
+per-queue step played on every queue in turn), giving a deadlocked N-queue
+state. Without (4) the projection is wrong: a per-queue ``leads_to`` whose
+premise is "a kick while this queue is assigned" holds on one queue and
+fails on two, where the other queue's kick meets the premise.
 
 *Orbits* (a property that reads queues only through quantifiers, at the
 requested N), when the property does not depend on per-queue fairness:
 ``recoverable`` and ``deadlock_free`` (no fairness at all), or a
-``leads_to`` whose fair events are all device-wide. Renaming queues maps
-runs to runs and keeps the property's truth and every fairness group (a
+``leads_to`` whose fair events are all device-wide
+(:func:`~virtio_notifier_spec.spec.fragment.orbit_reason`). Renaming queues
+maps runs to runs and keeps the property's truth and every fairness group (a
 device-wide event is its own image), so the quotient by the permutations
 is a bisimulation that preserves which groups are enabled and happen: a
 fair cycle of the quotient, repeated until the renamings close it, is a
 fair cycle of the machine, and every fair cycle of the machine maps to one
-(the argument of Emerson and Sistla for symmetric fairness).
+(the argument of Emerson and Sistla for symmetric fairness). A step premise
+is read on the concrete step the machine takes from the orbit's
+representative (:meth:`OrbitGraph.posts`), never on the sorted
+representative of its successor: that would compare a queue before the
+step with another queue after it. A lasso is replayed on concrete queues,
+each step the image of the graph's step under the renaming of the
+representative's queues.
 
 >>> from virtio_notifier_spec.spec.load import load_spec
 >>> run = check_liveness(load_spec("resolved"), 4, symmetry=True)
@@ -56,65 +80,31 @@ from virtio_notifier_spec.model.liveness import LivenessRun, check_graph
 from virtio_notifier_spec.model.liveness import check_liveness as check_plain
 from virtio_notifier_spec.model.trace import Step, Trace
 from virtio_notifier_spec.spec.concrete import State
-from virtio_notifier_spec.spec.expr import Quantifier, Var, walk
-from virtio_notifier_spec.spec.schema import Fairness, Liveness, PropertyKind, Spec
+from virtio_notifier_spec.spec.fragment import orbit_reason, projection_reason
+from virtio_notifier_spec.spec.schema import Liveness, Spec
 
-from .symmetry import SymmetryError, support_refusal, symmetry_refusal
-
-
-def _reads_one_queue(spec: Spec, prop: Liveness) -> bool:
-    """True when ``prop`` reads the device and one queue: its queue (bare
-    names) or, for a step premise, the target of every one of its events."""
-    targets = {e.target for e in spec.events if e.name in prop.events}
-    for expr in (prop.premise, prop.goal):
-        for node in walk(expr) if expr is not None else ():
-            if isinstance(node, Quantifier):
-                return False
-            indexed = isinstance(node, Var) and node.per_queue and node.index is not None
-            if indexed and (prop.per_queue or targets != {node.index}):
-                return False
-    return True
-
-
-def _symmetric(prop: Liveness) -> bool:
-    """True when ``prop`` reads queues only through quantifiers."""
-    return not prop.per_queue and not any(
-        isinstance(n, Var) and n.per_queue and n.index is not None and not _bound(n.index, prop)
-        for e in (prop.premise, prop.goal)
-        if e is not None
-        for n in walk(e)
-    )
-
-
-def _bound(name: str, prop: Liveness) -> bool:
-    return any(isinstance(n, Quantifier) and n.var == name for e in (prop.premise, prop.goal) if e for n in walk(e))
+from .symmetry import SymmetryError, symmetry_refusal
 
 
 def plan(spec: Spec, prop: Liveness) -> str:
     """``projection`` or ``orbits``: the reduced graph that decides ``prop``
-    exactly (module docstring); a :class:`SymmetryError` when neither does."""
+    exactly (module docstring; the conditions are checked on the typed
+    records by :func:`~virtio_notifier_spec.spec.fragment.projection_reason`
+    and :func:`~virtio_notifier_spec.spec.fragment.orbit_reason`); a
+    :class:`SymmetryError` naming both reasons when neither does."""
     refusal = symmetry_refusal(spec)
     if refusal is not None:
         raise refusal
-    local = support_refusal(spec)
-    strong = [e.name for e in spec.events if e.target is not None and e.fairness is Fairness.STRONG]
-    one_queue = prop.kind is PropertyKind.DEADLOCK_FREE or _reads_one_queue(spec, prop)
-    if one_queue and local is None and not strong:
+    one = projection_reason(spec, prop)
+    if one is None:
         return "projection"
-    per_queue_fair = [e.name for e in spec.events if e.target is not None and e.fairness is not Fairness.NONE]
-    if _symmetric(prop) and not (prop.kind is PropertyKind.LEADS_TO and per_queue_fair):
+    orbits = orbit_reason(spec, prop)
+    if orbits is None:
         return "orbits"
-    if _symmetric(prop):
-        why = f"its fairness is per queue ({', '.join(per_queue_fair)}), which renaming queues does not keep"
-    elif local is not None:
-        why = f"it follows one queue, and the projection onto one queue needs a local table: {local}"
-    elif strong:
-        why = f"it follows one queue, and {', '.join(strong)} is strongly fair per queue"
-    else:
-        why = "it reads more than its own queue and the device"
     source = prop.source
     raise SymmetryError(
-        f"{prop.name}: liveness under queue symmetry is not decided: {why} (use --no-symmetry)",
+        f"{prop.name}: liveness under queue symmetry is not decided: not on one queue ({one.what}: {one.message}); "
+        f"not on orbits ({orbits.what}: {orbits.message}) (use --no-symmetry)",
         file=source.file if source else None,
         line=source.line if source else None,
         field="properties",
@@ -135,17 +125,29 @@ class OrbitGraph(StateGraph):
     replayed on concrete states, and a cycle is repeated until the renaming
     it makes closes (at most the order of a permutation of the queues)."""
 
+    def posts(self, node: int, inst_id: int, target: int) -> tuple[State, ...]:
+        """The concrete successors, from the orbit's representative, that land
+        in orbit ``target``: a step premise is read on the step the machine
+        takes, never on the sorted representative of where it lands."""
+        state, wanted = self.states[node], self.states[target]
+        inst = self.machine.instances[inst_id]
+        found = (c.post for c in self.machine.step(state, inst).choices if canonical(c.post) == wanted)
+        return tuple(dict.fromkeys(found))
+
     def step(self, state: State, inst_id: int, post: State) -> Step:
-        """A concrete step from ``state`` of ``inst_id``'s event, with the
-        same arguments up to its queue, that lands in orbit ``post``."""
+        """The concrete step from ``state`` that is the image of the graph's
+        step of ``inst_id`` (taken from the orbit's sorted representative)
+        under the renaming of the representative's queues onto ``state``'s,
+        landing in orbit ``post``."""
         wanted = self.machine.instances[inst_id]
         target = wanted.event.target
-        same = {k: v for k, v in wanted.args if k != target}
-        for inst in self.machine.instances:
-            if inst.event is not wanted.event or {k: v for k, v in inst.args if k != target} != same:
-                continue
-            if not self.machine.enabled(state, inst):
-                continue
+        free: dict[tuple, list[int]] = {}
+        for index, queue in enumerate(state.queues):
+            free.setdefault(queue, []).append(index)
+        rename = [free[queue].pop(0) for queue in sorted(state.queues)]
+        args = {k: (rename[v] if k == target else v) for k, v in wanted.args}
+        inst = self.machine.instance(wanted.event.name, **args)
+        if self.machine.enabled(state, inst):
             for choice in self.machine.step(state, inst).choices:
                 if canonical(choice.post) == post:
                     return Step(inst, choice.fired, choice.post)

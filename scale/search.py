@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from virtio_notifier_spec.model.explore import (
     HYGIENE,
     INTERRUPTED,
+    ON_THIS_MACHINE,
     Counterexample,
     Exploration,
     record_dead,
@@ -54,11 +55,12 @@ def explore(
     engine: str = "auto",
     workers: int = 1,
     depth: int | None = None,
+    cluster=None,
 ) -> Exploration:
     """Explore ``spec`` for ``queues`` queues, reduced by symmetry when asked
-    (see the module); ``engine``, ``workers`` and ``depth`` as for the plain
-    explorer (a reduced search is bounded by its own depth: an orbit's is
-    its states', a support set's that of the abstract search)."""
+    (see the module); ``engine``, ``workers``, ``cluster`` and ``depth`` as
+    for the plain explorer (a reduced search is bounded by its own depth: an
+    orbit's is its states', a support set's that of the abstract search)."""
     mode, notes = _reduction(spec, queues, symmetry)
     if mode == "none":
         return explore_plain(
@@ -70,9 +72,11 @@ def explore(
             engine=engine,
             workers=workers,
             depth=depth,
+            cluster=cluster,
         )
     limits = {"max_states": max_states, "timeout": timeout, "progress": progress, "depth": depth}
-    return _explore_reduced(spec, queues, mode, notes, engine, **limits)
+    result = _explore_reduced(spec, queues, mode, notes, engine, **limits)
+    return result.noted(ON_THIS_MACHINE) if cluster is not None else result
 
 
 #: Up to this many queues ``symmetry=True`` explores orbits (exact counts of

@@ -68,7 +68,10 @@ def _run(argv: list[str], cwd: Path, deadline: float, env: dict | None = None) -
     out = cwd / "out.txt"
     with out.open("wb") as sink:
         environment = {**os.environ, **env} if env else None
-        proc = subprocess.Popen(argv, cwd=cwd, stdout=sink, stderr=subprocess.STDOUT, env=environment)
+        try:
+            proc = subprocess.Popen(argv, cwd=cwd, stdout=sink, stderr=subprocess.STDOUT, env=environment)
+        except OSError as exc:  # no such program (a pan that was never built): a failure, not a crash
+            return 127, f"cannot run {argv[0]}: {exc.strerror or exc}", 0
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
@@ -157,17 +160,29 @@ class SpinLiveness:
     verdicts: dict[str, str]
     stuck: dict[str, tuple[str, ...]]
     seconds: float
-    reason: str = ""
+    reason: str = ""  # why every verdict is unknown (the verifier was not built), or ""
+
+    def shown(self, name: str) -> str:
+        """The verdict as a reader sees it: ``unknown (SPIN did not compile in time)``."""
+        verdict = self.verdicts[name]
+        return f"{verdict} ({self.reason})" if verdict == "unknown" and self.reason else verdict
+
+
+#: Why SPIN gave no verdict when its verifier was not built before the deadline.
+NOT_COMPILED = "SPIN did not compile in time"
 
 
 def _compile(model: str, workdir: Path, cflags: tuple[str, ...], deadline: float) -> str | None:
-    """Generate and compile pan in ``workdir``; None, or why it failed."""
+    """Generate and compile pan in ``workdir``; None, or why it failed
+    (:data:`NOT_COMPILED` when the deadline came first)."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "model.pml").write_text(model)
     for argv in (["spin", "-a", "model.pml"], ["cc", *cflags, "-o", "pan", "pan.c"]):
         status, output, _ = _run(argv, workdir, deadline)
+        if status is None:
+            return NOT_COMPILED
         if status != 0:
-            return f"{argv[0]} failed: {output[-300:]}" if status is not None else f"stopped in {argv[0]}"
+            return f"{argv[0]} failed: {output[-300:]}"
     return None
 
 
@@ -206,7 +221,9 @@ def spin_liveness(spec, queues: int, workdir: Path, *, fair: bool = True, timeou
                 break
         verdicts[name] = verdict or "unknown"
     recoverable = [p for p in spec.liveness if p.kind is PropertyKind.RECOVERABLE]
-    listed, output = _pan(workdir, ["-N", REACH_CLAIM], deadline, {"VNS_LIST": "1"}) if recoverable else (None, "")
+    listed, output = None, ""
+    if recoverable and failed is None:
+        listed, output = _pan(workdir, ["-N", REACH_CLAIM], deadline, {"VNS_LIST": "1"})
     starts: dict[str, set[str]] = {}
     for line in output.splitlines():
         if line.startswith("C") and " " in line:

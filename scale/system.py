@@ -3,17 +3,26 @@
 The composition (spec/README.md, "Several devices"):
 
 - Each device runs the table (:class:`~.machine.Machine`) with its own
-  queue count. The device-scope ``host`` variables (``limited``,
-  ``running``) are facts of the host and the VM, so they are equal in every
-  device; ``limited`` is fixed by the configuration (a host with a slot
-  limit is a limited host).
-- An event that writes a shared host variable (``vm_stop``, ``vm_run``) is
-  VM-wide: one step fires it on every device. Every other event is one
-  device's; ``set_host_notifier`` is offered only on devices vhost serves.
+  queue count. The device-scope ``host`` variables are facts of the host
+  and the VM (``limited``, ``running``), one value in every device, except
+  those one of vhost's events writes (``vhost_on``, written by
+  ``vhost_start`` and ``vhost_stop``): vhost is started and stopped per
+  device (QEMU's ``vhost_dev_start`` is one vhost device's), so each device
+  keeps its own (:func:`shared_variables`). ``limited`` is fixed by the
+  configuration (a host with a slot limit is a limited host).
+- An event that writes a shared variable (``vm_stop``, ``vm_run``) is
+  VM-wide: one step fires it on every device, and it is offered only when
+  every device offers it (under ``qemu``, ``vm_stop`` waits until no
+  device's vhost is on). Every other event is one device's; vhost's events
+  (``[slots] vhost``: ``set_host_notifier``, ``vhost_start``,
+  ``vhost_stop``) are offered only on the devices vhost serves and move
+  only that device (:func:`vm_wide_events`).
 - What holds a slot is the table's ``[slots]`` declaration
   (``spec/slots.py``): every true ``holders`` flag of any queue of any
-  device holds one; ``vhost`` names vhost's events (offered only on the
-  devices vhost serves) and when one is a take. A table that declares no
+  device holds one per notify address of the queue (``addresses``, or the
+  device's own in the configuration: kvmtool registers two); ``vhost``
+  names vhost's events (offered only on the devices vhost serves) and when
+  one is a take. A table that declares no
   ``[slots]`` is refused: nothing would be counted.
 - KVM answers each ioeventfd on its own (:mod:`.answers`): every queue an
   event concerns reads its own ``answer`` (``assign_ok``), and the refusal
@@ -21,10 +30,12 @@ The composition (spec/README.md, "Several devices"):
   identical queues. On a limited host a grant happens only if the step
   then fits in the slots; KVM may always refuse.
 - ``vhost_never_starved``: when vhost takes a host notifier and the slots
-  vhost needs (the queues of the devices it serves) are at most the limit,
-  the take fits. vhost's rows do not ask KVM, so a take that does not fit
-  is the starvation the limit flag exists to prevent: reported with a
-  shortest trace, and not admitted (KVM refused it).
+  vhost needs (the queues of the devices it serves, times their addresses)
+  are at most the limit, the take fits. A take KVM refuses outright
+  (``assign_ok`` false: the queue stays as it was) is explored like any
+  refusal, but a granted take that does not fit is not turned into a
+  refusal: it is the starvation the limit flag exists to prevent, reported
+  with a shortest trace and not explored further.
 - ``slots_within_limit``: no other step registers more ioeventfds than the
   host has.
 - Every invariant and step property of the table is checked per device.
@@ -111,6 +122,12 @@ class SystemExploration:
     checks: tuple[str, ...]
     seconds: float
     partial: str | None = None
+    env: str = "adversarial"  # the environment profile the devices' table was loaded in
+    engine: str = "general"  # "packed": scale/packed_system.py
+    reduction: str = "none"  # "devices": one state per orbit of the identical devices
+    concrete_states: int | None = None  # with a reduction: the states the orbits stand for
+    concrete_transitions: int | None = None
+    notes: tuple[str, ...] = ()  # why the search run is not the one asked for
 
     @property
     def ok(self) -> bool:
@@ -155,6 +172,35 @@ def slots_refusal(spec: Spec, config: Config) -> SpecError | None:
     return None
 
 
+def shared_variables(spec: Spec) -> tuple[str, ...]:
+    """The device-scope variables that are one value for every device: the
+    ``host`` facts (the host's limit, the VM's run state), except those that
+    one of vhost's events writes (``[slots] vhost``): vhost is started and
+    stopped per device, so what its events write is that device's own.
+
+    >>> from virtio_notifier_spec.spec.load import load_spec
+    >>> shared_variables(load_spec("resolved", env="unrestricted"))
+    ('limited', 'running')
+    """
+    vhost = {v.event for v in spec.slots.vhost} if spec.slots else set()
+    written = {x.target.name for e in spec.events if e.name in vhost for x in e.effects}
+    written |= {x.target.name for t in spec.transitions if t.event in vhost for x in t.effects}
+    return tuple(v.name for v in spec.device_variables if v.host and v.name not in written)
+
+
+def vm_wide_events(spec: Spec) -> frozenset[str]:
+    """The events one step fires on every device at once: those that write a
+    shared variable (:func:`shared_variables`). Every other event is one
+    device's; vhost's events are offered only on the devices vhost serves.
+
+    >>> from virtio_notifier_spec.spec.load import load_spec
+    >>> sorted(vm_wide_events(load_spec("resolved", env="unrestricted")))
+    ['vm_run', 'vm_stop']
+    """
+    shared = set(shared_variables(spec))
+    return frozenset(e.name for e in spec.events if any(x.target.name in shared for x in e.effects))
+
+
 class System:
     """The devices of a configuration, composed."""
 
@@ -168,13 +214,15 @@ class System:
         self.machines = tuple(Machine(self.spec, d.queues) for d in config.devices)
         layout = self.machines[0].layout
         self.slot_slots = tuple(layout.queue.index(v) for v in slots.holders)
-        self.shared = tuple(layout.device.index(v.name) for v in self.spec.device_variables if v.host)
-        shared_names = {self.spec.device_variables[i].name for i in self.shared}
-        self.vm_wide = {e.name for e in self.spec.events if any(x.target.name in shared_names for x in e.effects)}
+        self.weights = tuple(d.addresses or slots.addresses for d in config.devices)  # ioeventfds per holder
+        self.vhost_needs = config.needs(slots.addresses)
+        self.vhost_events = {v.event for v in slots.vhost}
+        shared_names = shared_variables(self.spec)
+        self.shared = tuple(layout.device.index(name) for name in shared_names)
+        self.vm_wide = vm_wide_events(self.spec)
         self.limited_slot = layout.device.index(slots.limit) if slots.limit is not None else None
         self.answer = slots.answer
         self.answers = tuple(Answers(m, slots.answer) for m in self.machines)
-        self.vhost_events = {v.event for v in slots.vhost}
         self.takes = {v.event: compile_expr(v.take, layout) for v in slots.vhost if v.take is not None}
         props = self.spec.properties
         self.invariants = [(p, compile_expr(p.expr, layout)) for p in props if p.kind is PropertyKind.INVARIANT]
@@ -187,7 +235,11 @@ class System:
         return tuple(State(d.device, tuple(sorted(d.queues))) for d in system)
 
     def used(self, system: Sys) -> int:
-        return sum(1 for d in system for q in d.queues for s in self.slot_slots if q[s])
+        """The host's ioeventfds in use: each true holder of a queue, once per
+        notify address of its device."""
+        return sum(
+            w for d, w in zip(system, self.weights, strict=True) for q in d.queues for s in self.slot_slots if q[s]
+        )
 
     def starts(self) -> list[Sys]:
         per_device = []
@@ -264,8 +316,9 @@ class System:
                         answers += [(name_i, q, a) for q, a in outcome.answers]
                     post_t = tuple(post)
                     fits = not self.config.limited or self.used(post_t) <= self.config.slots
-                    if not fits and any(o.granted for _, o in combo):
+                    if not fits and any(o.granted for _, o in combo) and not self.is_vhost_take(name, dict(args)):
                         continue  # KVM refuses what does not fit: the refusal is another outcome
+                        # (vhost's take that does not fit is kept: it is the starvation checked)
                     device_name = None if device is None else self.config.devices[device].name
                     yield SysStep(device_name, name, args, tuple(fired), post_t, tuple(answers)), fits
 
@@ -278,7 +331,7 @@ class System:
         ``pre``: each queue's new tuple, row and answer is one of its options,
         and a step that does not fit grants nothing. For checking traces."""
         fits = not self.config.limited or self.used(step.post) <= self.config.slots
-        if not fits and any(a for _, _, a in step.answers):
+        if not fits and any(a for _, _, a in step.answers) and not self.is_vhost_take(step.event, dict(step.args)):
             return False
         for i, device in enumerate(self.config.devices):
             if step.device not in (None, device.name):
@@ -342,10 +395,10 @@ class _Search:
         if fits:
             return
         if system.is_vhost_take(step.event, values):
-            if config.vhost_needs <= config.slots:
+            if system.vhost_needs <= config.slots:
                 self.report(
                     "vhost_never_starved",
-                    f"vhost asks {step.device} for a host notifier; it needs {config.vhost_needs} of "
+                    f"vhost asks {step.device or 'the VM'} for a host notifier; it needs {system.vhost_needs} of "
                     f"the host's {config.slots} slots, yet finds none free",
                     state,
                     step,
@@ -449,7 +502,15 @@ def explore_system(
             start, steps = _concretize(search, at, step)
             found[name] = SysCounterexample(name, message, start, steps)
     return SystemExploration(
-        config, len(search.parent), search.edges, depth, found, system.checks, time.perf_counter() - began, partial
+        config,
+        len(search.parent),
+        search.edges,
+        depth,
+        found,
+        system.checks,
+        time.perf_counter() - began,
+        partial,
+        system.spec.env,
     )
 
 

@@ -13,7 +13,9 @@ A table is one TOML file and what it names:
   (or any other ``[[...]]``) entry whose ``name`` the base has replaces the
   fields it gives and keeps the others (a ``guard`` replaces the base's
   ``otherwise`` and the reverse); ``remove = true`` removes it; a new name
-  adds an entry. ``[variant]`` must give a new ``name``.
+  adds an entry. ``[variant]`` must give a new ``name``. A ``[machine]``
+  (``[types]``, ``[slots]``) table replaces the keys it gives of the base's
+  (a variant may start its queues elsewhere: ``start = "assigned"``).
 
 Every entry keeps where each of its fields was written (:class:`At`), so the
 validator's errors point at the file and line of the field at fault, in the
@@ -33,11 +35,12 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SchemaError, SpecError, TomlSyntaxError
+from .limits import MAX_TABLE_BYTES, read_text
 from .lines import LineIndex
 from .schema import Source
 
 SPEC_DIR = Path(__file__).resolve().parent
-VARIANTS = ("proposal", "resolved")
+VARIANTS = ("proposal", "resolved", "registered")
 ARRAYS = ("variables", "events", "transitions", "properties", "profiles")  # [[section]]: entries named by `name`
 TABLES = ("machine", "types", "slots")  # [section]: one table per file at most
 TOP_KEYS = frozenset({"include", "extends", "variant", *ARRAYS, *TABLES})
@@ -124,11 +127,9 @@ def read(path: Path) -> Doc:
     if path.is_dir():
         raise SchemaError("is a directory; expected a TOML file", file=str(path))
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SchemaError("no such file", file=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SchemaError(f"cannot read the file: {exc}", file=str(path)) from None
+        text = read_text(path, limit=MAX_TABLE_BYTES, what="a table")
+    except SpecError as exc:
+        raise SchemaError(exc.message, file=exc.file) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -171,9 +172,26 @@ def _compose(path: Path, extending: tuple[tuple[Path, str], ...]) -> Composed:
     tables: dict[str, tuple[Entry, ...]] = dict(base.tables) if base else {}
     for doc in own:
         for section in TABLES:
-            if section in doc.data:
-                tables[section] = (*tables.get(section, ()), (doc.data[section], At(doc, section)))
+            if section not in doc.data:
+                continue
+            entry = (doc.data[section], At(doc, section))
+            inherited = base.tables.get(section, ()) if base else ()
+            if len(inherited) == 1 and tables.get(section) == inherited:
+                entry = _patch_table(inherited[0], *entry)
+                tables[section] = (entry,)
+            else:
+                tables[section] = (*tables.get(section, ()), entry)
     return Composed(main, (*(base.docs if base else ()), *own), arrays, tables, base)
+
+
+def _patch_table(original: Entry, value: Any, at: At) -> Entry:
+    """A variant's ``[machine]`` (``[types]``, ``[slots]``) over its base's:
+    the keys it gives replace the base's, the others are kept, each located
+    where it was written."""
+    base_value, base_at = original
+    if not isinstance(value, dict) or not isinstance(base_value, dict):
+        return value, at  # not a table: the loader says so, located here
+    return {**base_value, **value}, At(at.doc, at.section, 0, base_at, frozenset(value))
 
 
 def _cycle(kind: str, chain: tuple[tuple[Path, str], ...], again: str) -> str:

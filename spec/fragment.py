@@ -48,7 +48,8 @@ from dataclasses import dataclass
 
 from .errors import SpecError
 from .expr import BOOL, QUEUE, BoolOp, Compare, Expr, IfThenElse, Kind, Literal, Not, Param, Quantifier, Type, Var, walk
-from .schema import Event, Property, PropertyKind, Spec, Transition
+from .schema import Event, Fairness, Liveness, Property, PropertyKind, Spec, Transition
+from .stutter import stutter_witness
 from .text import to_text
 
 #: The table's own checks besides its properties; each is decided per queue.
@@ -260,6 +261,54 @@ def _reads_queues(expr: Expr, target: str | None) -> Expr | None:
     return None
 
 
+def _local_site_reason(site: Site, events: dict[str, Event]) -> Reason | None:
+    """Why a row, ``when`` or device effect lets one queue influence another."""
+    record = site.record
+    if site.section == "transitions":
+        node = _reads_other_queue(site.expr, events[record.event].target)
+        if node is not None:
+            return site.reason(
+                f"reads {to_text(node)}: a row may read only the device and its own queue, "
+                "or queues would depend on each other"
+            )
+    elif site.section == "events":
+        node = _reads_queues(site.expr, record.target)
+        if node is not None:
+            whose = "the device and its target" if record.target else "the device"
+            return site.reason(f"reads {to_text(node)}: an event's {site.key} may read only {whose}")
+    return None
+
+
+def _writes_device(event: Event) -> Reason | None:
+    if event.target is None or not event.effects:
+        return None
+    source = event.source
+    return Reason(
+        f"event {event.name}",
+        "events.effects",
+        "a per-queue event writes device variables: one queue would change what all the others do",
+        source.file if source else None,
+        source.line_of("effects") if source else None,
+    )
+
+
+def local_reason(spec: Spec) -> Reason | None:
+    """Why the queues of ``spec`` may influence each other, or None when they
+    never do: symmetric, every row reads only the device and its own queue,
+    every ``when`` and device effect only the device and the event's target,
+    and no per-queue event writes the device (conditions 1-3 of the support
+    fragment, ``scale/README.md``; the properties are not asked)."""
+    found = symmetry_reason(spec)
+    if found is not None:
+        return found
+    events = {e.name: e for e in spec.events}
+    for site in sites(spec):
+        found = _local_site_reason(site, events)
+        if found is not None:
+            return found
+    return next((r for e in spec.events if (r := _writes_device(e)) is not None), None)
+
+
 def support_reason(spec: Spec) -> Reason | None:
     """Why queues of ``spec`` may influence each other or a property may need
     unboundedly many of them, or None when the support abstraction is exact
@@ -269,36 +318,17 @@ def support_reason(spec: Spec) -> Reason | None:
         return found
     events = {e.name: e for e in spec.events}
     for site in sites(spec):
-        record = site.record
-        if site.section == "transitions":
-            node = _reads_other_queue(site.expr, events[record.event].target)
-            if node is not None:
-                return site.reason(
-                    f"reads {to_text(node)}: a row may read only the device and its own queue, "
-                    "or queues would depend on each other"
-                )
-        elif site.section == "events":
-            node = _reads_queues(site.expr, record.target)
-            if node is not None:
-                whose = "the device and its target" if record.target else "the device"
-                return site.reason(f"reads {to_text(node)}: an event's {site.key} may read only {whose}")
-        elif record.kind is not PropertyKind.HISTORY_FREE:
+        if site.section != "properties":
+            found = _local_site_reason(site, events)
+            if found is not None:
+                return found
+        elif site.record.kind is not PropertyKind.HISTORY_FREE:
             node = non_universal(site.expr)
             if node is not None:
                 return site.reason(
                     f"{node.kind} {node.var} is not universal: a violation may need more queues than the property names"
                 )
-    for event in spec.events:
-        if event.target is not None and event.effects:
-            source = event.source
-            return Reason(
-                f"event {event.name}",
-                "events.effects",
-                "a per-queue event writes device variables: one queue would change what all the others do",
-                source.file if source else None,
-                source.line_of("effects") if source else None,
-            )
-    return None
+    return next((r for e in spec.events if (r := _writes_device(e)) is not None), None)
 
 
 def check_cutoffs(spec: Spec) -> dict[str, int]:
@@ -334,3 +364,109 @@ def support_cutoff(spec: Spec) -> int:
     if reason is not None:
         raise reason.error(SupportError, "; the support abstraction would be unsound")
     return max(check_cutoffs(spec).values())
+
+
+# -- liveness on one queue ----------------------------------------------------------
+
+
+def _liveness_reason(prop: Liveness, key: str, message: str) -> Reason:
+    source = prop.source
+    return Reason(
+        f"property {prop.name}",
+        f"properties.{key}",
+        message,
+        source.file if source else None,
+        source.line_of(key) if source else None,
+    )
+
+
+def _other_queue_read(spec: Spec, prop: Liveness) -> Expr | None:
+    """A quantifier, or a read of a queue that is neither the property's own
+    (bare names) nor, for a premise whose events all concern one queue, the
+    step's target."""
+    targets = {e.target for e in spec.events if e.name in prop.events}
+    for expr in (prop.premise, prop.goal):
+        for node in walk(expr) if expr is not None else ():
+            if isinstance(node, Quantifier):
+                return node
+            indexed = isinstance(node, Var) and node.per_queue and node.index is not None
+            if indexed and (prop.per_queue or targets != {node.index}):
+                return node
+    return None
+
+
+def projection_reason(spec: Spec, prop: Liveness) -> Reason | None:
+    """Why the one-queue machine does not decide ``prop`` for every N, or
+    None when it does (the argument is ``scale/liveness.py``'s docstring).
+    Its conditions, each checked here on the typed records:
+
+    1. the queues never influence each other (:func:`local_reason`);
+    2. no per-queue event is strongly fair (lifting a one-queue run must
+       keep the other queues' promises by taking their events when enabled);
+    3. ``prop`` is ``deadlock_free``, or reads the device and one queue only:
+       its own (bare names), or the step's target when every event of its
+       step premise concerns one queue; no quantifier;
+    4. a per-queue property whose premise is a step of a per-queue event:
+       the premise is false on every step that changes neither the device
+       nor the followed queue (:func:`~.stutter.stutter_witness`). Another
+       queue's step is such a step, and one queue alone never takes it.
+    """
+    found = local_reason(spec)
+    if found is not None:
+        return found
+    strong = [e.name for e in spec.events if e.target is not None and e.fairness is Fairness.STRONG]
+    if strong:
+        event = spec.event(strong[0])
+        source = event.source
+        return Reason(
+            f"event {event.name}",
+            "events.fairness",
+            "is strongly fair per queue: a run of one queue cannot be lifted to N keeping every queue's promise",
+            source.file if source else None,
+            source.line_of("fairness") if source else None,
+        )
+    if prop.kind is PropertyKind.DEADLOCK_FREE:
+        return None
+    node = _other_queue_read(spec, prop)
+    if node is not None:
+        key = "from" if prop.premise is not None and any(n is node for n in walk(prop.premise)) else "to"
+        return _liveness_reason(prop, key, f"reads {to_text(node)}: more than the device and one queue")
+    targeted = [e for e in spec.events if e.name in prop.events and e.target is not None]
+    if prop.per_queue and targeted:
+        params = {p.name: p.type for e in targeted for p in e.params}
+        witness = stutter_witness(spec, prop.premise, params)
+        if witness is not None:
+            names = ", ".join(e.name for e in targeted)
+            return _liveness_reason(
+                prop,
+                "from",
+                f"its premise is a step of {names}, which concerns one queue, and it can hold on another "
+                f"queue's step, which changes neither the device nor this queue (when {witness}): "
+                "one queue alone never takes such a step",
+            )
+    return None
+
+
+def orbit_reason(spec: Spec, prop: Liveness) -> Reason | None:
+    """Why one state per orbit of the queue permutations does not decide
+    ``prop`` exactly at a given N, or None when it does: a symmetric table,
+    a property that reads queues only through its own quantifiers, and, for
+    a ``leads_to``, no per-queue fairness (renaming queues does not keep a
+    queue's own promise). A step premise is read on the concrete step from
+    the orbit's representative (``scale/liveness.py``)."""
+    found = symmetry_reason(spec)
+    if found is not None:
+        return found
+    if prop.per_queue:
+        return _liveness_reason(prop, "from", "follows one queue (bare per-queue names), which renaming queues moves")
+    bound = {n.var for e in (prop.premise, prop.goal) if e is not None for n in walk(e) if isinstance(n, Quantifier)}
+    for key, expr in (("from", prop.premise), ("to", prop.goal)):
+        for node in walk(expr) if expr is not None else ():
+            if isinstance(node, Var) and node.per_queue and node.index is not None and node.index not in bound:
+                return _liveness_reason(prop, key, f"reads {to_text(node)}, a queue no quantifier of it binds")
+    fair = [e.name for e in spec.events if e.target is not None and e.fairness is not Fairness.NONE]
+    if prop.kind is PropertyKind.LEADS_TO and fair:
+        return _liveness_reason(
+            prop, "kind", f"its fairness is per queue ({', '.join(fair)}), which renaming queues does not keep"
+        )
+    return None

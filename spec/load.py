@@ -191,7 +191,8 @@ class _Loader:
         name = _ident(entry, "name", at)
         base_variant = base.main.data.get("variant")
         base_name = base_variant.get("name") if isinstance(base_variant, dict) else None
-        if name == base_name or name in VARIANTS:
+        shipped = name in VARIANTS and Path(self.main.path).resolve() != spec_path(name).resolve()
+        if name == base_name or shipped:
             raise at.error(
                 SchemaError,
                 f"a variant that extends {base_name!r} needs a name of its own, "

@@ -99,6 +99,7 @@ class _Encoding:
 
     def sat(self, *terms: z3.BoolRef) -> z3.ModelRef | None:
         solver = z3.Solver(ctx=self.context)
+        solver.set("ctrl_c", False)  # Z3's own SIGINT handler would swallow a Ctrl-C meant for the program
         solver.add(*self.domains, *terms)
         return solver.model() if solver.check() == z3.sat else None
 

@@ -28,7 +28,7 @@ names the table exactly as written.
 ('qemu', False)
 >>> from .text import to_text
 >>> to_text(spec.event("vm_stop").when)
-'running and not vhost_on'
+'running and (not vhost_on or status == driver_ok)'
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ checker:
 ```toml
 [slots]
 holders = ["our_fd", "vhost_fd"]   # per-queue flags: each true one holds one slot
+addresses = 1                      # ... per notify address of the queue (kvmtool: 2)
 limit = "limited"                  # the host fact: the host has a slot limit
 size = 6                           # the slots such a host has
 answer = "assign_ok"               # KVM's answer to one assignment of ours
@@ -19,11 +20,16 @@ vhost = [                          # vhost's events; when one is a take
 
 ``vhost`` lists the events vhost issues (offered only on the devices it
 serves) and, in ``take``, when such an event is vhost taking host notifiers
-(over the event's parameters; omitted: never). ``limit``, ``size`` and
-``answer`` are optional. ``size`` is what a host with the limit has: the
-oracle never lets one device hold more (``oracle/host.py``: KVM cannot
-grant a slot it does not have); a configuration of several devices names
-its own (``scale/config.py``). A table without ``[slots]`` loads, but a configuration of several
+(over the event's parameters; omitted: never). ``addresses`` says how many
+ioeventfds one true holder registers: a queue notified at several addresses
+registers one for each (kvmtool registers a port-I/O and an MMIO address for
+every queue, QEMU's transitional virtio-pci devices two or three), so it holds
+that many slots; a configuration may say it per device. ``size`` is what a
+host with the limit has: the oracle never lets one device hold more
+(``oracle/host.py``: KVM cannot grant a slot it does not have); a
+configuration of several devices names its own (``scale/config.py``).
+``limit``, ``size``, ``answer`` and ``addresses`` (default 1) are optional.
+A table without ``[slots]`` loads, but a configuration of several
 devices refuses it.
 
 >>> from .load import load_spec
@@ -42,7 +48,7 @@ from .parse import parse_expr
 from .resolve import Context, resolve_bool
 from .schema import Event, Scope, Slots, Variable, VhostEvent
 
-_KEYS = {"holders", "limit", "answer", "vhost", "size"}
+_KEYS = {"holders", "limit", "answer", "vhost", "addresses", "size"}
 
 
 def read_slots(found: list[tuple[dict, Any]], variables: dict[str, Variable], events: dict[str, Event]) -> Slots | None:
@@ -75,7 +81,13 @@ def read_slots(found: list[tuple[dict, Any]], variables: dict[str, Variable], ev
     answer = entry.get("answer")
     if answer is not None and not any(p.name == answer and p.type == BOOL for e in events.values() for p in e.params):
         raise at.error(SchemaError, f"expected the name of a bool event parameter, found {answer!r}", "answer")
-    return Slots(tuple(holders), limit, answer, _vhost(entry.get("vhost", []), at, events), at.source(entry), size)
+    addresses = entry.get("addresses", 1)
+    if isinstance(addresses, bool) or not isinstance(addresses, int) or addresses < 1:
+        raise at.error(
+            SchemaError, f"expected a positive number of ioeventfds per holder, found {addresses!r}", "addresses"
+        )
+    vhost = _vhost(entry.get("vhost", []), at, events)
+    return Slots(tuple(holders), limit, answer, vhost, at.source(entry), addresses, size)
 
 
 def _vhost(items: Any, at: Any, events: dict[str, Event]) -> tuple[VhostEvent, ...]:

@@ -1,4 +1,5 @@
-"""Shared fixtures: deliberately broken copies of the table.
+"""Shared fixtures: deliberately broken copies of the table; no progress
+lines in the tests' output and no COLUMNS unless a test asks for them.
 
 ``broken(variant, *edits)`` copies ``spec/common.toml`` and the variant into a
 temporary folder, applies the edits and loads the result. An edit names an
@@ -11,13 +12,24 @@ values are TOML text, written as they would be in the file:
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from virtio_notifier_spec.cli.progress import ENV as PROGRESS_ENV
 from virtio_notifier_spec.spec.load import SPEC_DIR, load_spec
+
+# No progress lines unless a test asks for them (by setting the variable
+# itself): a run slowed by a loaded machine would otherwise print one into
+# the output a test reads, however long it takes.
+os.environ[PROGRESS_ENV] = "off"
+# Text fits COLUMNS when it is set (cli/output.py); pytest-xdist's workers set
+# it to 80. Every test sees the width of a run off a terminal unless it sets one.
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
 
 
 @dataclass(frozen=True)

@@ -1,3 +1,3 @@
-from virtio_notifier_spec.cli.main import main
+from virtio_notifier_spec.cli.entry import main
 
 main()

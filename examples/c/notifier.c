@@ -138,6 +138,11 @@ static void set_host_notifier(int n, int assign, int assign_ok)
             v->our_fd = 0;              /* ours goes first, drained */
             drain(v);
         }
+        if (!assign_ok) {               /* KVM refused vhost's: undo, ours back in the slot it freed */
+            if (v->state == ASSIGNED)
+                v->our_fd = 1;
+            return;
+        }
         v->vhost_fd = 1;
         v->handler = H_VHOST;
         v->state = OFFLIMITS;
@@ -162,12 +167,12 @@ static void set_host_notifier(int n, int assign, int assign_ok)
 /* vhost started or stopped for the whole device: every queue vhost serves
  * is taken or given back as set_host_notifier does for one; the others are
  * left alone. */
-static void vhost_start(void)
+static void vhost_start(int assign_ok)
 {
     dev.vhost_on = 1;
     for (int n = 0; n < dev.queues; n++) {
         if (dev.vq[n].vhost_serves)
-            set_host_notifier(n, 1, 1);
+            set_host_notifier(n, 1, assign_ok);
 #ifdef MUTANT_TAKE_EVERY_QUEUE
         else if (dev.vq[n].state == ASSIGNED)
             deassign_ours(&dev.vq[n], 1);
@@ -413,7 +418,7 @@ static int event(const char *name)
         if (!q) return -1;
         set_host_notifier((int)q->num, flag("args.assign", 0), assign_ok);
     } else if (!strcmp(name, "vhost_start")) {
-        vhost_start();
+        vhost_start(assign_ok);
     } else if (!strcmp(name, "vhost_stop")) {
         vhost_stop(assign_ok);
     } else if (!strcmp(name, "load")) {

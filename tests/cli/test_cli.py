@@ -40,8 +40,9 @@ def test_check_exits_1_and_prints_traces_when_a_property_fails():
 def test_check_json_is_one_document_with_verdicts_and_traces():
     result = run("check", "--spec", "proposal", "--queues", "1", "--json")
     assert result.exit_code == 1
-    document = json.loads(result.output)
-    run0 = document["proposal"][0]
+    document = json.loads(result.stdout)
+    run0 = document["results"][0]
+    assert (run0["variant"], run0["queues"]) == ("proposal", 1)
     assert run0["verdicts"]["no_lost_kick"] == "fails"
     assert run0["verdicts"]["one_owner_per_notifier"] == "holds"
     steps = run0["counterexamples"]["no_lost_kick"]["trace"]["steps"]

@@ -70,6 +70,7 @@ def _commands(table: Path, folder: Path, events: list[str]) -> list[list[str]]:
         ["simulate", "--spec", table, "--queues", "2", "--seed", "1", "--depth", "20", "--runs", "5", *LIMITS],
         ["check", "--spec", table, "--queues", "2", "--depth", "3", *LIMITS],
         ["oracle", "schema", "--spec", table],
+        *(["export", "--format", fmt, "--spec", table, "--queues", "2"] for fmt in ("quint", "promela", "promela-ltl")),
         ["oracle", "drive", "--builtin", f"model:{table}", "--spec", table, "--queues", "1", "--walks", "2", *LIMITS],
     ]
 

@@ -23,14 +23,14 @@ def test_text_lists_the_changed_rows_and_verdicts_and_exits_1():
     assert "  no_lost_kick                   fails -> holds" in result.output
     assert "+ release_unheld: set_host_notifier in assigned (stays)" in result.output  # rows that change nothing too
     assert result.output.endswith(
-        "different: 20 row(s) added, 19 row(s) removed, 5 row(s) changed, 9 verdict(s) changed\n"
+        "different: 22 row(s) added, 19 row(s) removed, 6 row(s) changed, 9 verdict(s) changed\n"
     )
 
 
 def test_json_has_rows_added_removed_changed_and_verdicts():
     result = run("diff", "proposal", "resolved", "--queues", "1", "--json")
     assert result.exit_code == 1
-    document = json.loads(result.output)
+    document = json.loads(result.stdout)["results"][0]
     assert (document["old"]["name"], document["new"]["name"], document["queues"]) == ("proposal", "resolved", [1])
     added = {r["name"] for r in document["rows"]["added"]}
     assert {"release_to_pio", "assign_on_vm_run", "reset_by_status_zero"} <= added
@@ -57,7 +57,7 @@ def test_a_change_to_a_row_that_changes_nothing_is_a_difference(tmp_path):
     )
     result = run("diff", str(path), "--queues", "1", "--json")
     assert result.exit_code == 1
-    changed = json.loads(result.output)["rows"]["changed"]
+    changed = json.loads(result.stdout)["results"][0]["rows"]["changed"]
     assert [(c["name"], c["what"], c["new"]["guard"]) for c in changed] == [
         ("release_unheld", ["guard"], "not assign and true")
     ] * 2
@@ -66,7 +66,8 @@ def test_a_change_to_a_row_that_changes_nothing_is_a_difference(tmp_path):
 def test_runs_stopped_before_they_can_tell_exit_3():
     result = run("diff", "resolved", "resolved", "--queues", "2", "--max-states", "5", "--json")
     assert result.exit_code == 3
-    assert json.loads(result.output)["partial"] is True
+    document = json.loads(result.stdout)
+    assert document["results"][0]["partial"] is True and document["stopped"] == "stopped at --max-states 5"
 
 
 def test_one_table_that_extends_nothing_is_bad_input():

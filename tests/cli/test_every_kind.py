@@ -49,7 +49,7 @@ def test_check_fails_on_the_release_that_stays_slow_with_its_lasso():
 def test_check_json_gives_the_same_verdicts_as_the_text():
     done = run("check", "--spec", SLOW, "--queues", "1-2", "--json")
     assert done.exit_code == 1
-    (one, two) = json.loads(done.stdout)["release_stays_slow"]
+    (one, two) = json.loads(done.stdout)["results"]
     for r in (one, two):
         assert r["ok"] is False and r["verdicts"]["fast_path_after_release"] == "fails"
         assert r["verdicts"]["kick_eventually_handled"] == "holds" and r["verdicts"]["no_lost_kick"] == "holds"
@@ -76,8 +76,9 @@ def test_verify_json_has_every_kind_in_each_run():
     done = run("verify", "--queues", "1", "--proposal-queues", "1", "--json")
     assert done.exit_code == 0, done.output
     document = json.loads(done.stdout)
-    assert document["proposal"][0]["verdicts"]["kick_eventually_handled"] == "fails"
-    assert document["resolved"][0]["verdicts"]["kick_eventually_handled"] == "holds"
+    runs = {r["variant"]: r for r in document["results"] if r["queues"] == 1}
+    assert runs["proposal"]["verdicts"]["kick_eventually_handled"] == "fails"
+    assert runs["resolved"]["verdicts"]["kick_eventually_handled"] == "holds"
     assert "liveness" not in document  # one place for every verdict: the runs
 
 
@@ -86,7 +87,7 @@ def test_diff_says_the_liveness_verdict_changed_in_text_and_json():
     assert text.exit_code == 1
     assert "  fast_path_after_release  holds -> fails" in text.output
     assert text.output.endswith("different: 1 row(s) changed, 1 verdict(s) changed\n")
-    document = json.loads(run("diff", SLOW, "--queues", "1", "--json").stdout)
+    document = json.loads(run("diff", SLOW, "--queues", "1", "--json").stdout)["results"][0]
     assert document["verdicts"] == [{"property": "fast_path_after_release", "old": "holds", "new": "fails"}]
 
 
@@ -106,7 +107,7 @@ def test_a_graph_too_large_beside_the_search_is_not_checked_with_the_command_tha
     assert "virtio-notifier-spec liveness --spec resolved --queues 16 --symmetry checks it" in " ".join(
         done.output.split()
     )
-    document = json.loads(run("check", "--queues", "16", "--symmetry", "--json").stdout)["resolved"][0]
+    document = json.loads(run("check", "--queues", "16", "--symmetry", "--json").stdout)["results"][0]
     assert document["verdicts"]["fast_path_recoverable"] == "not checked"
     assert "support search" in document["not_checked"]["fast_path_recoverable"]
     assert document["verdicts"]["kick_eventually_handled"] == "holds"  # the one-queue projection: every N
@@ -115,16 +116,16 @@ def test_a_graph_too_large_beside_the_search_is_not_checked_with_the_command_tha
 def test_property_selects_liveness_properties_too():
     done = run("check", "--spec", SLOW, "--queues", "1", "--property", "no_lost_kick", "--json")
     assert done.exit_code == 0
-    assert list(json.loads(done.stdout)["release_stays_slow"][0]["verdicts"]) == ["no_lost_kick"]
+    assert list(json.loads(done.stdout)["results"][0]["verdicts"]) == ["no_lost_kick"]
     done = run("check", "--spec", SLOW, "--queues", "1", "--property", "fast_path_after_release", "--json")
     assert done.exit_code == 1
-    assert json.loads(done.stdout)["release_stays_slow"][0]["verdicts"] == {"fast_path_after_release": "fails"}
+    assert json.loads(done.stdout)["results"][0]["verdicts"] == {"fast_path_after_release": "fails"}
 
 
 def test_a_search_stopped_early_leaves_liveness_unknown_and_exits_3():
     done = run("check", "--queues", "2", "--max-states", "20", "--json")
     assert done.exit_code == 3
-    verdicts = json.loads(done.stdout)["resolved"][0]["verdicts"]
+    verdicts = json.loads(done.stdout)["results"][0]["verdicts"]
     assert verdicts["kick_eventually_handled"] == "unknown" and verdicts["no_deadlock"] == "unknown"
 
 
@@ -145,7 +146,7 @@ def test_scale_gives_the_liveness_verdicts_for_every_n_where_the_projection_deci
     assert "leads_to fast_path_after_release: FAILS (1 q, lasso 3+0) for every N (one-queue projection)" in text
     assert "recoverable fast_path_recoverable: not checked (64 q)" in text
     document = json.loads(run("scale", "--queues", "1-64", "--config", one, "--json").stdout)
-    assert document["table"][-1]["verdicts"]["kick_eventually_handled"] == "holds"
+    assert document["results"][-1]["verdicts"]["kick_eventually_handled"] == "holds"
 
 
 def test_liveness_and_replay_name_the_kinds_they_leave_to_check():
@@ -155,7 +156,7 @@ def test_liveness_and_replay_name_the_kinds_they_leave_to_check():
         in json.loads(done.stdout)["not_checked"]["no_lost_kick"]
     )
     done = run("replay", "--spec", "resolved", "reset", "--json")
-    live = json.loads(done.stdout)["liveness"]
+    live = json.loads(done.stdout)["results"][0]["liveness"]
     assert live["load_is_history_free"]["verdict"] == "not checked"
     assert live["fast_path_recoverable"]["verdict"] == "not checked" and live["no_deadlock"]["verdict"] == "holds"
     proved = json.loads(run("prove", "--json").stdout)

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from virtio_notifier_spec.cli.exitcodes import ExitCode
 from virtio_notifier_spec.cli.main import cli
 from virtio_notifier_spec.cli.output import WIDTH
+from virtio_notifier_spec.cli.params import Seconds
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -113,3 +114,92 @@ def test_output_wraps_at_100_columns_off_a_terminal(args, monkeypatch, tmp_path)
     assert result.exit_code in (0, 1), result.output
     wide = [line for line in result.output.splitlines() if len(line) > WIDTH]
     assert not wide, wide[:3]
+
+
+SHARED = (
+    "--spec",
+    "--queues",
+    "--timeout",
+    "--max-states",
+    "--depth",
+    "--property",
+    "--traces",
+    "--json",
+    "--quiet",
+    "--env",
+)
+
+
+def test_the_readme_says_which_command_takes_which_shared_flag():
+    readme = (ROOT / "README.md").read_text()
+    rows = [line for line in readme.splitlines() if line.startswith("| `") and line.count("|") == len(SHARED) + 2]
+    said = {}
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        said[cells[0].strip("`")] = {flag for flag, cell in zip(SHARED, cells[1:], strict=True) if cell == "yes"}
+    taken = {" ".join(w): {f for f in SHARED if any(f in p.opts for p in c.params)} for w, c in ALL}
+    assert said == taken
+
+
+@pytest.mark.parametrize("words", TAKING["--queues"], ids=" ".join)
+@pytest.mark.parametrize(
+    "value", ["1025", "1-1025", "99999999999999999999", "9" * 5000], ids=["1025", "1-1025", "20 digits", "5000 digits"]
+)
+def test_queues_refuses_more_than_1024_everywhere_with_the_range(words, value):
+    result = run(*words, "--queues", value)
+    assert result.exit_code == ExitCode.BAD_INPUT and "queue counts go from 1 to" in result.output, result.output
+    assert "Traceback" not in result.output and len(result.output) < 1000  # a huge value is not echoed whole
+
+
+SECONDS_OPTIONS = [
+    (w, p.opts[0]) for w, c in ALL for p in c.params if isinstance(p, click.Option) and isinstance(p.type, Seconds)
+]
+
+
+@pytest.mark.parametrize(("words", "option"), SECONDS_OPTIONS, ids=lambda x: " ".join(x) if isinstance(x, tuple) else x)
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e999", "-1"])
+def test_every_duration_refuses_what_is_not_a_finite_time(words, option, value):
+    result = run(*words, option, value)
+    assert result.exit_code == ExitCode.BAD_INPUT and option in result.output, result.output
+
+
+def test_every_float_option_is_a_duration_that_refuses_nan():
+    floats = [
+        (w, p.opts[0])
+        for w, c in ALL
+        for p in c.params
+        if isinstance(p, click.Option) and isinstance(p.type, click.types.FloatParamType)
+    ]
+    assert not floats, f"use params.Seconds, which refuses nan and inf: {floats}"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", "--spec", "proposal", "--queues", "1-2"],
+        ["verify", "--resolved-queues", "1", "--proposal-queues", "1"],
+        ["liveness", "--spec", "proposal", "--queues", "1"],
+        ["scale", "--queues", "1-8"],
+        ["prove", "--spec", "resolved", "--env", "qemu"],
+        ["diff", "proposal", "resolved", "--queues", "1"],
+        ["mutants", "--queues", "1", "--max-depth", "6", "--only", "take_keeps_ours"],
+    ],
+    ids=lambda a: a[0],
+)
+def test_at_40_columns_tables_wrap_and_cut_no_name_or_number(args, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "40")
+    result = run(*args)
+    assert result.exit_code in (0, 1), result.output
+    assert not [line for line in result.stdout.splitlines() if len(line) > 40]
+    assert "…" not in result.stdout  # rich's mark of a cut cell
+    for name in ("assigned_holds_exactly_ours", "limited_host_no_userspace_ioeventfd"):
+        assert name in result.stdout or args[0] in ("scale", "mutants", "diff", "liveness")
+
+
+def test_the_proofs_table_of_make_verify_keeps_every_name_whole_at_100_columns():
+    result = run("prove", "--spec", "resolved", "--env", "qemu")
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.stdout and not [line for line in result.stdout.splitlines() if len(line) > WIDTH]
+    for name in ("assigned_holds_exactly_ours", "limited_host_no_userspace_ioeventfd", "stopped_vm_holds_none_of_ours"):
+        assert name in result.stdout
+    assert "\nsearch: " not in result.stdout  # the search is labelled, not a stray line

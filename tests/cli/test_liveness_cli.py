@@ -17,7 +17,7 @@ def _run(*args):
 def test_proposal_fails_with_its_lasso_in_json_and_exit_1():
     done = _run("--spec", "proposal", "--queues", "1", "--json")
     assert done.exit_code == 1
-    (run,) = json.loads(done.stdout)["liveness"]
+    (run,) = json.loads(done.stdout)["results"]
     assert run["verdicts"]["kick_eventually_handled"] == "fails"
     lasso = run["lassos"]["kick_eventually_handled"]
     assert [s["event"] for s in lasso["stem"]["steps"]] == ["set_status", "set_host_notifier", "kick"]

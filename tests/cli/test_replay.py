@@ -42,7 +42,7 @@ def test_an_event_the_environment_cannot_issue_stops_the_replay_with_exit_1():
 
 def test_the_start_is_chosen_with_init():
     limited = run("replay", "--spec", "resolved", "--init", "limited=true", ON, "--json")
-    document = json.loads(limited.output)
+    (document,) = json.loads(limited.stdout)["results"]
     assert document["start"]["device"]["limited"] is True
     assert document["steps"][0]["fired"][0]["transition"] == "status_leaves_queue"
 

@@ -60,13 +60,13 @@ def test_a_later_state_that_differs_from_the_table_fails_with_its_step_and_varia
     text = " ".join(done.output.split())
     assert "DIFFERS: the trace's state after step 2: q0.pending: the table has true, the trace false" in text
     assert "stopped at step 2: the trace's state is not the table's" in text
-    document = json.loads(run("replay", "--trace", path, "--json").stdout)
+    (document,) = json.loads(run("replay", "--trace", path, "--json").stdout)["results"]
     assert document["ok"] is False and document["steps"][-1]["differs"].startswith("q0.pending")
 
 
 def test_an_unchanged_trace_agrees_state_by_state(traces):
     done = run("replay", "--trace", traces / "proposal-1q-no_lost_kick.itf.json", "--json")
-    document = json.loads(done.stdout)
+    (document,) = json.loads(done.stdout)["results"]
     assert done.exit_code == 1  # no_lost_kick, not a state
     assert all(step["differs"] is None for step in document["steps"]) and document["start_differs"] is None
     assert document["liveness"]["kick_eventually_handled"]["verdict"] == "not checked"  # a finite run
@@ -114,7 +114,7 @@ def test_the_lasso_of_the_release_that_stays_slow_fails_replay_from_any_folder(t
 def test_an_itf_lasso_closes_by_its_loop_back_and_breaks_its_property(traces):
     done = run("replay", "--trace", traces / "proposal-1q-kick_eventually_handled.itf.json", "--json")
     assert done.exit_code == 1
-    document = json.loads(done.stdout)
+    (document,) = json.loads(done.stdout)["results"]
     assert document["loop"] == 3 and document["cycle"]["problem"] is None and document["cycle"]["unfair"] == []
     assert document["cycle"]["closing"]["event"] == "set_host_notifier"
     assert document["liveness"]["kick_eventually_handled"]["verdict"] == "fails"

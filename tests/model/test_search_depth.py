@@ -93,7 +93,7 @@ def test_every_exploring_command_is_incomplete_when_the_bound_cuts_it(args):
 
 def test_check_json_says_the_depth_stopped_it_and_an_uncut_bound_holds():
     done = CliRunner().invoke(cli, ["check", "--queues", "1", "--depth", "2", "--json"])
-    (run,) = json.loads(done.stdout)["resolved"]
+    (run,) = json.loads(done.stdout)["results"]
     assert done.exit_code == 3 and run["partial"] == "stopped at --depth 2" and run["depth"] == 2
     assert set(run["verdicts"].values()) == {"unknown"}
     assert CliRunner().invoke(cli, ["check", "--queues", "1", "--depth", "4", "--quiet"]).exit_code == 0
@@ -106,6 +106,6 @@ def test_scale_and_the_proofs_search_take_the_bound(tmp_path):
     done = CliRunner().invoke(cli, ["scale", "--queues", "1-64", "--config", one, "--depth", "2", "--json"])
     assert done.exit_code == 3
     document = json.loads(done.stdout)
-    assert document["table"][-1]["partial"] == document["system"]["partial"] == "stopped at --depth 2"
+    assert document["results"][-1]["partial"] == document["system"]["partial"] == "stopped at --depth 2"
     proved = CliRunner().invoke(cli, ["prove", "--spec", "proposal", "--depth", "1", "--quiet"])
     assert "the orbit search finished no N (the 1-queue search stopped at --depth 1)" in " ".join(proved.output.split())

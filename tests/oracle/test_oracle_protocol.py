@@ -66,7 +66,7 @@ def test_a_child_that_does_not_speak_the_forced_version_is_a_protocol_failure(ch
 def test_the_c_example_conforms_in_every_protocol_version(c_programs, version):
     result = run("oracle", "drive", "--queues", "1", "--protocol", version, "--json", "--", c_programs[""])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["coverage"]["state_event_pairs"] == [615, 615]
+    assert json.loads(result.stdout)["results"][0]["coverage"]["state_event_pairs"] == [615, 615]
 
 
 @pytest.mark.parametrize("version", [2, 3])

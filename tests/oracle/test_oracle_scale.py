@@ -181,7 +181,7 @@ def test_a_table_outside_the_symmetry_fragment_falls_back_to_the_plain_tour():
 def test_drive_symmetry_on_tours_orbits_even_at_two_queues(c_programs):
     result = run("oracle", "drive", "--queues", "2", "--symmetry", "on", "--json", "--", c_programs[""])
     assert result.exit_code == 0
-    doc = json.loads(result.stdout)
+    doc = json.loads(result.stdout)["results"][0]
     assert doc["coverage"]["pairs_are"] == "orbit_event_class" and doc["coverage"]["state_event_pairs"] == [1509, 1509]
 
 
@@ -207,7 +207,7 @@ def test_replay_runs_the_example_check_wrote(c_programs, tmp_path):
     assert run("oracle", "check", "--example", str(example), str(trace)).exit_code == 1
     result = run("oracle", "replay", "--trace", str(example), "--json", "--", c_programs[""])
     assert result.exit_code == 0  # the C example conforms: the example's events run as the spec expects
-    doc = json.loads(result.stdout)
+    doc = json.loads(result.stdout)["results"][0]
     assert doc["queues"] == 8 and len(doc["steps"]) == len(example.read_text().splitlines())
 
 

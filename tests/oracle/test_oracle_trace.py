@@ -234,7 +234,7 @@ def test_cli_check_exits_1_and_json_reports_the_divergence_and_example(tmp_path)
     example = tmp_path / "example.jsonl"
     result = run("oracle", "check", "--json", "--example", str(example), str(path))
     assert result.exit_code == 1
-    doc = json.loads(result.stdout)
+    doc = json.loads(result.stdout)["results"][0]
     assert doc["verdict"] == "diverges"
     d = doc["divergences"][0]
     assert d["line"] == 3 and d["mismatches"] == [{"field": "q0.our_fd", "expected": False, "observed": True}]

@@ -123,10 +123,10 @@ def test_prove_command_exits_1_with_traces_on_proposal():
 def test_prove_command_json_is_one_document():
     result = CliRunner().invoke(cli, ["prove", "--spec", "proposal", "--json"])
     assert result.exit_code == 1
-    document = json.loads(result.output)
-    verdicts = {p["name"]: p["verdict"] for p in document["proofs"]}
+    document = json.loads(result.stdout)
+    verdicts = {p["name"]: p["verdict"] for p in document["results"]}
     assert {n for n, v in verdicts.items() if v == "violated"} == PROPOSAL_VIOLATED
-    assert document["proofs"][1]["trace"]["steps"][0]["fired"][0]["letter"] == "b"
+    assert document["results"][1]["trace"]["steps"][0]["fired"][0]["letter"] == "b"
 
 
 def test_prove_command_bad_spec_exits_2_with_one_line(tmp_path):
@@ -180,7 +180,7 @@ def test_verify_exits_3_when_a_proof_of_resolved_is_undecided(monkeypatch):
 def test_prove_command_crosscheck_agrees_and_reports_json():
     result = CliRunner().invoke(cli, ["prove", "--spec", "resolved", "--crosscheck", "2", "--json"])
     assert result.exit_code == 0, result.output
-    checks = json.loads(result.output)["crosscheck"]
+    checks = json.loads(result.stdout)["crosscheck"]
     assert [(c["queues"], c["states"], c["reached_by_z3"], c["closed_in_z3"]) for c in checks] == [
         (1, 38, 38, True),
         (2, 124, 124, True),

@@ -26,6 +26,7 @@ from virtio_notifier_spec.proofs.prove import prove
 from virtio_notifier_spec.proofs.result import Verdict
 from virtio_notifier_spec.proofs.search import Search, replays, search_bound
 from virtio_notifier_spec.proofs.symbolic import Encoding
+from virtio_notifier_spec.spec.load import load_spec
 
 
 def test_a_property_false_only_from_seven_queues_is_violated_with_a_seven_queue_trace(tmp_path):
@@ -158,9 +159,34 @@ def test_a_shared_requirement_this_table_never_needs_in_full_is_noted_not_failed
     # written in common.toml for designs that arm their handler late, never matters
     proof = prove(load_spec("resolved")).get("non_vacuous")
     assert proof.proved, proof.message
-    assert "in requirements shared with other tables, never needed here: no_lost_kick: `status != driver_ok`" in (
-        proof.message
-    )
+    shipped = "exempt, in the requirements the project ships for every table (spec/common.toml), never needed here"
+    assert f"{shipped}: no_lost_kick: `status != driver_ok`" in proof.message
+
+
+def test_a_requirement_in_a_users_included_file_is_judged_as_the_tables_own(tmp_path, broken):
+    # once, any included file was exempt: the same property failed non_vacuous
+    # in the variant's own file and was proved from a file it included
+    (tmp_path / "extra.toml").write_text(VACUOUS_REQUIREMENT)
+    for name, text in (
+        ("included.toml", 'include = "extra.toml"\n'),
+        ("own.toml", VACUOUS_REQUIREMENT),
+    ):
+        (tmp_path / name).write_text(f'extends = "resolved"\nvariant = {{ name = "{name[:-5]}" }}\n{text}')
+        proof = prove(load_spec(tmp_path / name)).get("non_vacuous")
+        assert proof.verdict is Verdict.VIOLATED, (name, proof.message)
+        assert proof.message.startswith("assigned_has_an_ioeventfd: `vhost_fd` can be replaced by false"), name
+        assert "exempt, in the requirements the project ships" in proof.message  # each exemption named
+    # a copy of the shipped requirements is still the shipped requirements
+    assert prove(broken("resolved")).get("non_vacuous").proved
+
+
+VACUOUS_REQUIREMENT = """
+[[properties]]
+name = "assigned_has_an_ioeventfd"
+kind = "invariant"
+expr = "state == assigned => (our_fd or vhost_fd)"
+rationale = "vhost's ioeventfd is never needed here: an assigned queue always has ours."
+"""
 
 
 def test_a_restricted_environment_makes_dead_rows_and_eventless_properties_not_applicable():

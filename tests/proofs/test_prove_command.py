@@ -16,9 +16,10 @@ from virtio_notifier_spec.proofs.budget import Budget, OutOfTime, check
 def test_timeout_leaves_the_rest_unknown_and_exits_3():
     result = CliRunner().invoke(cli, ["prove", "--spec", "resolved", "--timeout", "0.000001", "--json"])
     assert result.exit_code == 3, result.output
-    document = json.loads(result.output)
-    assert {p["verdict"] for p in document["proofs"]} == {"unknown"}
-    assert document["proofs"][0]["message"] == "stopped at --timeout"
+    document = json.loads(result.stdout)
+    assert {p["verdict"] for p in document["results"]} == {"unknown"}
+    assert document["results"][0]["message"] == "stopped at --timeout"
+    assert document["stopped"] == "stopped at --timeout"
 
 
 def test_timeout_must_be_positive():

@@ -41,20 +41,25 @@ def _kinds(machine, name, events):
 
 
 def test_vhost_events_need_a_vhost_device_and_come_with_their_causes(machine):
-    assert _reason(machine, "blk-legacy-2", False, [DRIVER_OK, ("vhost_start", {})]) == "no_vhost"
+    assert _reason(machine, "blk-legacy-2", False, [DRIVER_OK, ("vhost_start", {"assign_ok": True})]) == "no_vhost"
     assert _reason(machine, "fs", True, [DRIVER_OK, ("kick", {"queue": 0})]) == "vhost_start_inside_driver_ok"
-    stop = [DRIVER_OK, ("vhost_start", {}), ("vhost_stop", {"assign_ok": True})]
+    stop = [DRIVER_OK, ("vhost_start", {"assign_ok": True}), ("vhost_stop", {"assign_ok": True})]
     assert _reason(machine, "fs", True, stop) == "vhost_stop_alone"
     caused = [*stop, ("set_status", {"value": "zero", "assign_ok": True})]
     assert _kinds(machine, "fs", caused) == ["first_half", "second_half", "before_cause", "perform"]
 
 
 def test_vhost_user_blk_stops_and_starts_vhost_by_its_backends_disconnect_and_return(machine):
-    stop = [DRIVER_OK, ("vhost_start", {}), ("vhost_stop", {"assign_ok": True}), ("kick", {"queue": 0})]
+    stop = [
+        DRIVER_OK,
+        ("vhost_start", {"assign_ok": True}),
+        ("vhost_stop", {"assign_ok": True}),
+        ("kick", {"queue": 0}),
+    ]
     assert _kinds(machine, "vub", stop) == ["first_half", "second_half", "disconnect", "perform"]
-    again = [*stop, ("vhost_start", {})]
+    again = [*stop, ("vhost_start", {"assign_ok": True})]
     assert _kinds(machine, "vub", again)[-1] == "reconnect"
-    assert _reason(machine, "vub", True, [("vhost_start", {})]) != "reconnect"
+    assert _reason(machine, "vub", True, [("vhost_start", {"assign_ok": True})]) != "reconnect"
 
 
 def test_vhost_devices_are_judged_on_a_limited_host_and_not_migrated(machine):
@@ -62,3 +67,22 @@ def test_vhost_devices_are_judged_on_a_limited_host_and_not_migrated(machine):
     assert _reason(machine, "fs", True, [("vm_stop", {}), ("load", {"saved": "zero", "assign_ok": True})]) == (
         "no_migration"
     )
+
+
+def test_the_write_reset_or_vm_stop_that_stops_vhost_comes_first_as_in_qemu(machine):
+    # QEMU stops its own ioeventfds, then vhost, inside the write (the qemu environment's order)
+    started = [DRIVER_OK, ("vhost_start", {"assign_ok": True})]
+    for cause in (("set_status", {"value": "zero", "assign_ok": True}), ("reset", {}), ("vm_stop", {})):
+        events = [*started, cause, ("vhost_stop", {"assign_ok": True})]
+        assert _kinds(machine, "fs", events) == ["first_half", "second_half", "first_half", "second_half"]
+        assert _reason(machine, "fs", True, [*started, cause, ("kick", {"queue": 0})]) == "vhost_stop_inside_cause"
+    # on a VM start vhost starts first: the vm_run after it causes both
+    restart = [
+        *started,
+        ("vm_stop", {}),
+        ("vhost_stop", {"assign_ok": True}),
+        ("vhost_start", {"assign_ok": True}),
+        ("vm_run", {"assign_ok": True}),
+    ]
+    kinds = _kinds(machine, "fs", restart)
+    assert kinds[-2:] == ["before_cause", "perform"]

@@ -39,7 +39,7 @@ def test_a_virtio_blk_log_shows_its_kick_before_driver_ok_and_nothing_else(tmp_p
     assert header["queues"] == 2 and header["limited"] is False
     done = _run("oracle", "check", "--env", "qemu", "--all", "--json", str(trace))
     assert done.exit_code == 1
-    verdict = json.loads(done.output)
+    verdict = json.loads(done.output)["results"][0]
     assert [d["event"] for d in verdict["divergences"]] == ["kick(queue=0)"]
     assert {"state", "our_fd", "handled"} <= set(verdict["observation_coverage"]["observed"])
 

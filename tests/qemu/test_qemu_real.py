@@ -89,7 +89,7 @@ def test_a_limited_host_is_the_proxys_ioeventfd_off_and_conforms(qemu, qemu_spec
 def test_vhost_user_fs_takes_every_queue_and_gives_them_back_inside_the_status_write(qemu, qemu_spec):
     impl = qemu("fs")
     seq = (
-        "set_status(value=driver_ok, assign_ok=true); vhost_start(); kick(queue=1); "
+        "set_status(value=driver_ok, assign_ok=true); vhost_start(assign_ok=true); kick(queue=1); "
         "vhost_stop(assign_ok=true); set_status(value=zero, assign_ok=true)"
     )
     result = replay(qemu_spec, impl, 2, True, _events(qemu_spec, 2, seq))
@@ -100,8 +100,8 @@ def test_vhost_user_fs_takes_every_queue_and_gives_them_back_inside_the_status_w
 def test_vhost_user_blk_gives_its_queues_to_the_pio_path_when_its_backend_goes_and_takes_them_back(qemu, qemu_spec):
     impl = qemu("vub")
     seq = (
-        "set_status(value=driver_ok, assign_ok=true); vhost_start(); vhost_stop(assign_ok=true); kick(queue=0); "
-        "vhost_start(); kick(queue=1)"
+        "set_status(value=driver_ok, assign_ok=true); vhost_start(assign_ok=true); vhost_stop(assign_ok=true); "
+        "kick(queue=0); vhost_start(assign_ok=true); kick(queue=1)"
     )
     result = replay(qemu_spec, impl, 2, True, _events(qemu_spec, 2, seq))
     assert result.ok, result.text()
@@ -110,7 +110,10 @@ def test_vhost_user_blk_gives_its_queues_to_the_pio_path_when_its_backend_goes_a
 
 
 def test_vhost_user_blk_migrates_to_a_qemu_with_a_backend_of_its_own(qemu, qemu_spec):
-    seq = "vm_stop(); load(saved=driver_ok, assign_ok=true); vm_run(assign_ok=true); vhost_start(); kick(queue=0)"
+    seq = (
+        "vm_stop(); load(saved=driver_ok, assign_ok=true); vm_run(assign_ok=true); vhost_start(assign_ok=true); "
+        "kick(queue=0)"
+    )
     result = replay(qemu_spec, qemu("vub"), 2, True, _events(qemu_spec, 2, seq))
     assert result.ok, result.text()
     assert result.steps[-1].observed["queues"][0]["state"] == "offlimits"

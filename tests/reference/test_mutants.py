@@ -117,8 +117,8 @@ def test_mutants_command_kills_every_mutant_and_prints_the_sequences():
 def test_mutants_command_json_gives_each_shortest_sequence():
     result = CliRunner().invoke(cli, ["mutants", "--json", "--max-queues", "1", "--only", "vm_stop_keeps_ioeventfds"])
     assert result.exit_code == 0
-    document = json.loads(result.output)
-    (entry,) = document["mutants"]
+    document = json.loads(result.stdout)
+    (entry,) = document["results"]
     assert entry["killed"] and entry["length"] == 2
     assert [e["event"] for e in entry["shortest"]["events"]] == ["set_status", "vm_stop"]
     assert document["reference"]["conforms"] and document["killed"] == document["total"] == 1

@@ -102,3 +102,26 @@ def test_spin_reads_weak_and_strong_fairness_as_the_explorer_does(tmp_path, brok
     expected = "holds" if fairness == "strong" else "fails"
     name = "every_kick_handled_even_in_a_stopped_vm"
     assert _agree(_only(spec, name), 1, tmp_path).verdicts == {name: expected}
+
+
+@needs_spin
+def test_a_compile_that_misses_its_deadline_is_unknown_and_leaves_no_folder(tmp_path, monkeypatch):
+    # the compiler is stopped at the deadline (simulated: no test waits on the clock);
+    # resolved has a recoverable property, whose probes once ran a pan that was never built
+    from click.testing import CliRunner
+
+    from virtio_notifier_spec.cli.main import cli
+    from virtio_notifier_spec.scale import spin
+
+    real = spin._run
+
+    def deadline_in_cc(argv, cwd, deadline, env=None):
+        return (None, "", 0) if argv[0] == "cc" else real(argv, cwd, deadline, env)
+
+    monkeypatch.setattr(spin, "_run", deadline_in_cc)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    done = CliRunner().invoke(cli, ["liveness", "--spec", "resolved", "--queues", "1", "--spin"])
+    assert done.exit_code == 3, done.output
+    assert "unknown (SPIN did not compile in time)" in done.output
+    assert "SPIN could not tell (SPIN did not compile in time)" in done.output + done.stderr
+    assert list(tmp_path.iterdir()) == []

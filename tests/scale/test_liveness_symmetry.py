@@ -96,3 +96,70 @@ def test_the_refusal_is_one_line_and_exit_2(broken_path):
     done = CliRunner().invoke(cli, ["liveness", "--spec", str(path), "--queues", "2", "--symmetry"])
     assert done.exit_code == 2, done.output
     assert len(done.stderr.strip().splitlines()) == 1 and "use --no-symmetry" in done.stderr
+
+
+# -- step premises: another queue's step, and the concrete successor of an orbit ------
+
+#: Per queue, a step of kick (a per-queue event) on an assigned queue with our
+#: ioeventfd. At 1 queue only the queue's own kick is such a step, and it fills
+#: the eventfd; from 2 queues on, another queue's kick satisfies the premise too.
+KICK_FILLS = """
+[[properties]]
+name = "kick_fills_its_eventfd"
+kind = "leads_to"
+events = ["kick"]
+from = "state == assigned and our_fd"
+to = "pending"
+rationale = "A probe: written per queue, its premise is met by any queue's kick."
+"""
+
+
+def test_a_per_queue_step_premise_that_another_queues_step_meets_is_not_projected(broken):
+    spec = broken("resolved", extra=KICK_FILLS)
+    full = [check_plain(spec, n).verdict("kick_fills_its_eventfd") for n in (1, 2)]
+    assert full == ["holds", "fails"]
+    with pytest.raises(SymmetryError, match=r"kick_fills_its_eventfd: .*another queue's step.*our_fd = true"):
+        check_liveness(spec, 2, symmetry=True)
+    assert plans(spec, "auto")["kick_fills_its_eventfd"] == "none"
+    assert plans(spec, "auto")["fast_path_after_release"] == "projection"  # vhost_fd and not vhost_fd': never a stutter
+    auto = check_liveness(spec, 2, symmetry="auto")
+    assert _verdicts(auto) == _verdicts(check_plain(spec, 2))
+    breaks(spec, 2, "kick_fills_its_eventfd", auto.failures["kick_fills_its_eventfd"])
+
+
+def _premise(text: str) -> str:
+    return f"""
+[[properties]]
+name = "probe"
+kind = "leads_to"
+events = ["set_host_notifier"]
+from = "{text}"
+to = "false"
+rationale = "A probe of the orbit graph: a quantified step premise that reads x and x'."
+"""
+
+
+@pytest.mark.parametrize(
+    ("premise", "at_two"),
+    [
+        # vhost takes an assigned queue beside one on the pio path: the sorted
+        # successor puts the pio queue first, so read on it the premise never holds
+        (
+            "(exists p: state[p] == assigned and state'[p] == offlimits) and "
+            "(exists r: state[r] == deassigned and state'[r] == deassigned)",
+            "fails",
+        ),
+        # no row of set_host_notifier takes a queue from assigned to deassigned,
+        # yet the sorted successor of taking (assigned, deassigned)'s first queue reads so
+        ("exists p: state[p] == assigned and state'[p] == deassigned", "holds"),
+    ],
+    ids=["missed-premise", "invented-premise"],
+)
+def test_a_step_premise_on_the_orbit_graph_is_read_on_the_concrete_step(broken, premise, at_two):
+    spec = broken("resolved", Edit("handle", "fairness", None, file="common"), extra=_premise(premise))
+    assert plans(spec, True)["probe"] == "orbits"
+    for n in (2, 3):
+        full, reduced = check_plain(spec, n), check_liveness(spec, n, symmetry=True)
+        assert reduced.verdict("probe") == full.verdict("probe") == at_two
+        if at_two == "fails":
+            breaks(spec, n, "probe", reduced.failures["probe"])

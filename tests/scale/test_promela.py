@@ -27,7 +27,7 @@ def test_the_model_is_generated_from_the_records_for_every_queue_count():
 
 
 @needs_spin
-@pytest.mark.parametrize(("name", "n"), [("resolved", 1), ("resolved", 3), ("proposal", 2)])
+@pytest.mark.parametrize(("name", "n"), [("resolved", 1), ("resolved", 3), ("proposal", 2), ("registered", 2)])
 def test_spin_reaches_the_same_states_and_verdicts_as_the_explorer(tmp_path, name, n):
     spec = load_spec(name)
     ours = explore(spec, n)

@@ -4,6 +4,7 @@ and bad configurations are refused with the file, line and field."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -141,3 +142,59 @@ def test_a_row_that_assigns_without_asking_kvm_overfills_the_slots(tmp_path):
     result = explore_system(load_config(_config(tmp_path, SMALL)), spec=spec)
     cx = result.counterexamples["slots_within_limit"]
     assert cx.steps[-1].event == "set_status" and "more ioeventfds than the host's 2 slots" in cx.message
+
+
+# -- vhost's events are one device's; --env reaches the configuration ------------------
+
+THREE_SMALL = """
+[host]
+slots = 2
+
+[[devices]]
+name = "net0"
+queues = 1
+vhost = true
+
+[[devices]]
+name = "net1"
+queues = 1
+vhost = true
+
+[[devices]]
+name = "blk0"
+queues = 1
+"""
+
+
+def test_vhost_start_and_stop_act_on_their_own_device_only_on_three_devices_without_profiles(tmp_path):
+    # vhost_on is a host fact of the table, but vhost is started per device:
+    # once it was shared, so vhost_start took the userspace block device's queue
+    # and vhost_never_starved failed on this correct table
+    config = load_config(_config(tmp_path, THREE_SMALL))
+    spec = load_spec("resolved", env="unrestricted")
+    system = System(config, spec)
+    start = system.starts()[0]
+    offered = {(device, event) for device, event, _, _ in system.moves(start) if event.startswith("vhost_")}
+    assert offered == {(0, "vhost_start"), (0, "vhost_stop"), (1, "vhost_start"), (1, "vhost_stop")}
+    for step, _ in system.successors(start):
+        if step.event == "vhost_start":  # the other devices do not move
+            moved = [d.name for d, pre, post in zip(config.devices, start, step.post, strict=True) if pre != post]
+            assert moved == [step.device], str(step)
+    result = explore_system(config, spec=spec)
+    assert result.ok, {name: cx.message for name, cx in result.counterexamples.items()}
+
+
+def test_scale_applies_env_to_the_configuration_too(tmp_path):
+    runner = CliRunner()
+    done = runner.invoke(cli, ["scale", "--queues", "1", "--env", "qemu", "--json"])
+    assert done.exit_code == 0, done.output
+    system = json.loads(done.output)["system"]
+    assert system["env"] == "qemu" and system["ok"]
+    default = json.loads(runner.invoke(cli, ["scale", "--queues", "1", "--json"]).output)["system"]
+    assert default["env"] == "adversarial" and default["states"] != system["states"]
+    # a table that declares no such environment is refused, whichever table it is
+    shutil.copy(SPEC_DIR / "common.toml", tmp_path / "common.toml")
+    (tmp_path / "mine.toml").write_text((SPEC_DIR / "resolved.toml").read_text())
+    config = _config(tmp_path, SMALL, table="mine.toml")
+    refused = runner.invoke(cli, ["scale", "--queues", "1", "--config", str(config), "--env", "nowhere"])
+    assert refused.exit_code == 2 and "unknown environment 'nowhere'" in refused.stderr

@@ -90,8 +90,8 @@ def test_the_readme_variant_is_checked_proved_drawn_and_diffed_from_any_folder(t
         "different: 1 row(s) changed, 2 verdict(s) changed",
     ):
         assert line in shown and line in outputs["diff"]
-    document = json.loads(CliRunner().invoke(cli, ["diff", "reset_without_drain.toml", "--json"]).output)
-    assert [c["name"] for c in document["rows"]["changed"]] == ["reset"]
+    document = json.loads(CliRunner().invoke(cli, ["diff", "reset_without_drain.toml", "--json"]).stdout)
+    assert [c["name"] for c in document["results"][0]["rows"]["changed"]] == ["reset"]
 
 
 # -- replacing, removing, adding ------------------------------------------------
