@@ -325,6 +325,13 @@ class DriveReport:
         return "conforms"
 
     @property
+    def groups_complete(self) -> bool:
+        """Whether every symptom the suite shows is listed: no test was left
+        unrun by --max-failures or a stop (tests not run because they repeat
+        a crash repeat a listed symptom)."""
+        return self.stopped is None and not self.not_run().get("max_failures")
+
+    @property
     def shrunk(self) -> Failure | None:
         """The shortest sequence of the first group."""
         return self.groups[0].shortest if self.groups else None
@@ -363,6 +370,7 @@ class DriveReport:
             "observation_coverage": self.observation.to_json(),
             "note": self.note,
             "groups": [g.to_json() for g in self.groups],
+            "groups_complete": self.groups_complete,
             "first_failure": None
             if first is None
             else {
@@ -410,6 +418,12 @@ class DriveReport:
         if self.groups:
             later = f", and {self.later} after an earlier divergence (re-synced)" if self.later else ""
             lines.append(f"FAILS: {len(self.groups)} distinct symptom(s) in {len(self.failed)} failing test(s){later}")
+            capped = self.not_run().get("max_failures", 0)
+            if capped:  # a symptom only the tests not run show is not listed: say so, never imply the list is whole
+                lines.append(
+                    f"the list may be incomplete: {capped} test(s) not run after --max-failures, and a symptom only "
+                    "they show is not listed (without --max-failures every test runs and every symptom is listed)"
+                )
             for n, group in enumerate(self.groups, 1):
                 first, *rest = group.text_lines()
                 lines += [f"[{n}] {first}", *rest]
@@ -433,7 +447,7 @@ class DriveReport:
 
 
 _NOT_RUN = {
-    "max_failures": "stopped early; --all runs them",
+    "max_failures": "after --max-failures; without it they run",
     "repeats": "they begin with a sequence that crashed the implementation; --all runs them",
     "timeout": "the drive stopped at --timeout",
     INTERRUPTED: "the drive was interrupted",

@@ -257,6 +257,10 @@ def test_the_old_default_of_ten_failures_hid_classes_that_the_new_default_shows(
     shown, hidden = {g["summary"] for g in doc["groups"]}, {g["summary"] for g in judged(capped.stdout)["groups"]}
     assert hidden < shown
     assert "set_host_notifier: handled differs where the spec fires f (release_on_limited_host)" in shown - hidden
+    assert doc["groups_complete"] and not judged(capped.stdout)["groups_complete"]
+    text = run("oracle", "drive", "--queues", "1", "--max-failures", "10", "--", c_programs["MUTANT_DROP_KICK"])
+    said = " ".join(text.stdout.split())  # the report is wrapped to the terminal's width
+    assert "the list may be incomplete: " in said and "a symptom only they show is not listed" in said
 
 
 # -- re-sync after a divergence -----------------------------------------------------------------
