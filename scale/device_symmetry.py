@@ -3,7 +3,7 @@ whether the reduction by their permutations is exact (``scale/README.md``,
 "Identical devices").
 
 Two devices are alike when their records agree on everything but the name
-(queue count, vhost): they run the same table with the same moves.
+(queue count, vhost, notify addresses): they run the same table with the same moves.
 :func:`device_symmetry_refusal` decides, on the typed records, whether the
 README's argument covers a configuration: every device runs the one table
 of the configuration, and the configuration and its devices have only the
@@ -26,9 +26,10 @@ from virtio_notifier_spec.spec.errors import SpecError
 from .config import Config, Device
 
 #: The fields the argument covers: a name only tells devices apart in print;
-#: queues and vhost decide a device's moves, so they make its kind; the host's
-#: slots are one pool every device draws from alike.
-DEVICE_FIELDS = frozenset({"name", "queues", "vhost"})
+#: queues and vhost decide a device's moves, and addresses how many slots each
+#: holder of its queues takes, so the three make its kind; the host's slots
+#: are one pool every device draws from alike.
+DEVICE_FIELDS = frozenset({"name", "queues", "vhost", "addresses"})
 CONFIG_FIELDS = frozenset({"path", "table", "slots", "devices", "table_line"})
 
 

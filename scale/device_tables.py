@@ -242,13 +242,14 @@ def _kind(system: System, device: int, vm: list[Instance], seeds: list[State], l
     vm_here = [machine.instance(i.event.name, **i.values) for i in vm]
     step_props = system.step_props
     slot_slots = system.slot_slots
+    weight = system.weights[device]  # ioeventfds per holder: the device's notify addresses
 
     held_by: dict[State, int] = {}
 
     def used(state: State) -> int:
         found = held_by.get(state)
         if found is None:
-            found = held_by[state] = sum(1 for q in state.queues for s in slot_slots if q[s])
+            found = held_by[state] = weight * sum(1 for q in state.queues for s in slot_slots if q[s])
         return found
 
     states: list[State] = []

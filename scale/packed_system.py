@@ -27,7 +27,7 @@ state per orbit, and the concrete counts are summed over the orbits.
 >>> from virtio_notifier_spec.scale.config import CONFIG_DIR, load_config
 >>> r = explore_system_packed(load_config(CONFIG_DIR / "three_devices.toml"))
 >>> r.ok, r.states, r.transitions, r.depth
-(True, 1944, 51516, 12)
+(True, 1944, 53460, 12)
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ class PackedSystem(FrontierSearch):
         if self.slots > MAX_STEPS:
             raise TooLarge(f"a state may have up to {self.slots:,} steps, more than {MAX_STEPS:,}")
         self.groups = device_groups(config) if device_symmetry else []
-        self.take_check = {True: "vhost_never_starved" if config.vhost_needs <= (config.slots or 0) else None}
+        self.take_check = {True: "vhost_never_starved" if system.vhost_needs <= (config.slots or 0) else None}
         self.take_check[False] = "slots_within_limit"
         self.step_names = [p.name for p, _ in system.step_props]
         self.invariant_names = [p.name for p, _ in system.invariants]
@@ -171,7 +171,7 @@ class PackedSystem(FrontierSearch):
                 x[keep] for x in (rows, place, post, granted, used, bad, take)
             )
         fits = used <= self.capacity if self.limited else np.ones(len(rows), dtype=bool)
-        steps = fits | ~granted  # KVM refuses what does not fit: that refusal is another outcome
+        steps = fits | ~granted | take  # KVM refuses what does not fit (another outcome); a take is the starvation
         key = rows * self.slots + place
         result = Expansion(first, codes, _EMPTY, _EMPTY)
         result.extra = {"edges": int(steps.sum())}

@@ -82,3 +82,12 @@ def test_a_bad_number_of_addresses_is_refused_where_it_is_written(tmp_path):
     with pytest.raises(SchemaError, match="positive number of ioeventfds per queue") as device:
         load_config(_config(tmp_path, "addresses = -1\n"))
     assert device.value.field == "devices.addresses"
+
+
+@pytest.mark.parametrize("where", ["none", "table", "device"])
+def test_the_packed_engine_counts_every_address_as_the_system_engine_does(tmp_path, where):
+    from test_packed_system import assert_same
+
+    _table(tmp_path, addresses=2 if where == "table" else None)
+    config = load_config(_config(tmp_path, "addresses = 2\n" if where == "device" else ""))
+    assert_same(config)
