@@ -21,8 +21,8 @@ from virtio_notifier_spec.designs.analysis import Analysis
 from virtio_notifier_spec.designs.catalogue import DESIGNS, entry
 from virtio_notifier_spec.designs.child import ChildObservationError, analyse_child
 from virtio_notifier_spec.designs.matrix import QUEUES, Matrix, judge
-from virtio_notifier_spec.model.explore import TIMEOUT
 from virtio_notifier_spec.designs.render import render, write
+from virtio_notifier_spec.model.explore import TIMEOUT
 from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.load import load_spec
 

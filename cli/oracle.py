@@ -49,8 +49,8 @@ from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.profile import ADVERSARIAL
 from virtio_notifier_spec.spec.schema import Spec
 
-from .deadline import Deadline
 from . import signals
+from .deadline import Deadline
 from .document import print_document
 from .env import ENV_HELP, env_option
 from .exitcodes import ExitCode, outcome

@@ -171,10 +171,7 @@ def junit_xml(report: DriveReport, *, seconds: float | None = None, stopped: str
         ("env", report.env),
         ("verdict", verdict),
     )
-    name = (
-        f"{report.implementation} vs {report.variant} in {report.env} "
-        f"({report.queues} queues, seed {report.seed})"
-    )
+    name = f"{report.implementation} vs {report.variant} in {report.env} ({report.queues} queues, seed {report.seed})"
     err = None if report.ok and stopped is None else report.text()
     suite = Suite(name, tuple(cases), seconds, properties, err)
     return junit_document("virtio-notifier-spec oracle drive", [suite], seconds)
