@@ -100,24 +100,30 @@ reference: $(STAMP)
 	REFERENCE_EXAMPLES=$(REFERENCE_EXAMPLES) $(PY) -m pytest -s -q -p no:cacheprovider tests/reference/test_reference_stateful.py
 
 # The engines against SPIN in one run (bench/scale.py): general, packed (1 and
-# 2 threads) and SPIN at its best exact setting for 4-10 queues, orbits and
-# support up to 1024; writes bench/results.md. Takes 10-40 minutes (SPIN at 10
-# queues), depending on the machine's load.
+# 2 threads), the C floor (bench/cfloor.c: the packed engine's step tables
+# searched by plain C, built with cc) and SPIN at its best exact setting for
+# 4-10 queues, orbits and support up to 1024; writes bench/results.md. Takes
+# 20-60 minutes (SPIN at 10 queues), depending on the machine's load;
+# BENCH_ARGS="--spin-queues 4,6,8" leaves SPIN out at 10 queues.
+BENCH_ARGS ?=
 .PHONY: bench
 bench: $(STAMP) deps
-	$(PY) bench/scale.py
+	$(PY) bench/scale.py $(BENCH_ARGS)
 
 # Several devices on one host (bench/systems.py): the system engine against the
-# packed system engine on spec/configs/four_devices.toml, the ten-device
-# configuration's time and memory, identical devices reduced, and Dask with 1
-# and 2 local workers; writes bench/systems.md. About 10 minutes.
+# packed system engine on spec/configs/four_devices.toml (each repeated in fresh
+# processes; the packed engine's build and search apart, ratios on totals), the
+# ten-device configuration's time and memory, identical devices reduced, and
+# Dask with 1 and 2 local workers; writes bench/systems.md. About 10-20 minutes.
 .PHONY: bench-systems
 bench-systems: $(STAMP)
 	$(PY) bench/systems.py
 
 # The Z3 proofs (proofs/README.md): how long the whole set takes, the verdicts
 # on the probe tables of tests/proofs/probes.py, and the cross-check with the
-# explorer for 1-3 queues; writes bench/proofs.md (exit 1 on a wrong verdict).
+# explorer for 1-3 queues, CPU seconds with the load of each run and, with
+# valgrind installed, the instructions of the whole set (a few minutes under
+# callgrind); writes bench/proofs.md (exit 1 on a wrong verdict).
 .PHONY: bench-proofs crosscheck-proofs
 bench-proofs: $(STAMP)
 	$(PY) bench/proofs.py
@@ -125,7 +131,7 @@ bench-proofs: $(STAMP)
 # The cross-check of Z3 against the explorer for 1-4 queues (the tests do it
 # too); writes its timings to bench/crosscheck.md. About 15 s.
 crosscheck-proofs: $(STAMP)
-	$(PY) bench/proofs.py --repeat 1 --crosscheck 4 --out bench/crosscheck.md
+	$(PY) bench/proofs.py --repeat 1 --crosscheck 4 --no-instructions --out bench/crosscheck.md
 
 # Every command on many random valid tables (tests/tables.py): each must end
 # with a verdict (exit 0, 1 or 3), never a traceback. `make test` runs two small
@@ -164,12 +170,19 @@ bench-liveness: $(STAMP) deps
 	$(PY) bench/liveness.py
 
 # The differential soundness suite's long run (tests/soundness/run.py): random
-# tables through the explicit search, orbits, support, Z3 and SPIN, which must
-# agree wherever each claims to apply; writes the counts to bench/soundness.md
-# and exits 1 on any disagreement. The short run is part of `make test`.
+# tables (liveness, fairness, environments, several devices, extends) through
+# the packed engine, orbits, support, liveness reductions, the system search,
+# Z3 and SPIN, each against the unreduced general search, which must agree
+# wherever each claims to apply; writes the counts, time and load to
+# bench/soundness.md and exits 1 on any disagreement. First the suite's own
+# tests whole (random tables, the generator's shapes, SPIN's planted
+# disagreement); `make test` runs only their fixed slice (a bug planted in
+# each reduction, a few seconds). About 6 s a table at load 7 to 10 on 2
+# cores (bench/soundness.md).
 SOUNDNESS_TABLES ?= 1000
 .PHONY: soundness
 soundness: $(STAMP) deps
+	SOUNDNESS_LONG=1 $(PY) -m pytest -n $(TEST_JOBS) tests/soundness tests/scale/test_scale_symmetry.py tests/proofs/test_proofs_crosscheck.py
 	$(PY) tests/soundness/run.py --tables $(SOUNDNESS_TABLES) --out bench/soundness.md
 
 # The Quint export of random tables (tests/tables.py): Quint typechecks each,

@@ -48,6 +48,8 @@ def exploration_suite(run: Exploration) -> Suite:
             cases.append(Case(classname, name))
         elif verdict == NOT_CHECKED:
             cases.append(Case(classname, name, skipped=f"not checked: {run.not_checked[name]}"))
+        elif verdict in ("vacuous", "not applicable"):
+            cases.append(Case(classname, name, skipped=f"{verdict}: {run.reason(name)}"))
         else:
             cases.append(Case(classname, name, skipped=_not_decided(run.undecided)))
     properties = (("states", str(run.states)), ("transitions", str(run.transitions)), ("env", run.spec.env))

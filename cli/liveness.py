@@ -27,7 +27,7 @@ from rich.table import Table
 
 from virtio_notifier_spec.model.explore import INTERRUPTED, TIMEOUT
 from virtio_notifier_spec.model.liveness import LivenessRun, failure_text
-from virtio_notifier_spec.model.report import span
+from virtio_notifier_spec.model.report import environment_lines, span
 from virtio_notifier_spec.scale.liveness import check_every
 from virtio_notifier_spec.scale.spin import available, spin_liveness
 from virtio_notifier_spec.spec.errors import SpecError
@@ -162,7 +162,7 @@ def liveness(
         name
         for name, verdicts in (spin or {}).items()
         for run, theirs in zip(runs, verdicts, strict=True)
-        if theirs in ("holds", "fails") and theirs != run.verdict(name)
+        if theirs in ("holds", "fails") and run.verdict(name) in ("holds", "fails") and theirs != run.verdict(name)
     ]
     unknown = [x for verdicts in (spin or {}).values() for x in verdicts if x.startswith("unknown")]
     if partial is None and unknown:
@@ -180,7 +180,7 @@ def liveness(
     stopped_note(partial)
     if disagree:
         return ExitCode.FAILS
-    return outcome(failed=any(r.failures for r in runs), partial=partial)
+    return outcome(failed=any(r.failures for r in runs), partial=partial, vacuous=any(r.vacuous for r in runs))
 
 
 def _not_checked_here(spec: Spec, spec_arg: str, queues: range) -> dict[str, str]:
@@ -231,6 +231,8 @@ def _print(
             cells.append(", ".join(dict.fromkeys(spin[prop.name])) + (" (disagrees)" if prop.name in disagree else ""))
         table.add_row(prop.name, prop.kind.value, *cells)
     out.print(table)
+    for line in environment_lines(spec, [p.name for p in spec.liveness]):  # what the environment left out
+        print_text(out, line)
     if elsewhere:
         print_text(out, f"not checked here: {', '.join(elsewhere)}: {next(iter(elsewhere.values()))}")
     print_failures(out, runs)

@@ -17,6 +17,7 @@ import click
 from virtio_notifier_spec.model.explore import Exploration
 from virtio_notifier_spec.model.report import (
     coverage_table,
+    environment_lines,
     exploration_json,
     failures_text,
     not_checked_lines,
@@ -107,12 +108,18 @@ def print_results(
         out.print(f"{name}: not run for {span(sizes)} queue(s): the run before stopped early", markup=False)
     if proofs is None:
         out.print(verdicts_table(by_variant))
+        for runs in by_variant.values():  # what the environment left out: every verdict says so
+            for line in environment_lines(runs[0].spec, runs[0].every_check):
+                print_text(out, line)
     else:
         from .prove import print_failures, proof_cell
 
         proved = {p.name: proof_cell(proofs, p.name) for p in proofs.proofs}
         proved |= _every_n(next(iter(by_variant.values()))[0].spec)
         out.print(verdicts_table(by_variant, proved))
+        for runs in by_variant.values():  # what the environment left out: every verdict says so
+            for line in environment_lines(runs[0].spec, runs[0].every_check):
+                print_text(out, line)
         print_failures(out, proofs)
     for line in not_checked_lines(r for runs in by_variant.values() for r in runs):
         print_text(out, line)
@@ -232,10 +239,11 @@ def check(
         write_counterexamples(traces_dir, spec, spec_name, first_counterexamples(spec.name, results))
         write_lassos(traces_dir, spec, spec_name, first_lassos(results))
     stopped_note(partial)
+    vacuous = any(r.verdict(name) == "vacuous" for r in results for name in r.every_check)
     seconds = time.monotonic() - began
     if junit_path and not write_junit(junit_path, "check", results, seconds, not_run={spec.name: skipped}):
         return ExitCode.INTERNAL
-    return outcome(failed=any(r.failed for r in results), partial=partial)
+    return outcome(failed=any(r.failed for r in results), partial=partial, vacuous=vacuous)
 
 
 # -- verify -------------------------------------------------------------------------
@@ -328,7 +336,9 @@ def verify(
                 proofs = prove_table(verified, budget=StoppableBudget(deadline.remaining()))
             except KeyboardInterrupt:
                 partial = INTERRUPTED
-            if proofs is not None and not proofs.ok and not proofs.violated:
+            if proofs is not None and proofs.vacuous and not proofs.violated:
+                partial = f"vacuous in the {env} environment: {', '.join(proofs.vacuous)}"
+            elif proofs is not None and not proofs.ok and not proofs.violated:
                 partial = f"a proof of {verified.name} is undecided (unknown)"
     print_results(by_variant, as_json, proofs, not_run, command="verify", stopped=partial)
     stopped_note(partial)

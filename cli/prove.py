@@ -28,7 +28,7 @@ from virtio_notifier_spec.proofs.prove import prove as prove_table
 from virtio_notifier_spec.proofs.result import Proof, ProofReport, Verdict
 from virtio_notifier_spec.proofs.symbolic import SolverGaveUp
 from virtio_notifier_spec.spec.load import load_spec
-from virtio_notifier_spec.spec.profile import ADVERSARIAL
+from virtio_notifier_spec.spec.profile import ADVERSARIAL, not_issued_note
 from virtio_notifier_spec.spec.schema import PropertyKind, Spec
 
 from .document import print_document
@@ -48,6 +48,7 @@ _STYLE = {
     Verdict.BOUNDED: "yellow",
     Verdict.UNKNOWN: "yellow",
     Verdict.NOT_APPLICABLE: "dim",
+    Verdict.VACUOUS: "yellow",
 }
 
 
@@ -271,6 +272,8 @@ def _prove(spec, spec_name, names, cross, budget, options, progress, decided) ->
             out.print(proofs_table(report))
             for name, why in unproved.items():
                 print_text(out, f"{spec.name}: {name} not checked: {why}")
+        if (note := not_issued_note(spec)) is not None:  # every verdict says what the environment left out
+            print_text(out, f"{spec.name}: {note}")
         print_failures(out, report)
         if checks and not quiet:
             out.print(crosscheck_table(checks))

@@ -24,13 +24,20 @@ from rich.table import Table
 from rich.text import Text
 
 from virtio_notifier_spec.model.explore import TIMEOUT, Exploration
-from virtio_notifier_spec.model.report import exploration_json, failures_text, not_checked_lines, verdict_cell
+from virtio_notifier_spec.model.report import (
+    environment_lines,
+    exploration_json,
+    failures_text,
+    not_checked_lines,
+    verdict_cell,
+)
 from virtio_notifier_spec.scale.config import CONFIG_DIR, load_config
 from virtio_notifier_spec.scale.search import explore_every
 from virtio_notifier_spec.scale.system import System, SystemExploration
 from virtio_notifier_spec.scale.system_search import ENGINES, explore_config
 from virtio_notifier_spec.scale.verdicts import with_liveness
 from virtio_notifier_spec.spec.load import load_spec
+from virtio_notifier_spec.spec.profile import not_issued_note
 
 from .cluster import open_cluster
 from .deadline import Deadline
@@ -145,7 +152,8 @@ def scale(
     if traces_dir is not None:
         write_lassos(traces_dir, spec, spec_name, first_lassos(runs))
     failed = any(r.failed for r in runs) or bool(system and system.counterexamples)
-    return outcome(failed=failed, partial=partial)
+    vacuous = any(r.verdict(name) == "vacuous" for r in runs for name in r.every_check)
+    return outcome(failed=failed, partial=partial, vacuous=vacuous)
 
 
 def _missing(queues: range, runs: list[Exploration]) -> list[int]:
@@ -238,6 +246,10 @@ def _print(name: str, queues: range, runs, missing, config, system, config_spec)
                 f"{config.path}: the orbits stand for {system.concrete_states:,} states and "
                 f"{system.concrete_transitions:,} transitions",
             )
+    for line in environment_lines(top.spec, top.every_check):  # what the environment left out
+        print_text(out, line)
+    if system is not None and (note := not_issued_note(config_spec)) is not None:
+        print_text(out, f"{Path(config.path).name}: {note}")
     if missing:
         out.print(f"{name}: not checked for N in {_ranges(missing)}: a run stopped early", markup=False)
     if top.spec.liveness:  # the properties of infinite runs, beside the search (scale/verdicts.py)
@@ -281,4 +293,4 @@ def _failing(run: Exploration) -> int:
 def _outcome(ok: bool, partial: str | None, failures: int) -> str:
     if partial:
         return "partial: " + partial
-    return "ok: every check holds" if ok else f"{failures} fail"
+    return "ok: every check asked holds" if ok else f"{failures} fail"

@@ -76,12 +76,13 @@ def _pairs(spec: Spec) -> dict[tuple[str, str], Transition]:
 
 def verdict_changes(old: list[Exploration], new: list[Exploration]) -> tuple[tuple[str, str, str], ...]:
     """The properties, of every kind, whose verdict over every explored size
-    differs: ``holds``, ``fails``, ``unknown``, ``not checked``, or
-    ``absent`` from a table."""
+    differs: ``holds``, ``fails``, ``unknown``, ``not checked``, ``vacuous``
+    and ``not applicable`` (the environment's doing), or ``absent`` from a table."""
 
     def verdict(runs: list[Exploration], name: str) -> str:
         found = {r.verdict(name) if name in r.every_check else "absent" for r in runs}
-        return next(v for v in ("fails", "absent", "unknown", NOT_CHECKED, "holds") if v in found)
+        order = ("fails", "absent", "unknown", NOT_CHECKED, "vacuous", "not applicable", "holds")
+        return next(v for v in order if v in found)
 
     names = dict.fromkeys(n for r in [*old, *new] for n in r.every_check)
     found = [(n, verdict(old, n), verdict(new, n)) for n in names]

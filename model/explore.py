@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from virtio_notifier_spec.spec.concrete import State, compile_expr
 from virtio_notifier_spec.spec.expr import is_local
+from virtio_notifier_spec.spec.profile import not_issued_note, vacuous
 from virtio_notifier_spec.spec.schema import Property, PropertyKind, Spec
 
 from .machine import Instance, Machine
@@ -135,9 +136,26 @@ class Exploration:
         fires from one of its sources."""
         return tuple(name for name, count in self.fired.items() if count == 0) + self.unfired_sources
 
+    @property
+    def not_run(self) -> tuple[str, ...]:
+        """The rows of the events the environment does not issue: no search
+        runs them (``Spec.unissued_rows``); they count as not fired."""
+        return tuple(row.name for row in self.spec.unissued_rows)
+
+    @property
+    def rows(self) -> int:
+        """Every row of the table, those the environment never runs included."""
+        return len(self.fired) + len(self.spec.unissued_rows)
+
+    def reason(self, name: str) -> str | None:
+        """Why check ``name`` is ``vacuous`` or ``not applicable`` here, or None."""
+        return explained(self.spec, name)
+
     def verdict(self, name: str) -> str:
         """``holds``, ``fails``, ``unknown`` (the run stopped before it could
-        tell) or ``not checked``, for any check of :attr:`every_check`."""
+        tell), ``not checked``, ``vacuous`` (its events are not issued:
+        nothing was checked) or ``not applicable`` (the dead-row check in an
+        environment that leaves rows out), for any check of :attr:`every_check`."""
         if name in self.not_checked:
             return NOT_CHECKED
         run = self.liveness_run(name)
@@ -145,7 +163,29 @@ class Exploration:
             return run.verdict(name)
         if name in self.counterexamples:
             return "fails"
-        return "unknown" if self.partial else "holds"
+        if self.partial:
+            return "unknown"
+        return explained_verdict(self.spec, name) or "holds"
+
+
+def explained_verdict(spec: Spec, name: str) -> str | None:
+    """``vacuous`` or ``not applicable`` for check ``name`` of ``spec``, when
+    it has no counterexample; None when it is judged as usual."""
+    if name == "no_dead_transition":
+        return "not applicable" if explained(spec, name) else None
+    return "vacuous" if explained(spec, name) else None
+
+
+def explained(spec: Spec, name: str) -> str | None:
+    """Why check ``name`` says nothing (or not everything) in ``spec``'s
+    environment: a property whose events it does not issue (``vacuous``),
+    or ``no_dead_transition`` where rows are left out by the environment."""
+    if name == "no_dead_transition":
+        if spec.restricted:
+            return f"the {spec.env} environment restricts its events: a row may be unreachable without being dead"
+        return not_issued_note(spec)
+    prop = next((p for p in (*spec.properties, *spec.liveness) if p.name == name), None)
+    return None if prop is None else vacuous(spec, prop)
 
 
 class _Stop(Exception):

@@ -95,7 +95,8 @@ class Expansion:
 
 
 def first_occurrences(succ: np.ndarray, valid: np.ndarray, codes: np.ndarray, visited: CodeSet):
-    """(new codes, row * S + slot of the step reaching each first), in that order."""
+    """(new codes, row * S + slot of the step reaching each first), in that order.
+    A slot that is not a step holds a code with bit 63 set (never a state's)."""
     slots, count = succ.shape
     moved = valid & (succ != codes[None, :])
     moved[1:] &= succ[1:] != succ[:-1]  # the same successor as the previous slot's: never first
@@ -103,7 +104,31 @@ def first_occurrences(succ: np.ndarray, valid: np.ndarray, codes: np.ndarray, vi
     candidates = succ.ravel()[where]
     unseen = ~visited.contains(candidates)
     where, candidates = where[unseen], candidates[unseen]
-    keys = (where % count) * slots + where // count
+    return first_by_key(candidates, (where % count) * slots + where // count, slots * count)
+
+
+def first_by_key(candidates: np.ndarray, keys: np.ndarray, key_limit: int):
+    """(each distinct candidate, its smallest key), in key order; keys are
+    distinct, below ``key_limit``.
+
+    The candidates are ordered by (code, key) to find each code's first key:
+    one sort of ``code << key bits | key`` when both fit in 64 bits (NumPy's
+    vectorised sort, several times faster than ``lexsort``), else ``lexsort``.
+
+    >>> codes, keys = first_by_key(np.array([7, 5, 7], dtype=np.uint64), np.array([4, 9, 2]), 10)
+    >>> codes.tolist(), keys.tolist()
+    ([7, 5], [2, 9])
+    """
+    key_bits = max(1, (key_limit - 1).bit_length())
+    code_bits = int(candidates.max()).bit_length() if len(candidates) else 0
+    if key_bits + code_bits <= 64:
+        shift, low = np.uint64(key_bits), np.uint64((1 << key_bits) - 1)
+        pairs = np.sort((candidates << shift) | keys.astype(np.uint64))
+        candidates, keys = pairs >> shift, pairs & low
+        first = np.ones(len(candidates), dtype=bool)
+        first[1:] = candidates[1:] != candidates[:-1]
+        pairs = np.sort((keys[first] << np.uint64(code_bits)) | candidates[first])
+        return pairs & np.uint64((1 << code_bits) - 1), (pairs >> np.uint64(code_bits)).astype(np.int64)
     order = np.lexsort((keys, candidates))
     candidates, keys = candidates[order], keys[order]
     first = np.ones(len(candidates), dtype=bool)
@@ -168,6 +193,11 @@ class FrontierSearch:
         """Check the states numbered from ``lo`` (the starts use it too)."""
         raise NotImplementedError
 
+    def stopped(self) -> None:
+        """The search stops early (``--max-states``, ``--timeout``, Ctrl-C):
+        check what is stored and unchecked (a subclass that checks states
+        when it expands them, rather than when it admits them)."""
+
     # -- the search -------------------------------------------------------------------
     def path(self, index: int) -> tuple[int, list[int]]:
         """(the start's number, the slots from it) of the path to state ``index``."""
@@ -213,8 +243,10 @@ class FrontierSearch:
                 if self.codes.size > hi:
                     depth += 1
         except Stop as stop:
+            self.stopped()
             return depth, str(stop)
         except KeyboardInterrupt:
+            self.stopped()
             return depth, "interrupted"
         finally:
             if pool is not None:

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 
 from virtio_notifier_spec.spec.concrete import State, compile_expr
 from virtio_notifier_spec.spec.expr import QUEUE, Param, Var, walk
+from virtio_notifier_spec.spec.profile import vacuous
 from virtio_notifier_spec.spec.schema import Fairness, Liveness, PropertyKind, Spec
 from virtio_notifier_spec.spec.text import to_text
 
@@ -133,10 +134,19 @@ class LivenessRun:
     def ok(self) -> bool:
         return not self.failures and self.partial is None
 
+    @property
+    def vacuous(self) -> dict[str, str]:
+        """The properties whose step premise needs only events the environment
+        does not issue, each with why: nothing was checked (not a pass)."""
+        found = {p.name: vacuous(self.spec, p) for p in self.spec.liveness if p.name in self.checks}
+        return {name: why for name, why in found.items() if why is not None}
+
     def verdict(self, name: str) -> str:
         if name in self.failures:
             return "fails"
-        return "unknown" if self.partial else "holds"
+        if self.partial:
+            return "unknown"
+        return "vacuous" if name in self.vacuous else "holds"
 
 
 def failure_text(run: LivenessRun, name: str) -> str:

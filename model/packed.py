@@ -12,7 +12,11 @@ representation differs:
 - successors come from lookup tables (:mod:`.steptable`) applied to a whole
   chunk of the frontier at once: an event that concerns every queue is one
   gather per queue, an event on one queue a single gather;
-- invariants and step properties are vector predicates (:mod:`.vector`);
+- invariants, step properties and history freedom are read off (device,
+  queue) cell tables where the property reads one queue at a time
+  (:mod:`.cells`; a chunk with no bad cell costs nothing), else vector
+  predicates (:mod:`.vector`); invariants are checked on expansion, and
+  what a stopped search admitted but never expanded when it stops;
 - rows fired and transitions are counted from a histogram of the chunk's
   (device, queue) codes, not edge by edge.
 
@@ -43,9 +47,10 @@ import numpy as np
 from virtio_notifier_spec.spec.expr import is_local
 from virtio_notifier_spec.spec.schema import Property, PropertyKind, Spec
 
+from .cells import CellChecks, StepCells
 from .codec import Codec, TooWide, value_index
 from .explore import HYGIENE, Counterexample, Exploration, record_dead, unfired_sources
-from .frontier import Expansion, FrontierSearch, first_occurrences
+from .frontier import CHUNK_EDGES, Expansion, FrontierSearch, first_occurrences
 from .machine import Machine
 from .packable import NotPackable, packed_refusal
 from .steptable import Overlap, StepTables, step_tables
@@ -139,7 +144,12 @@ class PackedExplorer(FrontierSearch):
         props = self.spec.properties
         self.invariants = [p for p in props if p.kind is PropertyKind.INVARIANT]
         self.step_props = [p for p in props if p.kind is PropertyKind.STEP]
+        self.cell_checks = CellChecks(self.spec, self.tables)
+        self.step_bad_cells = {name: self.cell_checks.step_bad_cells(name) for name in self.cell_checks.steps}
+        self.checked = 0  # states below this number have been checked by an expansion
         self.history = [p for p in props if p.kind is PropertyKind.HISTORY_FREE]
+        self.history_exact: set[str] = set()  # checked step by step: the cells could not tell
+        self.present = np.zeros(self.cells, dtype=bool)  # every cell of every state expanded
         self.history_keys = {p.name: self._projection(p) for p in self.history}
 
     def _projection(self, prop: Property) -> tuple[np.ndarray, np.ndarray]:
@@ -177,9 +187,13 @@ class PackedExplorer(FrontierSearch):
             valid[limit + 1 :, -1] = False
         fresh, where = first_occurrences(succ, valid, codes, self.visited)
         edges, fired, seen, pairs = self._counts(devices, cells, valid, limit)
+        present = seen if limit is None else np.bincount(cells.ravel(), minlength=self.cells) > 0
         result = Expansion(first, codes, succ, valid, fresh, where)
-        result.extra = {"edges": edges, "fired": fired, "seen": seen, "pairs": pairs}
-        self._check_steps(result, devices, queues)
+        result.extra = {"edges": edges, "fired": fired, "seen": seen, "pairs": pairs, "present": present}
+        width = len(self.instances)
+        for name, (row, message) in self._invariant_reports((devices, queues), cells, present).items():
+            result.reports[name] = (row * width, "state", message)
+        self._check_steps(result, devices, queues, cells, present)
         self._check_complete(result, cells)
         return result
 
@@ -204,25 +218,44 @@ class PackedExplorer(FrontierSearch):
                         pairs.add((self.spec.transitions[row[cell]].name, self.tables.singles[cell % singles][0]))
         return edges, fired, histogram > 0, pairs
 
-    def _check_steps(self, result: Expansion, devices, queues) -> None:
+    def _check_steps(self, result: Expansion, devices, queues, cells, present) -> None:
+        """The chunk's first step that breaks each step property, in (state,
+        instance) order: a cell lookup (:mod:`.cells`) where the property
+        qualifies, else the vector predicate on the steps' states."""
         pending = [p for p in self.step_props if p.name not in self.found]
         if not pending:
             return
         width = len(self.instances)
         posts: dict[int, tuple] = {}
         for prop in pending:
+            by_cells = self.cell_checks.steps.get(prop.name)
+            if by_cells is not None and not (present & self.step_bad_cells[prop.name]).any():
+                continue  # no state here has a cell that a step could break
             best = None
             for i, inst in enumerate(self.instances):
                 if inst.event.name not in prop.events:
                     continue
-                if i not in posts:
-                    posts[i] = self.codec.split(result.succ[i])
-                frame = Frame(self.codec, (devices, queues), posts[i], self.inst_args[i])
-                bad = np.flatnonzero(result.valid[i] & ~evaluate(prop.expr, frame))
+                if by_cells is not None:
+                    broken = self._step_cells(by_cells[self.inst_class[i]], self.inst_target[i], cells)
+                else:
+                    if i not in posts:
+                        posts[i] = self.codec.split(result.succ[i])
+                    frame = Frame(self.codec, (devices, queues), posts[i], self.inst_args[i])
+                    broken = ~evaluate(prop.expr, frame)
+                bad = np.flatnonzero(result.valid[i] & broken)
                 if bad.size and (best is None or bad[0] * width + i < best):
                     best = int(bad[0]) * width + i
             if best is not None:
                 result.reports[prop.name] = (best, "step", f"{prop.name} is false across the last step")
+
+    @staticmethod
+    def _step_cells(table: StepCells, target: int | None, cells: np.ndarray) -> np.ndarray:
+        """(M,) the step of an instance on ``target`` (None: every queue) breaks the property."""
+        if target is None:
+            return table.target[cells].any(axis=1)
+        broken = table.others[cells]
+        broken[:, target] = table.target[cells[:, target]]
+        return broken.any(axis=1)
 
     def _check_complete(self, result: Expansion, cells) -> None:
         if "complete" in self.found or not self.undefined_cells[cells].any():
@@ -259,60 +292,95 @@ class PackedExplorer(FrontierSearch):
             else:
                 self._report(name, message, parent)
         self._check_history(result)
-        self.check_states(lo)
+        self.checked = result.first + len(result.codes)
 
     def check_states(self, lo: int) -> None:
-        pending = [p for p in self.invariants if p.name not in self.found]
-        if not pending or lo == self.codes.size:
-            return
-        frame = Frame(self.codec, self.codec.split(self.codes.view(lo)))
-        for prop in pending:
-            value = evaluate(prop.expr, frame, per_queue=prop.per_queue)
-            if prop.per_queue:
-                failing = ~value
-                bad = np.flatnonzero(failing.any(axis=1))
-                if not bad.size:
-                    continue
-                index = int(bad[0])
-                if is_local(prop.expr):
-                    q = int(np.argmax(failing[index]))
-                    message = f"queue {q} breaks {prop.name} in the last state"
-                else:
-                    message = f"{prop.name} is false in the last state"
+        """Check the stored states from ``lo`` that no expansion checked (the
+        starts; those admitted when a search stops)."""
+        chunk = max(256, CHUNK_EDGES // max(1, self.slots))
+        for first in range(lo, self.codes.size, chunk):
+            codes = self.codes.view(first, min(first + chunk, self.codes.size))
+            devices, queues = self.codec.split(codes)
+            cells = devices[:, None] * len(self.tables.singles) + queues
+            present = np.bincount(cells.ravel(), minlength=self.cells) > 0
+            for name, (row, message) in self._invariant_reports((devices, queues), cells, present).items():
+                self._report(name, message, first + row)
+
+    def stopped(self) -> None:
+        self.check_states(self.checked)
+
+    def _invariant_reports(self, split, cells: np.ndarray, present: np.ndarray) -> dict[str, tuple[int, str]]:
+        """Each invariant's first state (row) among ``split`` that breaks it,
+        with the message: a cell lookup (:mod:`.cells`) where the invariant
+        qualifies, and only when a bad cell is ``present``; else the vector
+        predicate."""
+        found = {}
+        for prop in self.invariants:
+            if prop.name in self.found:
+                continue
+            by_cells = self.cell_checks.invariants.get(prop.name)
+            if by_cells is not None:
+                if not (present & by_cells).any():
+                    continue  # no state here has a bad cell
+                failing = by_cells[cells]
             else:
-                bad = np.flatnonzero(~value)
-                if not bad.size:
-                    continue
-                index = int(bad[0])
+                value = evaluate(prop.expr, Frame(self.codec, split), per_queue=prop.per_queue)
+                failing = ~value if prop.per_queue else ~value[:, None]
+            bad = np.flatnonzero(failing.any(axis=1))
+            if not bad.size:
+                continue
+            index = int(bad[0])
+            if prop.per_queue and is_local(prop.expr):
+                message = f"queue {int(np.argmax(failing[index]))} breaks {prop.name} in the last state"
+            else:
                 message = f"{prop.name} is false in the last state"
-            self._report(prop.name, message, lo + index)
+            found[prop.name] = (index, message)
+        return found
 
     def _check_history(self, result: Expansion) -> None:
-        """History freedom: per instance, the first post seen for each value of
-        the inputs; a later step with the same inputs and another post fails."""
-        width = len(self.instances)
-        split = None
+        """History freedom: nothing to do while the cells seen say that every
+        post-step state is a function of the inputs (:meth:`.cells.CellChecks.history_holds`);
+        from the first chunk where they do not, step by step (:meth:`_history_steps`),
+        first replayed over every step taken before it."""
+        self.present |= result.extra["present"]
         for prop in self.history:
             if prop.name in self.found:
                 continue
-            if split is None:
-                split = self.codec.split(result.codes)
-            dev_key, queue_key = self.history_keys[prop.name]
-            keys = self.codec.join(dev_key[split[0]], queue_key[split[1]])
-            worst = None  # (position, earlier state)
-            for i, inst in enumerate(self.instances):
-                if inst.event.name in prop.events:
-                    clash = self._history_column(prop.name, i, result, keys)
-                    if clash is not None and (worst is None or clash[0] * width + i < worst[0]):
-                        worst = (clash[0] * width + i, clash[1])
-            if worst is not None:
-                row, i = divmod(worst[0], width)
-                message = (
-                    f"two histories that agree on {', '.join(prop.inputs)} and on the "
-                    f"arguments of {self.instances[i].event.name} end in different states"
-                )
-                other = self.trace_to(worst[1], i)
-                self._report(prop.name, message, result.first + row, i, other=other)
+            if prop.name not in self.history_exact:
+                if self.cell_checks.history_holds(prop.name, self.present):
+                    continue
+                self.history_exact.add(prop.name)
+                chunk = max(256, CHUNK_EDGES // max(1, self.slots))
+                for lo in range(0, result.first, chunk):
+                    hi = min(lo + chunk, result.first)
+                    self._history_steps(prop, self.expand(lo, self.codes.view(lo, hi).copy()))
+                    if prop.name in self.found:
+                        break
+                if prop.name in self.found:
+                    continue
+            self._history_steps(prop, result)
+
+    def _history_steps(self, prop: Property, result: Expansion) -> None:
+        """Per instance, the first post seen for each value of the inputs; a
+        later step with the same inputs and another post fails."""
+        width = len(self.instances)
+        split = self.codec.split(result.codes)
+        dev_key, queue_key = self.history_keys[prop.name]
+        keys = self.codec.join(dev_key[split[0]], queue_key[split[1]])
+        worst = None  # (position, earlier state)
+        for i, inst in enumerate(self.instances):
+            if inst.event.name in prop.events:
+                clash = self._history_column(prop.name, i, result, keys)
+                if clash is not None and (worst is None or clash[0] * width + i < worst[0]):
+                    worst = (clash[0] * width + i, clash[1])
+        if worst is not None:
+            row, i = divmod(worst[0], width)
+            message = (
+                f"two histories that agree on {', '.join(prop.inputs)} and on the "
+                f"arguments of {self.instances[i].event.name} end in different states"
+            )
+            other = self.trace_to(worst[1], i)
+            self._report(prop.name, message, result.first + row, i, other=other)
 
     def _history_column(self, name: str, i: int, result: Expansion, keys: np.ndarray) -> tuple[int, int] | None:
         """(row, earlier state) of the chunk's first clash on instance ``i``;

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from rich import box
 from rich.table import Table
 
-from .explore import NOT_CHECKED, Counterexample, Exploration
+from .explore import NOT_CHECKED, Counterexample, Exploration, explained, explained_verdict
 
 
 def counterexample_text(result: Exploration, cx: Counterexample) -> str:
@@ -39,8 +39,12 @@ def exploration_json(result: Exploration) -> dict:
         "partial": result.undecided,
         "ok": result.ok,
         "coverage": result.fired,
+        "rows": result.rows,
         "dead": list(result.dead),
+        "env": spec.env,
+        "not_issued": {"events": [e.name for e in spec.unissued_events], "rows": list(result.not_run)},
         "verdicts": {name: result.verdict(name) for name in result.every_check},
+        "reasons": {name: why for name in result.every_check if (why := result.reason(name))},
         "counterexamples": {
             name: {
                 "message": cx.message,
@@ -118,7 +122,7 @@ def runs_table(results: Iterable[Exploration]) -> Table:
             _states_cell(r),
             f"{r.transitions:,}",
             str(r.depth),
-            f"{fired}/{len(r.fired)}",
+            f"{fired}/{r.rows}",  # the rows the environment never runs count as not fired
             f"{r.seconds:.2f}",
             outcome,
         )
@@ -139,20 +143,51 @@ def _states_cell(r: Exploration) -> str:
 
 def coverage_table(result: Exploration) -> Table:
     """How often each row of the table fired in one exploration; a row that
-    never fires is dead."""
-    table = Table(title=f"Coverage: {result.spec.name}, {result.queues} queue(s)")
+    never fires is dead, and a row of an event the environment does not
+    issue is listed as such (it never ran)."""
+    table = Table(title=f"Coverage: {result.spec.name}, {result.queues} queue(s), env {result.spec.env}")
     for column in ("row", "letter", "event", "from -> to", "fired"):
         table.add_column(column, justify="right" if column == "fired" else "left")
-    for row in result.spec.transitions:
-        count = result.fired[row.name]
+    unissued = {row.name for row in result.spec.unissued_rows}
+    for row in (*result.spec.transitions, *result.spec.unissued_rows):
+        if row.name in unissued:
+            cell = "[yellow]not issued[/yellow]"
+        else:
+            count = result.fired[row.name]
+            cell = f"{count:,}" if count else "[red]dead[/red]"
         table.add_row(
             row.name,
             row.letter or "",
             row.event,
             f"{'|'.join(row.sources)} -> {row.target or '(stays)'}",
-            f"{count:,}" if count else "[red]dead[/red]",
+            cell,
         )
     return table
+
+
+def environment_lines(spec, names) -> list[str]:
+    """What the environment left out, for every verdict on ``spec``: the
+    events it does not issue and their rows, the checks among ``names``
+    that are vacuous or not applicable there (and why), and the step
+    premises judged on some of their events only."""
+    from virtio_notifier_spec.spec.profile import not_issued_note, unissued_premise_events
+
+    lines = []
+    note = not_issued_note(spec)
+    if note:
+        lines.append(f"{spec.name}: {note} (--env unrestricted runs every event)")
+    for name in names:
+        verdict = explained_verdict(spec, name)
+        if verdict is not None:
+            lines.append(f"{spec.name}: {name} {verdict}: {explained(spec, name)}")
+    for prop in spec.liveness:
+        if prop.name in names and (missing := unissued_premise_events(spec, prop)):
+            issued = [e for e in prop.events if e not in missing]
+            lines.append(
+                f"{spec.name}: {prop.name} is judged on steps of {', '.join(issued)} only "
+                f"({', '.join(missing)}: not issued)"
+            )
+    return lines
 
 
 def verdict_cell(runs: list[Exploration], name: str) -> str:
@@ -184,6 +219,10 @@ def verdict_cell(runs: list[Exploration], name: str) -> str:
     held = [r.queues for r, v in verdicts if v == "holds"]
     if held:
         parts.append(f"[green]holds[/green] ({span(held)} q)")
+    for word, shown in EXPLAINED.items():  # the environment's doing: environment_lines says why
+        explained_runs = [r.queues for r, v in verdicts if v == word]
+        if explained_runs:
+            parts.append(f"{shown} ({span(explained_runs)} q)")
     stopped = [r for r, v in verdicts if v == "unknown"]
     if stopped:
         run = stopped[0].liveness_run(name)
@@ -193,6 +232,10 @@ def verdict_cell(runs: list[Exploration], name: str) -> str:
     if skipped:
         parts.append(f"[yellow]not checked[/yellow] ({span(skipped)} q)")
     return "; ".join(parts)
+
+
+#: Verdicts that are neither a pass nor a failure, as a cell shows them.
+EXPLAINED = {"vacuous": "[yellow]vacuous[/yellow]", "not applicable": "[yellow]not applicable[/yellow]"}
 
 
 def span(sizes: list[int]) -> str:

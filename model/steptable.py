@@ -119,3 +119,67 @@ def step_tables(spec: Spec) -> StepTables:
         classes.append(ClassTable(inst.event, args, enabled, nxt, row, device_next))
     index = {(c.event.name, c.args): i for i, c in enumerate(classes)}
     return StepTables(spec, devices, singles, tuple(classes), index)
+
+
+class StepCells:
+    """The cells of :func:`step_tables`, each computed when first asked for:
+    a search that meets a few (device, queue) tuples (several devices on one
+    host, each with a handful of local states) asks the 1-queue machine only
+    about those, not about every device valuation and every queue tuple.
+    A cell is what the tables hold at (class, device, queue tuple) where the
+    event is offered; :class:`Overlap` when two rows fire in it. Where the
+    event is not offered the tables' device column needs the whole closure:
+    :meth:`device_next` builds the full tables for it.
+
+    >>> from virtio_notifier_spec.spec.load import load_spec
+    >>> spec = load_spec("resolved")
+    >>> cells, tables = StepCells(spec), step_tables(spec)
+    >>> inst = cells.machine.instances[0]
+    >>> d, k = 0, 0
+    >>> table = tables.classes[tables.class_of(inst)]
+    >>> cell = cells.cell(cells.class_of(inst), tables.devices[d], tables.singles[k])
+    >>> cell[0] == bool(table.enabled[d, k])
+    True
+    """
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self.machine = Machine(spec, 1)
+        self.index = {
+            (i.event.name, tuple((k, v) for k, v in i.args if k != i.event.target)): n
+            for n, i in enumerate(self.machine.instances)
+        }
+        self.rows = {row.name: row for row in spec.transitions}
+        self._cells: dict[tuple[int, tuple, tuple], tuple] = {}
+
+    def class_of(self, inst: Instance) -> int:
+        """The class of an instance of the N-queue machine (its number in :func:`step_tables`)."""
+        target = inst.event.target
+        return self.index[(inst.event.name, tuple((k, v) for k, v in inst.args if k != target))]
+
+    def cell(self, cls: int, device: tuple, single: tuple) -> tuple:
+        """(offered, the queue's tuple after it, the row that fired or None,
+        the device after it); where not offered, (False, ``single``, None, None)."""
+        key = (cls, device, single)
+        found = self._cells.get(key)
+        if found is None:
+            inst = self.machine.instances[cls]
+            pre = State(device, (single,))
+            if not self.machine.enabled(pre, inst):
+                found = (False, single, None, None)
+            else:
+                outcome = self.machine.step(pre, inst)
+                if len(outcome.choices) != 1:
+                    rows = " and ".join(r.name for r in outcome.ambiguous[0][1])
+                    raise Overlap(f"{inst} fires both {rows} on one queue")
+                choice = outcome.choices[0]
+                row = self.rows[choice.fired[0][1].name] if choice.fired else None
+                found = (True, choice.post.queues[0], row, choice.post.device)
+            self._cells[key] = found
+        return found
+
+    def device_next(self, cls: int, device: tuple) -> tuple:
+        """The tables' device after class ``cls`` from ``device``, read off the full tables."""
+        tables = step_tables(self.spec)
+        code = tables.devices.index(device)
+        return tables.devices[tables.classes[cls].device_next[code]]

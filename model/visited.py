@@ -83,3 +83,44 @@ class CodeSet:
             # a loser of a race tries the same slot again (now taken: it moves on next round)
             slots = np.where(free, slots, (slots + 1) & mask)[taken]
             codes = codes[taken]
+
+
+def first_of_each(codes: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each distinct code once, with the smallest of its ``keys`` (distinct
+    int64s), in no particular order.
+
+    A scratch hash table (linear probing, at most half full) decides it
+    round by round: the codes that reach a free slot together contest it,
+    the smallest key wins (``np.minimum.at``) and claims it for its code;
+    a code that finds its own code in the slot is a repeat; the others
+    probe on. Equal codes probe the same slots in the same rounds, so the
+    one with the smallest key is the one kept.
+
+    >>> codes, keys = first_of_each(np.array([5, 9, 5, 7, 9], dtype=np.uint64), np.array([4, 3, 2, 1, 0]))
+    >>> sorted(zip(codes.tolist(), keys.tolist()))
+    [(5, 2), (7, 1), (9, 0)]
+    """
+    if not len(codes):
+        return codes, keys
+    bits = max(4, (2 * len(codes) - 1).bit_length())
+    mask = (1 << bits) - 1
+    held = np.full(1 << bits, EMPTY, dtype=np.uint64)
+    owner = np.full(1 << bits, np.iinfo(np.int64).max, dtype=np.int64)
+    slots = ((codes * _MULTIPLIER) >> np.uint64(64 - bits)).view(np.int64)
+    active = np.arange(len(codes))
+    kept = []
+    while active.size:
+        here = held[slots]
+        free = here == EMPTY
+        contest = active[free]
+        np.minimum.at(owner, slots[free], keys[contest])
+        won = free.copy()
+        won[free] = owner[slots[free]] == keys[contest]
+        held[slots[won]] = codes[active[won]]
+        kept.append(active[won])
+        # every loser compares its code with the slot's (claimed now or before)
+        lost = ~won
+        again = lost & (held[slots] != codes[active])
+        active, slots = active[again], (slots[again] + 1) & mask
+    kept_at = np.concatenate(kept)
+    return codes[kept_at], keys[kept_at]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import itertools
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import z3
@@ -32,7 +32,7 @@ import z3
 from virtio_notifier_spec.model.trace import format_state
 from virtio_notifier_spec.spec.expr import BoolOp, Expr, Quantifier
 from virtio_notifier_spec.spec.load import SPEC_DIR, load_spec
-from virtio_notifier_spec.spec.profile import UNRESTRICTED
+from virtio_notifier_spec.spec.profile import UNRESTRICTED, not_issued_note
 from virtio_notifier_spec.spec.schema import Event, Property, Spec
 
 from .budget import Budget, OutOfTime, check
@@ -156,7 +156,21 @@ def guard_verdict(result: GuardCheck, search: Search, independent: str | None) -
 
 
 def dead_verdict(search: Search, independent: str | None) -> Proof:
-    """``no_dead_transition`` per (row, source state): see the module."""
+    """``no_dead_transition`` per (row, source state): see the module. The
+    rows of events the environment does not issue are never proved live:
+    where there are some, a verdict that would be proved (or bounded) is
+    ``not applicable``, naming them."""
+    proof = _dead_verdict(search, independent)
+    note = not_issued_note(search.spec)
+    if note is None:
+        return proof
+    if proof.verdict in (Verdict.PROVED, Verdict.BOUNDED):
+        message = f"not asked of the rows it never runs ({note}); of every other row: {proof.message}"
+        return replace(proof, verdict=Verdict.NOT_APPLICABLE, message=message)
+    return proof  # a dead row the environment issues is dead whatever it leaves out
+
+
+def _dead_verdict(search: Search, independent: str | None) -> Proof:
     runs = [search.complete_run(n) for n in range(1, search.searched + 1)]
     seconds = sum(r.seconds for r in runs)
     if not runs:
@@ -267,8 +281,15 @@ class VacuityCheck:
                 self.vacuous[i] = hows[0]
         self.seconds += time.perf_counter() - began
 
-    def verdict(self, search: Search, verdicts: dict[str, Verdict]) -> Proof:
+    def verdict(self, search: Search, verdicts: dict[str, Verdict], late: list[str] = ()) -> Proof:
+        """``late``: properties proved after the witnesses were sought (by the
+        support search): their sub-formulas are not judged, and the message says so."""
         proof = self._verdict(search, verdicts)
+        if late and proof.verdict is not Verdict.UNKNOWN:
+            proof = replace(
+                proof,
+                message=f"{proof.message}; proved after the witnesses were sought, not judged: " + ", ".join(late),
+            )
         return proof.timed(proof.seconds + sum(r.seconds for r in search.runs))  # the witnesses' search
 
     def _verdict(self, search: Search, verdicts: dict[str, Verdict]) -> Proof:
@@ -286,7 +307,7 @@ class VacuityCheck:
         notes = [f"{o.prop.name}: `{o.text}` ({self._how(o)})" for o in vacuous if not _own(spec, o)]
         notes += [f"{o.prop.name}: `{o.text}` (not shown either way)" for o in open_ if not _own(spec, o)]
         violated = [n for n, v in verdicts.items() if v is Verdict.VIOLATED]
-        settled = (Verdict.VIOLATED, Verdict.PROVED, Verdict.NOT_APPLICABLE)
+        settled = (Verdict.VIOLATED, Verdict.PROVED, Verdict.NOT_APPLICABLE, Verdict.VACUOUS)
         undecided = [n for n, v in verdicts.items() if v not in settled]
         aside = f"; violated, so not judged: {', '.join(violated)}" if violated else ""
         shared = (

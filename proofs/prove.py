@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from virtio_notifier_spec.spec.profile import inapplicable
+from virtio_notifier_spec.spec.profile import vacuous
 from virtio_notifier_spec.spec.schema import PropertyKind, Spec
 
 from .budget import Budget, OutOfTime
@@ -27,6 +27,7 @@ from .independence import independence_refusal
 from .induction import Disagreement, Failure, Outcome, Prover, classify
 from .result import Proof, ProofReport, Verdict
 from .search import Search
+from .support import Support
 
 HYGIENE = ("deterministic", "complete", "no_dead_transition", "non_vacuous")
 
@@ -38,6 +39,7 @@ def prove(
     budget: Budget | None = None,
     decided: Callable[[Proof], None] | None = None,
     depth: int | None = None,
+    by_support: bool = True,
 ) -> ProofReport:
     """Prove every property of ``spec`` for every number of queues, then its
     hygiene, within ``timeout`` seconds (or ``budget``); what the time did
@@ -46,7 +48,10 @@ def prove(
     ``decided`` is told each property's proof as soon as it is final, so
     that a run stopped by Ctrl-C can say what it had proved. ``depth``
     bounds the search behind what induction leaves open (a run it cuts ends
-    the search, and a verdict resting on it says so)."""
+    the search, and a verdict resting on it says so). ``by_support``: what
+    induction leaves open is decided for every N by the support search where
+    the queues are independent (:mod:`.support`); False keeps it undecided,
+    with its counterexample to induction (the tests of that path)."""
     budget = budget if budget is not None else Budget(timeout)
     prover = Prover(spec, budget)
     outcomes: list[Outcome] = prover.prove_invariants()
@@ -54,8 +59,8 @@ def prove(
     for prop in spec.properties:
         if prop.kind is PropertyKind.INVARIANT:
             continue
-        if (why := inapplicable(spec, prop)) is not None:  # no step to judge: "proved" would say nothing
-            outcomes.append(Proof(prop.name, prop.kind.value, Verdict.NOT_APPLICABLE, 0.0, why))
+        if (why := vacuous(spec, prop)) is not None:  # no step to judge: "proved" would say nothing
+            outcomes.append(Proof(prop.name, prop.kind.value, Verdict.VACUOUS, 0.0, why))
         elif prop.kind is PropertyKind.STEP:
             outcomes.append(prover.prove_step(prop))
         else:
@@ -87,14 +92,18 @@ def prove(
     except OutOfTime as exc:
         stopped = str(exc)
 
+    support = Support(spec, budget, depth) if by_support else None  # where queues are independent: every N
     proofs = [o if isinstance(o, Proof) else classify(o, search, prover.assumed) for o in outcomes]
+    if support is not None:
+        proofs = [support.decide(p, search) if p.name in wanted else p for p in proofs]
     proofs += [guard_verdict(g, search, independent) for g in guards]
     proofs.append(dead_verdict(search, independent))
     if stopped is not None:
         proofs.append(Proof("non_vacuous", "hygiene", Verdict.UNKNOWN, vacuity.seconds, stopped))
     else:
         judged = {p.name: p.verdict for p in proofs if p.kind != "hygiene" and _has_expr(spec, p.name)}
-        proofs.append(vacuity.verdict(search, judged))
+        late = [p.name for p in proofs if p.proved and p.name in judged and p.name not in {q.name for q in proved}]
+        proofs.append(vacuity.verdict(search, judged, late))
     _agree(proofs, search)
     return ProofReport(spec, tuple(proofs), tuple(p.name for p in prover.assumed), f"{search.method}, {search.span()}")
 

@@ -12,7 +12,10 @@ The verdicts, and exactly what each claims:
 - ``unknown``: the solver gave up, or ``--timeout`` stopped it;
 - ``not applicable``: a hygiene check not asked of a restricted environment
   (``--env``), where a row or a sub-formula may be unreachable without
-  being wrong.
+  being wrong, or ``no_dead_transition`` where the environment does not
+  issue some events (their rows are named; every other row is judged);
+- ``vacuous``: a property about steps of events the environment does not
+  issue: nothing can break it, so nothing was proved (not a pass: exit 3).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class Verdict(Enum):
     BOUNDED = "bounded"  # holds for N = 1..searched, not decided beyond
     UNKNOWN = "unknown"  # the solver gave up, or the time ran out
     NOT_APPLICABLE = "not applicable"  # not asked of this environment (a restricted profile)
+    VACUOUS = "vacuous"  # about steps of events the environment does not issue: nothing to prove
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +152,11 @@ class ProofReport:
     @property
     def violated(self) -> bool:
         return any(p.verdict is Verdict.VIOLATED for p in self.proofs)
+
+    @property
+    def vacuous(self) -> tuple[str, ...]:
+        """The properties vacuous in this environment (not a pass)."""
+        return tuple(p.name for p in self.proofs if p.verdict is Verdict.VACUOUS)
 
     def get(self, name: str) -> Proof | None:
         return next((p for p in self.proofs if p.name == name), None)

@@ -27,13 +27,15 @@ order the system engine yields them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from virtio_notifier_spec.model.machine import Instance, Machine
 from virtio_notifier_spec.model.packable import packed_refusal
-from virtio_notifier_spec.model.steptable import Overlap, StepTables, step_tables
+from virtio_notifier_spec.model.steptable import Overlap, StepCells
 from virtio_notifier_spec.spec.concrete import State
+from virtio_notifier_spec.spec.schema import Spec
 
 from .answers import Answers, Option
 from .device_symmetry import kind_key
@@ -134,7 +136,10 @@ def device_tables(system: System, *, limit: int = MAX_LOCAL_STATES) -> DeviceTab
     for k in range(len(keys)):
         i = representative[k]
         seeds = [start[j] for start in starts for j in range(len(config.devices)) if kind_of[j] == k]
-        kinds.append(_kind(system, i, vm, seeds, limit))
+        try:
+            kinds.append(_kind(system, i, vm, seeds, limit, answers_for(system, i)))
+        except Overlap:  # two rows fire on one queue somewhere: step the machine
+            kinds.append(_kind(system, i, vm, seeds, limit, system.answers[i]))
     vm_shown = tuple((i.event.name, system._shown(i)) for i in vm)
     return DeviceTables(
         system,
@@ -172,53 +177,49 @@ class _Flat:
 
 class TabledAnswers(Answers):
     """:class:`.answers.Answers` whose per-queue options are read from the
-    step tables (``model/steptable.py``) instead of stepping the machine:
-    for a table inside the packed engine's fragment a queue's row and tuple
-    after an event are a function of (device, its own tuple, the arguments),
-    which the tables hold. How the options combine into outcomes is the
-    base class's. ``tests/scale/test_packed_system.py`` compares both on
-    every state and move of every kind."""
+    cells of the step tables (``model/steptable.py``, :class:`StepCells`:
+    each cell asked of the 1-queue machine once, when first needed) instead
+    of stepping the N-queue machine: for a table inside the packed engine's
+    fragment a queue's row and tuple after an event are a function of
+    (device, its own tuple, the arguments). How the options combine into
+    outcomes is the base class's. ``tests/scale/test_packed_system.py``
+    compares both on every state and move of every kind. A cell where two
+    rows fire raises :class:`Overlap` (the caller steps the machine instead)."""
 
-    def __init__(self, machine: Machine, answer: str | None, tables: StepTables) -> None:
+    def __init__(self, machine: Machine, answer: str | None, cells: StepCells) -> None:
         super().__init__(machine, answer)
-        self.tables = tables
-        self.device_code = {d: i for i, d in enumerate(tables.devices)}
-        self.single_code = {t: i for i, t in enumerate(tables.singles)}
-        self.rows = machine.spec.transitions
-        classes = {inst.id: tables.classes[tables.class_of(inst)] for inst in machine.instances}
-        self.plan: dict[int, tuple] = {}  # instance -> (its runs: (class table, answer), the queues it concerns)
+        self.cells = cells
+        self.plan: dict[int, tuple] = {}  # instance -> (its runs: (class, answer), the queues it concerns)
         for inst in machine.instances:
             if inst.id in self.flipped:
                 value = inst.values[answer]
-                runs = ((classes[inst.id], value), (classes[self.flipped[inst.id].id], not value))
+                runs = ((cells.class_of(inst), value), (cells.class_of(self.flipped[inst.id]), not value))
             else:
-                runs = ((classes[inst.id], None),)
+                runs = ((cells.class_of(inst), None),)
             target = inst.target
             self.plan[inst.id] = (runs, (target,) if target is not None else tuple(range(machine.queues)))
 
     def enabled(self, state: State, inst: Instance) -> bool:
-        """``Machine.enabled``, from the tables: in the fragment an event's
+        """``Machine.enabled``, from the cells: in the fragment an event's
         ``when`` reads the device and at most its target queue."""
         runs, concerned = self.plan[inst.id]
-        return bool(runs[0][0].enabled[self.device_code[state.device], self.single_code[state.queues[concerned[0]]]])
+        return self.cells.cell(runs[0][0], state.device, state.queues[concerned[0]])[0]
 
     def options(self, state: State, inst: Instance) -> tuple[tuple, dict[int, list[Option]]]:
         runs, concerned = self.plan[inst.id]
-        d = self.device_code[state.device]
-        codes = [self.single_code[state.queues[q]] for q in concerned]
-        found: dict[int, dict[tuple[int, int], set[bool | None]]] = {}
+        cell = self.cells.cell
+        found: dict[int, dict[tuple, set[bool | None]]] = {}
         device = state.device
-        for table, value in runs:
-            device = self.tables.devices[table.device_next[d]]
-            nxt, row = table.next[d], table.row[d]
-            for q, k in zip(concerned, codes, strict=True):
-                found.setdefault(q, {}).setdefault((int(nxt[k]), int(row[k])), set()).add(value)
-        singles, rows = self.tables.singles, self.rows
+        for cls, value in runs:
+            after = None
+            for q in concerned:
+                offered, post, row, post_device = cell(cls, state.device, state.queues[q])
+                if offered:
+                    after = post_device
+                found.setdefault(q, {}).setdefault((post, row), set()).add(value)
+            device = after if after is not None else self.cells.device_next(cls, state.device)
         per_queue = {
-            q: [
-                Option(singles[post], rows[r] if r >= 0 else None, None if len(seen) > 1 else next(iter(seen)))
-                for (post, r), seen in results.items()
-            ]
+            q: [Option(post, row, None if len(seen) > 1 else next(iter(seen))) for (post, row), seen in results.items()]
             for q, results in found.items()
         }
         return device, per_queue
@@ -226,17 +227,21 @@ class TabledAnswers(Answers):
 
 def answers_for(system: System, device: int) -> Answers:
     """The fastest exact :class:`.answers.Answers` for a device of ``system``."""
-    spec = system.spec
-    if packed_refusal(spec) is None:
-        try:
-            return TabledAnswers(system.machines[device], system.answer, step_tables(spec))
-        except Overlap:
-            pass
-    return system.answers[device]
+    cells = step_cells(system.spec)
+    if cells is None:
+        return system.answers[device]
+    return TabledAnswers(system.machines[device], system.answer, cells)
 
 
-def _kind(system: System, device: int, vm: list[Instance], seeds: list[State], limit: int) -> Kind:
-    machine, answers = system.machines[device], answers_for(system, device)
+@lru_cache(maxsize=16)
+def step_cells(spec: Spec) -> StepCells | None:
+    """One :class:`StepCells` per table, shared by its kinds of device; None
+    outside the packed engine's fragment."""
+    return StepCells(spec) if packed_refusal(spec) is None else None
+
+
+def _kind(system: System, device: int, vm: list[Instance], seeds: list[State], limit: int, answers: Answers) -> Kind:
+    machine = system.machines[device]
     spec_device = system.config.devices[device]
     own = own_moves(system, device)
     vm_here = [machine.instance(i.event.name, **i.values) for i in vm]
@@ -295,7 +300,7 @@ def _kind(system: System, device: int, vm: list[Instance], seeds: list[State], l
                 if not enabled(state, inst):
                     flat.count[m].append(0)
                     continue
-                outcomes = answers.outcomes(state, inst)
+                outcomes = answers._outcomes(state, inst)  # each (state, move) is asked once: no memo
                 flat.count[m].append(len(outcomes))
                 for outcome in outcomes:
                     post = State(outcome.post.device, tuple(sorted(outcome.post.queues)))

@@ -39,7 +39,7 @@ from math import factorial, prod
 import numpy as np
 
 from virtio_notifier_spec.model.codec import MAX_BITS
-from virtio_notifier_spec.model.frontier import CHUNK_EDGES, Expansion, FrontierSearch
+from virtio_notifier_spec.model.frontier import CHUNK_EDGES, Expansion, FrontierSearch, first_by_key
 from virtio_notifier_spec.spec.schema import Spec
 
 from .config import Config
@@ -183,8 +183,8 @@ class PackedSystem(FrontierSearch):
         post, key = post[admit], key[admit]
         if self.groups:
             post = self.canonical(post)
-        moved = post != codes[key // self.slots]
-        result.fresh, result.where = _first_occurrences(post[moved], key[moved], self.visited)
+        moved = post != codes[rows[admit]]
+        result.fresh, result.where = _first_occurrences(post[moved], key[moved], self.visited, count * self.slots)
         return result
 
     def _vm_steps(self, v: int, codes, locs, pool):
@@ -244,6 +244,18 @@ class PackedSystem(FrontierSearch):
         self.own_take = np.concatenate([p[4] for p in parts])
         self.device_offset = np.array([self.own_offset[k] for k in tables.kind_of], dtype=np.intp)
         self.device_base = np.array([int(b[0]) for b in self.own_base], dtype=np.int64)
+        # what each outcome adds to the code of the state it leaves, for each device: its local
+        # number's change in the device's bits, and the change in slots in the pool's bits
+        # (a code is used + sum(local << shift); no field overflows into the next)
+        source = np.concatenate(
+            [np.repeat(np.arange(len(kind.states)), kind.own.count.sum(axis=0)) for kind in tables.kinds]
+        ).astype(np.int64)
+        change = self.own_post.astype(np.int64) - source
+        pool = self.own_delta if self.limited else np.zeros_like(self.own_delta)
+        self.own_outcomes = len(source)
+        self.own_add = np.concatenate(
+            [(change << np.int64(shift)) + pool for shift in self.shifts.tolist()] or [np.zeros(0, dtype=np.int64)]
+        )
 
     def _own_steps(self, codes, locs, pool):
         """Every device's own moves, from every state of the chunk."""
@@ -251,13 +263,13 @@ class PackedSystem(FrontierSearch):
         loc = np.stack(locs, axis=1)  # (M, devices)
         cell = (loc + self.device_offset[None, :]).ravel()
         per_cell = self.own_count[cell]
-        which = np.repeat(np.arange(len(cell)), per_cell)
-        rows, device = np.divmod(which, n)
-        e = self.own_first[cell[which]] + np.arange(len(which)) - np.repeat(np.cumsum(per_cell) - per_cell, per_cell)
-        new = self.own_post[e]
-        post = codes[rows] ^ ((loc.ravel()[which] ^ new).astype(np.uint64) << self.shifts[device])
+        before = np.cumsum(per_cell) - per_cell  # where each cell's outcomes begin among the chunk's
+        step = np.arange(int(per_cell.sum()))
+        e = np.repeat(self.own_first[cell] - before, per_cell) + step
+        device = np.repeat(np.tile(np.arange(n), len(codes)), per_cell)
+        rows = np.repeat(np.arange(len(codes)), per_cell.reshape(-1, n).sum(axis=1))
+        post = (codes.view(np.int64)[rows] + self.own_add[device * self.own_outcomes + e]).view(np.uint64)
         used = pool[rows] + self.own_delta[e]
-        post = self._with_pool(post, pool[rows], used)
         place = self.device_base[device] + self.own_place[e]
         return rows, place, post, self.own_granted[e], used, self.own_bad[e], self.own_take[e]
 
@@ -358,17 +370,10 @@ class PackedSystem(FrontierSearch):
         return int(code[0]) == self.encode(rep)
 
 
-def _first_occurrences(post: np.ndarray, key: np.ndarray, visited):
+def _first_occurrences(post: np.ndarray, key: np.ndarray, visited, key_limit: int):
     """(new codes, their first key), in key order."""
     unseen = ~visited.contains(post)
-    post, key = post[unseen], key[unseen]
-    order = np.lexsort((key, post))
-    post, key = post[order], key[order]
-    first = np.ones(len(post), dtype=bool)
-    first[1:] = post[1:] != post[:-1]
-    post, key = post[first], key[first]
-    order = np.argsort(key)
-    return post[order], key[order]
+    return first_by_key(post[unseen], key[unseen], key_limit)
 
 
 def explore_system_packed(

@@ -43,6 +43,7 @@ from virtio_notifier_spec.spec.expr import (
     Quantifier,
     Var,
 )
+from virtio_notifier_spec.spec.profile import vacuous
 from virtio_notifier_spec.spec.schema import Event, Fairness, Liveness, PropertyKind, Spec
 
 SPIN_OFFSET = 1
@@ -126,6 +127,10 @@ class _Writer:
     #: assert the table's hygiene (one row per queue); a model for other
     #: searches leaves a queue without a row unchanged, as the explorer does
     hygiene = True
+
+    #: assert every invariant after every step (``to_promela(invariants=False)``
+    #: leaves them out: ``make bench`` measures what they cost pan)
+    with_invariants = True
 
     def __init__(self, spec: Spec, queues: int) -> None:
         self.spec, self.n = spec, queues
@@ -289,6 +294,9 @@ class _Writer:
         return lines
 
     def invariants(self, depth: int) -> None:
+        if not self.with_invariants:
+            self.emit("skip;", depth)  # a step still ends on a statement (a loop's break needs one after it)
+            return
         per_queue, whole = [], []
         for prop in self.spec.properties:
             if prop.kind is not PropertyKind.INVARIANT:
@@ -304,11 +312,16 @@ class _Writer:
             self.loop(body, depth)
 
 
-def to_promela(spec: Spec, queues: int) -> str:
-    """The Promela model of ``spec`` with ``queues`` queues."""
+def to_promela(spec: Spec, queues: int, *, invariants: bool = True) -> str:
+    """The Promela model of ``spec`` with ``queues`` queues. Every invariant
+    is asserted after every step (SPIN has no hook for a newly stored state
+    only); ``invariants=False`` leaves them out, for ``make bench`` to
+    measure their cost (the model then checks step properties and hygiene)."""
     if queues < 1:
         raise ValueError("a device has at least one queue")
-    return _Writer(spec, queues).write()
+    writer = _Writer(spec, queues)
+    writer.with_invariants = invariants
+    return writer.write()
 
 
 # -- liveness: LTL with the table's fairness, and reachability probes -------------
@@ -330,7 +343,9 @@ def claim_names(spec: Spec, queues: int) -> dict[str, list[str]]:
     property one per queue it follows; ``deadlock_free`` is one claim."""
     found = {}
     for prop in spec.liveness:
-        if prop.kind is PropertyKind.LEADS_TO:
+        if prop.kind is PropertyKind.LEADS_TO and vacuous(spec, prop) is not None:
+            found[prop.name] = []  # its premise is a step of events the environment does not issue: no claim
+        elif prop.kind is PropertyKind.LEADS_TO:
             bindings = _bindings(spec, prop, queues)
             found[prop.name] = [
                 prop.name if len(bindings) == 1 else f"{prop.name}_q{next(iter(b.values()))}" for b in bindings
@@ -385,7 +400,7 @@ class _LivenessWriter(_Writer):
         self.props = []  # (claim name, property, binding, bit number)
         names = claim_names(spec, queues)
         for prop in spec.liveness:
-            if prop.kind is PropertyKind.LEADS_TO:
+            if prop.kind is PropertyKind.LEADS_TO and names[prop.name]:
                 for name, binding in zip(names[prop.name], _bindings(spec, prop, queues), strict=True):
                     self.props.append((name, prop, binding, len(self.props)))
         self.deadlock = [p.name for p in spec.liveness if p.kind is PropertyKind.DEADLOCK_FREE]

@@ -179,12 +179,14 @@ def shared_variables(spec: Spec) -> tuple[str, ...]:
     stopped per device, so what its events write is that device's own.
 
     >>> from virtio_notifier_spec.spec.load import load_spec
-    >>> shared_variables(load_spec("resolved", env="unrestricted"))
+    >>> shared_variables(load_spec("resolved"))
     ('limited', 'running')
     """
     vhost = {v.event for v in spec.slots.vhost} if spec.slots else set()
-    written = {x.target.name for e in spec.events if e.name in vhost for x in e.effects}
-    written |= {x.target.name for t in spec.transitions if t.event in vhost for x in t.effects}
+    events = (*spec.events, *spec.unissued_events)  # decided on the table, whatever the environment issues
+    rows = (*spec.transitions, *spec.unissued_rows)
+    written = {x.target.name for e in events if e.name in vhost for x in e.effects}
+    written |= {x.target.name for t in rows if t.event in vhost for x in t.effects}
     return tuple(v.name for v in spec.device_variables if v.host and v.name not in written)
 
 

@@ -42,7 +42,7 @@ from .errors import ExpressionError, SchemaError, SpecError
 from .expr import BoolOp, Expr, Type
 from .parse import parse_expr
 from .resolve import Context, resolve_bool
-from .schema import Event, Property, PropertyKind, Source, Spec, Variable
+from .schema import Event, Liveness, Property, PropertyKind, Source, Spec, Variable
 
 ADVERSARIAL = "adversarial"
 """The default profile's name (declared in ``common.toml``)."""
@@ -249,7 +249,14 @@ def apply_profile(spec: Spec, name: str) -> Spec:
     rows = tuple(t for t in spec.transitions if t.event not in removed)
     properties = tuple(_without(p, removed) for p in spec.properties)
     applied = dataclasses.replace(
-        spec, events=events, variables=variables, transitions=rows, properties=properties, env=env.name
+        spec,
+        events=events,
+        variables=variables,
+        transitions=rows,
+        properties=properties,
+        env=env.name,
+        unissued_events=(*spec.unissued_events, *(e for e in spec.events if e.name in removed)),
+        unissued_rows=(*spec.unissued_rows, *(t for t in spec.transitions if t.event in removed)),
     )
     return dataclasses.replace(applied, restricted=not env.exhaustive)
 
@@ -266,16 +273,66 @@ def _without(prop: Property, removed: set[str]) -> Property:
     return dataclasses.replace(prop, events=tuple(e for e in prop.events if e not in removed))
 
 
+def vacuous(spec: Spec, prop: Property | Liveness) -> str | None:
+    """Why ``prop`` is vacuous in ``spec``'s environment, or None: it is about
+    steps (a step or history property, a ``leads_to`` whose premise is a
+    step) and the environment issues none of its events. Nothing can break
+    it, so nothing was checked: a vacuous verdict is not a pass (exit 3).
+
+    >>> from .load import load_spec
+    >>> spec = load_spec("resolved", env="rust_vmm")
+    >>> vacuous(spec, next(p for p in spec.liveness if p.name == "fast_path_after_release"))
+    'its premise is a step of set_host_notifier or vhost_stop, which the rust_vmm environment does not issue'
+    """
+    if isinstance(prop, Liveness):
+        issued = {e.name for e in spec.events}
+        if prop.events and not issued & set(prop.events):
+            events = " or ".join(prop.events)
+            return f"its premise is a step of {events}, which the {spec.env} environment does not issue"
+        return None
+    if prop.kind is not PropertyKind.INVARIANT and not prop.events:
+        return f"the {spec.env} environment issues none of its events"
+    return None
+
+
 def inapplicable(spec: Spec, prop: Property) -> str | None:
     """Why ``prop`` says nothing in ``spec``'s environment, or None.
 
-    A step or history property none of whose events the environment
-    issues; an invariant that names the events it guards (``events``) when
-    the environment issues none of them.
+    A vacuous property (:func:`vacuous`); an invariant that names the events
+    it guards (``events``) when the environment issues none of them.
     """
-    if prop.kind is not PropertyKind.INVARIANT and not prop.events:
-        return f"the {spec.env} environment issues none of its events"
+    if (why := vacuous(spec, prop)) is not None:
+        return why
     issued = {e.name for e in spec.events}
     if prop.kind is PropertyKind.INVARIANT and prop.events and not issued & set(prop.events):
         return f"it guards {', '.join(prop.events)}, which the {spec.env} environment never issues"
     return None
+
+
+def not_issued_note(spec: Spec) -> str | None:
+    """What ``spec``'s environment leaves out, as one sentence every verdict
+    carries; None when it issues every event of the table.
+
+    >>> from .load import load_spec
+    >>> not_issued_note(load_spec("resolved"))
+    'the adversarial environment does not issue vhost_start, vhost_stop: their 9 rows never run'
+    """
+    if not spec.unissued_events:
+        return None
+    names = ", ".join(e.name for e in spec.unissued_events)
+    rows, one = len(spec.unissued_rows), len(spec.unissued_events) == 1
+    whose = "its" if one else "their"
+    runs = (
+        f"{whose} {rows} row{'s' if rows != 1 else ''} never run"
+        if rows
+        else f"{'it has' if one else 'they have'} no rows"
+    )
+    return f"the {spec.env} environment does not issue {names}: {runs}"
+
+
+def unissued_premise_events(spec: Spec, prop: Liveness) -> tuple[str, ...]:
+    """The events of a step premise that the environment does not issue,
+    when it issues some others (the property is then judged on those)."""
+    issued = {e.name for e in spec.events}
+    missing = tuple(e for e in prop.events if e not in issued)
+    return missing if len(missing) < len(prop.events) else ()

@@ -235,7 +235,11 @@ class Spec:
     ``profiles`` are the environments the table declares (``profile.py``);
     ``env`` names the one applied. ``restricted`` is true when it is not
     exhaustive: rows may then be unreachable without being dead, and the
-    dead-row checks report them instead of failing.
+    dead-row checks report them instead of failing. ``unissued_events`` are
+    the events of the table the environment does not issue, and
+    ``unissued_rows`` their rows: no search runs them, every verdict says so
+    (rows fired, coverage, ``no_dead_transition``), and a property whose
+    premise needs only such events is vacuous (``profile.vacuous``).
     """
 
     name: str
@@ -254,6 +258,8 @@ class Spec:
     restricted: bool = False
     liveness: tuple[Liveness, ...] = ()
     slots: Slots | None = None  # the [slots] declaration, if the table has one
+    unissued_events: tuple[Event, ...] = ()
+    unissued_rows: tuple[Transition, ...] = ()
 
     def variable(self, name: str) -> Variable:
         return next(v for v in self.variables if v.name == name)

@@ -37,7 +37,8 @@ def test_a_stopped_run_is_undecided_exit_3():
 
 
 def test_verify_rows_give_each_variant_its_verdicts_and_what_holds_for_every_n():
-    done = CliRunner().invoke(cli, ["verify", "--queues", "1-2", "--proposal-queues", "1-2", "--quiet"])
+    args = ["verify", "--queues", "1-2", "--proposal-queues", "1-2", "--quiet"]
+    done = CliRunner().invoke(cli, args, env={"COLUMNS": "140"})  # a row per line: no cell wraps
     assert done.exit_code == 0, done.output
     text = done.output
     row = next(line for line in text.splitlines() if "kick_eventually_handled " in line)

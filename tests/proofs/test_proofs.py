@@ -60,7 +60,10 @@ def test_proposal_violations_are_those_the_explorer_finds(proposal_report):
     violated = {p.name for p in proposal_report.proofs if p.verdict is Verdict.VIOLATED}
     assert violated == PROPOSAL_VIOLATED
     rest = [p for p in proposal_report.proofs if p.name not in PROPOSAL_VIOLATED]
-    assert all(p.proved for p in rest), [p.name for p in rest if not p.proved]
+    # every other row fires; the rows of vhost_start and vhost_stop (never issued by default) are not asked
+    dead = proposal_report.get("no_dead_transition")
+    assert dead.verdict is Verdict.NOT_APPLICABLE and "does not issue vhost_start, vhost_stop" in dead.message
+    assert all(p.proved for p in rest if p is not dead), [p.name for p in rest if not p.proved]
 
 
 def test_proposal_violation_traces_replay_on_the_explorer_machine(proposal_report):

@@ -6,6 +6,8 @@ queues: 20,512 states, about 9 s)."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import z3
 
@@ -15,7 +17,8 @@ from virtio_notifier_spec.proofs.symbolic import Encoding
 from virtio_notifier_spec.spec.load import load_spec
 
 
-@pytest.mark.parametrize("queues", [1, 2, 3, 4])
+# 4 queues (85 s under load) in make soundness (SOUNDNESS_LONG=1) and make crosscheck-proofs
+@pytest.mark.parametrize("queues", [1, 2, 3, 4] if os.environ.get("SOUNDNESS_LONG") == "1" else [1, 2, 3])
 @pytest.mark.parametrize("variant", ["resolved", "proposal"])
 def test_bounded_model_checking_finds_exactly_the_explorers_states_and_verdicts(variant, queues):
     check = crosscheck(load_spec(variant), queues)
@@ -30,7 +33,7 @@ def test_crosscheck_counts_are_the_explorers():
     check = crosscheck(spec, 2)
     assert (check.states, check.depth) == (expected.states, expected.depth)
     assert {name: ours for name, _, ours in check.verdicts} == {
-        name: expected.verdict(name) for name in expected.checks
+        name: "fails" if name in expected.counterexamples else "holds" for name in expected.checks
     }
 
 

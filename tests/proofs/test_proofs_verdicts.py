@@ -41,7 +41,7 @@ def test_a_property_false_only_from_seven_queues_is_violated_with_a_seven_queue_
 
 def test_a_true_property_that_is_not_inductive_is_unknown_with_the_n_searched(tmp_path):
     spec = NOT_INDUCTIVE.build(tmp_path)
-    report = prove(spec)
+    report = prove(spec, by_support=False)
     for name in ("offlimits_never_ours", "one_owner_per_notifier"):
         proof = report.get(name)
         assert proof.verdict is Verdict.NOT_INDUCTIVE and proof.label == "unknown: not inductive"
@@ -69,12 +69,30 @@ def test_no_dead_transition_is_judged_per_row_and_source_state(tmp_path):
     assert proof.message.endswith("(independent queues: 1 queue decides every N): reset_leaves_queue from assigned")
 
 
-def test_no_dead_transition_outside_independent_queues_is_labelled_with_the_n_searched(broken):
-    spec = broken("resolved", extra=GREEDY_RESET)  # a row that reads other queues
-    proof = prove(spec).get("no_dead_transition")
+def test_no_dead_transition_outside_independent_queues_is_labelled_with_the_n_searched(broken_path):
+    path = broken_path("resolved", extra=GREEDY_RESET)  # a row that reads other queues
+    proof = prove(load_spec(path, env="unrestricted")).get("no_dead_transition")
     assert proof.verdict is Verdict.BOUNDED and proof.searched == 3
     assert proof.label == "holds for N = 1..3" and not proof.proved
     assert "the queues are not independent (row greedy_reset (guard) quantifies over queues" in proof.message
+    # where the environment leaves rows out, it is not asked of them, and so not bounded either
+    proof = prove(load_spec(path)).get("no_dead_transition")
+    assert proof.verdict is Verdict.NOT_APPLICABLE and "the queues are not independent" in proof.message
+
+
+def test_no_dead_transition_is_not_proved_over_rows_the_environment_never_runs(broken_path):
+    # vhost_stop keeps vhost's ioeventfd: a leak the default environment never
+    # shows, since it never issues vhost_stop; once, every row was "proved" live
+    path = broken_path("resolved", Edit("vhost_stop_release_to_assigned", "effects", LEAKY_STOP))
+    report = prove(load_spec(path))
+    dead = report.get("no_dead_transition")
+    assert dead.verdict is Verdict.NOT_APPLICABLE
+    assert "the adversarial environment does not issue vhost_start, vhost_stop: their 9 rows never run" in dead.message
+    assert report.get("offlimits_iff_vhost_holds").proved  # true of what it issues; the environment line says the rest
+    assert prove(load_spec(path, env="qemu")).get("offlimits_iff_vhost_holds").verdict is Verdict.VIOLATED
+
+
+LEAKY_STOP = '["pending := false", "our_fd := true", "handler := ours"]'  # vhost_fd stays true
 
 
 def test_non_vacuous_finds_vacuity_in_any_form(tmp_path):
@@ -193,8 +211,21 @@ def test_a_restricted_environment_makes_dead_rows_and_eventless_properties_not_a
     from virtio_notifier_spec.spec.load import load_spec
 
     report = prove(load_spec("resolved", env="kvmtool"))
-    assert report.ok
+    assert not report.ok and not report.violated  # vacuous properties are not a pass
     dead = report.get("no_dead_transition")
     assert dead.verdict is Verdict.NOT_APPLICABLE
     assert dead.message.startswith("not asked of the kvmtool environment, which restricts its events; never fires")
-    assert report.get("reset_disarms_ours").verdict is Verdict.NOT_APPLICABLE
+    assert report.get("reset_disarms_ours").verdict is Verdict.VACUOUS
+    assert report.vacuous == ("reset_disarms_ours", "load_is_history_free")
+
+
+def test_what_induction_leaves_open_the_support_search_decides_for_every_n(tmp_path):
+    # the queues are independent: the support search at the cutoff is exact for every N
+    spec = NOT_INDUCTIVE.build(tmp_path)
+    report = prove(spec)
+    for name in ("offlimits_never_ours", "one_owner_per_notifier"):
+        proof = report.get(name)
+        assert proof.proved, proof.message
+        assert proof.message.startswith("for every N: the support search finds no violation (exact for every N >= 1")
+        assert proof.induction is not None  # why induction alone did not do it stays with the proof
+    assert report.get("no_lost_kick").verdict is Verdict.VIOLATED

@@ -148,3 +148,26 @@ def test_ctrl_c_while_spin_runs_keeps_the_explorers_verdicts(monkeypatch):
     doc = json.loads(CliRunner().invoke(cli, [*args, "--json"]).stdout)
     assert doc["stopped"] == "interrupted" and doc["spin"] is None
     assert doc["results"][0]["verdicts"]["kick_eventually_handled"] == "holds"
+
+
+#: About the target of set_host_notifier, which the qemu environment never issues.
+RELEASED_QUEUE = """
+[[properties]]
+name = "released_queue_is_ours"
+kind = "leads_to"
+events = ["set_host_notifier"]
+from = "vhost_fd[queue] and not vhost_fd'[queue]"
+to = "our_fd[queue] or vhost_fd[queue] or status != driver_ok"
+rationale = "A probe: a step premise about the step's queue."
+"""
+
+
+@needs_spin
+def test_a_vacuous_property_is_vacuous_to_spin_too(tmp_path, broken_path):
+    # once the export read the goal's `queue` with no event to bind it, and crashed
+    from virtio_notifier_spec.spec.load import load_spec
+
+    spec = _only(load_spec(broken_path("resolved", extra=RELEASED_QUEUE), env="qemu"), "released_queue_is_ours")
+    theirs = spin_liveness(spec, 1, tmp_path)
+    assert theirs.verdicts == {"released_queue_is_ours": "vacuous"}
+    assert check_liveness(spec, 1).verdict("released_queue_is_ours") == "vacuous"

@@ -6,8 +6,11 @@ that is no profile, is one located error (exit 2)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from click.testing import CliRunner
+from conftest import Edit
 
 from virtio_notifier_spec.cli.main import cli
 from virtio_notifier_spec.model.explore import explore
@@ -159,3 +162,70 @@ def test_resolved_is_proved_for_every_n_in_the_environment(env):
     assert report.ok, [p.format(report.spec) for p in report.proofs if not p.proved]
     properties = [p for p in report.proofs if p.kind != "hygiene"]
     assert all(p.proved for p in properties)
+
+
+# -- what an environment leaves out, every verdict says --------------------------------
+
+#: vhost_stop gives a queue back and keeps vhost's ioeventfd: a leak that only
+#: an environment issuing vhost_stop can show (the default one does not).
+LEAKY_STOP = Edit(
+    "vhost_stop_release_to_assigned", "effects", '["pending := false", "our_fd := true", "handler := ours"]'
+)
+
+#: QEMU 2011's release: vhost_stop gives the queues back to the pio path and never restarts ours.
+NEVER_RESTARTS = """
+[[properties]]
+name = "fast_path_after_vhost_stop"
+kind = "leads_to"
+events = ["vhost_stop"]
+from = "vhost_fd and not vhost_fd' and assign_ok and status == driver_ok and running and not limited"
+to = "(our_fd and handler == ours) or vhost_fd or status != driver_ok or not running"
+rationale = "When vhost stops, the fast path comes back by itself."
+"""
+
+
+def test_rows_of_events_the_environment_does_not_issue_count_as_not_fired(broken_path):
+    # once: "25/25 rows fired", ok, and no_dead_transition holds, for a table whose vhost_stop leaks
+    path = broken_path("resolved", LEAKY_STOP)
+    done = run("check", "--spec", str(path), "--queues", "1-2")
+    text = " ".join(done.output.split())
+    assert done.exit_code == 0, done.output
+    assert "25/34" in done.output and "25/25" not in done.output
+    assert "the adversarial environment does not issue vhost_start, vhost_stop: their 9 rows never run" in text
+    assert "no_dead_transition not applicable" in text and "not issued" in done.output
+    document = json.loads(run("check", "--spec", str(path), "--queues", "1", "--json").output)["results"][0]
+    assert document["rows"] == 34 and len(document["not_issued"]["rows"]) == 9
+    assert document["verdicts"]["no_dead_transition"] == "not applicable"
+    assert run("check", "--spec", str(path), "--queues", "1", "--env", "qemu").exit_code == 1  # the leak, shown
+
+
+def test_a_liveness_property_about_an_event_the_environment_does_not_issue_is_vacuous(broken_path):
+    # once it "held" in the default environment, which never issues vhost_stop
+    path = broken_path(
+        "resolved",
+        Edit("vhost_stop_release_to_assigned", "to", '"deassigned"'),
+        Edit(
+            "vhost_stop_release_to_assigned", "effects", '["vhost_fd := false", "pending := false", "handler := none"]'
+        ),
+        extra=NEVER_RESTARTS,
+    )
+    args = ("liveness", "--spec", str(path), "--queues", "1", "--property", "fast_path_after_vhost_stop")
+    default = run(*args)
+    assert default.exit_code == 3, default.output
+    assert "vacuous" in default.output and "holds" not in default.output
+    assert "its premise is a step of vhost_stop, which the adversarial environment does not issue" in " ".join(
+        default.output.split()
+    )
+    assert run(*args, "--env", "qemu").exit_code == 1  # where vhost_stop happens, it fails
+    from virtio_notifier_spec.model.liveness import check_liveness
+
+    assert check_liveness(load_spec(path), 1).verdict("fast_path_after_vhost_stop") == "vacuous"
+
+
+def test_a_step_property_whose_events_are_not_issued_is_vacuous_not_a_pass():
+    done = run("check", "--queues", "1", "--env", "rust_vmm", "--json")
+    verdicts = json.loads(done.output)["results"][0]["verdicts"]
+    assert done.exit_code == 3
+    assert verdicts["reset_disarms_ours"] == verdicts["fast_path_after_release"] == "vacuous"  # no reset, no release
+    assert verdicts["load_is_history_free"] == "holds"  # rust_vmm restores snapshots: it issues load
+    assert run("check", "--queues", "1", "--env", "rust_vmm", "--property", "no_lost_kick").exit_code == 0

@@ -203,6 +203,12 @@ def test_resolved_state_counts(env, counts):
 
 
 def test_registered_is_proved_for_every_number_of_queues():
-    for env in ("rust_vmm", "adversarial"):
-        result = CliRunner().invoke(cli, ["prove", "--spec", "registered", "--env", env, "--quiet"])
-        assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(cli, ["prove", "--spec", "registered", "--env", "adversarial", "--quiet"])
+    assert result.exit_code == 0, result.output
+    # rust_vmm issues neither reset nor set_host_notifier: a property about them is vacuous there (exit 3)
+    result = CliRunner().invoke(cli, ["prove", "--spec", "registered", "--env", "rust_vmm", "--quiet"])
+    assert result.exit_code == 3, result.output
+    assert "reset_disarms_ours VACUOUS" in result.output
+    assert "VIOLATED" not in result.output and "UNKNOWN" not in result.output
+    asked = ["prove", "--spec", "registered", "--env", "rust_vmm", "--quiet", "--property", "no_lost_kick"]
+    assert CliRunner().invoke(cli, asked).exit_code == 0
