@@ -4,12 +4,15 @@ Writes ``designs/README.md`` and ``designs/traces/`` (``--out``), prints
 the matrix's problems, if any. Exit codes (README.md, "Exit codes"): 0
 every verdict and divergence is the one the catalogue pins, 1 the matrix
 differs from it (or, with ``--check``, the README on disk is not the one
-the designs give), 2 bad input, 3 stopped at ``--timeout`` (nothing
-written), 130 interrupted.
+the designs give), 2 bad input, 3 stopped at ``--timeout``, 130
+interrupted. A stopped run prints the designs judged before it stopped
+(text or JSON, ``stopped`` and ``not_run`` naming the others) and writes
+nothing: a matrix of some designs would replace the whole one.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
@@ -17,15 +20,17 @@ import click
 from virtio_notifier_spec.designs.analysis import Analysis
 from virtio_notifier_spec.designs.catalogue import DESIGNS, entry
 from virtio_notifier_spec.designs.child import ChildObservationError, analyse_child
-from virtio_notifier_spec.designs.matrix import QUEUES, Matrix, build
+from virtio_notifier_spec.designs.matrix import QUEUES, Matrix, judge
 from virtio_notifier_spec.designs.render import render, write
+from virtio_notifier_spec.model.explore import TIMEOUT
 from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.load import load_spec
 
-from .deadline import Deadline
+from . import signals
+from .deadline import Deadline, TimeoutReached
 from .document import print_document
 from .env import env_option
-from .exitcodes import ExitCode
+from .exitcodes import ExitCode, outcome
 from .guard import guarded
 from .options import run_options, spec_option
 from .output import echo, writing
@@ -81,14 +86,23 @@ def designs(
         chosen = tuple(entry(name) for name in only) if only else DESIGNS
     except KeyError as exc:
         raise SpecError(str(exc.args[0]), field="--only") from None
-    with Progress(f"judging {len(chosen)} design(s)", quiet=quiet), Deadline(timeout).enforced():
-        matrix = build(QUEUES, chosen, drive=check_only or not no_drive)
+    matrix, stopped = _build(chosen, check_only or not no_drive, timeout, quiet)
     document = _json(matrix)
     if not as_json:
         for line in _lines(matrix):
             echo(line)
     folder = Path(out)
     code = ExitCode.HOLDS if matrix.ok else ExitCode.FAILS
+    if stopped is not None:
+        not_run = [e.name for e in chosen[len(matrix.results) :]]
+        if as_json:
+            print_document("designs", document.pop("designs"), stopped=stopped, not_run=not_run, **document)
+        else:
+            echo(
+                f"{stopped}: {len(matrix.results)} of {len(chosen)} design(s) judged, not {', '.join(not_run)}; "
+                f"nothing written to {folder}"
+            )
+        return outcome(failed=not matrix.ok, partial=stopped)
     if check_only:
         readme = folder / "README.md"
         current = readme.read_text(encoding="utf-8") if readme.is_file() else ""
@@ -106,6 +120,24 @@ def designs(
     if as_json:
         print_document("designs", document.pop("designs"), **document)
     return code
+
+
+def _build(chosen, drive: bool, timeout: float | None, quiet: bool) -> tuple[Matrix, str | None]:
+    """The matrix of ``chosen``, and why it stopped before the last (None:
+    it did not): the designs judged before a --timeout or Ctrl-C are kept."""
+    began = time.perf_counter()
+    results = []
+    stopped = None
+    try:
+        with Progress(f"judging {len(chosen)} design(s)", quiet=quiet) as progress, Deadline(timeout).enforced():
+            for done, design in enumerate(chosen):
+                progress.update(f"{design.name} ({done}/{len(chosen)} judged)")
+                results.append(judge(design, QUEUES, drive=drive))
+    except TimeoutReached:
+        stopped = TIMEOUT
+    except KeyboardInterrupt:
+        stopped = signals.name()
+    return Matrix(tuple(results), QUEUES, time.perf_counter() - began), stopped
 
 
 def _lines(matrix: Matrix) -> list[str]:

@@ -51,7 +51,7 @@ def oracle_trace(spec: Spec, spec_arg: str, trace: Trace, label: str) -> list[st
     """
     layout = {v.name: i for i, v in enumerate(spec.device_variables)}
     limited = bool(trace.start.device[layout["limited"]]) if "limited" in layout else False
-    header = Header(spec_arg, len(trace.start.queues), limited, implementation=label)
+    header = Header(spec_arg, len(trace.start.queues), limited, implementation=label, env=spec.env)
     first = header.to_json() | {"observed": full_observation(spec, None, trace.start, None)}
     records = []
     pre = trace.start

@@ -25,7 +25,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from virtio_notifier_spec.model.explore import TIMEOUT
+from virtio_notifier_spec.model.explore import INTERRUPTED, TIMEOUT
 from virtio_notifier_spec.model.liveness import LivenessRun, failure_text
 from virtio_notifier_spec.model.report import environment_lines, span
 from virtio_notifier_spec.scale.liveness import check_every
@@ -154,6 +154,8 @@ def liveness(
                     spin = _spin_column(spec, queues, fairness)
             except TimeoutReached:
                 partial = "SPIN stopped at --timeout"
+            except KeyboardInterrupt:  # the verdicts found without SPIN are kept, and printed
+                partial = INTERRUPTED
     not_run = [n for n in queues if n not in {r.queues for r in runs}]
     partial = partial or (TIMEOUT if not_run else None)
     disagree = [  # SPIN's "unknown" disagrees with nothing: it leaves the run incomplete (exit 3)

@@ -27,10 +27,12 @@ from functools import partial
 
 import click
 
+from virtio_notifier_spec.model.explore import INTERRUPTED, TIMEOUT
 from virtio_notifier_spec.model.machine import Machine
 from virtio_notifier_spec.oracle.conformance import Verdict, check_trace, divergence_text, groups_text, open_trace
 from virtio_notifier_spec.oracle.drive import DriveProgress
 from virtio_notifier_spec.oracle.drive import drive as run_drive
+from virtio_notifier_spec.oracle.fields import declared_fields
 from virtio_notifier_spec.oracle.implementation import Implementation, ModelImplementation
 from virtio_notifier_spec.oracle.junit import junit_xml
 from virtio_notifier_spec.oracle.output import write_whole
@@ -44,12 +46,14 @@ from virtio_notifier_spec.reference.implementation import reference_implementati
 from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.limits import MAX_QUEUES
 from virtio_notifier_spec.spec.load import load_spec
+from virtio_notifier_spec.spec.profile import ADVERSARIAL
 from virtio_notifier_spec.spec.schema import Spec
 
+from . import signals
 from .deadline import Deadline
 from .document import print_document
-from .env import env_option
-from .exitcodes import ExitCode
+from .env import ENV_HELP, env_option
+from .exitcodes import ExitCode, outcome
 from .guard import guarded
 from .options import SPEC_HELP, output_options, queues_option, quiet_option, run_options, spec_option
 from .output import echo, writing
@@ -73,6 +77,45 @@ def _write_after(path: str | None, data: bytes | None, option: str) -> None:
         return
     with writing(f"{option} {path}"):
         write_whole(path, data)
+
+
+def _stop_when(deadline: Deadline):
+    """``should_stop`` for the oracle's loops: ``timeout`` once the deadline passed."""
+    return lambda: "timeout" if deadline.expired else None
+
+
+def _partial(stopped: str | None) -> str | None:
+    """A run's stop reason as :func:`~.exitcodes.outcome` reads it."""
+    if stopped is None:
+        return None
+    return INTERRUPTED if stopped == INTERRUPTED else TIMEOUT
+
+
+def _stopped(stopped: str | None) -> str | None:
+    """A run's stop reason as the JSON envelope's ``stopped`` says it."""
+    if stopped is None:
+        return None
+    return signals.name() if stopped == INTERRUPTED else TIMEOUT
+
+
+def _declared(spec: Spec, observe: str | None) -> tuple[str, ...] | None:
+    return None if observe is None else declared_fields(spec, observe, "--observe")
+
+
+OBSERVE_OPTION = click.option(
+    "--observe",
+    metavar="FIELDS",
+    help="The fields the implementation observes, comma-separated (e.g. state,pending,handled): only they are "
+    "judged, and every step must give them. Default: what the implementation declares (protocol 3 hello, trace "
+    "header's observes), else what each step gives.",
+)
+TRACE_ENV_OPTION = click.option(
+    "--env",
+    "env",
+    default=None,
+    metavar="NAME",
+    help=ENV_HELP + " Default: the trace header's env, else adversarial.",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -113,8 +156,9 @@ def oracle() -> None:
     help="How long to search for each example before saying none was found.",
 )
 @click.option("--allow-unobserved", is_flag=True, help="Do not fail a trace that observes nothing the table can check.")
+@OBSERVE_OPTION
 @run_options
-@env_option
+@TRACE_ENV_OPTION
 @guarded
 def check_command(
     trace: str,
@@ -124,22 +168,24 @@ def check_command(
     example_path: str | None,
     example_seconds: float,
     allow_unobserved: bool,
+    observe: str | None,
     timeout: float | None,
     as_json: bool,
     quiet: bool,
-    env: str,
+    env: str | None,
 ) -> int:
     """Replay TRACE (a JSON Lines file, `-` for stdin) on the table and report
     where it diverges: the line, the event, the transition the spec fires
     there, expected against observed, and a short replayable example.
 
     The trace is streamed: any length is checked in bounded memory.
-    --timeout stops it with nothing decided (exit 3).
+    --timeout and Ctrl-C stop it and report the lines checked so far.
     """
     stream = open_trace(trace)
+    deadline = Deadline(timeout)
     try:
         read = (lambda: f"{stream.tell():,} bytes read") if stream.seekable() else None
-        with Progress(f"oracle check {trace}", quiet=quiet, poll=read), Deadline(timeout).enforced():
+        with Progress(f"oracle check {trace}", quiet=quiet, poll=read):
             verdict = check_trace(
                 stream,
                 file=trace,
@@ -148,6 +194,8 @@ def check_command(
                 max_divergences=max_divergences if show_all else 1,
                 example_seconds=example_seconds,
                 require_observation=not allow_unobserved,
+                declared=observe,
+                should_stop=_stop_when(deadline),
             )
     finally:
         if stream is not sys.stdin.buffer:
@@ -156,18 +204,28 @@ def check_command(
     first = verdict.divergences[0] if verdict.divergences else None
     example = ("\n".join(first.example) + "\n").encode() if first and first.example else None
     _write_after(example_path, example, "--example")
-    return ExitCode.HOLDS if verdict.ok else ExitCode.FAILS
+    return outcome(
+        failed=(not verdict.ok and verdict.stopped is None) or bool(verdict.divergences),
+        partial=_partial(verdict.stopped),
+    )
 
 
 def _print_verdict(verdict: Verdict, as_json: bool) -> None:
     if as_json:
-        print_document("oracle check", [verdict.to_json()])
+        print_document("oracle check", [verdict.to_json()], stopped=_stopped(verdict.stopped))
         return
     where = (
         f"{verdict.file}: {verdict.events} event(s), {verdict.queues} queue(s), "
-        f"limited={'true' if verdict.limited else 'false'}"
+        f"limited={'true' if verdict.limited else 'false'}, {verdict.env} environment"
     )
     observed = verdict.observation.text()
+    props = verdict.observation.properties_text()
+    if props:
+        observed += f"\n{props}"
+    if verdict.stopped is not None and not verdict.divergences:
+        what = "interrupted" if verdict.stopped == INTERRUPTED else "stopped at --timeout"
+        echo(f"{where}: {what}; the lines read so far conform to {verdict.variant}; {observed}")
+        return
     if verdict.ok:
         echo(f"{where}: conforms to {verdict.variant}; {observed}")
         return
@@ -184,6 +242,9 @@ def _print_verdict(verdict: Verdict, as_json: bool) -> None:
         echo(groups_text(verdict))
     total = sum(g.count for g in verdict.groups)
     more = "" if verdict.complete else f" (stopped at line {verdict.divergences[-1].line}; --all reads on)"
+    if verdict.stopped is not None:
+        what = "interrupted" if verdict.stopped == INTERRUPTED else "stopped at --timeout"
+        more = f" ({what} after line {verdict.events + 1})"
     echo(f"{where}: {total} divergence(s) from {verdict.variant}{more}; {observed}")
 
 
@@ -242,7 +303,9 @@ def _implementation(
     program = command[0]
     if shutil.which(program) is None and not (os.path.isfile(program) and os.access(program, os.X_OK)):
         return _usage(f"{program}: no such executable")
-    return ProcessImplementation(command, timeout=timeout, protocol=None if protocol == "auto" else int(protocol))
+    return ProcessImplementation(
+        command, timeout=timeout, protocol=None if protocol == "auto" else int(protocol), env=spec.env
+    )
 
 
 def _drive_status(p: DriveProgress) -> str:
@@ -255,10 +318,11 @@ def _drive_status(p: DriveProgress) -> str:
 
 PROTOCOL_OPTION = click.option(
     "--protocol",
-    type=click.Choice(["auto", "1", "2"]),
+    type=click.Choice(["auto", "1", "2", "3"]),
     default="auto",
     show_default=True,
-    help="Protocol version: auto offers 2 (request ids) and speaks 1 with a child that does not accept it.",
+    help="Protocol version: auto offers 3 (request ids, the environment, declared fields) and speaks an older "
+    "one with a child that does not accept it.",
 )
 REPLY_TIMEOUT_OPTION = click.option(
     "--reply-timeout",
@@ -298,15 +362,23 @@ BUILTIN_OPTION = click.option(
 @click.option(
     "--max-failures",
     type=click.IntRange(min=1),
-    default=10,
-    show_default=True,
-    help="Stop running tests after this many fail.",
+    default=None,
+    help="Stop running tests after this many fail (default: run them all, and show every symptom).",
 )
-@click.option("--all", "run_all", is_flag=True, help="Run every test however many fail; report every symptom.")
+@click.option(
+    "--all",
+    "run_all",
+    is_flag=True,
+    help="Run every test, those that begin with a sequence that crashed the implementation too (by default they "
+    "are not run: they would crash again at the same place), and never stop at --max-failures.",
+)
 @click.option("--no-shrink", is_flag=True, help="Report failing tests as they failed, without shrinking.")
 @click.option(
-    "--allow-unobserved", is_flag=True, help="Do not fail an implementation that observes nothing the table can check."
+    "--allow-unobserved",
+    is_flag=True,
+    help="Do not fail an implementation that observes nothing the table can check, or some field at some steps only.",
 )
+@OBSERVE_OPTION
 @click.option("--junit", "junit_path", type=OutputFile(), help="Write JUnit XML here.")
 @run_options
 @env_option
@@ -324,10 +396,11 @@ def drive_command(
     symmetry: str,
     reply_timeout: float,
     protocol: str,
-    max_failures: int,
+    max_failures: int | None,
     run_all: bool,
     no_shrink: bool,
     allow_unobserved: bool,
+    observe: str | None,
     junit_path: str | None,
     timeout: float | None,
     as_json: bool,
@@ -338,43 +411,48 @@ def drive_command(
     (spec/PROTOCOL.md) through tests generated from the table: a tour of
     every reachable (state, event) pair (or, for many queues, every (orbit,
     event) pair, replayed on concrete queues), every pair of consecutive
-    transitions, and seeded random walks. Reports coverage, which fields the
-    implementation observes, and each distinct failure with its shortest
-    sequence, confirmed from a fresh start.
+    transitions, and seeded random walks. After a divergence a test goes on
+    from the state the implementation reports (later divergences counted
+    apart). Reports coverage, which fields the implementation observes (and
+    which properties of the table that leaves unjudged), and each distinct
+    failure with its shortest sequence, confirmed from a fresh start.
 
     Example: virtio-notifier-spec oracle drive --queues 2 -- ./notifier
 
-    --timeout stops the drive with nothing decided (exit 3).
+    --timeout and Ctrl-C stop the drive and report what was decided (the
+    failures found are still failures, exit 1), JUnit and JSON included.
     """
     spec = load_spec(spec_name, env=env)
     n = queues[0]
+    declared = _declared(spec, observe)
     impl = _implementation(command, builtin, spec, reply_timeout, protocol)
     if isinstance(impl, int):
         return impl
     wanted = {"auto": "auto", "on": True, "off": False}[symmetry]
     began = time.monotonic()
+    deadline = Deadline(timeout)
     with (
         contextlib.closing(impl),  # a stop before the tests run still ends the child
         Progress(f"oracle drive {builtin or command[0]}", quiet=quiet) as progress,
-        Deadline(timeout).enforced(),
     ):
 
         def report_progress(p: DriveProgress) -> None:
             progress.update(_drive_status(p))
 
-        starts = observed_starts(Machine(spec, n), lambda limited: impl.start(n, limited))
-        suite = generate(
-            spec,
-            n,
-            walks=walks,
-            walk_length=walk_length,
-            seed=seed,
-            tour=not no_tour,
-            pairs=not no_pairs,
-            symmetry=wanted,
-            progress=lambda nodes: report_progress(DriveProgress("generating", nodes, 0, 0)),
-            starts=starts,
-        )
+        with deadline.enforced():  # nothing is decided before the suite runs
+            starts = observed_starts(Machine(spec, n), lambda limited: impl.start(n, limited))
+            suite = generate(
+                spec,
+                n,
+                walks=walks,
+                walk_length=walk_length,
+                seed=seed,
+                tour=not no_tour,
+                pairs=not no_pairs,
+                symmetry=wanted,
+                progress=lambda nodes: report_progress(DriveProgress("generating", nodes, 0, 0)),
+                starts=starts,
+            )
         report = run_drive(
             spec,
             impl,
@@ -383,28 +461,36 @@ def drive_command(
             shrink=not no_shrink,
             require_observation=not allow_unobserved,
             progress=report_progress,
+            declared=declared,
+            resync=True,
+            skip_repeats=not run_all,
+            should_stop=_stop_when(deadline),
         )
+    stopped = _stopped(report.stopped)
     if as_json:
-        print_document("oracle drive", [report.to_json()])
+        print_document("oracle drive", [report.to_json()], stopped=stopped)
     else:
         echo(report.text())
-    junit = junit_xml(report, seconds=time.monotonic() - began) if junit_path else None
+    junit = junit_xml(report, seconds=time.monotonic() - began, stopped=stopped) if junit_path else None
     _write_after(junit_path, junit, "--junit")
-    return ExitCode.HOLDS if report.ok else ExitCode.FAILS
+    return outcome(
+        failed=bool(report.failed) or report.verdict in ("unobserved", "partly_observed"),
+        partial=_partial(report.stopped),
+    )
 
 
 # -- replay ---------------------------------------------------------------------
 
 
-def _trace_events(path: str, spec_name: str | None, env: str):
-    """(spec, queues, limited, events) from a trace file's header and lines."""
+def _trace_events(path: str, spec_name: str | None, env: str | None):
+    """(spec, queues, limited, events, declared fields) from a trace file's header and lines."""
     stream = open_trace(path)
     try:
         first = read_line(stream, file=path, number=1)
         if not first:
             raise TraceError("empty trace: line 1 must be the header", file=path, line=1)
         header = parse_header(first, file=path)
-        spec = load_spec(spec_name or header.variant, env=env)
+        spec = load_spec(spec_name or header.variant, env=env or header.env or ADVERSARIAL)
         reader = RecordReader(spec, header, path)
         events = tuple(
             reader.parse(line, number).instance
@@ -413,7 +499,8 @@ def _trace_events(path: str, spec_name: str | None, env: str):
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
-    return spec, header.queues, header.limited, events
+    declared = None if header.observes is None else declared_fields(spec, list(header.observes), "observes")
+    return spec, header.queues, header.limited, events, declared
 
 
 @oracle.command("replay", context_settings={"ignore_unknown_options": True})
@@ -431,8 +518,9 @@ def _trace_events(path: str, spec_name: str | None, env: str):
 @click.option("--limited", is_flag=True, help="With --sequence, when it does not start with start(limited=...).")
 @REPLY_TIMEOUT_OPTION
 @PROTOCOL_OPTION
+@OBSERVE_OPTION
 @run_options
-@env_option
+@TRACE_ENV_OPTION
 @guarded
 def replay_command(
     command: tuple[str, ...],
@@ -444,10 +532,11 @@ def replay_command(
     limited: bool,
     reply_timeout: float,
     protocol: str,
+    observe: str | None,
     timeout: float | None,
     as_json: bool,
     quiet: bool,
-    env: str,
+    env: str | None,
 ) -> int:
     """Run one event sequence against COMMAND (after `--`) or --builtin and
     print each step: the rows the spec fires, the state it expects, what
@@ -459,21 +548,23 @@ def replay_command(
     if bool(sequence) == bool(trace_path):
         return _usage("give the events either with --sequence or with --trace, not both or neither")
     if trace_path:
-        spec, n, lim, events = _trace_events(trace_path, spec_name, env)
+        spec, n, lim, events, in_header = _trace_events(trace_path, spec_name, env)
     else:
-        spec, n = load_spec(spec_name or "resolved", env=env), queues[0]
+        in_header = None
+        spec, n = load_spec(spec_name or "resolved", env=env or ADVERSARIAL), queues[0]
         start, events = parse_sequence(Machine(spec, n), sequence)
         lim = limited if start is None else start
+    declared = _declared(spec, observe) or in_header
     impl = _implementation(command, builtin, spec, reply_timeout, protocol)
     if isinstance(impl, int):
         return impl
-    with Progress(f"oracle replay {builtin or command[0]}", quiet=quiet), Deadline(timeout).enforced():
-        result = run_replay(spec, impl, n, lim, events)
+    with Progress(f"oracle replay {builtin or command[0]}", quiet=quiet):
+        result = run_replay(spec, impl, n, lim, events, declared=declared, should_stop=_stop_when(Deadline(timeout)))
     if as_json:
-        print_document("oracle replay", [result.to_json()])
+        print_document("oracle replay", [result.to_json()], stopped=_stopped(result.stopped))
     else:
         echo(result.text())
-    return ExitCode.HOLDS if result.ok else ExitCode.FAILS
+    return outcome(failed=result.failed, partial=_partial(result.stopped))
 
 
 # -- ingest ---------------------------------------------------------------------

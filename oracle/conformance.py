@@ -29,7 +29,7 @@ trace, which replay it too. Divergences are grouped by symptom
 >>> verdict.ok, verdict.divergences[0].line, str(verdict.divergences[0].mismatches[0])
 (False, 2, 'q0.state: expected assigned, observed deassigned')
 >>> verdict.groups[0].symptom.text()
-'set_status: the spec fires b (assign_on_driver_ok); state differs'
+'set_status: state differs where the spec fires b (assign_on_driver_ok)'
 """
 
 from __future__ import annotations
@@ -40,24 +40,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import IO
 
-from virtio_notifier_spec.model.machine import Instance, Machine
+from virtio_notifier_spec.model.machine import Instance
 from virtio_notifier_spec.spec.concrete import State
+from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.load import load_spec
 from virtio_notifier_spec.spec.profile import ADVERSARIAL
 from virtio_notifier_spec.spec.schema import Spec
 from virtio_notifier_spec.spec.text import to_text
 
+from .fields import FieldTally, ObservationCoverage, declared_fields, judged_fields
 from .graph import SEARCH_SECONDS, graph_for, shortest_run
+from .host import HostMachine
 from .judge import Expected, allowed_steps, explain
-from .observation import (
-    Mismatch,
-    Observation,
-    ObservationCoverage,
-    ObservationError,
-    checkable_fields,
-    parse_observation,
-)
-from .symptom import Symptom, divergence_symptom
+from .observation import Mismatch, Observation, ObservationError, ObservationReader
+from .symptom import START, Causes, Symptom
 from .tracefile import (
     Header,
     Record,
@@ -77,6 +73,9 @@ GROUP_LINES = 10  # line numbers kept for each group
 EXAMPLE_NODE_BUDGET = 1_000_000  # divided by the number of queues: the example search's budget in nodes
 
 
+_NO_SYMPTOM = Symptom("divergence", "")
+
+
 @dataclass(frozen=True, slots=True)
 class Divergence:
     """Where an implementation's trace leaves the spec. ``example`` is None
@@ -92,13 +91,7 @@ class Divergence:
     example: tuple[str, ...] | None = None
     example_note: str | None = None
     same_as: int | None = None
-
-    @property
-    def symptom(self) -> Symptom:
-        name = self.event.partition("(")[0]
-        if self.not_enabled:
-            return Symptom("not_enabled", name)
-        return divergence_symptom(name, [(e.queue, e.letter, e.transition) for e in self.expected], self.mismatches)
+    symptom: Symptom = _NO_SYMPTOM
 
     def to_json(self) -> dict:
         return {
@@ -151,6 +144,8 @@ class Verdict:
     groups: tuple[DivergenceGroup, ...] = ()
     observation: ObservationCoverage = field(default_factory=lambda: ObservationCoverage((), ()))
     require_observation: bool = False
+    env: str = ADVERSARIAL
+    stopped: str | None = None  # timeout, interrupted: the check stopped before the end of the trace
 
     @property
     def unobserved(self) -> bool:
@@ -159,18 +154,24 @@ class Verdict:
 
     @property
     def ok(self) -> bool:
-        return not self.divergences and not self.unobserved
+        return not self.divergences and not self.unobserved and self.stopped is None
 
     @property
     def verdict(self) -> str:
         if self.divergences:
             return "diverges"
-        return "unobserved" if self.unobserved else "conforms"
+        if self.unobserved:
+            return "unobserved"
+        if self.stopped is not None:
+            return "interrupted" if self.stopped == "interrupted" else "incomplete"
+        return "conforms"
 
     def to_json(self) -> dict:
         return {
             "file": self.file,
             "variant": self.variant,
+            "env": self.env,
+            "stopped": self.stopped,
             "queues": self.queues,
             "limited": self.limited,
             "events": self.events,
@@ -192,6 +193,10 @@ class TraceChecker:
     ``max_divergences``: 1 stops at the first divergence; more (or None)
     reads the whole trace, resynchronising on the observed values after
     each divergence, lists that many and counts every one by symptom.
+    ``declared``: the fields the trace observes on every line (default: its
+    header's ``observes``; None: what each line gives). ``should_stop()``
+    is asked between blocks of lines: a reason (``timeout``) stops the
+    check there, keeping what it decided, and so does Ctrl-C.
     """
 
     def __init__(
@@ -204,12 +209,28 @@ class TraceChecker:
         memo_bytes: int = MEMO_BYTES,
         example_seconds: float = SEARCH_SECONDS,
         require_observation: bool = False,
+        declared: tuple[str, ...] | None = None,
+        should_stop=None,
     ) -> None:
         self.spec = spec
         self.header = header
         self.file = file
-        self.machine = Machine(spec, header.queues)
+        self.machine = HostMachine(spec, header.queues)
+        if declared is None and header.observes is not None:
+            try:
+                declared = declared_fields(spec, list(header.observes), "observes")
+            except SpecError as exc:
+                raise TraceError(exc.message, file=file, line=1, field="observes") from None
+        self.declared = declared
+        self.judged = judged_fields(spec, declared)
         self.reader = RecordReader(spec, header, file, self.machine)
+        self.reader.observations = ObservationReader(spec, header.queues, judged=self.judged, required=declared)
+        self.causes = Causes(spec)
+        self.tally = FieldTally()
+        self.kinds: dict[tuple[frozenset[str], frozenset[str]], int] = {}
+        self.kind_counts: list[int] = []
+        self.should_stop = should_stop or (lambda: None)
+        self.stopped: str | None = None
         self.max_divergences = max_divergences
         self.memo_bytes = memo_bytes
         self.example_seconds = example_seconds
@@ -219,7 +240,7 @@ class TraceChecker:
         self.observed: set[str] = set()
         self.sets: list[frozenset[State]] = []
         self.ids: dict[frozenset[State], int] = {}
-        self.tables: list[dict[bytes, int]] = []
+        self.tables: list[dict[bytes, tuple[int, int]]] = []
         self.parsed: dict[bytes, Record] = {}
         self.entries = 0
         self.cost = 0
@@ -240,18 +261,36 @@ class TraceChecker:
     def _observed_starts(self) -> list[State]:
         starts = sorted(self.spec_starts)
         if self.header.observed is None:
+            if self.declared:
+                raise TraceError(
+                    "the header declares observed fields, so it must give the fresh device's `observed`",
+                    file=self.file,
+                    line=1,
+                    field="observed",
+                )
             return starts
         try:
-            obs = parse_observation(self.spec, self.header.queues, self.header.observed, "observed")
+            obs = self.reader.observations.read(self.header.observed, "observed", start=True)
         except ObservationError as exc:
             raise TraceError(exc.message, file=self.file, line=1, field=exc.field) from None
         self.observed |= obs.fields()
+        self.tally.add(True, obs.full, obs.seen)
         kept = [s for s in starts if not obs.mismatches(s, s, None)]
         if kept:
             return kept
         first = starts[0]
-        self._record(Divergence(1, "start", {}, (), tuple(obs.mismatches(first, first, None))))
+        mismatches = tuple(obs.mismatches(first, first, None))
+        self._record(Divergence(1, "start", {}, (), mismatches, symptom=self.causes.divergence(START, (), mismatches)))
         return [obs.patch(first)]
+
+    def _kind(self, obs: Observation) -> int:
+        """The index of the fields an observation gives (counted per line)."""
+        key = (obs.full, obs.seen)
+        fk = self.kinds.get(key)
+        if fk is None:
+            fk = self.kinds[key] = len(self.kind_counts)
+            self.kind_counts.append(0)
+        return fk
 
     def _intern(self, states: frozenset[State]) -> int:
         sid = self.ids.get(states)
@@ -285,6 +324,7 @@ class TraceChecker:
         if self.divergences and self.max_divergences == 1:  # the header's observation diverged
             return self._verdict(0, False)
         tables = self.tables
+        counts = self.kind_counts
         sid = self.start
         number = base = 2
         try:
@@ -293,16 +333,25 @@ class TraceChecker:
                     nxt = tables[sid].get(line)
                     if nxt is None:
                         nxt = self._judge(sid, line, number)
-                    sid = nxt
+                    sid, fk = nxt
+                    counts[fk] += 1
                 base = number = number + 1
+                self.stopped = self.should_stop()
+                if self.stopped is not None:
+                    return self._verdict(number - 2, False)
         except _Done:
             return self._verdict(number - 1, False)
+        except KeyboardInterrupt:
+            self.stopped = "interrupted"
+            return self._verdict(number - 2, False)
         return self._verdict(number - 2, True)
 
     def _verdict(self, events: int, complete: bool) -> Verdict:
         h = self.header
         groups = tuple(DivergenceGroup(s, n, tuple(lines), first) for s, (n, lines, first) in self.groups.items())
-        checkable = checkable_fields(self.spec)
+        for (full, seen), fk in self.kinds.items():
+            self.tally.add(False, full, seen, self.kind_counts[fk])
+        self.kinds, self.kind_counts = {}, []
         return Verdict(
             self.file,
             self.spec.name,
@@ -313,8 +362,10 @@ class TraceChecker:
             complete,
             {"state_sets": len(self.sets), "entries": self.entries, "flushes": self.flushes},
             groups,
-            ObservationCoverage(tuple(f for f in checkable if f in self.observed), checkable),
+            self.tally.coverage(self.spec, self.declared, judged=self.judged),
             self.require_observation,
+            self.spec.env,
+            self.stopped,
         )
 
     # -- a line not seen before in this state set ----------------------------
@@ -335,20 +386,21 @@ class TraceChecker:
             self.observed |= record.observation.fields()
         states = self.sets[sid]
         inst, obs = record.instance, record.observation
+        fk = self._kind(obs)
         enabled = [pre for pre in sorted(states) if self.machine.enabled(pre, inst)]
         posts = {choice.post for _, choice in allowed_steps(self.machine, enabled, inst, obs)}
         if not posts:
-            return self._diverge(states, enabled, record, number)
+            return self._diverge(states, enabled, record, number), fk
         # the key, the record (its observation as text, and its checks), the state sets
         self.cost += 2 * len(key) + self.entry_cost * (2 + len(posts))
         if self.cost > self.memo_bytes:
             self._flush()
-            return self._intern(frozenset(posts))
+            return self._intern(frozenset(posts)), fk
         nid = self._intern(frozenset(posts))
         self.parsed[key] = record
-        self.tables[sid][key] = nid
+        self.tables[sid][key] = (nid, fk)
         self.entries += 1
-        return nid
+        return nid, fk
 
     def _diverge(self, states: frozenset[State], enabled: list[State], record: Record, number: int) -> int:
         inst: Instance = record.instance
@@ -362,11 +414,14 @@ class TraceChecker:
                 (),
                 (),
                 not_enabled=f"the spec's environment cannot issue {inst.event.name} here: it needs {when}",
+                symptom=self.causes.failure("not_enabled", inst.event.name),
             )
             resync = [obs.patch(s) for s in sorted(states)]
         else:
             mismatches, expected = explain(self.machine, enabled, inst, obs)
-            divergence = Divergence(number, str(inst), dict(inst.args), expected, mismatches)
+            fired = [(e.queue, e.letter, e.transition) for e in expected]
+            symptom = self.causes.divergence(inst.event.name, fired, mismatches)
+            divergence = Divergence(number, str(inst), dict(inst.args), expected, mismatches, symptom=symptom)
             resync = [obs.patch(c.post) for p in enabled for c in self.machine.step(p, inst).choices]
         self._record(divergence, states, record)
         if self.max_divergences == 1:
@@ -399,7 +454,7 @@ class TraceChecker:
         search = shortest_run(self.graph, self.spec_starts, targets, max_nodes=budget, seconds=self.example_seconds)
         if search.events is None:
             return None, f"no replayable example: {search.why_not}"
-        header = Header(self.spec.name, self.header.queues, self.header.limited)
+        header = Header(self.spec.name, self.header.queues, self.header.limited, env=self.spec.env)
         lines = trace_lines(header, [*(record_json(i) for i in search.events), record.to_json()])
         return tuple(lines), None
 
@@ -422,22 +477,29 @@ def check_trace(
     *,
     file: str | None = None,
     spec: Spec | str | None = None,
-    env: str = ADVERSARIAL,
+    env: str | None = None,
     max_divergences: int | None = 1,
     memo_bytes: int = MEMO_BYTES,
     example_seconds: float = SEARCH_SECONDS,
     require_observation: bool = False,
+    declared: tuple[str, ...] | str | None = None,
+    should_stop=None,
 ) -> Verdict:
     """Check a whole trace read from ``stream``; ``spec`` (a Spec, a
     variant's name or a TOML path) overrides the header's variant, loaded
-    in the environment profile ``env`` (a Spec carries its own).
+    in the environment profile ``env`` (default: the header's ``env``, else
+    ``adversarial``; a Spec carries its own).
     ``require_observation``: a trace that observes nothing fails (verdict
-    ``unobserved``); the command line asks for it unless told otherwise."""
+    ``unobserved``); the command line asks for it unless told otherwise.
+    ``declared``: the fields observed on every line (``--observe``;
+    default: the header's ``observes``)."""
     first = read_line(stream, file=file, number=1)
     if not first:
         raise TraceError("empty trace: line 1 must be the header", file=file, line=1)
     header = parse_header(first, file=file)
-    table = spec if isinstance(spec, Spec) else load_spec(spec or header.variant, env=env)
+    table = spec if isinstance(spec, Spec) else load_spec(spec or header.variant, env=env or header.env or ADVERSARIAL)
+    if isinstance(declared, str):
+        declared = declared_fields(table, declared, "--observe")
     checker = TraceChecker(
         table,
         header,
@@ -446,6 +508,8 @@ def check_trace(
         memo_bytes=memo_bytes,
         example_seconds=example_seconds,
         require_observation=require_observation,
+        declared=declared,
+        should_stop=should_stop,
     )
     return checker.run_blocks(read_blocks(stream))
 

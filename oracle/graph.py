@@ -7,6 +7,9 @@ on concrete queues and the state after. A run found in either graph is a
 run of the table on N concrete queues, so it can be sent to an
 implementation as it is.
 
+Both are graphs of the host the oracle tests on (:mod:`.host`): a step that
+needs a slot the host does not have is not one of their moves.
+
 - :class:`StateGraph`: every concrete state; a (state, event) pair is one key.
 - :class:`OrbitGraph`: for tables whose queues are interchangeable
   (:func:`virtio_notifier_spec.scale.symmetry.symmetry_refusal` says none is
@@ -51,6 +54,8 @@ from virtio_notifier_spec.scale.symmetry import counted, symmetry_refusal
 from virtio_notifier_spec.spec.concrete import State
 from virtio_notifier_spec.spec.schema import Spec
 
+from .host import HostMachine
+
 #: Above this many queues, ``symmetry="auto"`` walks orbits: the concrete
 #: graph of ``resolved`` has 1,516 states at 4 queues and 462,796 at 8.
 PLAIN_LIMIT = 3
@@ -78,7 +83,7 @@ class StateGraph:
     def __init__(self, spec: Spec, queues: int, machine: Machine | None = None) -> None:
         self.spec = spec
         self.queues = queues
-        self.machine = machine or Machine(spec, queues)
+        self.machine = machine or HostMachine(spec, queues)
         self.index = {(i.event.name, i.args): i for i in self.machine.instances}
 
     def node(self, state: State) -> Hashable:
@@ -119,7 +124,7 @@ class OrbitGraph(StateGraph):
 
     def __init__(self, spec: Spec, queues: int, machine: Machine | None = None) -> None:
         self.explorer = ReducedExplorer(spec, queues, "orbits")
-        super().__init__(spec, queues, machine or self.explorer.machine(queues))
+        super().__init__(spec, queues, machine)
         self.shape = {
             i.id: (i.event.name, tuple((k, v) for k, v in i.args if k != i.event.target))
             for i in self.machine.instances
@@ -141,8 +146,11 @@ class OrbitGraph(StateGraph):
         if len(explorer.step_cache) > _CACHE_LIMIT:
             explorer.step_cache.clear()
         found = []
+        fits = getattr(self.machine, "fits", None)
         for edge in explorer.successors(node):
             step = explorer.apply(state, edge)
+            if fits is not None and not fits(step.post):
+                continue  # the host has no slot for it (oracle/host.py)
             post = explorer.target_of(node, edge)
             found.append(Move(self.pair_key(state, step.event), step.event, step.fired, step.post, post))
         return found

@@ -80,12 +80,21 @@ class Implementation(Protocol):
 class ModelImplementation:
     """The table itself as an implementation (another table, e.g. ``proposal``,
     checked against ``resolved``, is a faulty one). Reports every variable
-    and ``handled``; for a nondeterministic table it takes the first choice."""
+    and ``handled``; for a nondeterministic table it takes the first choice,
+    and the first fresh device unless ``choose`` picks one of them."""
 
-    def __init__(self, spec: Spec, name: str | None = None, *, report_handled: bool = True) -> None:
+    def __init__(
+        self,
+        spec: Spec,
+        name: str | None = None,
+        *,
+        report_handled: bool = True,
+        choose: Callable[[list[State]], State] | None = None,
+    ) -> None:
         self.spec = spec
         self.name = name or f"model:{spec.name}"
         self.report_handled = report_handled
+        self.choose = choose or (lambda starts: starts[0])
         self.machine: Machine | None = None
         self.state: State | None = None
 
@@ -97,7 +106,7 @@ class ModelImplementation:
         if "limited" in layout.device:
             slot = layout.device.index("limited")
             starts = [s for s in starts if s.device[slot] == limited]
-        self.state = starts[0]
+        self.state = self.choose(starts)
         return full_observation(self.spec, None, self.state, None)
 
     def event(self, name: str, args: dict) -> object:

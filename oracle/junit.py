@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .drive import DriveReport
+from .drive import Failure as DriveFailure
 from .visible import visible
 
 #: The schemas the reports validate against (tests/oracle/test_junit_xsd.py).
@@ -124,32 +125,53 @@ def junit_document(name: str, suites: list[Suite], seconds: float | None = None)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
+_NOT_RUN = {
+    "max_failures": "the drive stopped after --max-failures",
+    "repeats": "it begins with a sequence that crashed the implementation in an earlier test",
+    "timeout": "the drive stopped at --timeout",
+    "interrupted": "the drive was interrupted",
+}
+
+
+def _later(failures: tuple[DriveFailure, ...]) -> list[str]:
+    """The divergences after the first, each in a line."""
+    return [f"then {f.symptom.text()}: {f.lines()[0]}" for f in failures]
+
+
 def junit_xml(report: DriveReport, *, seconds: float | None = None, stopped: str | None = None) -> bytes:
-    """The report as JUnit XML: one <testcase> per generated test; the tests
-    not run (after --max-failures, or a drive ``stopped`` early, the reason
-    given) as skipped; ``seconds`` the drive's time."""
+    """The report as JUnit XML: one <testcase> per generated test; a test
+    that stopped before its end (not applicable) and the tests not run
+    (after --max-failures, repeating a crash, a drive stopped early) as
+    skipped, each with why; ``seconds`` the drive's time; ``stopped`` how
+    the envelope says why the drive stopped (``interrupted``, ...)."""
     cases = []
     for result in report.results:
         case = result.case
-        if result.failure is None:
-            cases.append(Case(f"oracle.{case.kind}", case.name, out=case.describe()))
-            continue
-        f = result.failure
-        message = f"{f.symptom.text()}: {(f.lines() or [f.kind])[0]}"
-        failure = Failure(f.kind, message, "\n".join([f.describe(), *f.lines()]))
-        cases.append(Case(f"oracle.{case.kind}", case.name, failure=failure))
-    why = f"not run: {stopped}" if stopped else "not run: the drive stopped after --max-failures"
-    cases += [Case(f"oracle.{c.kind}", c.name, skipped=why) for c in report.skipped]
-    if report.unobserved:  # a suite that could not fail is a failure of its own
-        failure = Failure("unobserved", report.observation.text())
+        classname = f"oracle.{case.kind}"
+        if result.failure is not None:
+            f = result.failure
+            message = f"{f.symptom.text()}: {(f.lines() or [f.kind])[0]}"
+            text = "\n".join([f.describe(), *f.lines(), *_later(result.later)])
+            cases.append(Case(classname, case.name, failure=Failure(f.kind, message, text)))
+        elif result.stopped is not None:
+            cases.append(Case(classname, case.name, skipped=f"not applicable from {result.stopped}"))
+        else:
+            cases.append(Case(classname, case.name, out=case.describe()))
+    reasons = report.skip_reasons or ("max_failures",) * len(report.skipped)
+    for case, why in zip(report.skipped, reasons, strict=True):
+        cases.append(Case(f"oracle.{case.kind}", case.name, skipped=f"not run: {_NOT_RUN.get(why, why)}"))
+    if report.unobserved or (report.partly_observed and not report.failed):  # a suite that could not fail
+        failure = Failure(report.verdict, report.observation.text())
         cases.append(Case("oracle.observation", "observation-coverage", failure=failure))
+    verdict = report.verdict if stopped is None else f"{report.verdict} (stopped: {stopped})"
     properties = (
         ("coverage", report.coverage.text()),
         ("observation", report.observation.text()),
         ("implementation", report.implementation),
-        ("verdict", report.verdict if stopped is None else f"{report.verdict} (stopped: {stopped})"),
+        ("env", report.env),
+        ("verdict", verdict),
     )
-    name = f"{report.implementation} vs {report.variant} ({report.queues} queues, seed {report.seed})"
+    name = f"{report.implementation} vs {report.variant} in {report.env} ({report.queues} queues, seed {report.seed})"
     err = None if report.ok and stopped is None else report.text()
     suite = Suite(name, tuple(cases), seconds, properties, err)
     return junit_document("virtio-notifier-spec oracle drive", [suite], seconds)

@@ -34,10 +34,11 @@ from virtio_notifier_spec.spec.concrete import State
 from virtio_notifier_spec.spec.expr import BOOL
 from virtio_notifier_spec.spec.schema import Spec
 
-HANDLED = "handled"
+from .fields import HANDLED, PENDING, ObservationCoverage, checkable_fields  # noqa: F401 (re-exported)
+
 _CACHE_LIMIT = 4096  # distinct queue entries whose checks a reader keeps
 KICK_EVENT = "kick"
-PENDING = "pending"
+_NONE: frozenset[str] = frozenset()
 
 
 class ObservationError(ValueError):
@@ -71,13 +72,16 @@ class Observation:
     ``device``: (slot, name, value); ``queues``: (queue, ((slot, name,
     value), ...)), one entry per observed queue (queues observed alike share
     their checks); ``handled``: (queue, value). ``handled`` needs the step
-    (pre, post, event).
+    (pre, post, event). ``full``: the fields given for the device or on
+    every queue; ``seen``: those given somewhere (judged or not).
     """
 
     device: tuple[tuple[int, str, object], ...] = ()
     queues: tuple[tuple[int, tuple[tuple[int, str, object], ...]], ...] = ()
     handled: tuple[tuple[int, bool], ...] = ()
     pending_slot: int = -1
+    full: frozenset[str] = _NONE
+    seen: frozenset[str] = _NONE
 
     @property
     def empty(self) -> bool:
@@ -120,41 +124,6 @@ class Observation:
         return State(tuple(device), tuple(tuple(q) for q in queues))
 
 
-@dataclass(frozen=True)
-class ObservationCoverage:
-    """Which fields the implementation ever reported, of those the table can check."""
-
-    observed: tuple[str, ...]
-    checkable: tuple[str, ...]
-
-    @property
-    def nothing(self) -> bool:
-        return not self.observed
-
-    def to_json(self) -> dict:
-        return {
-            "observed": list(self.observed),
-            "never": [f for f in self.checkable if f not in self.observed],
-        }
-
-    def text(self) -> str:
-        never = [f for f in self.checkable if f not in self.observed]
-        shown = ", ".join(self.observed) or "nothing"
-        tail = f"; never observed: {', '.join(never)}" if never and self.observed else ""
-        return f"observed: {shown} ({len(self.observed)}/{len(self.checkable)} fields){tail}"
-
-
-def checkable_fields(spec: Spec) -> tuple[str, ...]:
-    """Every field an observation can hold, in the table's order.
-
-    >>> from virtio_notifier_spec.spec.load import load_spec
-    >>> checkable_fields(load_spec("resolved"))[-2:]
-    ('pending', 'handled')
-    """
-    names = [v.name for v in spec.device_variables] + [v.name for v in spec.queue_variables]
-    return (*names, HANDLED) if PENDING in names else tuple(names)
-
-
 def expected_handled(pre: State, post: State, kicked: int | None, q: int, pending_slot: int) -> bool:
     """Whether the queue's handler ran for a kick during the step."""
     if pending_slot < 0:
@@ -192,9 +161,21 @@ def _checker(var) -> tuple[str, int, object, str]:
 
 class ObservationReader:
     """Checks observations against one table for ``queues`` queues; built
-    once, so that reading a long trace does not redo the look-ups."""
+    once, so that reading a long trace does not redo the look-ups.
 
-    def __init__(self, spec: Spec, queues: int) -> None:
+    ``judged``: the fields checked (None: every field given); a field given
+    but not judged is read for its type and otherwise ignored.
+    ``required``: fields every observation must give (a declaration:
+    ``handled`` from the first event on, on every queue for a queue field)."""
+
+    def __init__(
+        self,
+        spec: Spec,
+        queues: int,
+        *,
+        judged: frozenset[str] | None = None,
+        required: frozenset[str] | tuple[str, ...] | None = None,
+    ) -> None:
         self.queues = queues
         self.device_vars = [(slot, *_checker(v)) for slot, v in enumerate(spec.device_variables)]
         self.queue_vars = [(slot, *_checker(v)) for slot, v in enumerate(spec.queue_variables)]
@@ -202,14 +183,21 @@ class ObservationReader:
         self.pending_slot = names.index(PENDING) if PENDING in names else -1
         self.device_known = ", ".join(v.name for v in spec.device_variables)
         self.queue_known = ", ".join([*names, HANDLED] if self.pending_slot >= 0 else names)
-        self._cache: dict[bytes, tuple[tuple, bool | None]] = {}
+        self.judged = judged
+        required = frozenset(required or ())
+        device_names = {v.name for v in spec.device_variables}
+        self.required_device = tuple(n for n in (v.name for v in spec.device_variables) if n in required)
+        self.required_queue = frozenset(required - device_names)
+        self._cache: dict[bytes, tuple[tuple, bool | None, frozenset[str]]] = {}
 
-    def read(self, raw: object, where: str) -> Observation:
+    def read(self, raw: object, where: str, *, start: bool = False) -> Observation:
         """Check ``raw`` (parsed JSON) and compile its checks; raises
         :class:`ObservationError` naming the field (e.g.
-        ``observed.queues[1].handler``) on anything that does not fit."""
+        ``observed.queues[1].handler``) on anything that does not fit, or
+        a required field that is missing (``start``: the fresh device,
+        which owes no ``handled``)."""
         if raw is None:
-            return Observation()
+            raw = {}
         if not isinstance(raw, dict):
             raise ObservationError(where, f"expected an object, found {_shown(raw)}")
         if len(raw) > ("device" in raw) + ("queues" in raw):
@@ -220,15 +208,20 @@ class ObservationReader:
         if raw_device is not None:
             if not isinstance(raw_device, dict):
                 raise ObservationError(f"{where}.device", f"expected an object, found {_shown(raw_device)}")
-            device = [
-                (slot, name, value)
-                for slot, name, value in self._entry(
-                    raw_device, self.device_vars, f"{where}.device", self.device_known, "unknown device variable"
-                )
-            ]
-        checks, handled = [], []
+            device = self._entry(
+                raw_device, self.device_vars, f"{where}.device", self.device_known, "unknown device variable"
+            )
+        device_names = frozenset(name for _, name, _ in device)
+        for name in self.required_device:
+            if name not in device_names:
+                raise ObservationError(f"{where}.device.{name}", _MISSING)
+        judged = self.judged
+        if judged is not None:
+            device = [d for d in device if d[1] in judged]
+        checks, handled, kinds = [], [], set()
         cache = self._cache
-        for q, entry, label in _queue_entries(raw.get("queues"), self.queues, f"{where}.queues"):
+        entries = _queue_entries(raw.get("queues"), self.queues, f"{where}.queues")
+        for q, entry, label in entries:
             try:  # queues alike are checked once; the key is the entry's JSON, so true is not 1
                 key = dumps(entry)
                 known = cache.get(key)
@@ -238,15 +231,35 @@ class ObservationReader:
                 known = self._queue_entry(entry, _at(f"{where}.queues", label))
                 if key is not None and len(cache) < _CACHE_LIMIT:
                     cache[key] = known
-            fields, handled_value = known
+            fields, handled_value, names = known
+            kinds.add(names)
             if fields:
                 checks.append((q, fields))
             if handled_value is not None:
                 handled.append((q, handled_value))
-        return Observation(tuple(device), tuple(checks), tuple(handled), self.pending_slot)
+        if self.required_queue:
+            self._require(entries, kinds, where, start)
+        every = frozenset.intersection(*kinds) if kinds and len(entries) == self.queues else _NONE
+        some = frozenset().union(*kinds) if kinds else _NONE
+        return Observation(
+            tuple(device), tuple(checks), tuple(handled), self.pending_slot, device_names | every, device_names | some
+        )
 
-    def _queue_entry(self, entry: dict, at: str) -> tuple[tuple, bool | None]:
-        """One queue's checks and its ``handled`` (None: not observed)."""
+    def _require(self, entries: list, kinds: set[frozenset[str]], where: str, start: bool) -> None:
+        """Every required queue field on every queue (``handled`` after an event only)."""
+        wanted = self.required_queue - {HANDLED} if start else self.required_queue
+        if not wanted or (len(entries) == self.queues and all(wanted <= k for k in kinds)):
+            return
+        given = {q: (entry, label) for q, entry, label in entries}
+        for q in range(self.queues):
+            entry, label = given.get(q, ({}, q))
+            missing = [n for n in sorted(wanted) if n not in entry]
+            if missing:
+                raise ObservationError(f"{_at(f'{where}.queues', label)}.{missing[0]}", _MISSING)
+
+    def _queue_entry(self, entry: dict, at: str) -> tuple[tuple, bool | None, frozenset[str]]:
+        """One queue's checks, its ``handled`` (None: not observed or not
+        judged) and the names it gives."""
         handled = None
         if self.pending_slot >= 0 and HANDLED in entry:
             handled = entry[HANDLED]
@@ -255,7 +268,13 @@ class ObservationReader:
         fields = self._entry(
             entry, self.queue_vars, at, self.queue_known, "unknown queue variable", extra=int(handled is not None)
         )
-        return tuple(fields), handled
+        names = frozenset([name for _, name, _ in fields] + ([HANDLED] if handled is not None else []))
+        judged = self.judged
+        if judged is not None:
+            fields = [f for f in fields if f[1] in judged]
+            if HANDLED not in judged:
+                handled = None
+        return tuple(fields), handled, names
 
     @staticmethod
     def _entry(entry: dict, variables, at: str, known: str, unknown_text: str, extra: int = 0):
@@ -272,6 +291,9 @@ class ObservationReader:
             unknown = sorted(set(entry) - names)[0]
             raise ObservationError(f"{at}.{unknown}", f"{unknown_text} (known: {known})")
         return found
+
+
+_MISSING = "declared observed, but this observation does not give it"
 
 
 def parse_observation(spec: Spec, queues: int, raw: object, where: str) -> Observation:
@@ -294,8 +316,10 @@ def _queue_entries(raw: object, queues: int, where: str) -> list[tuple[int, dict
     elif isinstance(raw, dict):
         items, labels = [], []
         for key in sorted(raw):
-            if not (key.isascii() and key.isdigit()) or int(key) >= queues:
-                raise ObservationError(f"{where}.{key}", f"expected a queue index 0-{queues - 1}")
+            if not (key.isascii() and key.isdigit()) or int(key) >= queues or key != str(int(key)):
+                raise ObservationError(
+                    f"{where}.{key}", f"expected a queue index 0-{queues - 1}, written without leading zeros"
+                )
             items.append((int(key), raw[key]))
             labels.append(key)
     else:

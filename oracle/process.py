@@ -28,7 +28,7 @@ import subprocess
 import tempfile
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from . import protocol
@@ -49,7 +49,13 @@ class ProcessImplementation:
     """
 
     def __init__(
-        self, command: Sequence[str], *, timeout: float = 5.0, cwd: str | None = None, protocol: int | None = None
+        self,
+        command: Sequence[str],
+        *,
+        timeout: float = 5.0,
+        cwd: str | None = None,
+        protocol: int | None = None,
+        env: str | None = None,
     ) -> None:
         if not command:
             raise ValueError("no command to run")
@@ -60,7 +66,9 @@ class ProcessImplementation:
         self.cwd = cwd
         self.name = " ".join(self.command)
         self.wanted = protocol
+        self.env = env  # told to the child in each start (version 3)
         self.version: int | None = None
+        self.observes: tuple[str, ...] | None = None  # the fields the child declared (version 3)
         self.proc: subprocess.Popen | None = None
         self.stderr = None
         self.buffer = b""
@@ -76,6 +84,8 @@ class ProcessImplementation:
         self._flight = 0  # requests sent whose replies are not read (version 2)
         self._ahead: deque[_Run] = deque()  # announced runs, maybe partly sent
         self._upcoming: Iterator | None = None  # announced runs not yet looked at
+        self._broken = False  # the child's stdin is closed: send nothing more
+        self._keep: Callable[[bool, Sequence[tuple[str, dict]]], bool] | None = None
 
     # -- the child ------------------------------------------------------------
     def _spawn(self) -> None:
@@ -95,6 +105,7 @@ class ProcessImplementation:
             self.stderr = None
             raise ImplementationFailure("crash", f"cannot start {self.name}: {exc.strerror or exc}") from None
         self.spawns += 1
+        self._broken = False
         self.buffer = b""
         self._last = None
         self.selector = selectors.DefaultSelector()
@@ -102,19 +113,27 @@ class ProcessImplementation:
         self.version = self._negotiate()
 
     def _negotiate(self) -> int:
-        """Say hello with the wanted (or newest) version; settle on one."""
+        """Say hello with the wanted (or newest) version; settle on one. A
+        child that refuses an offer is offered the next older version."""
         offer = self.wanted or protocol.PROTOCOL_VERSION
         self._unsolicited("hello")
-        reply = self._ask(protocol.hello(offer), "hello", None, refuse_ok=self.wanted is None and offer > 1)
-        if not reply.ok:  # a child that knows only version 1 may refuse the offer: offer 1
-            offer = 1
-            reply = self._ask(protocol.hello(1), "hello", None, refuse_ok=True)
-            if not reply.ok:
-                self._fail("error", f"the implementation refused hello: {reply.error or 'no reason'}")
+        while True:
+            retry = self.wanted is None and offer > 1
+            reply = self._ask(protocol.hello(offer), "hello", None, refuse_ok=True)
+            if reply.ok or not retry:
+                break
+            offer -= 1
+        if not reply.ok:
+            self._fail("error", f"the implementation refused hello: {reply.error or 'no reason'}")
         spoken = reply.protocol if reply.protocol is not None else 1
         if spoken not in _versions() or spoken > offer or (self.wanted is not None and spoken != self.wanted):
             wanted = f"version {self.wanted}" if self.wanted else f"versions {', '.join(map(str, _versions()))}"
             self._fail("protocol", f"the implementation speaks protocol {spoken}; the oracle asked for {wanted}")
+        if reply.observes is not None and spoken < 3:
+            self._fail(
+                "protocol", f"the hello reply declares 'observes', which protocol {spoken} does not have (3 does)"
+            )
+        self.observes = reply.observes
         if reply.implementation:
             self.name = reply.implementation
         return spoken
@@ -175,7 +194,8 @@ class ProcessImplementation:
 
     def _unsolicited(self, what: str) -> None:
         """Output waiting before a request is sent answers nothing asked now."""
-        assert self.proc is not None and self.selector is not None
+        if self.proc is None or self.selector is None:  # ended while earlier replies were read: started again later
+            return
         if not self.buffer and not self.selector.select(0):
             return
         data = self.buffer or os.read(self.proc.stdout.fileno(), 65536)
@@ -222,7 +242,7 @@ class ProcessImplementation:
         except protocol.ProtocolError as exc:
             shown = line[:200].decode("utf-8", "replace").rstrip("\n")
             self._fail("protocol", f"{exc} (answering {what}: {shown!r})")
-        if self.version == 2 and request_id is not None and reply.id != request_id:
+        if (self.version or 1) >= 2 and request_id is not None and reply.id != request_id:
             if reply.id is None:
                 self._fail("protocol", f"the reply to {what} has no id (protocol 2 replies echo the request's id)")
             if reply.id in self._sent and reply.id < request_id:
@@ -270,7 +290,10 @@ class ProcessImplementation:
         self._last = number
         if len(self._sent) > 2 * _SENT_LIMIT:  # forget the oldest half (deleting one by one from the front is slow)
             self._sent = dict(itertools.islice(self._sent.items(), _SENT_LIMIT, None))
-        return number if self.version == 2 else None
+        return number if (self.version or 1) >= 2 else None
+
+    def _env(self) -> str | None:
+        return self.env if (self.version or 1) >= 3 else None
 
     # -- the Implementation interface -------------------------------------------
     def _running(self) -> None:
@@ -281,12 +304,14 @@ class ProcessImplementation:
     def start(self, queues: int, limited: bool) -> object:
         self._running()
         self._settle_ahead()
+        self._running()
         self._unsolicited("start")
         self.runs += 1
         self.current_run = self.runs
         self._step = 0
         request_id = self._number("start")
-        return self._ask(protocol.start(queues, limited, request_id), "start", request_id).observed
+        request = protocol.start(queues, limited, request_id, self._env())
+        return self._ask(request, "start", request_id).observed
 
     def event(self, name: str, args: dict) -> object:
         if self.proc is None:
@@ -296,11 +321,20 @@ class ProcessImplementation:
         request_id = self._number(name)
         return self._ask(protocol.event(name, args, request_id), name, request_id).observed
 
-    def plan(self, runs: Iterable[tuple[int, bool, Sequence[tuple[str, dict]]]]) -> None:
+    def plan(
+        self,
+        runs: Iterable[tuple[int, bool, Sequence[tuple[str, dict]]]],
+        keep: Callable[[bool, Sequence[tuple[str, dict]]], bool] | None = None,
+    ) -> None:
         """Announce the runs the next :meth:`session` calls will ask for, in
-        order, so that their requests can be sent ahead (version 2)."""
+        order, so that their requests can be sent ahead (version 2).
+        ``keep(limited, events)``: whether an announced run is still wanted
+        (the caller may learn, from a run's result, that it will skip later
+        ones, e.g. those that begin with a sequence that crashed): one that
+        is not is neither sent nor waited for."""
         self._settle_ahead()
         self._upcoming = iter(runs)
+        self._keep = keep
 
     def session(self, queues: int, limited: bool, events: Sequence[tuple[str, dict]]) -> Iterator[object]:
         """``start`` then ``events``, yielding each observation in order.
@@ -313,12 +347,14 @@ class ProcessImplementation:
         answer to a later request. Version 1 asks one by one.
         """
         self._running()
-        if self.version != 2:
+        if (self.version or 1) < 2:
             yield self.start(queues, limited)
             for name, args in events:
                 yield self.event(name, args)
             return
         run = self._take(queues, limited, events)
+        if self.proc is None:  # the child ended while the replies sent ahead were read
+            self._running()
         if not self._flight:
             self._unsolicited("start")
         try:
@@ -336,27 +372,53 @@ class ProcessImplementation:
             self._settle(run)
 
     def _take(self, queues: int, limited: bool, events: Sequence[tuple[str, dict]]) -> _Run:
-        """The announced run, if it is the one asked for; else a new one
-        (after reading the replies to what was sent ahead, to send it again)."""
+        """The announced run, if it is the one asked for (the announced runs
+        before it were skipped by the caller: their replies are read and
+        they are dropped); else a new one (after reading the replies to what
+        was sent ahead, to send it again)."""
+        self._drop_unwanted()
         if not self._ahead and self._upcoming is not None:
             self._pull()
-        head = self._ahead[0] if self._ahead else None
-        if head is not None and (head.queues, head.limited, head.events) == (queues, limited, events):
+        wanted = (queues, limited, events)
+        found = next((i for i, run in enumerate(self._ahead) if (run.queues, run.limited, run.events) == wanted), None)
+        if found is not None:
+            for _ in range(found):
+                self._settle(self._ahead.popleft())
             return self._ahead.popleft()
         self._settle_ahead()
         return _Run(queues, limited, events)
 
+    def _drop_unwanted(self) -> None:
+        """Forget the announced runs the caller no longer wants (reading the
+        replies to what was sent of them)."""
+        if self._keep is None or not self._ahead:
+            return
+        kept: deque[_Run] = deque()
+        for run in self._ahead:
+            if self._keep(run.limited, run.events):
+                kept.append(run)
+            else:
+                self._settle(run)
+        self._ahead = kept
+
     def _pull(self) -> bool:
-        nxt = next(self._upcoming, None) if self._upcoming is not None else None
-        if nxt is None:
-            self._upcoming = None
-            return False
-        self._ahead.append(_Run(*nxt))
-        return True
+        while self._upcoming is not None:
+            nxt = next(self._upcoming, None)
+            if nxt is None:
+                self._upcoming = None
+                return False
+            if self._keep is None or self._keep(nxt[1], nxt[2]):
+                self._ahead.append(_Run(*nxt))
+                return True
+        return False
 
     def _fill(self, current: _Run) -> None:
         """Send requests until :data:`WINDOW` are in flight: the current run's,
-        then the announced runs', in order, in one write."""
+        then the announced runs', in order, in one write. A child found gone
+        while requests are in flight is blamed on the first of them that
+        gets no reply, not on the request that could not be sent."""
+        if self._broken:
+            return
         batch = []
         runs = iter([current, *self._ahead])
         run = next(runs)
@@ -376,11 +438,21 @@ class ProcessImplementation:
             number = self._number(name, run.run, step)
             run.ids.append((number, name))
             batch.append(
-                protocol.start(run.queues, run.limited, number) if step == 0 else protocol.event(name, args, number)
+                protocol.start(run.queues, run.limited, number, self._env())
+                if step == 0
+                else protocol.event(name, args, number)
             )
             self._flight += 1
         if batch:
-            self._send(b"".join(batch), "start" if current.read == 0 else current.ids[current.read][1])
+            batch_what = "start" if current.read == 0 else current.ids[current.read][1]
+            earlier = self._flight - len(batch)  # requests sent before this batch, not answered yet
+            try:
+                self.proc.stdin.write(b"".join(batch))
+            except (BrokenPipeError, OSError):
+                if not earlier:
+                    self._fail("crash", f"the implementation exited before the {batch_what} request")
+                # it exited while answering an earlier request: the replies read next say which
+                self._broken = True
 
     def _settle(self, run: _Run) -> None:
         """Read the replies to a run's requests that were sent but are no
@@ -391,8 +463,11 @@ class ProcessImplementation:
             self._flight -= 1
             try:
                 self._receive(name, number, refuse_ok=True, in_flight=self._flight > 0)
+            except StrayReply as stray:  # a late reply to an earlier run: that run's failure
+                self.strays.append(stray)
+                return
             except ImplementationFailure:
-                return  # the child is killed (or refused): the caller has its verdict already
+                return  # the child is killed: the caller has its verdict already
 
     def _settle_ahead(self) -> None:
         """Read the replies to what was sent ahead; those runs are sent again when asked for."""
@@ -406,6 +481,7 @@ class ProcessImplementation:
         self._settle_ahead()
         self._ahead.clear()
         self._upcoming = None
+        self._keep = None
         proc = self.proc
         if proc is not None and proc.poll() is None:
             with contextlib.suppress(OSError):

@@ -10,7 +10,10 @@ answer to the next request::
     {"op":"event","event":"kick","args":{"queue":0},"id":2}
     {"op":"quit"}
 
-Version 1 is the same without ids. The implementation answers each request
+Version 3 adds, to ``start``, the environment the oracle tests in
+(``"env":"qemu"``), and lets the hello reply declare the fields the
+implementation observes (``"observes":["state","pending","handled"]``).
+Version 1 is version 2 without ids. The implementation answers each request
 but ``quit`` with one line: ``{"ok":true,"observed":{...}}`` (``observed``
 as in a trace, every field optional) or ``{"ok":false,"error":"why"}``.
 :func:`decode_reply` checks a reply's shape and raises
@@ -31,12 +34,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .tracefile import DECODE_ERRORS, describe, dumps, loads
+from .tracefile import DECODE_ERRORS, DuplicateKey, describe, dumps, loads_strict
 
-VERSIONS = (1, 2)
+VERSIONS = (1, 2, 3)
 PROTOCOL_VERSION = VERSIONS[-1]
 MAX_REPLY_BYTES = 1 << 24  # a full observation of 1024 queues is about 150 kB
-_REPLY_KEYS = {"ok", "observed", "error", "protocol", "implementation", "log", "id"}
+_REPLY_KEYS = {"ok", "observed", "error", "protocol", "implementation", "log", "id", "observes"}
 
 
 class ProtocolError(ValueError):
@@ -51,6 +54,7 @@ class Reply:
     protocol: int | None = None
     implementation: str | None = None
     id: int | None = None
+    observes: tuple[str, ...] | None = None
 
 
 def _request(doc: dict, request_id: int | None) -> bytes:
@@ -63,8 +67,12 @@ def hello(version: int = PROTOCOL_VERSION) -> bytes:
     return dumps({"op": "hello", "protocol": version}) + b"\n"
 
 
-def start(queues: int, limited: bool, request_id: int | None = None) -> bytes:
-    return _request({"op": "start", "queues": queues, "limited": limited}, request_id)
+def start(queues: int, limited: bool, request_id: int | None = None, env: str | None = None) -> bytes:
+    """``env``: the environment the oracle tests in (version 3)."""
+    doc: dict = {"op": "start", "queues": queues, "limited": limited}
+    if env is not None:
+        doc["env"] = env
+    return _request(doc, request_id)
 
 
 def event(name: str, args: dict, request_id: int | None = None) -> bytes:
@@ -83,7 +91,9 @@ def decode_reply(line: bytes) -> Reply:
     if not text.strip():
         raise ProtocolError("an empty line instead of a reply")
     try:
-        doc = loads(text)
+        doc = loads_strict(text)
+    except DuplicateKey as exc:
+        raise ProtocolError(f"the reply is ambiguous: {exc}") from None
     except DECODE_ERRORS as exc:
         raise ProtocolError(f"the reply is not valid JSON: {exc}") from None
     except RecursionError:
@@ -108,4 +118,9 @@ def decode_reply(line: bytes) -> Reply:
     request_id = doc.get("id")
     if request_id is not None and (type(request_id) is not int or request_id < 0):
         raise ProtocolError(f"the reply's 'id' must be a request's number, found {describe(request_id)}")
-    return Reply(ok, doc.get("observed"), error, version, name, request_id)
+    observes = doc.get("observes")
+    if observes is not None and (not isinstance(observes, list) or not all(isinstance(n, str) for n in observes)):
+        raise ProtocolError(f"the reply's 'observes' must be a list of field names, found {describe(observes)}")
+    return Reply(
+        ok, doc.get("observed"), error, version, name, request_id, None if observes is None else tuple(observes)
+    )

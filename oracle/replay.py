@@ -21,13 +21,16 @@ the table's environment cannot issue.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from virtio_notifier_spec.model.machine import Instance
 from virtio_notifier_spec.model.trace import format_state, state_json
 from virtio_notifier_spec.spec.concrete import State
+from virtio_notifier_spec.spec.errors import SpecError
 from virtio_notifier_spec.spec.schema import Spec
 
+from .fields import declared_fields, judged_fields
 from .graph import graph_for
 from .implementation import Implementation, ImplementationFailure
 from .judge import Expected, allowed_steps, explain
@@ -72,25 +75,32 @@ class Replay:
     limited: bool
     steps: tuple[ReplayStep, ...]
     length: int  # events in the sequence (the replay may stop before the end)
+    stopped: str | None = None  # timeout, interrupted
+
+    @property
+    def failed(self) -> bool:
+        return not all(s.ok for s in self.steps)
 
     @property
     def ok(self) -> bool:
-        return all(s.ok for s in self.steps) and len(self.steps) == self.length + 1
+        return not self.failed and len(self.steps) == self.length + 1
 
     def to_json(self) -> dict:
         return {
             "implementation": self.implementation,
             "variant": self.spec.name,
+            "env": self.spec.env,
+            "stopped": self.stopped,
             "queues": self.queues,
             "limited": self.limited,
-            "verdict": "conforms" if self.ok else "diverges",
+            "verdict": "conforms" if self.ok else "diverges" if self.failed else "incomplete",
             "steps": [s.to_json(self.spec) for s in self.steps],
         }
 
     def text(self) -> str:
         lines = [
-            f"replay {visible(self.implementation)} against {self.spec.name}, {self.queues} queue(s), "
-            f"limited={'true' if self.limited else 'false'}"
+            f"replay {visible(self.implementation)} against {self.spec.name} in the {self.spec.env} environment, "
+            f"{self.queues} queue(s), limited={'true' if self.limited else 'false'}"
         ]
         for s in self.steps:
             rows = ", ".join(str(e) for e in s.fired if e.transition) if s.fired else ""
@@ -103,6 +113,8 @@ class Replay:
             if s.failure:
                 lines.append(f"     FAILS {visible(s.failure)}")
         bad = sum(not s.ok for s in self.steps)
+        if self.stopped is not None:
+            lines.append(f"{self.stopped}: stopped after {len(self.steps) - 1} of {self.length} step(s)")
         if self.ok:
             lines.append(f"conforms: every one of {self.length} step(s) as the spec expects")
         else:
@@ -131,13 +143,27 @@ def _shown(value: object) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def replay(spec: Spec, impl: Implementation, queues: int, limited: bool, events: tuple[Instance, ...]) -> Replay:
-    """Run ``events`` from a fresh device and judge every step (see the module)."""
+def replay(
+    spec: Spec,
+    impl: Implementation,
+    queues: int,
+    limited: bool,
+    events: tuple[Instance, ...],
+    *,
+    declared: tuple[str, ...] | None = None,
+    should_stop: Callable[[], str | None] | None = None,
+) -> Replay:
+    """Run ``events`` from a fresh device and judge every step (see the
+    module). ``declared``: the fields the implementation observes (default:
+    what it declares in its hello, if it does); only those are judged, and
+    each step must give them. ``should_stop()`` is asked before each step;
+    Ctrl-C stops the replay too, keeping the steps already judged."""
     machine = graph_for(spec, queues, False).machine
-    reader = ObservationReader(spec, queues)
     starts = starts_by_limited(machine)[limited]
     steps: list[ReplayStep] = []
     name = lambda: getattr(impl, "name", type(impl).__name__)  # noqa: E731 - known after start
+    ask = should_stop or (lambda: None)
+    stopped = None
     try:
         try:
             raw = impl.start(queues, limited)
@@ -145,8 +171,15 @@ def replay(spec: Spec, impl: Implementation, queues: int, limited: bool, events:
             steps.append(ReplayStep(0, "start", (), starts[0], None, failure=f"{exc.kind}: {exc.detail}"))
             return Replay(name(), spec, queues, limited, tuple(steps), len(events))
         label = f"start(limited={'true' if limited else 'false'})"
+        if declared is None and getattr(impl, "observes", None) is not None:
+            try:
+                declared = declared_fields(spec, list(impl.observes), "hello.observes")
+            except SpecError as exc:
+                steps.append(ReplayStep(0, label, (), starts[0], raw, failure=f"observation: {exc.message}"))
+                return Replay(name(), spec, queues, limited, tuple(steps), len(events))
+        reader = ObservationReader(spec, queues, judged=judged_fields(spec, declared), required=declared)
         try:
-            obs = reader.read(raw, "observed")
+            obs = reader.read(raw, "observed", start=True)
         except ObservationError as exc:
             steps.append(ReplayStep(0, label, (), starts[0], raw, failure=f"observation: {exc.field}: {exc.message}"))
             return Replay(name(), spec, queues, limited, tuple(steps), len(events))
@@ -155,13 +188,18 @@ def replay(spec: Spec, impl: Implementation, queues: int, limited: bool, events:
         steps.append(ReplayStep(0, label, (), starts[0], raw, mismatches))
         states = states or [obs.patch(starts[0])]
         for number, inst in enumerate(events, 1):
+            stopped = ask()
+            if stopped is not None:
+                break
             step, states = _step(machine, impl, reader, states, number, inst)
             steps.append(step)
             if step.failure is not None:
                 break
+    except KeyboardInterrupt:
+        stopped = "interrupted"
     finally:
         impl.close()
-    return Replay(name(), spec, queues, limited, tuple(steps), len(events))
+    return Replay(name(), spec, queues, limited, tuple(steps), len(events), stopped)
 
 
 def _step(machine, impl, reader, states: list[State], number: int, inst: Instance):

@@ -51,6 +51,8 @@ def _call(item: str, number: int, field: str) -> tuple[str, dict]:
         arg = _ARG.fullmatch(part)
         if arg is None:
             raise SequenceError(f"event {number} ({name}): expected arg=value, found {part.strip()!r}", field=field)
+        if arg.group(1) in args:
+            raise SequenceError(f"event {number} ({name}): {arg.group(1)} is given twice", field=field)
         args[arg.group(1)] = _value(arg.group(2))
     return name, args
 

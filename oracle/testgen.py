@@ -13,11 +13,17 @@ The tour and the pairs walk a graph (:mod:`.graph`): every concrete state,
 or, above :data:`~.graph.PLAIN_LIMIT` queues for a table whose queues are
 interchangeable, one state per orbit of the queue permutations. Then the
 pairs are (orbit, event class) pairs, each run is replayed on concrete
-queues, and the *k*-th test is renamed by the rotation ``q -> (q + k) mod
-N``, so that every queue index plays every role across the suite: an
-implementation that treats its queues alike meets every concrete (state,
-event) pair up to a renaming; one that treats some queue apart still sees
-that queue in every role.
+queues, and the *k*-th test is renamed by a rotation, so that every queue
+index plays every role across the suite: an implementation that treats its
+queues alike meets every concrete (state, event) pair up to a renaming; one
+that treats some queue apart still sees that queue in every role. The
+rotation never changes the fresh device a test starts from: it turns the
+queues that start alike among themselves (``q -> (q + k) mod N`` when every
+queue starts alike). An implementation whose fresh device has, say, vhost
+serving queues 0-2 of 4 keeps that configuration for its life, so a test
+that renamed queue 3 into a served one would not be a run of that device.
+
+Each test records the fresh device it was generated from (``start``).
 
 Everything is deterministic for a given seed.
 
@@ -44,7 +50,7 @@ from .implementation import ImplementationFailure
 from .observation import ObservationError, parse_observation
 
 RowPair = tuple[str, str]
-Run = tuple[bool, tuple[Instance, ...]]
+Run = tuple[bool, tuple[Instance, ...], State]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +61,7 @@ class TestCase:
     kind: str
     limited: bool
     events: tuple[Instance, ...]
+    start: State | None = None  # the fresh device it was generated from
 
     __test__ = False  # not a pytest class
 
@@ -80,6 +87,7 @@ class Suite:
     reduction: str = "none"
     note: str | None = None
     graph: StateGraph | None = None
+    keys: frozenset = frozenset()  # the pairs ``reachable_pairs`` counts
 
 
 def starts_by_limited(machine: Machine) -> dict[bool, list[State]]:
@@ -101,6 +109,7 @@ class _Walk:
         self.limited = limited
         self.search = BreadthFirst(graph, starts)
         self.paths: dict[Hashable, tuple[Instance, ...]] = {}
+        self.roots: dict[Hashable, State] = {}  # the start each node's path begins from
         self.last: dict[Hashable, dict[int, str]] = {}  # rows fired by the step into a node, by queue
         self.into: dict[Hashable, dict[tuple, tuple[Hashable, Move, int]]] = {}  # (class, row) -> how
         self.out: dict[Hashable, dict[Hashable, dict[str, Move]]] = {}  # class -> row -> move
@@ -120,13 +129,15 @@ class _Walk:
             link = parent[node]
             prefix = () if link is None else (*self.paths[link[0]], link[1])
             self.paths[node] = prefix
+            root = state if link is None else self.roots[link[0]]
+            self.roots[node] = root
             last = self.last.setdefault(node, {})
             if moves:
                 self.expanded.add(tuple(i.id for i in prefix))
             out = self.out.setdefault(node, {})
             for move in moves:
                 self.keys.add(move.key)
-                self.runs.append((self.limited, (*prefix, move.inst)))
+                self.runs.append((self.limited, (*prefix, move.inst), root))
                 fired = {q: row.name for q, row in move.fired}
                 self.rows.update(fired.values())
                 self.covered.update((last[q], r) for q, r in fired.items() if q in last)
@@ -149,26 +160,46 @@ class _Walk:
                     all_pairs.add(pair)
                     if pair not in covered:
                         covered.add(pair)
-                        runs.append((self.limited, (*self.paths[before], move.inst, self.graph.retarget(then.inst, q))))
+                        events = (*self.paths[before], move.inst, self.graph.retarget(then.inst, q))
+                        runs.append((self.limited, events, self.roots[before]))
         return runs
 
 
 def _drop_prefixes(runs: list[Run], expanded: set[tuple[bool, tuple[int, ...]]]) -> list[Run]:
     """The runs that are not the path to a node the tour goes on from, once each."""
     seen, kept = set(), []
-    for limited, events in runs:
+    for limited, events, start in runs:
         key = (limited, tuple(i.id for i in events))
         if key not in expanded and key not in seen:
             seen.add(key)
-            kept.append((limited, events))
+            kept.append((limited, events, start))
     return kept
 
 
-def _rotated(graph: StateGraph, events: tuple[Instance, ...], k: int) -> tuple[Instance, ...]:
-    n = graph.queues
-    if graph.reduction != "orbits" or k % n == 0:
+def rotation(start: State, k: int) -> list[int]:
+    """The renaming of the queues for the *k*-th test: each class of queues
+    that start alike is rotated by ``k`` among itself, so that ``start`` is
+    unchanged.
+
+    >>> from virtio_notifier_spec.spec.concrete import State
+    >>> rotation(State((), ((1,), (1,), (1,), (0,))), 1)
+    [1, 2, 0, 3]
+    """
+    classes: dict[tuple, list[int]] = {}
+    for q, queue in enumerate(start.queues):
+        classes.setdefault(queue, []).append(q)
+    perm = list(range(len(start.queues)))
+    for members in classes.values():
+        for i, q in enumerate(members):
+            perm[q] = members[(i + k) % len(members)]
+    return perm
+
+
+def _rotated(graph: StateGraph, events: tuple[Instance, ...], k: int, start: State) -> tuple[Instance, ...]:
+    if graph.reduction != "orbits" or k % graph.queues == 0:
         return events
-    return tuple(graph.retarget(i, (i.target + k) % n) if i.target is not None else i for i in events)
+    perm = rotation(start, k)
+    return tuple(graph.retarget(i, perm[i.target]) if i.target is not None else i for i in events)
 
 
 def generate(
@@ -216,18 +247,30 @@ def generate(
         pair_runs += walk.pair_runs(all_pairs, covered)
     cases: list[TestCase] = []
     if tour:
-        tour_kept = _drop_prefixes(sorted(tour_runs, key=lambda r: (len(r[1]), r[0], [i.id for i in r[1]])), expanded)
+        ordered = sorted(tour_runs, key=lambda r: (len(r[1]), r[0], [i.id for i in r[1]], r[2]))
         cases += [
-            TestCase(f"tour-{n:05d}", "tour", lim, _rotated(graph, ev, n)) for n, (lim, ev) in enumerate(tour_kept)
+            TestCase(f"tour-{n:05d}", "tour", lim, _rotated(graph, ev, n, st), st)
+            for n, (lim, ev, st) in enumerate(_drop_prefixes(ordered, expanded))
         ]
     if pairs:
         cases += [
-            TestCase(f"pair-{n:05d}", "pair", lim, _rotated(graph, ev, n)) for n, (lim, ev) in enumerate(pair_runs)
+            TestCase(f"pair-{n:05d}", "pair", lim, _rotated(graph, ev, n, st), st)
+            for n, (lim, ev, st) in enumerate(pair_runs)
         ]
     cases += random_walks(machine, walks, walk_length, seed, by_limited)
     rows = frozenset(fired) if fired else frozenset(t.name for t in spec.transitions)
     return Suite(
-        spec, queues, tuple(cases), len(reachable), frozenset(all_pairs), rows, seed, graph.reduction, note, graph
+        spec,
+        queues,
+        tuple(cases),
+        len(reachable),
+        frozenset(all_pairs),
+        rows,
+        seed,
+        graph.reduction,
+        note,
+        graph,
+        frozenset(reachable),
     )
 
 
@@ -241,7 +284,7 @@ def random_walks(
     cases = []
     for n in range(count):
         limited = rng.choice(sorted(by_limited))
-        state = rng.choice(by_limited[limited])
+        state = first = rng.choice(by_limited[limited])
         events = []
         for _ in range(length):
             enabled = [i for i in machine.instances if machine.enabled(state, i)]
@@ -250,7 +293,7 @@ def random_walks(
             inst = rng.choice(enabled)
             events.append(inst)
             state = rng.choice(machine.step(state, inst).choices).post
-        cases.append(TestCase(f"walk-{n:05d}", "walk", limited, tuple(events)))
+        cases.append(TestCase(f"walk-{n:05d}", "walk", limited, tuple(events), first))
     return cases
 
 

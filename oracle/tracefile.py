@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO
@@ -54,6 +55,54 @@ except ImportError:  # pragma: no cover - orjson is a dependency; json still wor
 
     DECODE_ERRORS = (ValueError, UnicodeDecodeError, RecursionError)
 
+
+class DuplicateKey(ValueError):
+    """A JSON object that names one key twice (JSON parsers keep the last)."""
+
+
+_SPACED = re.compile(rb'"[ \t\r\n]')  # white space after a string: maybe before a colon
+
+
+def _refuse_duplicates(pairs: list[tuple[str, object]]) -> dict:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(f"the key {key!r} appears twice in one object (which value was meant?)")
+            seen.add(key)
+    return found
+
+
+_STRICT = json.JSONDecoder(object_pairs_hook=_refuse_duplicates)
+
+
+def loads_strict(data: bytes | str) -> object:
+    """Parse JSON, refusing an object with a repeated key (:class:`DuplicateKey`).
+
+    Fast when the text has no escape and no space before a colon (what JSON
+    writers produce): then every ``":`` ends a key, so counting them in the
+    text and in the parsed value re-written says whether a key was lost.
+    Otherwise the slower parser that sees every key decides.
+
+    >>> loads_strict(b'{"queues":{"0":{"state":"assigned"}}}')
+    {'queues': {'0': {'state': 'assigned'}}}
+    >>> loads_strict(b'{"a":1,"a":2}')
+    Traceback (most recent call last):
+    ...
+    virtio_notifier_spec.oracle.tracefile.DuplicateKey: the key 'a' appears twice in one object (which value was meant?)
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
+    doc = loads(data)
+    if type(doc) is not dict and type(doc) is not list:
+        return doc
+    if b"\\" not in data and data.count(b'":') == dumps(doc).count(b'":') and not _SPACED.search(data):
+        return doc
+    _STRICT.decode(data.decode("utf-8", "surrogatepass").strip())
+    return doc
+
+
 FORMAT = "virtio-notifier-trace"
 VERSIONS = (1,)
 MAX_QUEUES = LIMIT_QUEUES  # QEMU's VIRTIO_QUEUE_MAX (spec/limits.py)
@@ -62,7 +111,7 @@ MAX_LINE_BYTES = 1 << 24  # a full observation of 1024 queues is about 150 kB
 #: hold, so that an overlong line is seen and a line without end cannot fill memory.
 LINE_READ = MAX_LINE_BYTES + 1
 BLOCK_BYTES = 1 << 20  # a stream is read a block at a time
-_HEADER_KEYS = {"format", "version", "variant", "queues", "limited", "implementation", "observed"}
+_HEADER_KEYS = {"format", "version", "variant", "queues", "limited", "implementation", "observed", "env", "observes"}
 _RECORD_KEYS = {"event", "args", "observed", "meta"}
 
 
@@ -80,6 +129,8 @@ class Header:
     version: int = 1
     implementation: str | None = None
     observed: object = None
+    env: str | None = None  # the environment profile the trace was made in
+    observes: tuple[str, ...] | None = None  # the fields every line observes
 
     def to_json(self) -> dict:
         doc: dict = {
@@ -89,8 +140,12 @@ class Header:
             "queues": self.queues,
             "limited": self.limited,
         }
+        if self.env is not None:
+            doc["env"] = self.env
         if self.implementation is not None:
             doc["implementation"] = self.implementation
+        if self.observes is not None:
+            doc["observes"] = list(self.observes)
         return doc
 
 
@@ -159,7 +214,9 @@ def decode_line(line: bytes | str, *, file: str | None, number: int) -> object:
     """Parse one JSON line, or raise :class:`TraceError` saying why."""
     check_length(line, file=file, number=number)
     try:
-        return loads(line)  # a trailing newline is white space to JSON
+        return loads_strict(line)  # a trailing newline is white space to JSON
+    except DuplicateKey as exc:
+        raise TraceError(str(exc), file=file, line=number) from None
     except DECODE_ERRORS as exc:
         newline = b"\n" if isinstance(line, bytes) else "\n"
         if not line.strip():
@@ -202,7 +259,22 @@ def parse_header(line: bytes | str, *, file: str | None = None) -> Header:
     implementation = doc.get("implementation")
     if implementation is not None and not isinstance(implementation, str):
         raise bad("implementation", f"expected a string, found {describe(implementation)}")
-    return Header(variant, queues, limited, version, implementation, doc.get("observed"))
+    env = doc.get("env")
+    if env is not None and (not isinstance(env, str) or not env):
+        raise bad("env", f"expected an environment's name, found {describe(env)}")
+    observes = doc.get("observes")
+    if observes is not None and (not isinstance(observes, list) or not all(isinstance(n, str) for n in observes)):
+        raise bad("observes", f"expected a list of field names, found {describe(observes)}")
+    return Header(
+        variant,
+        queues,
+        limited,
+        version,
+        implementation,
+        doc.get("observed"),
+        env,
+        None if observes is None else tuple(observes),
+    )
 
 
 def parse_args(spec: Spec, queues: int, name: object, raw_args: object, events: dict | None = None) -> tuple[str, dict]:
@@ -218,7 +290,7 @@ def parse_args(spec: Spec, queues: int, name: object, raw_args: object, events: 
         events = {e.name: e for e in spec.events}
     event = events.get(name)
     if event is None:
-        raise ObservationError("event", f"unknown event {name!r} (known: {', '.join(events)})")
+        raise ObservationError("event", f"unknown event {name!r} (known: {', '.join(events)}){env_hint(spec, name)}")
     if raw_args is None:
         raw_args = {}
     if not isinstance(raw_args, dict):
@@ -249,6 +321,20 @@ def parse_args(spec: Spec, queues: int, name: object, raw_args: object, events: 
             raise ObservationError(field, f"expected one of {expected}, found {describe(value)}")
         args[pname] = value
     return name, args
+
+
+def env_hint(spec: Spec, event: str) -> str:
+    """For an event the environment profile removed: the environments that issue it.
+
+    >>> from virtio_notifier_spec.spec.load import load_spec
+    >>> env_hint(load_spec("resolved"), "vhost_start")
+    '; the adversarial environment does not issue it, these do: qemu, unrestricted (--env NAME)'
+    """
+    here = next((p for p in spec.profiles if p.name == spec.env), None)
+    if here is None or event not in here.removed:
+        return ""
+    issuing = [p.name for p in spec.profiles if event not in p.removed] + ["unrestricted"]
+    return f"; the {spec.env} environment does not issue it, these do: {', '.join(issuing)} (--env NAME)"
 
 
 class RecordReader:

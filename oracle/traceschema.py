@@ -52,6 +52,17 @@ def _header() -> dict:
             "queues": {"type": "integer", "minimum": 1, "maximum": MAX_QUEUES},
             "limited": {"type": "boolean", "description": "The host allows only 6 ioeventfds per guest."},
             "implementation": {"type": "string", "description": "Free text: what wrote the trace."},
+            "env": {
+                "type": "string",
+                "minLength": 1,
+                "description": "The environment profile the trace was made in; `oracle check --env` overrides it.",
+            },
+            "observes": {
+                "type": "array",
+                "items": {"type": "string"},
+                "uniqueItems": True,
+                "description": "The fields every line observes (each line must give them; only they are judged).",
+            },
             "observed": {"$ref": "#/$defs/observation", "description": "The fresh device, before any event."},
         },
         "additionalProperties": False,
@@ -78,7 +89,7 @@ def _observation(spec: Spec) -> dict:
                         {"type": "array", "items": entry, "description": "One entry per queue (null: not observed)."},
                         {
                             "type": "object",
-                            "patternProperties": {"^[0-9]+$": entry},
+                            "patternProperties": {"^(0|[1-9][0-9]*)$": entry},
                             "additionalProperties": False,
                             "description": "Keyed by queue index, for a few queues.",
                         },

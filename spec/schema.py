@@ -216,7 +216,8 @@ class Slots:
     that says the host has a limit; ``answer`` is the event parameter that
     is KVM's answer to one assignment; ``vhost`` are vhost's events;
     ``addresses`` is how many ioeventfds one holder registers (one per
-    notify address of the queue: kvmtool's port and memory addresses, 2)."""
+    notify address of the queue: kvmtool's port and memory addresses, 2);
+    ``size`` is how many slots a host with the limit has (None: not said)."""
 
     holders: tuple[str, ...]
     limit: str | None
@@ -224,6 +225,7 @@ class Slots:
     vhost: tuple[VhostEvent, ...]
     source: Source | None = field(default=None, compare=False)
     addresses: int = 1
+    size: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ checker:
 holders = ["our_fd", "vhost_fd"]   # per-queue flags: each true one holds one slot
 addresses = 1                      # ... per notify address of the queue (kvmtool: 2)
 limit = "limited"                  # the host fact: the host has a slot limit
+size = 6                           # the slots such a host has
 answer = "assign_ok"               # KVM's answer to one assignment of ours
 vhost = [                          # vhost's events; when one is a take
     { event = "set_host_notifier", take = "assign" },
@@ -23,14 +24,18 @@ serves) and, in ``take``, when such an event is vhost taking host notifiers
 ioeventfds one true holder registers: a queue notified at several addresses
 registers one for each (kvmtool registers a port-I/O and an MMIO address for
 every queue, QEMU's transitional virtio-pci devices two or three), so it holds
-that many slots; a configuration may say it per device. ``limit``,
-``answer`` and ``addresses`` (default 1) are optional. A table without ``[slots]`` loads, but a configuration of several
+that many slots; a configuration may say it per device. ``size`` is what a
+host with the limit has: the oracle never lets one device hold more
+(``oracle/host.py``: KVM cannot grant a slot it does not have); a
+configuration of several devices names its own (``scale/config.py``).
+``limit``, ``size``, ``answer`` and ``addresses`` (default 1) are optional.
+A table without ``[slots]`` loads, but a configuration of several
 devices refuses it.
 
 >>> from .load import load_spec
 >>> slots = load_spec("resolved").slots
->>> slots.holders, slots.limit, slots.answer, [v.event for v in slots.vhost]
-(('our_fd', 'vhost_fd'), 'limited', 'assign_ok', ['set_host_notifier', 'vhost_start', 'vhost_stop'])
+>>> slots.holders, slots.limit, slots.size, slots.answer, [v.event for v in slots.vhost]
+(('our_fd', 'vhost_fd'), 'limited', 6, 'assign_ok', ['set_host_notifier', 'vhost_start', 'vhost_stop'])
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ from .parse import parse_expr
 from .resolve import Context, resolve_bool
 from .schema import Event, Scope, Slots, Variable, VhostEvent
 
-_KEYS = {"holders", "limit", "answer", "vhost", "addresses"}
+_KEYS = {"holders", "limit", "answer", "vhost", "addresses", "size"}
 
 
 def read_slots(found: list[tuple[dict, Any]], variables: dict[str, Variable], events: dict[str, Event]) -> Slots | None:
@@ -70,6 +75,9 @@ def read_slots(found: list[tuple[dict, Any]], variables: dict[str, Variable], ev
         var = variables.get(limit) if isinstance(limit, str) else None
         if var is None or var.scope is not Scope.DEVICE or var.type != BOOL or not var.host:
             raise at.error(SchemaError, f"expected a device bool variable with host = true, found {limit!r}", "limit")
+    size = entry.get("size")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1 or limit is None):
+        raise at.error(SchemaError, f"expected a positive number of slots, with limit, found {size!r}", "size")
     answer = entry.get("answer")
     if answer is not None and not any(p.name == answer and p.type == BOOL for e in events.values() for p in e.params):
         raise at.error(SchemaError, f"expected the name of a bool event parameter, found {answer!r}", "answer")
@@ -79,7 +87,7 @@ def read_slots(found: list[tuple[dict, Any]], variables: dict[str, Variable], ev
             SchemaError, f"expected a positive number of ioeventfds per holder, found {addresses!r}", "addresses"
         )
     vhost = _vhost(entry.get("vhost", []), at, events)
-    return Slots(tuple(holders), limit, answer, vhost, at.source(entry), addresses)
+    return Slots(tuple(holders), limit, answer, vhost, at.source(entry), addresses, size)
 
 
 def _vhost(items: Any, at: Any, events: dict[str, Event]) -> tuple[VhostEvent, ...]:

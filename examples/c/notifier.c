@@ -5,21 +5,39 @@
  * (each reply echoes its request's id) when the oracle offers it, and
  * version 1 (no ids) to an oracle that offers only that.
  *
+ * In version 3 it also declares, in its hello, the fields it observes (all
+ * of them), and reads the environment the oracle names in each start.
+ *
  * It shows that the oracle is language-neutral: nothing here is generated
  * from the table; it is written the way a VMM would write it, with a small
  * JSON reader of its own. Build and drive it:
  *
  *     cc -O2 -o notifier examples/c/notifier.c
  *     virtio-notifier-spec oracle drive -- ./notifier
+ *     NOTIFIER_VHOST_SERVES=1110 virtio-notifier-spec oracle drive --env qemu --queues 4 -- ./notifier
+ *
+ * NOTIFIER_VHOST_SERVES says which queues vhost serves when it starts for
+ * the whole device (vhost_start): one 1 or 0 per queue, repeated (default
+ * 1: every queue; vhost-net serves its rx and tx queues, not its control
+ * queue). It is fixed for the device's life, and reported as vhost_serves.
  *
  * Faulty variants for the oracle's own tests (compile-time flags):
  *   -DMUTANT_RESET_NO_DRAIN        reset removes our ioeventfd without draining it
  *   -DMUTANT_DROP_KICK             a drain clears the eventfd but never runs the handler
  *   -DMUTANT_RELEASE_IGNORES_STATUS vhost's release assigns ours whatever the status (e, literally)
+ *   -DMUTANT_TAKE_EVERY_QUEUE      vhost's start stops ours on every queue, the ones it does not serve too
+ *   -DMUTANT_ABORT_ON_REFUSAL      the process aborts when KVM refuses the ioeventfds DRIVER_OK assigns
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if defined(MUTANT_RESET_NO_DRAIN) || defined(MUTANT_DROP_KICK) || defined(MUTANT_RELEASE_IGNORES_STATUS) \
+    || defined(MUTANT_TAKE_EVERY_QUEUE) || defined(MUTANT_ABORT_ON_REFUSAL)
+#define NAME "c-example-mutant"
+#else
+#define NAME "c-example"
+#endif
 
 #define MAX_QUEUES 1024                 /* QEMU's VIRTIO_QUEUE_MAX */
 #define MAX_FIELDS 32
@@ -35,7 +53,7 @@ static const char *status_names[] = { "zero", "driver", "driver_ok" };
 
 struct vq {
     enum state state;
-    int vhost_fd, our_fd, pending, handled;
+    int vhost_fd, our_fd, pending, handled, vhost_serves;
     enum handler handler;
 };
 
@@ -81,6 +99,12 @@ static void deassign_ours(struct vq *v, int drain_first)
 
 static void set_status(enum status value, int assign_ok)
 {
+#ifdef MUTANT_ABORT_ON_REFUSAL
+    if (value == ST_DRIVER_OK && !assign_ok) {
+        fprintf(stderr, "ioeventfd: KVM refused the assignment; aborting\n");
+        abort();
+    }
+#endif
     dev.status = value;
     for (int n = 0; n < dev.queues; n++) {
         struct vq *v = &dev.vq[n];
@@ -140,20 +164,28 @@ static void set_host_notifier(int n, int assign, int assign_ok)
     }
 }
 
-/* vhost started or stopped for the whole device: every queue is one vhost
- * serves, taken or given back as set_host_notifier does for one. */
+/* vhost started or stopped for the whole device: every queue vhost serves
+ * is taken or given back as set_host_notifier does for one; the others are
+ * left alone. */
 static void vhost_start(int assign_ok)
 {
     dev.vhost_on = 1;
-    for (int n = 0; n < dev.queues; n++)
-        set_host_notifier(n, 1, assign_ok);
+    for (int n = 0; n < dev.queues; n++) {
+        if (dev.vq[n].vhost_serves)
+            set_host_notifier(n, 1, assign_ok);
+#ifdef MUTANT_TAKE_EVERY_QUEUE
+        else if (dev.vq[n].state == ASSIGNED)
+            deassign_ours(&dev.vq[n], 1);
+#endif
+    }
 }
 
 static void vhost_stop(int assign_ok)
 {
     dev.vhost_on = 0;
     for (int n = 0; n < dev.queues; n++)
-        set_host_notifier(n, 0, assign_ok);
+        if (dev.vq[n].vhost_serves)
+            set_host_notifier(n, 0, assign_ok);
 }
 
 static void vm_stop(void)
@@ -188,10 +220,17 @@ static void handle(int n)
 
 static void start(int queues, int limited)
 {
+    const char *serves = getenv("NOTIFIER_VHOST_SERVES");
+    size_t len;
+    if (!serves || !*serves)
+        serves = "1";
+    len = strlen(serves);
     memset(&dev, 0, sizeof dev);
     dev.queues = queues;
     dev.limited = limited;
     dev.running = 1;
+    for (int n = 0; n < queues; n++)
+        dev.vq[n].vhost_serves = serves[n % len] == '1';
 }
 
 /* ------------------------------------------------------ a small JSON reader -- */
@@ -311,8 +350,9 @@ static const struct field *get(const char *path, enum jtype type)
 /* ------------------------------------------------------------- the protocol -- */
 
 static int protocol = 1;                /* the version agreed at hello */
+static char env[TEXT] = "adversarial";  /* the environment the oracle tests in (version 3) */
 
-/* Close a reply: in version 2 it echoes the request's id. */
+/* Close a reply: from version 2 on it echoes the request's id. */
 static void end_reply(void)
 {
     const struct field *id = get("id", J_NUM);
@@ -335,10 +375,10 @@ static void reply(void)
            dev.vhost_on ? "true" : "false", status_names[dev.status]);
     for (int n = 0; n < dev.queues; n++) {
         const struct vq *v = &dev.vq[n];
-        printf("%s{\"state\":\"%s\",\"vhost_fd\":%s,\"vhost_serves\":true,\"our_fd\":%s,\"handler\":\"%s\","
+        printf("%s{\"state\":\"%s\",\"vhost_fd\":%s,\"vhost_serves\":%s,\"our_fd\":%s,\"handler\":\"%s\","
                "\"pending\":%s,\"handled\":%s}",
                n ? "," : "", state_names[v->state], v->vhost_fd ? "true" : "false",
-               v->our_fd ? "true" : "false", handler_names[v->handler],
+               v->vhost_serves ? "true" : "false", v->our_fd ? "true" : "false", handler_names[v->handler],
                v->pending ? "true" : "false", v->handled ? "true" : "false");
     }
     printf("]}");
@@ -413,18 +453,19 @@ int main(void)
         if (!op) { fail("no op"); continue; }
         if (!strcmp(op->str, "hello")) {
             const struct field *offered = get("protocol", J_NUM);
-            protocol = offered && offered->num >= 2 ? 2 : 1;
-            printf("{\"ok\":true,\"protocol\":%d,\"implementation\":\"c-example%s\"}\n", protocol,
-#if defined(MUTANT_RESET_NO_DRAIN) || defined(MUTANT_DROP_KICK) || defined(MUTANT_RELEASE_IGNORES_STATUS)
-                   "-mutant"
-#else
-                   ""
-#endif
-            );
+            protocol = !offered ? 1 : offered->num >= 3 ? 3 : offered->num == 2 ? 2 : 1;
+            printf("{\"ok\":true,\"protocol\":%d,\"implementation\":\"" NAME "\"", protocol);
+            if (protocol >= 3)                  /* every field, at every step */
+                printf(",\"observes\":[\"limited\",\"running\",\"vhost_on\",\"status\",\"state\",\"vhost_fd\","
+                       "\"vhost_serves\",\"our_fd\",\"handler\",\"pending\",\"handled\"]");
+            printf("}\n");
             fflush(stdout);
         } else if (!strcmp(op->str, "start")) {
             queues = get("queues", J_NUM);
+            const struct field *named = get("env", J_STR);
             if (!queues || queues->num < 1 || queues->num > MAX_QUEUES) { fail("queues out of range"); continue; }
+            if (named)
+                snprintf(env, sizeof env, "%s", named->str);
             start((int)queues->num, flag("limited", 0));
             reply();
         } else if (!strcmp(op->str, "event")) {

@@ -127,6 +127,29 @@ def test_a_compile_that_misses_its_deadline_is_unknown_and_leaves_no_folder(tmp_
     assert list(tmp_path.iterdir()) == []
 
 
+def test_ctrl_c_while_spin_runs_keeps_the_explorers_verdicts(monkeypatch):
+    # SPIN itself is not needed: Ctrl-C is raised where its column is made
+    import json
+
+    from click.testing import CliRunner
+
+    from virtio_notifier_spec.cli import liveness as liveness_cli
+    from virtio_notifier_spec.cli.main import cli
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(liveness_cli, "available", lambda: True)
+    monkeypatch.setattr(liveness_cli, "_spin_column", interrupted)
+    args = ["liveness", "--spec", "resolved", "--queues", "1", "--spin", "--quiet"]
+    text = CliRunner().invoke(cli, args)
+    assert text.exit_code == 130
+    assert "kick_eventually_handled" in text.stdout and "interrupted" in text.stderr
+    doc = json.loads(CliRunner().invoke(cli, [*args, "--json"]).stdout)
+    assert doc["stopped"] == "interrupted" and doc["spin"] is None
+    assert doc["results"][0]["verdicts"]["kick_eventually_handled"] == "holds"
+
+
 #: About the target of set_host_notifier, which the qemu environment never issues.
 RELEASED_QUEUE = """
 [[properties]]

@@ -21,6 +21,7 @@ LIMIT_RULE = 'guard = "value == driver_ok and running and not limited and assign
 SLOTS = """[slots]
 holders = ["our_fd", "vhost_fd"]
 limit = "limited"
+size = 6
 answer = "assign_ok"
 vhost = [
     { event = "set_host_notifier", take = "assign" },
