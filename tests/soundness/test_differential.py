@@ -125,8 +125,12 @@ PLANTED = {
         lambda mp: [mp.setattr(m, "support_reason", lambda spec: None) for m in (fragment, search)],
         "support accepted a table outside its fragment",
     ),
-    # the packed engine forgets to check the states it admits
-    "packed engine": (AGREE, lambda mp: mp.setattr(PackedExplorer, "check_states", lambda self, lo: None), "packed"),
+    # the packed engine forgets to check its invariants (on the states it expands, and the starts)
+    "packed engine": (
+        AGREE,
+        lambda mp: mp.setattr(PackedExplorer, "_invariant_reports", lambda self, split, cells, present: {}),
+        "packed",
+    ),
     # the one-queue projection taken for every property, another queue's step premise or not
     "liveness projection": (
         LIVE,
