@@ -85,9 +85,13 @@ def stutter_witness(spec: Spec, premise: Expr | None, params: dict[str, Type] | 
         return "always"
     encoding = _Stutter({v.name: v.type for v in spec.variables} | dict(params or {}))
     solver = z3.Solver(ctx=encoding.context)
+    solver.set("ctrl_c", False)  # Z3's own SIGINT handler would swallow a Ctrl-C meant for the program
     solver.add(encoding.term(premise))
     solver.add(*encoding.domains)
-    if solver.check() != z3.sat:
+    answer = solver.check()
+    if answer == z3.unknown:  # not shown impossible: the caller must not rely on it
+        return f"some valuation (Z3 could not decide: {solver.reason_unknown()})"
+    if answer != z3.sat:
         return None
     model = solver.model()
     shown = [

@@ -163,3 +163,16 @@ def test_a_step_premise_on_the_orbit_graph_is_read_on_the_concrete_step(broken, 
         assert reduced.verdict("probe") == full.verdict("probe") == at_two
         if at_two == "fails":
             breaks(spec, n, "probe", reduced.failures["probe"])
+
+
+def test_a_stutter_question_z3_cannot_decide_is_no_licence_to_project(monkeypatch):
+    import z3
+
+    from virtio_notifier_spec.spec.stutter import stutter_witness
+
+    spec = load_spec("resolved")
+    prop = next(p for p in spec.liveness if p.name == "fast_path_after_release")
+    assert stutter_witness(spec, prop.premise) is None  # Z3 shows no stutter step meets it
+    monkeypatch.setattr(z3.Solver, "check", lambda self, *a: z3.unknown)
+    monkeypatch.setattr(z3.Solver, "reason_unknown", lambda self: "canceled")
+    assert "could not decide" in stutter_witness(spec, prop.premise)  # unknown: refused, not projected
