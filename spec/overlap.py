@@ -101,7 +101,10 @@ class _Encoding:
         solver = z3.Solver(ctx=self.context)
         solver.set("ctrl_c", False)  # Z3's own SIGINT handler would swallow a Ctrl-C meant for the program
         solver.add(*self.domains, *terms)
-        return solver.model() if solver.check() == z3.sat else None
+        answer = solver.check()
+        if answer == z3.unknown:  # never read as "no overlap": that would claim what was not shown
+            raise RuntimeError(f"Z3 could not decide whether guards overlap: {solver.reason_unknown()}")
+        return solver.model() if answer == z3.sat else None
 
     def witness(self, model: z3.ModelRef, guards: Sequence[Expr | None]) -> tuple[tuple[str, str], ...]:
         names = {n.name for g in guards if g is not None for n in walk(g) if isinstance(n, Var | Param)}

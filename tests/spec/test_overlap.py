@@ -142,3 +142,15 @@ def test_z3_finds_an_overlap_exactly_when_some_valuation_fires_both(first_text, 
         env = {name: {"true": True, "false": False}.get(value, value) for name, value in found.witness}
         for guard in (first, second):
             assert compile_expr(guard, LAYOUT)(state(env), None, env, 0)
+
+
+def test_a_question_z3_cannot_decide_is_never_read_as_no_overlap(monkeypatch):
+    import z3
+
+    from virtio_notifier_spec.spec.overlap import _Encoding
+
+    monkeypatch.setattr(z3.Solver, "check", lambda self, *a: z3.unknown)
+    monkeypatch.setattr(z3.Solver, "reason_unknown", lambda self: "canceled")
+    encoding = _Encoding({}, "deassigned", load_spec("resolved").states)
+    with pytest.raises(RuntimeError, match="could not decide"):
+        encoding.sat(z3.BoolVal(True, encoding.context))
