@@ -333,6 +333,11 @@ def run_case(case: Case, rng: random.Random, cwd: Path) -> Outcome:
     if case.stdout == "full":
         full = open("/dev/full", "w")  # noqa: SIM115 (closed below, on every path)
         stdout = full
+    elif case.signum is not None and case.stdout == "pipe":
+        # while the signal waits for a progress line on stderr, stdout must not fill a pipe nobody reads
+        # (the command would block writing it, and never print the line)
+        full = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed below, on every path)
+        stdout = full
     args = case.args
     progress = "0.05" if case.moment == "progress" else "off"
     problems: list[str] = []
@@ -356,6 +361,9 @@ def run_case(case: Case, rng: random.Random, cwd: Path) -> Outcome:
             except subprocess.TimeoutExpired:
                 return Outcome(case, None, time.monotonic() - began, ("no end (a hang)",))
             code = process.returncode
+            if full is not None and case.stdout == "pipe":
+                full.seek(0)
+                out = full.read()
     finally:
         if full is not None:
             full.close()
