@@ -10,7 +10,6 @@ booted its guest (one line saying which), 130 interrupted.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 
 import click
@@ -26,10 +25,6 @@ from .exitcodes import ExitCode
 from .guard import guarded, say
 from .options import run_options, spec_option
 from .progress import Progress
-
-
-def _terminate(signum, frame) -> None:
-    raise KeyboardInterrupt  # every QEMU and virtiofsd is ended on the way out (qemu/process.py)
 
 
 def _load() -> str:
@@ -126,8 +121,7 @@ def qemu(
         say(f"error: {exc}")
         return ExitCode.BAD_INPUT
     os.environ.setdefault("VNS_QEMU_VERSION", _version(tools.qemu))
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    runs = []
+    runs = []  # SIGTERM, like Ctrl-C, is a KeyboardInterrupt here (cli/signals.py): every process ends below
     try:
         with Progress(f"real QEMU on {len(chosen)} device(s)", quiet=quiet) as progress, Deadline(timeout).enforced():
             for dev in chosen:
@@ -145,7 +139,6 @@ def qemu(
         say(f"error: {exc}")
         return ExitCode.INTERNAL
     finally:
-        signal.signal(signal.SIGTERM, previous)
         process.end_all()
     text = render(runs, _load(), spec_name)
     target = out or (None if names else "designs/qemu-real.md")

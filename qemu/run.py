@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 from virtio_notifier_spec.model.replay import Judge
-from virtio_notifier_spec.oracle.drive import DriveReport, drive
+from virtio_notifier_spec.oracle.drive import INTERRUPTED, DriveReport, drive
 from virtio_notifier_spec.oracle.observation import ObservationReader
 from virtio_notifier_spec.oracle.replay import replay
 from virtio_notifier_spec.spec.concrete import State
@@ -111,6 +111,8 @@ def run_device(device: Device, tools: Tools, *, walks: int = 20, progress=None, 
     try:
         causable = causable_suite(spec, device, impl, walks=walks)
         report = drive(spec, impl, causable.suite, max_failures=None, progress=progress)
+        if report.stopped == INTERRUPTED:  # the drive kept what it decided; the matrix stops with it
+            raise KeyboardInterrupt
         violations = judge_failures(spec, impl, report) if report.groups else {}
     finally:
         impl.shutdown()
