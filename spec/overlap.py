@@ -50,24 +50,25 @@ class _Encoding:
     Enumerations are integers bounded by their number of values; queues are
     natural numbers."""
 
-    def __init__(self, types: dict[str, Type], state: str, states: Type) -> None:
+    def __init__(self, types: dict[str, Type], state: str | None = None, states: Type | None = None) -> None:
         self.context = z3.Context()  # of its own: nothing here meets the proofs' sorts
         self.types = types
-        self.state = states.values.index(state)
+        # the source state, a constant; without one, ``state`` is a name like any other
+        self.state = None if state is None or states is None else states.values.index(state)
         self.consts: dict[str, z3.ExprRef] = {}
         self.domains: list[z3.BoolRef] = []
 
-    def const(self, name: str) -> z3.ExprRef:
-        if name not in self.consts:
-            vtype = self.types[name]
+    def const(self, key: str, vtype: Type) -> z3.ExprRef:
+        """The constant ``key`` (a name, ``name[i]`` for a queue's), bounded to its type's domain."""
+        if key not in self.consts:
             if vtype.kind is Kind.BOOL:
-                self.consts[name] = z3.Bool(name, self.context)
+                self.consts[key] = z3.Bool(key, self.context)
             else:
-                value = self.consts[name] = z3.Int(name, self.context)
+                value = self.consts[key] = z3.Int(key, self.context)
                 self.domains.append(value >= 0)
                 if vtype.kind is Kind.ENUM:
                     self.domains.append(value < len(vtype.values))
-        return self.consts[name]
+        return self.consts[key]
 
     def literal(self, node: Literal) -> z3.ExprRef:
         if node.type.kind is Kind.BOOL:
@@ -78,10 +79,12 @@ class _Encoding:
         match node:
             case Literal():
                 return self.literal(node)
-            case Var(name="state"):
+            case Var(name="state") if self.state is not None:
                 return z3.IntVal(self.state, self.context)
-            case Var(name=name) | Param(name=name):
-                return self.const(name)
+            case Var(name=name, type=vtype, index=index):  # primed or not: one value
+                return self.const(name if index is None else f"{name}[{index}]", vtype)
+            case Param(name=name, type=vtype):
+                return self.const(name, vtype)
             case Not(operand=operand):
                 return z3.Not(self.term(operand))
             case BoolOp(op=op, left=left, right=right):
@@ -92,7 +95,7 @@ class _Encoding:
                 return a == b if op == "==" else a != b
             case IfThenElse(cond=cond, then=then, orelse=orelse):
                 return z3.If(self.term(cond), self.term(then), self.term(orelse))
-        raise TypeError(f"not a local resolved expression: {node!r}")  # pragma: no cover
+        raise TypeError(f"not a quantifier-free resolved expression: {node!r}")  # pragma: no cover
 
     def guard(self, guard: Expr | None) -> z3.BoolRef:
         return z3.BoolVal(True, self.context) if guard is None else self.term(guard)
@@ -111,9 +114,9 @@ class _Encoding:
         read = sorted(names - {"state"})
         return tuple((name, self.text(name, model.evaluate(self.consts[name], model_completion=True))) for name in read)
 
-    def text(self, name: str, value: z3.ExprRef) -> str:
-        vtype = self.types[name]
-        if vtype.kind is Kind.BOOL:
+    def text(self, key: str, value: z3.ExprRef) -> str:
+        vtype = self.types.get(key.split("[")[0])
+        if vtype is None or vtype.kind is Kind.BOOL:
             return "true" if z3.is_true(value) else "false"
         number = value.as_long()
         return str(vtype.values[number]) if vtype.kind is Kind.ENUM else str(number)
